@@ -1,0 +1,1 @@
+/* atomic.c — being written */

@@ -1,0 +1,29 @@
+/* atomic.h — write a file so that readers only ever see the old or the complete new content.
+ *
+ *   pd_atomic_file f;
+ *   if (atomic_open(&f, "sess/models.csv", &err) != PD_OK) ...   // writes "sess/.models.csv.tmp.<pid>"
+ *   fprintf(f.fp, ...);
+ *   if (atomic_commit(&f, &err) != PD_OK) ...                     // fflush + fsync + rename; or:
+ *   atomic_abort(&f);                                              // removes the temporary file
+ * A killed process leaves at most a hidden *.tmp.* file behind, never a half-written target.
+ */
+#ifndef PD_ATOMIC_H
+#define PD_ATOMIC_H
+
+#include <stdio.h>
+
+#include "error.h"
+
+typedef struct {
+    FILE *fp;
+    char path[4096];
+    char tmp[4096];
+} pd_atomic_file;
+
+pd_status atomic_open(pd_atomic_file *f, const char *path, pd_error *err);
+pd_status atomic_commit(pd_atomic_file *f, pd_error *err); /* also checks ferror; the file is closed either way */
+void atomic_abort(pd_atomic_file *f);                      /* safe after commit or on a zeroed struct */
+/* mkdir -p */
+pd_status atomic_mkdirs(const char *dir, pd_error *err);
+
+#endif

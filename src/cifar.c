@@ -1,0 +1,1 @@
+/* cifar.c — being written */

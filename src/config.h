@@ -1,0 +1,115 @@
+/* config.h — the experiment configuration: one flat set of key=value settings (DESIGN §4).
+ *
+ * Defaults are built in (the CPU default experiment: Fashion-MNIST, convnet, target = last two BatchNorm
+ * layers, K = 200, small AE, narrow UNet). Values arrive as strings from --set KEY=VALUE, from a --config FILE
+ * (CSV "key,value" rows with a header, the format of a session's config.csv) or from the TUI, and are checked
+ * one by one against a key table (type, range, choices); unknown keys and out-of-range values are refused with
+ * one line naming the key. config_validate() then checks the rules that involve several keys.
+ *
+ * The pseudo-key "preset" (default | paper) resets the keys a preset covers, so later --set options override it.
+ * config_write_csv() writes every effective setting plus the extra rows the caller adds (library versions,
+ * resolved target, ...). The key table is public so that the TUI can list and edit settings generically.
+ *
+ *   pd_config c; config_defaults(&c);
+ *   if (config_set(&c, "k", "50", &err) != PD_OK) ...      // err.msg: "k: must be an integer in [2, 100000], got 'x'"
+ *   if (config_validate(&c, &err) != PD_OK) ...
+ */
+#ifndef PD_CONFIG_H
+#define PD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define PD_CONFIG_STR 256
+
+typedef struct {
+    /* data and task model */
+    char dataset[PD_CONFIG_STR];       /* fashion-mnist | mnist | cifar10 | cifar100 | idx:DIR | cifar:DIR */
+    char data_dir[PD_CONFIG_STR];      /* "" = the data set's default folder */
+    char arch[16];                     /* mlp | convnet | resnet18 */
+    int32_t width;                     /* resnet18 base channels (64 = the real ResNet-18) */
+    int32_t epochs;
+    int32_t batch;
+    double lr, momentum, weight_decay;
+    /* collection */
+    char target[PD_CONFIG_STR];        /* auto | all | comma list of names, prefixes or globs */
+    int32_t k;                         /* checkpoints to collect */
+    int32_t save_every;                /* iterations between checkpoints */
+    double collect_lr;
+    /* parameter autoencoder */
+    char ae[16];                       /* small | medium | custom */
+    int32_t ae_fold, ae_kernel;        /* custom geometry */
+    char ae_enc[64], ae_dec[64];       /* custom channel lists, 4 numbers each: "2,2,2,2" */
+    int32_t ae_steps, ae_batch;
+    double ae_lr, ae_weight_decay;
+    double input_noise, latent_noise;
+    int32_t standardize;               /* 1: per-coordinate standardisation of the K vectors */
+    /* latent diffusion */
+    int32_t ddpm_steps, ddpm_batch;
+    double ddpm_lr, ddpm_weight_decay;
+    char ddpm_channels[64];            /* 4 numbers: "16,32,64,128" */
+    int32_t timesteps;
+    double beta_start, beta_end;
+    char sampler[8];                   /* ddpm | ddim */
+    int32_t ddim_steps;
+    /* generation and analysis */
+    int32_t n_generate;
+    int32_t n_recon;                   /* AE reconstructions evaluated */
+    int32_t n_noise;                   /* noise-added originals per sigma */
+    char noise_sigmas[128];            /* comma list of sigmas */
+    int32_t n_finetune;
+    int32_t finetune_steps;
+    /* run */
+    uint64_t seed;
+    int32_t threads;                   /* 0 = all cores */
+    char device[8];                    /* cpu | cuda */
+    char preset[16];                   /* default | paper (the last preset applied) */
+} pd_config;
+
+typedef enum {
+    PD_KEY_INT,     /* int32 with [min, max] */
+    PD_KEY_U64,     /* seed */
+    PD_KEY_REAL,    /* double with [min, max] */
+    PD_KEY_CHOICE,  /* one of the '|' separated choices */
+    PD_KEY_STRING,  /* free text checked by a key-specific rule */
+    PD_KEY_LIST     /* comma list of numbers */
+} pd_key_kind;
+
+typedef struct {
+    const char *name;
+    pd_key_kind kind;
+    double min, max;       /* INT, REAL, and every element of LIST */
+    const char *choices;   /* CHOICE: "ddpm|ddim" */
+    const char *group;     /* "data", "task", "collect", "ae", "ddpm", "generate", "run" — for the TUI */
+    const char *help;      /* one line */
+} pd_key_info;
+
+void config_defaults(pd_config *c);
+/* Apply a preset by name ("default" or "paper"); PD_ERR_CONFIG for an unknown one. */
+pd_status config_preset(pd_config *c, const char *name, pd_error *err);
+/* Set one key from its string form; "preset" applies a preset. */
+pd_status config_set(pd_config *c, const char *key, const char *value, pd_error *err);
+/* Parse "KEY=VALUE" and set it. */
+pd_status config_set_pair(pd_config *c, const char *pair, pd_error *err);
+/* The string form of a key's value ("0.05", "bn2,bn3"); PD_ERR_CONFIG for an unknown key. */
+pd_status config_get(const pd_config *c, const char *key, char *buf, size_t size, pd_error *err);
+/* Cross-key rules (beta_start < beta_end, ddim_steps <= timesteps, custom AE lists, ...). */
+pd_status config_validate(const pd_config *c, pd_error *err);
+/* Read a CSV file of key,value rows (header "key,value"); rows whose key is not a setting (versions, resolved
+ * values written by config_write_csv) are skipped when skip_unknown != 0, refused otherwise. */
+pd_status config_load_csv(pd_config *c, const char *path, int skip_unknown, pd_error *err);
+/* Write every setting as key,value (atomic), followed by extra rows (extra_keys[i], extra_values[i]). */
+pd_status config_write_csv(const pd_config *c, const char *path, const char *const *extra_keys,
+                           const char *const *extra_values, int n_extra, pd_error *err);
+
+/* The key table (for the TUI and --help). */
+int config_key_count(void);
+const pd_key_info *config_key_at(int i);
+const pd_key_info *config_key_find(const char *name);
+
+/* Parse a comma list of numbers ("16,32,64,128") into out[max]; returns the count or -1 on a bad element. */
+int config_parse_list(const char *s, double *out, int max);
+
+#endif

@@ -1,0 +1,55 @@
+/* cpu.h — internals shared by the CPU backend's op files (src/cpu_*.c). Not a public header.
+ *
+ * The CPU backend is a pd_backend (backend.h) whose "device" memory is host memory. Each cpu_<group>.c file
+ * implements one group of ops as static functions and installs them with cpu_<group>_register(be).
+ * Helpers here: per-thread scratch, a batch-parallel loop on the backend's thread pool, and row-major sgemm
+ * through OpenBLAS with the BLAS thread count managed for nested use.
+ */
+#ifndef PD_CPU_H
+#define PD_CPU_H
+
+#include "backend.h"
+#include "pool.h"
+
+#define CPU_MAX_THREADS 64
+
+typedef struct {
+    pd_backend base; /* must be first */
+    pd_pool *pool;
+    struct {
+        void *p;
+        size_t bytes;
+    } scratch[CPU_MAX_THREADS];
+} cpu_backend;
+
+static inline cpu_backend *cpu_of(pd_backend *be)
+{
+    return (cpu_backend *)be;
+}
+
+/* Per-thread scratch of at least `bytes` bytes, 64-byte aligned, grown (never shrunk) on demand; contents are
+ * undefined. thread is the index passed to a parallel task (0 outside of cpu_parallel_for). Returns NULL
+ * only when memory runs out (callers assert). */
+void *cpu_scratch(pd_backend *be, int thread, size_t bytes);
+
+/* Run fn(ctx, task, thread) for task in [0, ntasks) on the backend's threads. While the loop runs BLAS is
+ * single-threaded, so tasks may call cpu_sgemm. */
+void cpu_parallel_for(pd_backend *be, int64_t ntasks, pd_pool_fn fn, void *ctx);
+
+/* Row-major C[m,n] = alpha op(A) op(B) + beta C via cblas_sgemm. */
+void cpu_sgemm(int ta, int tb, int32_t m, int32_t n, int32_t k, float alpha, const float *a, int32_t lda,
+               const float *b, int32_t ldb, float beta, float *c, int32_t ldc);
+
+/* Op groups, one per file. */
+void cpu_eltwise_register(pd_backend *be);   /* cpu_eltwise.c: fill..pad_rows */
+void cpu_dense_register(pd_backend *be);     /* cpu_dense.c: gemm, linear */
+void cpu_conv2d_register(pd_backend *be);    /* cpu_conv2d.c */
+void cpu_batchnorm_register(pd_backend *be); /* cpu_batchnorm.c */
+void cpu_pool2d_register(pd_backend *be);    /* cpu_pool2d.c: maxpool2d, avgpool */
+void cpu_loss_register(pd_backend *be);      /* cpu_loss.c: softmax_xent, argmax, mse */
+void cpu_optim_register(pd_backend *be);     /* cpu_optim.c: sgd, adamw */
+void cpu_conv1d_register(pd_backend *be);    /* cpu_conv1d.c: conv1d, convt1d */
+void cpu_instnorm_register(pd_backend *be);  /* cpu_instnorm.c */
+void cpu_diffusion_register(pd_backend *be); /* cpu_diffusion.c: temb, q_sample, diffusion_step */
+
+#endif

@@ -1,0 +1,1 @@
+/* csvio.c — being written */

@@ -1,0 +1,21 @@
+/* pool.h — a small persistent thread pool for batch-parallel loops.
+ *
+ * pool_run(pool, ntasks, fn, ctx) calls fn(ctx, task, thread) for every task in [0, ntasks), spread over the
+ * pool's threads (the caller is thread 0 and takes part), and returns when all are done. Tasks are handed out
+ * dynamically, so a task's result must not depend on which thread ran it; `thread` is only for picking
+ * per-thread scratch. Not re-entrant: do not call pool_run from inside a task.
+ */
+#ifndef PD_POOL_H
+#define PD_POOL_H
+
+#include <stdint.h>
+
+typedef struct pd_pool pd_pool;
+typedef void (*pd_pool_fn)(void *ctx, int64_t task, int thread);
+
+pd_pool *pool_create(int threads); /* threads >= 1; NULL on failure */
+void pool_free(pd_pool *p);        /* NULL is a no-op */
+int pool_threads(const pd_pool *p);
+void pool_run(pd_pool *p, int64_t ntasks, pd_pool_fn fn, void *ctx);
+
+#endif

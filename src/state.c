@@ -1,0 +1,1 @@
+/* state.c — being written */

@@ -1,0 +1,2 @@
+#include "tui.h"
+int tui_main(int argc, char **argv) { (void)argc; (void)argv; return 2; }
