@@ -23,6 +23,8 @@ typedef struct {
 pd_status atomic_open(pd_atomic_file *f, const char *path, pd_error *err);
 pd_status atomic_commit(pd_atomic_file *f, pd_error *err); /* also checks ferror; the file is closed either way */
 void atomic_abort(pd_atomic_file *f);                      /* safe after commit or on a zeroed struct */
+/* Copy a file atomically (dst appears complete or not at all). */
+pd_status atomic_copy_file(const char *src, const char *dst, pd_error *err);
 /* mkdir -p */
 pd_status atomic_mkdirs(const char *dir, pd_error *err);
 

@@ -12,7 +12,8 @@
 #include "error.h"
 
 /* Append the records of one batch file to pixels/labels (realloc'd; *n updated).
- * classes is 10 or 100. PD_ERR_DATA with "PATH: problem". */
+ * classes is 10 or 100. PD_ERR_DATA with "PATH: problem"; then *n is unchanged and the arrays (possibly
+ * enlarged) still belong to the caller. */
 pd_status cifar_read_file(const char *path, int32_t classes, uint8_t **pixels, int32_t **labels, int32_t *n,
                           pd_error *err);
 

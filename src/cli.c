@@ -1,1 +1,305 @@
-/* cli.c */
+/* cli.c — command dispatch, help and version, `run` and `resume` (see cli.h). */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "backend.h"
+#include "blas.h"
+#include "pdiff_build.h"
+#include "pipeline.h"
+#include "report.h"
+#include "session.h"
+
+int cli_fail(const pd_error *err)
+{
+    if (err->status == PD_ERR_CANCELLED) {
+        fprintf(stderr, "pdiff: %s; the session keeps everything up to that point (pdiff resume continues it)\n",
+                err->msg[0] ? err->msg : "interrupted");
+        return 130;
+    }
+    fprintf(stderr, "pdiff: %s\n", err->msg[0] ? err->msg : error_status_string(err->status));
+    return error_exit_code(err->status);
+}
+
+void cli_usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: pdiff [COMMAND] [OPTIONS]\n"
+            "Neural-network parameter diffusion workbench (p-diff): train a model, collect checkpoints of a\n"
+            "parameter subset, train a parameter autoencoder and a latent DDPM, generate new parameters, and\n"
+            "measure whether they are good and whether they are new.\n\n"
+            "Commands:\n"
+            "  (none)                   the TUI with the default experiment (headless run when stdout is not a TTY)\n"
+            "  tui [SESSION]            the TUI, optionally opening a saved session\n"
+            "  run [OPTIONS]            the whole pipeline headless; progress on stderr\n"
+            "      --set KEY=VALUE      override one setting (repeatable; applied after --config)\n"
+            "      --config FILE        settings from a CSV file of key,value rows (a session's config.csv)\n"
+            "      --session DIR        session folder (default sessions/YYYYMMDD-HHMMSS)\n"
+            "      --stages LIST        comma list of train,collect,ae,ddpm,generate,analyze (default all)\n"
+            "      --quiet              no progress output\n"
+            "  resume SESSION [--set threads=N] [--quiet]\n"
+            "                           continue an interrupted session from its last completed stage/step\n"
+            "  report SESSION [--format text|csv|latex]   the paper-style tables of a session\n"
+            "  sweep KEY=V1,V2,... [--set ...] [--session DIR]   ablation: one session per value + a table\n"
+            "  bench [--only NAME]... [--threads N] [--set device=cuda]   performance workloads\n"
+            "  --help, --version\n\n"
+            "Exit status: 0 success, 1 bad input (the message names the file or key), 2 usage error,\n"
+            "130 interrupted (state saved). Ctrl-C stops a run cleanly and saves; a second Ctrl-C quits at once.\n\n"
+            "Settings (KEY=VALUE; see pdiff(1) for details):\n");
+    for (int i = 0; i < config_key_count(); i++) {
+        const pd_key_info *k = config_key_at(i);
+        pd_config def;
+        config_defaults(&def);
+        char val[PD_CONFIG_STR];
+        if (config_get(&def, k->name, val, sizeof val, NULL) != PD_OK)
+            val[0] = '\0';
+        fprintf(out, "  %-18s %s (default: %s)\n", k->name, k->help, val[0] ? val : "\"\"");
+    }
+}
+
+void cli_version(FILE *out)
+{
+    char blas[256];
+    blas_describe(blas, sizeof blas);
+    fprintf(out, "pdiff %s\n", PACKAGE_VERSION);
+    fprintf(out, "backends: %s\n", backend_built_list());
+    fprintf(out, "blas: %s\n", blas);
+    fprintf(out, "libcsv %s, zlib %s\n", PD_CSV_BUILD_VERSION, zlibVersion());
+}
+
+/* ------------------------------------------------------------------------------------------------ options */
+
+typedef struct {
+    const char *config_file;
+    const char *session;
+    const char *stages;
+    const char *sets[256];
+    int n_sets;
+    int quiet;
+} cli_run_opts;
+
+enum { CLI_OPT_SET = 1000, CLI_OPT_CONFIG, CLI_OPT_SESSION, CLI_OPT_STAGES, CLI_OPT_QUIET };
+
+static int cli_parse_run_opts(int argc, char **argv, cli_run_opts *o, const char *cmd)
+{
+    static const struct option longopts[] = {
+        {"set", required_argument, NULL, CLI_OPT_SET},         {"config", required_argument, NULL, CLI_OPT_CONFIG},
+        {"session", required_argument, NULL, CLI_OPT_SESSION}, {"stages", required_argument, NULL, CLI_OPT_STAGES},
+        {"quiet", no_argument, NULL, CLI_OPT_QUIET},           {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    memset(o, 0, sizeof *o);
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "+hq", longopts, NULL)) != -1) {
+        switch (c) {
+        case CLI_OPT_SET:
+            if (o->n_sets == 256) {
+                fprintf(stderr, "pdiff %s: too many --set options\n", cmd);
+                return 2;
+            }
+            o->sets[o->n_sets++] = optarg;
+            break;
+        case CLI_OPT_CONFIG:
+            o->config_file = optarg;
+            break;
+        case CLI_OPT_SESSION:
+            o->session = optarg;
+            break;
+        case CLI_OPT_STAGES:
+            o->stages = optarg;
+            break;
+        case CLI_OPT_QUIET:
+        case 'q':
+            o->quiet = 1;
+            break;
+        case 'h':
+            cli_usage(stdout);
+            return -1;
+        default:
+            fprintf(stderr, "pdiff %s: unknown or incomplete option '%s' (see pdiff --help)\n", cmd,
+                    argv[optind - 1]);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+/* Defaults, then base (a session's config.csv), then --config, then --set in order. */
+static pd_status cli_build_config(pd_config *cfg, const char *base_csv, const cli_run_opts *o, pd_error *err)
+{
+    config_defaults(cfg);
+    if (base_csv)
+        PD_TRY(config_load_csv(cfg, base_csv, 1, err));
+    if (o->config_file)
+        PD_TRY(config_load_csv(cfg, o->config_file, 0, err));
+    for (int i = 0; i < o->n_sets; i++)
+        PD_TRY(config_set_pair(cfg, o->sets[i], err));
+    return config_validate(cfg, err);
+}
+
+static void cli_default_session(char *buf, size_t size)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    snprintf(buf, size, "sessions/%s", stamp);
+    struct stat st;
+    for (int i = 2; stat(buf, &st) == 0 && i < 1000; i++)
+        snprintf(buf, size, "sessions/%s-%d", stamp, i);
+}
+
+static int cli_execute(const pd_config *cfg, const char *dir, unsigned mask, int resume, int quiet)
+{
+    pd_error err = {0};
+    cli_progress prog;
+    cli_progress_init(&prog, quiet);
+    pd_callbacks cb = cli_progress_callbacks(&prog);
+    cli_signals_install();
+    pd_pipeline *p;
+    if (pipeline_open(&p, cfg, dir, &cb, &err) != PD_OK)
+        return cli_fail(&err);
+    if (!quiet)
+        fprintf(stderr, "pdiff: session %s\n", dir);
+    pd_status st = pipeline_run(p, mask, resume, &err);
+    cli_progress_finish(&prog);
+    pipeline_free(p);
+    if (st != PD_OK)
+        return cli_fail(&err);
+    if (!quiet)
+        fprintf(stderr, "pdiff: finished; results in %s (pdiff report %s)\n", dir, dir);
+    return 0;
+}
+
+int cli_run(int argc, char **argv)
+{
+    cli_run_opts o;
+    int rc = cli_parse_run_opts(argc, argv, &o, "run");
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if (optind < argc) {
+        fprintf(stderr, "pdiff run: unexpected argument '%s' (settings go in --set KEY=VALUE)\n", argv[optind]);
+        return 2;
+    }
+    pd_error err = {0};
+    unsigned mask = PIPELINE_ALL_STAGES;
+    if (o.stages && pipeline_parse_stages(o.stages, &mask, &err) != PD_OK)
+        return cli_fail(&err);
+    char dir[4096];
+    if (o.session)
+        snprintf(dir, sizeof dir, "%s", o.session);
+    else
+        cli_default_session(dir, sizeof dir);
+    char base[4200];
+    const char *base_csv = NULL;
+    if (session_exists(dir)) {
+        if (!o.stages) {
+            fprintf(stderr,
+                    "pdiff run: %s already holds a session; continue it with 'pdiff resume %s', redo some stages "
+                    "with --stages, or pick another --session\n",
+                    dir, dir);
+            return 1;
+        }
+        snprintf(base, sizeof base, "%s/config.csv", dir);
+        base_csv = base;
+    }
+    pd_config cfg;
+    if (cli_build_config(&cfg, base_csv, &o, &err) != PD_OK)
+        return cli_fail(&err);
+    return cli_execute(&cfg, dir, mask, 0, o.quiet);
+}
+
+int cli_resume(int argc, char **argv)
+{
+    cli_run_opts o;
+    int rc = cli_parse_run_opts(argc, argv, &o, "resume");
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if (optind != argc - 1 || o.config_file || o.session || o.stages) {
+        fprintf(stderr, "pdiff resume: usage: pdiff resume SESSION [--set KEY=VALUE]... [--quiet]\n");
+        return 2;
+    }
+    const char *dir = argv[optind];
+    if (!session_exists(dir)) {
+        fprintf(stderr, "pdiff resume: %s: not a session folder (no config.csv)\n", dir);
+        return 1;
+    }
+    char base[4200];
+    snprintf(base, sizeof base, "%s/config.csv", dir);
+    pd_config cfg;
+    pd_error err = {0};
+    if (cli_build_config(&cfg, base, &o, &err) != PD_OK)
+        return cli_fail(&err);
+    return cli_execute(&cfg, dir, PIPELINE_ALL_STAGES, 1, o.quiet);
+}
+
+int cli_report(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"format", required_argument, NULL, 'f'},
+                                              {"help", no_argument, NULL, 'h'},
+                                              {NULL, 0, NULL, 0}};
+    pd_report_format f = PD_REPORT_TEXT;
+    pd_error err = {0};
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "+hf:", longopts, NULL)) != -1) {
+        if (c == 'f') {
+            if (report_parse_format(optarg, &f, &err) != PD_OK)
+                return cli_fail(&err);
+        } else if (c == 'h') {
+            cli_usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "pdiff report: unknown or incomplete option '%s' (see pdiff --help)\n", argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "pdiff report: usage: pdiff report SESSION [--format text|csv|latex]\n");
+        return 2;
+    }
+    if (!session_exists(argv[optind])) {
+        fprintf(stderr, "pdiff report: %s: not a session folder (no config.csv)\n", argv[optind]);
+        return 1;
+    }
+    if (report_write(argv[optind], f, stdout, &err) != PD_OK)
+        return cli_fail(&err);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+int cli_main(int argc, char **argv)
+{
+    if (argc < 2)
+        return cli_run(argc, argv);
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        cli_usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+        cli_version(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "run") == 0)
+        return cli_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "resume") == 0)
+        return cli_resume(argc - 1, argv + 1);
+    if (strcmp(cmd, "bench") == 0)
+        return cli_bench(argc - 1, argv + 1);
+    if (strcmp(cmd, "report") == 0)
+        return cli_report(argc - 1, argv + 1);
+    if (strcmp(cmd, "sweep") == 0)
+        return cli_sweep(argc - 1, argv + 1);
+    fprintf(stderr, "pdiff: unknown command '%s' (see pdiff --help)\n", cmd);
+    return 2;
+}

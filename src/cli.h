@@ -1,0 +1,46 @@
+/* cli.h — the command-line front end (main.c dispatches here; the TUI lives in ui/).
+ *
+ * Every command returns the process exit status: 0 success, 1 user error (one line on stderr naming the file
+ * or key), 2 usage error, 130 interrupted (the run stopped cleanly and saved its state).
+ */
+#ifndef PD_CLI_H
+#define PD_CLI_H
+
+#include <stdio.h>
+
+#include "config.h"
+#include "error.h"
+#include "progress.h"
+
+int cli_main(int argc, char **argv);
+int cli_run(int argc, char **argv);
+int cli_resume(int argc, char **argv);
+int cli_bench(int argc, char **argv);
+int cli_report(int argc, char **argv);
+int cli_sweep(int argc, char **argv);
+void cli_usage(FILE *out);
+void cli_version(FILE *out);
+
+/* Print "pdiff: message" for a failed status and return its exit code. */
+int cli_fail(const pd_error *err);
+
+/* Progress bars and log lines on stderr (cli_progress.c). */
+typedef struct {
+    int quiet;
+    int tty;
+    char stage[16];
+    double stage_t0, last_draw;
+    int64_t done, total;
+    double loss;
+    int line_open;
+} cli_progress;
+
+void cli_progress_init(cli_progress *p, int quiet);
+pd_callbacks cli_progress_callbacks(cli_progress *p);
+void cli_progress_finish(cli_progress *p);
+
+/* SIGINT: the first one asks the run to stop and save; a second one kills the process. */
+void cli_signals_install(void);
+int cli_interrupted(void);
+
+#endif

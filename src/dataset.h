@@ -36,21 +36,26 @@ typedef struct {
 } pd_split;
 
 typedef struct {
-    char spec[300];     /* as given */
+    char spec[1040];    /* as given */
     char dir[1024];     /* folder the files were read from */
     int32_t classes;
     pd_split train, test;
 } pd_dataset;
 
-/* Load both splits. PD_ERR_DATA (bad or missing file, message names it) or PD_ERR_CONFIG (bad spec). */
+/* Load both splits into *ds (overwritten, not freed first). PD_ERR_DATA (bad or missing file, message names it)
+ * or PD_ERR_CONFIG (bad spec). For idx:DIR the class count is the largest training label + 1 and a larger test
+ * label is an error; data_dir is ignored for idx:/cifar: specs; 1-channel sets have mean[1..2] = 0 and
+ * std[1..2] = 1; a computed std of 0 becomes 1. */
 pd_status dataset_load(pd_dataset *ds, const char *spec, const char *data_dir, pd_error *err);
 void dataset_free(pd_dataset *ds); /* safe on a zeroed or already freed struct */
 
 /* Resolve the folder and check that the expected files exist, without reading them (for the TUI's
- * "files found" hint). Fills dir_out (may be NULL) and returns PD_OK or PD_ERR_DATA with a message. */
+ * "files found" hint). Fills dir_out (may be NULL; on failure the folder it looked in) and returns PD_OK or
+ * PD_ERR_DATA with a message. */
 pd_status dataset_locate(const char *spec, const char *data_dir, char *dir_out, size_t dir_size, pd_error *err);
 
-/* Gather images idx[0..n) of a split into x [n, c, h, w] (normalised floats, host memory) and y [n]. */
+/* Gather images idx[0..n) of a split into x [n, c, h, w] (normalised floats, host memory) and y [n];
+ * either may be NULL. Indices must be in range (asserted). */
 void dataset_batch(const pd_split *s, const int32_t *idx, int32_t n, float *x, int32_t *y);
 
 /* Deterministic permutation of [0, n) for an epoch: depends only on (seed, epoch). */

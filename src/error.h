@@ -1,8 +1,8 @@
 /* error.h — status codes and error messages for the whole engine.
  *
  * Every fallible engine function returns a pd_status and, when it fails, fills a pd_error with one line that
- * names the file or key and the problem ("data/train-images-idx3-ubyte: truncated: 47040016 bytes expected,
- * 1000 found"). The engine never prints and never exits; the CLI prints err.msg and picks the exit code from
+ * names the file or key and the problem ("data/train-images-idx3-ubyte: truncated: 47040000 bytes of pixels
+ * expected, 1000 found"). The engine never prints and never exits; the CLI prints err.msg and picks the exit code from
  * the status (error_exit_code). A pd_error may be NULL when the caller does not want the message.
  *
  * Programmer errors (broken invariants) go through PD_ASSERT, which calls a hook the UI points at endwin()

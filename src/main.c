@@ -1,1 +1,41 @@
-int main(void) { return 0; }
+/* main.c — pdiff's entry point: pick good BLAS kernels, then the TUI or the command line.
+ *
+ * Debian's OpenBLAS 0.3.21 reads OPENBLAS_CORETYPE only when it is loaded and falls back to its slowest kernels
+ * on CPUs it does not know (PLATFORM.md). When the user has not set OPENBLAS_CORETYPE and OpenBLAS reports such
+ * a fallback on a CPU with AVX-512 (or AVX2), pdiff re-executes itself once with the right kernel family set and
+ * PDIFF_BLAS_AUTO=1 marking the choice (shown by --version and bench). Set OPENBLAS_CORETYPE to override, or
+ * PDIFF_BLAS_AUTO=0 to keep OpenBLAS's own choice.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "blas.h"
+#include "cli.h"
+#include "../ui/tui.h"
+
+static void main_fix_blas(char **argv)
+{
+    if (getenv("OPENBLAS_CORETYPE") || getenv("PDIFF_BLAS_AUTO"))
+        return;
+    const char *better = blas_better_core();
+    if (!better)
+        return;
+    if (setenv("OPENBLAS_CORETYPE", better, 1) != 0 || setenv("PDIFF_BLAS_AUTO", "1", 1) != 0)
+        return;
+    execv("/proc/self/exe", argv);
+    /* exec failed: carry on with the slow kernels, and say so in --version */
+    unsetenv("OPENBLAS_CORETYPE");
+    setenv("PDIFF_BLAS_AUTO", "0", 1);
+}
+
+int main(int argc, char **argv)
+{
+    main_fix_blas(argv);
+    if (argc >= 2 && strcmp(argv[1], "tui") == 0)
+        return tui_main(argc - 1, argv + 1);
+    if (argc == 1 && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO))
+        return tui_main(argc, argv);
+    return cli_main(argc, argv);
+}

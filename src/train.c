@@ -1,1 +1,182 @@
-/* train.c — being written */
+/* train.c — task-model training and evaluation (see train.h). */
+#include "train.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+/* Device staging for one batch. */
+typedef struct {
+    float *x_host, *x;
+    int32_t *y_host, *y, *idx;
+    float *dlogits, *loss;
+    int32_t *correct;
+} train_batch_bufs;
+
+static void train_bufs_free(pd_backend *be, train_batch_bufs *b)
+{
+    free(b->x_host);
+    free(b->y_host);
+    free(b->idx);
+    be->free(be, b->x);
+    be->free(be, b->y);
+    be->free(be, b->dlogits);
+    be->free(be, b->loss);
+    be->free(be, b->correct);
+}
+
+static pd_status train_bufs_init(pd_backend *be, train_batch_bufs *b, int32_t batch, int64_t img, int32_t classes,
+                                 int32_t n_idx, pd_error *err)
+{
+    b->x_host = malloc((size_t)batch * (size_t)img * sizeof(float));
+    b->y_host = malloc((size_t)batch * sizeof(int32_t));
+    b->idx = malloc((size_t)(n_idx > batch ? n_idx : batch) * sizeof(int32_t));
+    b->x = backend_alloc_floats(be, (int64_t)batch * img);
+    b->y = backend_alloc_ints(be, batch);
+    b->dlogits = backend_alloc_floats(be, (int64_t)batch * classes);
+    b->loss = backend_alloc_floats(be, 1);
+    b->correct = backend_alloc_ints(be, 1);
+    if (!b->x_host || !b->y_host || !b->idx || !b->x || !b->y || !b->dlogits || !b->loss || !b->correct) {
+        train_bufs_free(be, b);
+        return error_set(err, PD_ERR_NOMEM, "train: out of memory for batch %d", batch);
+    }
+    return PD_OK;
+}
+
+static void train_zero_counters(pd_backend *be, train_batch_bufs *b)
+{
+    const float zf = 0.0f;
+    const int32_t zi = 0;
+    be->upload(be, b->loss, &zf, sizeof zf);
+    be->upload(be, b->correct, &zi, sizeof zi);
+}
+
+static void train_stage_batch(pd_backend *be, train_batch_bufs *b, const pd_split *s, const int32_t *idx,
+                              int32_t n)
+{
+    int64_t img = (int64_t)s->c * s->h * s->w;
+    dataset_batch(s, idx, n, b->x_host, b->y_host);
+    be->upload(be, b->x, b->x_host, (size_t)n * (size_t)img * sizeof(float));
+    be->upload(be, b->y, b->y_host, (size_t)n * sizeof(int32_t));
+}
+
+pd_status train_task(pd_model *m, const pd_dataset *ds, const pd_train_opts *o, const pd_callbacks *cb,
+                     pd_train_result *res, pd_error *err)
+{
+    pd_backend *be = model_backend(m);
+    const pd_split *s = &ds->train;
+    const pd_model_spec *spec = model_spec(m);
+    int32_t batch = o->batch < spec->max_batch ? o->batch : spec->max_batch;
+    int32_t log_every = o->log_every > 0 ? o->log_every : 50;
+    int64_t steps_per_epoch = (s->n + batch - 1) / batch;
+    int64_t total = steps_per_epoch * o->epochs;
+    train_batch_bufs b = {0};
+    PD_TRY(train_bufs_init(be, &b, batch, (int64_t)s->c * s->h * s->w, ds->classes, s->n, err));
+    int64_t np = model_param_count(m);
+    int64_t step = 0, seen = 0;
+    train_zero_counters(be, &b);
+    pd_status st = PD_OK;
+    if (res) {
+        res->last_loss = NAN;
+        res->last_accuracy = NAN;
+        res->steps = 0;
+    }
+    for (int32_t ep = 0; ep < o->epochs && st == PD_OK; ep++) {
+        dataset_shuffle(b.idx, s->n, o->seed, ep);
+        for (int64_t i = 0; i < steps_per_epoch; i++) {
+            if (progress_cancelled(cb)) {
+                st = error_set(err, PD_ERR_CANCELLED, "task training cancelled at step %lld", (long long)step);
+                break;
+            }
+            int32_t n = (int32_t)((i + 1) * batch <= s->n ? batch : s->n - i * batch);
+            train_stage_batch(be, &b, s, b.idx + i * batch, n);
+            const float *logits = model_forward(m, b.x, n, 1, 0);
+            be->softmax_xent(be, b.loss, b.correct, b.dlogits, logits, b.y, n, ds->classes);
+            be->fill(be, model_grads(m), np, 0.0f);
+            model_backward(m, b.dlogits, n, 1, 0);
+            be->sgd_step(be, model_params(m), model_grads(m), model_momentum(m), np, o->lr, o->momentum,
+                         o->weight_decay);
+            step++;
+            seen += n;
+            if (step % log_every == 0 || step == total) {
+                float loss_sum;
+                int32_t correct;
+                be->download(be, &loss_sum, b.loss, sizeof loss_sum);
+                be->download(be, &correct, b.correct, sizeof correct);
+                int64_t k = step % log_every == 0 ? log_every : step % log_every;
+                double mean_loss = (double)loss_sum / (double)k;
+                double acc = (double)correct / (double)seen;
+                train_zero_counters(be, &b);
+                seen = 0;
+                if (!isfinite(mean_loss)) {
+                    st = error_set(err, PD_ERR_NUMERIC,
+                                   "task training diverged at step %lld (loss %g): lower lr (now %g)",
+                                   (long long)step, mean_loss, (double)o->lr);
+                    break;
+                }
+                progress_metric(cb, "task", step, mean_loss, acc);
+                if (res) {
+                    res->last_loss = mean_loss;
+                    res->last_accuracy = acc;
+                }
+            }
+            progress_report(cb, "task", step, total);
+        }
+        if (st == PD_OK)
+            progress_log(cb, "task: epoch %d/%d done", ep + 1, o->epochs);
+    }
+    if (res)
+        res->steps = step;
+    train_bufs_free(be, &b);
+    return st;
+}
+
+pd_status train_evaluate(pd_model *m, const pd_split *s, int32_t batch, double *accuracy, double *loss,
+                         int32_t *pred, const pd_callbacks *cb, pd_error *err)
+{
+    pd_backend *be = model_backend(m);
+    const pd_model_spec *spec = model_spec(m);
+    if (batch > spec->max_batch)
+        batch = spec->max_batch;
+    train_batch_bufs b = {0};
+    PD_TRY(train_bufs_init(be, &b, batch, (int64_t)s->c * s->h * s->w, spec->classes, s->n, err));
+    int32_t *pred_dev = backend_alloc_ints(be, batch);
+    if (!pred_dev) {
+        train_bufs_free(be, &b);
+        return error_set(err, PD_ERR_NOMEM, "evaluate: out of memory");
+    }
+    for (int32_t i = 0; i < s->n; i++)
+        b.idx[i] = i;
+    train_zero_counters(be, &b);
+    double loss_sum = 0.0;
+    pd_status st = PD_OK;
+    int64_t nb = (s->n + batch - 1) / batch;
+    for (int64_t i = 0; i < nb; i++) {
+        if (progress_cancelled(cb)) {
+            st = error_set(err, PD_ERR_CANCELLED, "evaluation cancelled");
+            break;
+        }
+        int32_t n = (int32_t)((i + 1) * batch <= s->n ? batch : s->n - i * batch);
+        train_stage_batch(be, &b, s, b.idx + i * batch, n);
+        const float *logits = model_forward(m, b.x, n, 0, 0);
+        float batch_loss;
+        be->fill(be, b.loss, 1, 0.0f);
+        be->softmax_xent(be, b.loss, b.correct, NULL, logits, b.y, n, spec->classes);
+        be->download(be, &batch_loss, b.loss, sizeof batch_loss);
+        loss_sum += (double)batch_loss * n;
+        if (pred) {
+            be->argmax(be, pred_dev, logits, n, spec->classes);
+            be->download(be, pred + i * batch, pred_dev, (size_t)n * sizeof(int32_t));
+        }
+    }
+    if (st == PD_OK) {
+        int32_t correct;
+        be->download(be, &correct, b.correct, sizeof correct);
+        if (accuracy)
+            *accuracy = s->n ? (double)correct / s->n : 0.0;
+        if (loss)
+            *loss = s->n ? loss_sum / s->n : 0.0;
+    }
+    be->free(be, pred_dev);
+    train_bufs_free(be, &b);
+    return st;
+}

@@ -1,2 +1,74 @@
 #!/bin/sh
-echo "1..0 # SKIP being written"
+# cli.sh — the command line end to end on a generated IDX data set: a tiny training run writes a well-formed
+# session; bad input gives one clear line and the right exit status. TAP output.
+: "${PDIFF:=./pdiff}" "${top_builddir:=.}"
+work="$top_builddir/tests/work/cli"
+rm -rf "$work"; mkdir -p "$work/data"
+n=0; failed=0
+ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
+check() { desc=$1; shift; if "$@" >/dev/null 2>&1; then ok 0 "$desc"; else ok 1 "$desc"; fi; }
+
+"$top_builddir/tests/gen_idx" "$work/data" 2000 500 12 || { echo "Bail out! gen_idx failed"; exit 1; }
+
+check "--help exits 0" "$PDIFF" --help
+"$PDIFF" --version > "$work/version.txt" 2>&1; ok $? "--version exits 0"
+check "--version names the BLAS kernels" grep -q '^blas: OpenBLAS' "$work/version.txt"
+
+# a tiny training run
+sess="$work/s1"
+"$PDIFF" run --stages train --set "dataset=idx:$work/data" --set arch=mlp --set epochs=3 --set batch=64 \
+    --set lr=0.05 --session "$sess" --quiet > "$work/run.out" 2> "$work/run.err"
+ok $? "run --stages train exits 0"
+check "quiet run prints nothing" test ! -s "$work/run.err"
+check "config.csv has the header key,value" sh -c "head -n 1 '$sess/config.csv' | grep -qx '\"key\",\"value\"'"
+check "config.csv records the dataset" grep -q "^\"dataset\",\"idx:$work/data\"" "$sess/config.csv"
+check "config.csv records the seed" grep -q '^"seed",' "$sess/config.csv"
+check "config.csv records the BLAS" grep -q '^"blas",' "$sess/config.csv"
+check "losses.csv header" sh -c "head -n 1 '$sess/losses.csv' | grep -qx '\"stage\",\"step\",\"loss\",\"accuracy\"'"
+check "losses.csv has task rows" grep -q '^"task",[0-9]' "$sess/losses.csv"
+acc=$(grep '^"task_accuracy"' "$sess/summary.csv" | cut -d, -f2)
+check "summary.csv has task_accuracy ($acc) above 0.6" awk -v a="$acc" 'BEGIN { exit !(a > 0.6 && a <= 1) }'
+check "summary.csv has seconds_train" grep -q '^"seconds_train",' "$sess/summary.csv"
+check "state/task.bin written" test -s "$sess/state/task.bin"
+check "no temporary files left" sh -c "! ls -a '$sess' '$sess/state' | grep -q '\.tmp\.'"
+
+# progress on stderr without --quiet
+"$PDIFF" run --stages train --set "dataset=idx:$work/data" --set arch=mlp --set epochs=1 --session "$work/s2" \
+    > /dev/null 2> "$work/progress.err"
+ok $? "run with progress exits 0"
+check "progress lines on stderr" grep -q 'task .*100%' "$work/progress.err"
+check "run into an existing session without --stages is refused" sh -c "! '$PDIFF' run --session '$work/s2' --quiet 2>/dev/null"
+
+# bad input: one line naming the problem, exit 1 (user error) or 2 (usage)
+expect() { # expect STATUS PATTERN DESCRIPTION -- command...
+    want=$1 pat=$2 desc=$3; shift 4
+    "$@" > /dev/null 2> "$work/err.txt"; got=$?
+    lines=$(wc -l < "$work/err.txt")
+    if [ "$got" -eq "$want" ] && grep -q -- "$pat" "$work/err.txt" && [ "$lines" -eq 1 ]; then ok 0 "$desc"
+    else ok 1 "$desc (status $got, $(head -c 200 "$work/err.txt"))"; fi
+}
+mkdir -p "$work/bad"
+cp "$work/data"/* "$work/bad/"
+head -c 1000 "$work/data/train-images-idx3-ubyte" > "$work/bad/train-images-idx3-ubyte"
+expect 1 "train-images-idx3-ubyte.*truncated" "truncated IDX file: exit 1 naming the file" -- \
+    "$PDIFF" run --stages train --set "dataset=idx:$work/bad" --session "$work/s3" --quiet
+printf 'XXXX' | dd of="$work/bad/train-images-idx3-ubyte" conv=notrunc 2>/dev/null
+cp "$work/data/train-images-idx3-ubyte" "$work/bad/train-images-idx3-ubyte"
+printf '\001\002\003\004' | dd of="$work/bad/train-images-idx3-ubyte" conv=notrunc 2>/dev/null
+expect 1 "train-images-idx3-ubyte.*magic" "wrong-magic IDX file: exit 1 naming the file" -- \
+    "$PDIFF" run --stages train --set "dataset=idx:$work/bad" --session "$work/s4" --quiet
+expect 1 "colour" "unknown --set key: exit 1 naming the key" -- "$PDIFF" run --set colour=red --quiet
+expect 1 "^pdiff: k:" "out-of-range value: exit 1 naming the key" -- "$PDIFF" run --set k=-5 --quiet
+expect 1 "epochs" "non-numeric value: exit 1 naming the key" -- "$PDIFF" run --set epochs=two --quiet
+expect 2 "bogus" "unknown stage: exit 2" -- "$PDIFF" run --stages bogus --quiet
+expect 2 "frobnicate" "unknown command: exit 2" -- "$PDIFF" frobnicate
+expect 2 "no_such_bench" "unknown bench workload: exit 2" -- "$PDIFF" bench --only no_such_bench
+expect 1 "nothere.csv" "missing --config file: exit 1 naming it" -- "$PDIFF" run --config "$work/nothere.csv" --quiet
+
+# bench runs and prints its lines
+"$PDIFF" bench --only task_eval_ips --threads 1 > "$work/bench.out" 2>/dev/null
+ok $? "bench --only task_eval_ips exits 0"
+check "bench prints task_eval_ips,images/s,N" grep -Eq '^task_eval_ips,images/s,[0-9.e+]+$' "$work/bench.out"
+
+echo "1..$n"
+[ "$failed" -eq 0 ]

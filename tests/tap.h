@@ -94,7 +94,9 @@ __attribute__((unused)) static const char *tap_workdir(const char *name)
 {
     static char path[4096];
     const char *top = getenv("top_builddir");
-    snprintf(path, sizeof path, "%s/tests/work", top && *top ? top : ".");
+    snprintf(path, sizeof path, "%s/tests", top && *top ? top : ".");
+    mkdir(path, 0777);
+    strncat(path, "/work", sizeof path - strlen(path) - 1);
     mkdir(path, 0777);
     size_t len = strlen(path);
     snprintf(path + len, sizeof path - len, "/%s", name);

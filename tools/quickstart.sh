@@ -1,0 +1,59 @@
+#!/bin/sh
+# pdiff quick start: install what is missing (Debian 12, as root), build, then
+#   sh tools/quickstart.sh run    the main job: the TUI on Fashion-MNIST (a headless run when there is no TTY)
+#   sh tools/quickstart.sh test   the test suite; the last line is "N passed, N failed"
+# Extra arguments after "run" go to pdiff (e.g. sh tools/quickstart.sh run run --set epochs=1).
+set -eu
+mode=${1:-run}
+[ $# -gt 0 ] && shift
+case "$mode" in run|test) ;; *) echo "usage: sh tools/quickstart.sh run|test" >&2; exit 2 ;; esac
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+pkgs="gcc make autoconf automake libtool autoconf-archive pkg-config libncurses-dev libopenblas-dev libcsv-dev
+zlib1g-dev dataset-fashion-mnist"
+[ "$mode" = test ] && pkgs="$pkgs tmux"
+missing=
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "quickstart: installing$missing" >&2
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "quickstart: missing Debian packages:$missing (run as root, or install them first)" >&2
+        exit 1
+    fi
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+fi
+
+jobs=$(nproc 2>/dev/null || echo 2)
+if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt configure ]; then
+    autoreconf -fi
+fi
+mkdir -p build
+cd build
+[ -f Makefile ] || ../configure
+make -j"$jobs"
+
+if [ "$mode" = run ]; then
+    cd "$top"
+    exec ./build/pdiff "$@"
+fi
+
+set +e
+make -j"$jobs" check
+rc=$?
+set -e
+pass=0; fail=0; skip=0
+for trs in $(find tests -name '*.trs' 2>/dev/null); do
+    p=$(grep -c '^:test-result: PASS' "$trs"); x=$(grep -c '^:test-result: XFAIL' "$trs")
+    f=$(grep -c -E '^:test-result: (FAIL|ERROR|XPASS)' "$trs"); s=$(grep -c '^:test-result: SKIP' "$trs")
+    pass=$((pass + p + x)); fail=$((fail + f)); skip=$((skip + s))
+done
+if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
+    fail=1   # the harness failed before producing results (build or driver error)
+fi
+echo "quickstart: $skip skipped (see build/test-suite.log)"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,212 @@
+/* bench.c — DESIGN §8 workloads (see bench.h). */
+#include "bench.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "model.h"
+#include "rng.h"
+
+typedef pd_status (*bench_fn)(pd_backend *be, pd_bench_result *res, const pd_callbacks *cb, pd_error *err);
+
+static double bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Call step() until at least min_reps repetitions and min_seconds have passed; seconds per repetition. */
+typedef void (*bench_step_fn)(void *ctx);
+static double bench_time(bench_step_fn step, void *ctx, pd_backend *be, int warmup, int min_reps,
+                         double min_seconds, const pd_callbacks *cb)
+{
+    for (int i = 0; i < warmup; i++)
+        step(ctx);
+    be->synchronize(be);
+    double t0 = bench_now(), t;
+    int reps = 0;
+    do {
+        step(ctx);
+        be->synchronize(be);
+        reps++;
+        t = bench_now() - t0;
+    } while ((reps < min_reps || t < min_seconds) && !progress_cancelled(cb));
+    return t / reps;
+}
+
+static void bench_fill_random(pd_backend *be, float *dev, int64_t n, uint64_t seed)
+{
+    be->randn(be, dev, n, seed, 0);
+}
+
+/* ---------------------------------------------------------------------------------------------- task model */
+
+typedef struct {
+    pd_backend *be;
+    pd_model *m;
+    float *x, *dlogits, *loss;
+    int32_t *y, *pred, *correct;
+    int32_t n;
+} bench_task_ctx;
+
+static void bench_task_train_step(void *vp)
+{
+    bench_task_ctx *c = vp;
+    pd_backend *be = c->be;
+    int64_t np = model_param_count(c->m);
+    const float *logits = model_forward(c->m, c->x, c->n, 1, 0);
+    be->softmax_xent(be, c->loss, c->correct, c->dlogits, logits, c->y, c->n, 10);
+    be->fill(be, model_grads(c->m), np, 0.0f);
+    model_backward(c->m, c->dlogits, c->n, 1, 0);
+    be->sgd_step(be, model_params(c->m), model_grads(c->m), model_momentum(c->m), np, 0.05f, 0.9f, 5e-4f);
+}
+
+static void bench_task_eval_step(void *vp)
+{
+    bench_task_ctx *c = vp;
+    const float *logits = model_forward(c->m, c->x, c->n, 0, 0);
+    c->be->argmax(c->be, c->pred, logits, c->n, 10);
+}
+
+/* FLOPs of one convnet forward on a 28x28 image (multiply-adds x 2): convs and the classifier. */
+static double bench_convnet_forward_flops(void)
+{
+    double conv1 = 28.0 * 28 * 32 * 9 * 1, conv2 = 14.0 * 14 * 64 * 32 * 9, conv3 = 7.0 * 7 * 64 * 64 * 9;
+    double fc = 3136.0 * 10;
+    return 2.0 * (conv1 + conv2 + conv3 + fc);
+}
+
+static pd_status bench_task(pd_backend *be, pd_bench_result *res, const pd_callbacks *cb, pd_error *err, int train)
+{
+    bench_task_ctx c = {.be = be, .n = train ? 128 : 1000};
+    pd_model_spec spec = {.arch = PD_ARCH_CONVNET, .in_c = 1, .in_h = 28, .in_w = 28, .classes = 10, .width = 64,
+                          .max_batch = c.n, .trainable = train};
+    PD_TRY(model_create(&c.m, be, &spec, err));
+    model_init_params(c.m, 7);
+    c.x = backend_alloc_floats(be, (int64_t)c.n * 784);
+    c.dlogits = backend_alloc_floats(be, (int64_t)c.n * 10);
+    c.loss = backend_alloc_floats(be, 1);
+    c.y = backend_alloc_ints(be, c.n);
+    c.pred = backend_alloc_ints(be, c.n);
+    c.correct = backend_alloc_ints(be, 1);
+    pd_status st = PD_OK;
+    if (!c.x || !c.dlogits || !c.loss || !c.y || !c.pred || !c.correct) {
+        st = error_set(err, PD_ERR_NOMEM, "bench: out of memory");
+    } else {
+        bench_fill_random(be, c.x, (int64_t)c.n * 784, 11);
+        int32_t *labels = malloc((size_t)c.n * sizeof *labels);
+        if (!labels) {
+            st = error_set(err, PD_ERR_NOMEM, "bench: out of memory");
+        } else {
+            for (int32_t i = 0; i < c.n; i++)
+                labels[i] = (int32_t)(rng_hash(3, (uint64_t)i) % 10);
+            be->upload(be, c.y, labels, (size_t)c.n * sizeof *labels);
+            free(labels);
+            double sec = train ? bench_time(bench_task_train_step, &c, be, 2, 10, 1.5, cb)
+                               : bench_time(bench_task_eval_step, &c, be, 1, 3, 1.5, cb);
+            res->value = c.n / sec;
+            res->gflops = bench_convnet_forward_flops() * c.n * (train ? 3.0 : 1.0) / sec * 1e-9;
+        }
+    }
+    be->free(be, c.x);
+    be->free(be, c.dlogits);
+    be->free(be, c.loss);
+    be->free(be, c.y);
+    be->free(be, c.pred);
+    be->free(be, c.correct);
+    model_free(c.m);
+    return st;
+}
+
+static pd_status bench_task_train(pd_backend *be, pd_bench_result *res, const pd_callbacks *cb, pd_error *err)
+{
+    return bench_task(be, res, cb, err, 1);
+}
+
+static pd_status bench_task_eval(pd_backend *be, pd_bench_result *res, const pd_callbacks *cb, pd_error *err)
+{
+    return bench_task(be, res, cb, err, 0);
+}
+
+static pd_status bench_sgemm_entry(pd_backend *be, pd_bench_result *res, const pd_callbacks *cb, pd_error *err)
+{
+    (void)cb;
+    return bench_sgemm(be, res, err);
+}
+
+/* ---------------------------------------------------------------------------------------------- table */
+
+static const struct {
+    const char *name, *unit;
+    bench_fn fn;
+} bench_table[] = {
+    {"sgemm_gflops", "GFLOP/s", bench_sgemm_entry},
+    {"task_train_ips", "images/s", bench_task_train},
+    {"task_eval_ips", "images/s", bench_task_eval},
+};
+
+int bench_count(void)
+{
+    return (int)(sizeof bench_table / sizeof bench_table[0]);
+}
+
+const char *bench_name(int i)
+{
+    return bench_table[i].name;
+}
+
+int bench_find(const char *name)
+{
+    for (int i = 0; i < bench_count(); i++)
+        if (strcmp(bench_table[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+pd_status bench_run(int i, pd_backend *be, pd_bench_result *res, const pd_callbacks *cb, pd_error *err)
+{
+    memset(res, 0, sizeof *res);
+    pd_status st = bench_table[i].fn(be, res, cb, err);
+    res->name = bench_table[i].name;
+    res->unit = bench_table[i].unit;
+    return st;
+}
+
+typedef struct {
+    pd_backend *be;
+    float *a, *b, *c;
+} bench_sgemm_ctx;
+
+static void bench_sgemm_step(void *vp)
+{
+    bench_sgemm_ctx *s = vp;
+    s->be->gemm(s->be, 0, 0, 1024, 1024, 1024, 1.0f, s->a, 1024, s->b, 1024, 0.0f, s->c, 1024);
+}
+
+pd_status bench_sgemm(pd_backend *be, pd_bench_result *res, pd_error *err)
+{
+    memset(res, 0, sizeof *res);
+    res->name = "sgemm_gflops";
+    res->unit = "GFLOP/s";
+    bench_sgemm_ctx s = {.be = be};
+    s.a = backend_alloc_floats(be, 1 << 20);
+    s.b = backend_alloc_floats(be, 1 << 20);
+    s.c = backend_alloc_floats(be, 1 << 20);
+    pd_status st = PD_OK;
+    if (!s.a || !s.b || !s.c) {
+        st = error_set(err, PD_ERR_NOMEM, "bench: out of memory");
+    } else {
+        bench_fill_random(be, s.a, 1 << 20, 1);
+        bench_fill_random(be, s.b, 1 << 20, 2);
+        double sec = bench_time(bench_sgemm_step, &s, be, 2, 10, 1.0, NULL);
+        res->value = 2.0 * 1024.0 * 1024.0 * 1024.0 / sec * 1e-9;
+        res->gflops = res->value;
+    }
+    be->free(be, s.a);
+    be->free(be, s.b);
+    be->free(be, s.c);
+    return st;
+}

@@ -1,0 +1,63 @@
+/* job.h — a pipeline run in a worker thread, for front ends that must never block (the TUI).
+ *
+ * job_start() copies the configuration, starts a thread that opens the session and runs the stages, and
+ * returns at once. The worker never touches the caller's data: it appends events (stage started/finished,
+ * progress, log lines, the final status) and metrics (loss points per stage) to bounded queues under a mutex,
+ * and writes a byte to a pipe so the caller can poll() job_wake_fd() together with its keyboard. The caller
+ * drains the queues with job_poll_events()/job_poll_metrics() whenever it likes. job_cancel() asks the run to
+ * stop at the next step; the pipeline then saves its state and the job finishes with PD_ERR_CANCELLED.
+ * Results are read afterwards as immutable snapshots from the session folder (results.h).
+ *
+ *   pd_job *j;
+ *   job_start(&j, &cfg, "sessions/run1", PIPELINE_ALL_STAGES, 0, &err);
+ *   while (...) { poll(job_wake_fd(j)...); n = job_poll_events(j, ev, 64); ... }
+ *   job_free(j);   // cancels and joins when still running
+ */
+#ifndef PD_JOB_H
+#define PD_JOB_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "error.h"
+
+typedef enum {
+    PD_EVENT_STAGE_START,   /* text = stage name */
+    PD_EVENT_STAGE_DONE,    /* text = stage name */
+    PD_EVENT_PROGRESS,      /* text = progress unit ("task", "evaluate", ...), done/total */
+    PD_EVENT_LOG,           /* text = the line */
+    PD_EVENT_FINISHED       /* status = final status, text = error message (empty on success) */
+} pd_event_kind;
+
+typedef struct {
+    pd_event_kind kind;
+    pd_status status;
+    int64_t done, total;
+    double elapsed;         /* seconds since job start */
+    char text[PD_ERROR_MSG_MAX];
+} pd_event;
+
+typedef struct {
+    char stage[16];         /* task, collect, ae, ddpm */
+    int64_t step;
+    double loss, accuracy;  /* accuracy NaN when none */
+} pd_metric;
+
+typedef struct pd_job pd_job;
+
+pd_status job_start(pd_job **out, const pd_config *cfg, const char *session_dir, unsigned stages, int resume,
+                    pd_error *err);
+void job_cancel(pd_job *j);
+int job_running(const pd_job *j);
+/* Copy up to max queued events/metrics into out (oldest first) and remove them; returns the count.
+ * Progress events are coalesced: only the latest per unit is kept. */
+int job_poll_events(pd_job *j, pd_event *out, int max);
+int job_poll_metrics(pd_job *j, pd_metric *out, int max);
+/* Read end of the wake-up pipe (readable when something was queued); job_poll_* drain it. */
+int job_wake_fd(const pd_job *j);
+const char *job_session_dir(const pd_job *j);
+/* Join the worker (blocks) and return the run's final status with its message. */
+pd_status job_wait(pd_job *j, pd_error *err);
+void job_free(pd_job *j); /* cancels and joins a running job; NULL is a no-op */
+
+#endif

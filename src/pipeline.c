@@ -1,0 +1,316 @@
+/* pipeline.c — stage orchestration, shared loading, config.csv (see pipeline.h, pipeline_ctx.h). */
+#include "pipeline_ctx.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "blas.h"
+#include "pdiff_build.h"
+#include "state.h"
+
+static const char *const pipeline_stage_names[PD_STAGE_COUNT] = {"train", "collect", "ae", "ddpm", "generate",
+                                                                 "analyze"};
+
+typedef pd_status (*pipeline_stage_fn)(pd_pipeline *p, int resume, pd_error *err);
+
+static const pipeline_stage_fn pipeline_stage_fns[PD_STAGE_COUNT] = {
+    stage_train, stage_collect, stage_ae, stage_ddpm, stage_generate, stage_analyze,
+};
+
+const char *pipeline_stage_name(pd_stage s)
+{
+    return (unsigned)s < PD_STAGE_COUNT ? pipeline_stage_names[s] : "unknown";
+}
+
+const char *pipeline_version(void)
+{
+    return PACKAGE_VERSION;
+}
+
+pd_status pipeline_parse_stages(const char *list, unsigned *mask, pd_error *err)
+{
+    *mask = 0;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", list);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ')
+            tok++;
+        if (strcmp(tok, "all") == 0) {
+            *mask |= PIPELINE_ALL_STAGES;
+            continue;
+        }
+        int found = 0;
+        for (int s = 0; s < PD_STAGE_COUNT; s++)
+            if (strcmp(tok, pipeline_stage_names[s]) == 0) {
+                *mask |= 1u << s;
+                found = 1;
+            }
+        if (!found)
+            return error_set(err, PD_ERR_USAGE,
+                             "--stages: unknown stage '%s' (train, collect, ae, ddpm, generate, analyze, all)", tok);
+    }
+    if (!*mask)
+        return error_set(err, PD_ERR_USAGE, "--stages: empty stage list");
+    return PD_OK;
+}
+
+/* ------------------------------------------------------------------------------------------------ hooks */
+
+static void pipeline_on_metric(void *ud, const char *stage, int64_t step, double loss, double acc)
+{
+    pd_pipeline *p = ud;
+    session_loss_add(p->session, stage, step, loss, acc);
+    if (p->user_cb.on_metric)
+        p->user_cb.on_metric(p->user_cb.ud, stage, step, loss, acc);
+}
+
+static void pipeline_on_progress(void *ud, const char *stage, int64_t done, int64_t total)
+{
+    pd_pipeline *p = ud;
+    if (p->user_cb.on_progress)
+        p->user_cb.on_progress(p->user_cb.ud, stage, done, total);
+}
+
+static void pipeline_on_log(void *ud, const char *line)
+{
+    pd_pipeline *p = ud;
+    if (p->user_cb.on_log)
+        p->user_cb.on_log(p->user_cb.ud, line);
+}
+
+static int pipeline_should_cancel(void *ud)
+{
+    pd_pipeline *p = ud;
+    return p->user_cb.should_cancel && p->user_cb.should_cancel(p->user_cb.ud);
+}
+
+/* ------------------------------------------------------------------------------------------------ config */
+
+pd_status pipeline_write_config(pd_pipeline *p, pd_error *err)
+{
+    char blas[256], threads[16], d[32], classes[16], train_n[16], test_n[16];
+    blas_describe(blas, sizeof blas);
+    snprintf(threads, sizeof threads, "%d", p->be->threads);
+    const char *keys[16], *vals[16];
+    int n = 0;
+    keys[n] = "pdiff_version", vals[n++] = PACKAGE_VERSION;
+    keys[n] = "blas", vals[n++] = blas;
+    keys[n] = "libcsv_version", vals[n++] = PD_CSV_BUILD_VERSION;
+    keys[n] = "zlib_version", vals[n++] = zlibVersion();
+    keys[n] = "backend", vals[n++] = p->be->name;
+    keys[n] = "threads_used", vals[n++] = threads;
+    if (p->data_loaded) {
+        snprintf(classes, sizeof classes, "%d", p->data.classes);
+        snprintf(train_n, sizeof train_n, "%d", p->data.train.n);
+        snprintf(test_n, sizeof test_n, "%d", p->data.test.n);
+        keys[n] = "data_path", vals[n++] = p->data.dir;
+        keys[n] = "classes", vals[n++] = classes;
+        keys[n] = "train_images", vals[n++] = train_n;
+        keys[n] = "test_images", vals[n++] = test_n;
+    }
+    if (p->target_resolved) {
+        snprintf(d, sizeof d, "%lld", (long long)p->target.d);
+        keys[n] = "target_tensors", vals[n++] = p->target.names;
+        keys[n] = "target_d", vals[n++] = d;
+    }
+    char path[4200];
+    return config_write_csv(&p->cfg, session_path(p->session, "config.csv", path, sizeof path), keys, vals, n, err);
+}
+
+/* ------------------------------------------------------------------------------------------------ loading */
+
+pd_status pipeline_need_data(pd_pipeline *p, pd_error *err)
+{
+    if (p->data_loaded)
+        return PD_OK;
+    progress_log(&p->cb, "loading data set %s", p->cfg.dataset);
+    PD_TRY(dataset_load(&p->data, p->cfg.dataset, p->cfg.data_dir, err));
+    p->data_loaded = 1;
+    return pipeline_write_config(p, err);
+}
+
+pd_status pipeline_need_model(pd_pipeline *p, pd_error *err)
+{
+    if (p->task)
+        return PD_OK;
+    PD_TRY(pipeline_need_data(p, err));
+    pd_model_spec spec = {.in_c = p->data.train.c, .in_h = p->data.train.h, .in_w = p->data.train.w,
+                          .classes = p->data.classes, .width = p->cfg.width, .trainable = 1};
+    PD_TRY(model_arch_parse(p->cfg.arch, &spec.arch, err));
+    spec.max_batch = p->cfg.batch > PIPELINE_EVAL_BATCH ? p->cfg.batch : PIPELINE_EVAL_BATCH;
+    return model_create(&p->task, p->be, &spec, err);
+}
+
+pd_status pipeline_load_task(pd_pipeline *p, pd_error *err)
+{
+    PD_TRY(pipeline_need_model(p, err));
+    char path[4200];
+    session_state_path(p->session, "task", path, sizeof path);
+    pd_state *s;
+    PD_TRY(state_load(&s, path, "task", err));
+    const float *params = state_get(s, "params", PD_DTYPE_F32, model_param_count(p->task), NULL, err);
+    const float *bufs = params ? state_get(s, "buffers", PD_DTYPE_F32, model_buffer_count(p->task), NULL, err) : NULL;
+    if (!params || !bufs) {
+        state_free(s);
+        return err ? err->status : PD_ERR_STATE;
+    }
+    p->be->upload(p->be, model_params(p->task), params, (size_t)model_param_count(p->task) * sizeof(float));
+    p->be->upload(p->be, model_buffers(p->task), bufs, (size_t)model_buffer_count(p->task) * sizeof(float));
+    state_free(s);
+    return PD_OK;
+}
+
+pd_status pipeline_need_target(pd_pipeline *p, pd_error *err)
+{
+    if (p->target_resolved)
+        return PD_OK;
+    PD_TRY(pipeline_need_model(p, err));
+    PD_TRY(target_resolve(&p->target, p->task, p->cfg.target, err));
+    p->target_resolved = 1;
+    return pipeline_write_config(p, err);
+}
+
+pd_status pipeline_load_vectors(pd_pipeline *p, float **vecs, int32_t *k, int64_t *d, pd_error *err)
+{
+    *vecs = NULL;
+    char path[4200];
+    session_state_path(p->session, "collect", path, sizeof path);
+    pd_state *s;
+    PD_TRY(state_load(&s, path, "collect", err));
+    int64_t kk = 0, dd = 0, count = 0;
+    pd_status st = state_get_i64(s, "k", &kk, err);
+    if (st == PD_OK)
+        st = state_get_i64(s, "d", &dd, err);
+    const float *v = st == PD_OK ? state_get(s, "vectors", PD_DTYPE_F32, kk * dd, &count, err) : NULL;
+    if (st == PD_OK && !v)
+        st = err ? err->status : PD_ERR_STATE;
+    if (st == PD_OK && (*vecs = malloc((size_t)(kk * dd) * sizeof(float))) == NULL)
+        st = error_set(err, PD_ERR_NOMEM, "%s: out of memory", path);
+    if (st == PD_OK) {
+        memcpy(*vecs, v, (size_t)(kk * dd) * sizeof(float));
+        *k = (int32_t)kk;
+        *d = dd;
+    }
+    state_free(s);
+    return st;
+}
+
+/* ------------------------------------------------------------------------------------------------ stage marks */
+
+static pd_status pipeline_marks_load(const pd_pipeline *p, int64_t done[PD_STAGE_COUNT], pd_error *err)
+{
+    memset(done, 0, sizeof(int64_t) * PD_STAGE_COUNT);
+    char path[4200];
+    session_state_path(p->session, "stages", path, sizeof path);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return PD_OK;
+    fclose(f);
+    pd_state *s;
+    PD_TRY(state_load(&s, path, "stages", err));
+    for (int i = 0; i < PD_STAGE_COUNT; i++)
+        if (state_has(s, pipeline_stage_names[i]))
+            state_get_i64(s, pipeline_stage_names[i], &done[i], NULL);
+    state_free(s);
+    return PD_OK;
+}
+
+static pd_status pipeline_marks_save(const pd_pipeline *p, const int64_t done[PD_STAGE_COUNT], pd_error *err)
+{
+    pd_state_writer *w;
+    PD_TRY(state_writer_create(&w, "stages", err));
+    for (int i = 0; i < PD_STAGE_COUNT; i++) {
+        pd_status st = state_put_i64(w, pipeline_stage_names[i], done[i], err);
+        if (st != PD_OK) {
+            state_writer_free(w);
+            return st;
+        }
+    }
+    char path[4200];
+    return state_writer_commit(w, session_state_path(p->session, "stages", path, sizeof path), err);
+}
+
+int pipeline_stage_done(const pd_pipeline *p, pd_stage s)
+{
+    int64_t done[PD_STAGE_COUNT];
+    if (pipeline_marks_load(p, done, NULL) != PD_OK)
+        return 0;
+    return done[s] != 0;
+}
+
+/* ------------------------------------------------------------------------------------------------ run */
+
+pd_status pipeline_open(pd_pipeline **out, const pd_config *cfg, const char *dir, const pd_callbacks *cb,
+                        pd_error *err)
+{
+    *out = NULL;
+    PD_TRY(config_validate(cfg, err));
+    pd_pipeline *p = calloc(1, sizeof *p);
+    if (!p)
+        return error_set(err, PD_ERR_NOMEM, "pipeline: out of memory");
+    p->cfg = *cfg;
+    if (cb)
+        p->user_cb = *cb;
+    p->cb = (pd_callbacks){.on_progress = pipeline_on_progress, .on_metric = pipeline_on_metric,
+                           .on_log = pipeline_on_log, .should_cancel = pipeline_should_cancel, .ud = p};
+    pd_backend_kind kind = strcmp(cfg->device, "cuda") == 0 ? PD_BACKEND_CUDA : PD_BACKEND_CPU;
+    pd_status st = backend_create(&p->be, kind, cfg->threads, err);
+    if (st == PD_OK)
+        st = session_open(&p->session, dir, 1, err);
+    if (st == PD_OK)
+        st = pipeline_write_config(p, err);
+    if (st != PD_OK) {
+        pipeline_free(p);
+        return st;
+    }
+    *out = p;
+    return PD_OK;
+}
+
+pd_status pipeline_run(pd_pipeline *p, unsigned mask, int resume, pd_error *err)
+{
+    int64_t done[PD_STAGE_COUNT];
+    PD_TRY(pipeline_marks_load(p, done, err));
+    for (int s = 0; s < PD_STAGE_COUNT; s++) {
+        if (!(mask & (1u << s)))
+            continue;
+        if (resume && done[s])
+            continue;
+        for (int later = s; later < PD_STAGE_COUNT; later++) /* outputs after s become stale */
+            done[later] = 0;
+        PD_TRY(pipeline_marks_save(p, done, err));
+        p->current = (pd_stage)s;
+        if (p->user_cb.on_stage)
+            p->user_cb.on_stage(p->user_cb.ud, pipeline_stage_names[s], 1);
+        progress_log(&p->cb, "stage %s: start", pipeline_stage_names[s]);
+        pd_status st = pipeline_stage_fns[s](p, resume, err);
+        pd_error werr;
+        if (session_losses_write(p->session, &werr) != PD_OK && st == PD_OK)
+            st = error_set(err, werr.status, "%s", werr.msg);
+        if (session_summary_write(p->session, &werr) != PD_OK && st == PD_OK)
+            st = error_set(err, werr.status, "%s", werr.msg);
+        if (st != PD_OK)
+            return st;
+        done[s] = 1;
+        PD_TRY(pipeline_marks_save(p, done, err));
+        progress_log(&p->cb, "stage %s: done", pipeline_stage_names[s]);
+        if (p->user_cb.on_stage)
+            p->user_cb.on_stage(p->user_cb.ud, pipeline_stage_names[s], 0);
+    }
+    return PD_OK;
+}
+
+void pipeline_free(pd_pipeline *p)
+{
+    if (!p)
+        return;
+    target_free(&p->target);
+    model_free(p->task);
+    dataset_free(&p->data);
+    session_free(p->session);
+    backend_destroy(p->be);
+    free(p);
+}

@@ -1,0 +1,58 @@
+/* pipeline.h — the p-diff method as stages over a session directory (DESIGN §1, §3, §5).
+ *
+ * Stages, in order: train (the task model), collect (K checkpoints of the target subset), ae (parameter
+ * autoencoder), ddpm (latent diffusion), generate (sample, decode, evaluate: the accuracy table), analyze
+ * (memorization analysis). Each stage reads what earlier stages left in the session (state/NAME.bin) and writes its
+ * own outputs atomically; a stage that is interrupted (cancel hook) saves what it has and returns
+ * PD_ERR_CANCELLED, so pipeline_run(..., resume = 1) continues where it stopped.
+ *
+ *   pd_pipeline *p;
+ *   pipeline_open(&p, &cfg, "sessions/run1", &callbacks, &err);   // writes config.csv
+ *   pipeline_run(p, PIPELINE_ALL_STAGES, 0, &err);
+ *   pipeline_free(p);
+ */
+#ifndef PD_PIPELINE_H
+#define PD_PIPELINE_H
+
+#include "config.h"
+#include "error.h"
+#include "progress.h"
+
+typedef enum {
+    PD_STAGE_TRAIN,
+    PD_STAGE_COLLECT,
+    PD_STAGE_AE,
+    PD_STAGE_DDPM,
+    PD_STAGE_GENERATE,
+    PD_STAGE_ANALYZE,
+    PD_STAGE_COUNT
+} pd_stage;
+
+#define PIPELINE_ALL_STAGES ((1u << PD_STAGE_COUNT) - 1u)
+
+typedef struct pd_pipeline pd_pipeline;
+
+const char *pipeline_stage_name(pd_stage s);
+/* "train,collect" / "all" → bit mask of (1 << stage); PD_ERR_USAGE naming a bad stage. */
+pd_status pipeline_parse_stages(const char *list, unsigned *mask, pd_error *err);
+
+/* Validate cfg, create the session folder and the compute backend, write config.csv. */
+pd_status pipeline_open(pd_pipeline **out, const pd_config *cfg, const char *dir, const pd_callbacks *cb,
+                        pd_error *err);
+/* Run the stages in mask, in order. resume != 0: skip stages the session already completed and continue a
+ * partly trained stage from its last saved step. */
+pd_status pipeline_run(pd_pipeline *p, unsigned mask, int resume, pd_error *err);
+/* Is a stage complete in this session? */
+int pipeline_stage_done(const pd_pipeline *p, pd_stage s);
+void pipeline_free(pd_pipeline *p);
+
+/* Prepare dst_dir as a session whose stages before `upto` are complete copies of src_dir's (task model,
+ * collected vectors — only the first k_slice of them when k_slice > 0 —, AE, DDPM). A run with resume = 1 in
+ * dst_dir then does only the stages from `upto` on. Used by sweeps to share work between values. */
+pd_status pipeline_seed_session(const char *dst_dir, const char *src_dir, pd_stage upto, int32_t k_slice,
+                                pd_error *err);
+
+/* Version strings recorded in config.csv and printed by --version. */
+const char *pipeline_version(void);
+
+#endif

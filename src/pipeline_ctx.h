@@ -1,0 +1,79 @@
+/* pipeline_ctx.h — state shared by the stage implementations (internal to the pipeline files).
+ *
+ * One pd_pipeline per run: the effective configuration, the backend, the session, and whatever the stages
+ * load lazily (data set, task model, target). Each stage lives in its own file and is a function
+ * stage_<name>(pd_pipeline *p, int resume, pd_error *err).
+ */
+#ifndef PD_PIPELINE_CTX_H
+#define PD_PIPELINE_CTX_H
+
+#include "ae.h"
+#include "backend.h"
+#include "config.h"
+#include "dataset.h"
+#include "model.h"
+#include "pipeline.h"
+#include "session.h"
+#include "target.h"
+#include "unet.h"
+#include "zoo.h"
+
+#define PIPELINE_EVAL_BATCH 1000
+
+struct pd_pipeline {
+    pd_config cfg;
+    pd_backend *be;
+    pd_session *session;
+    pd_callbacks user_cb;   /* the caller's hooks */
+    pd_callbacks cb;        /* hooks the stages use: record loss points in the session, then forward */
+    pd_dataset data;
+    int data_loaded;
+    pd_model *task;         /* trainable task model, max batch = max(batch, eval batch) */
+    pd_target target;
+    int target_resolved;
+    pd_stage current;       /* the stage running */
+};
+
+/* Load the data set once. */
+pd_status pipeline_need_data(pd_pipeline *p, pd_error *err);
+/* Create the task model (architecture from the config, shapes from the data set) without weights. */
+pd_status pipeline_need_model(pd_pipeline *p, pd_error *err);
+/* Load the trained task model from state/task.bin (after pipeline_need_model). */
+pd_status pipeline_load_task(pd_pipeline *p, pd_error *err);
+/* Resolve the config's target on the task model (after pipeline_need_model) and record it in config.csv. */
+pd_status pipeline_need_target(pd_pipeline *p, pd_error *err);
+/* Load state/collect.bin: vectors [k, d] host (malloc'd, caller frees). */
+pd_status pipeline_load_vectors(pd_pipeline *p, float **vecs, int32_t *k, int64_t *d, pd_error *err);
+/* Rewrite config.csv with the current extra rows (resolved target, data set facts, versions). */
+pd_status pipeline_write_config(pd_pipeline *p, pd_error *err);
+
+/* The AE geometry a config asks for with vectors of length d, and its signature in state files. */
+pd_status stage_ae_geometry(const pd_config *c, int64_t d, pd_ae_geometry *g, pd_error *err);
+void stage_ae_signature(const pd_ae_geometry *g, int32_t sig[11]);
+/* The UNet geometry for latents of `length` numbers, and its signature. */
+pd_status stage_unet_geometry(const pd_config *c, int32_t length, pd_unet_geometry *g, pd_error *err);
+void stage_unet_signature(const pd_unet_geometry *g, int32_t sig[6]);
+
+/* Train the target vector vec (device [d], loaded into the task model each step) for iters SGD iterations
+ * with a fresh momentum buffer on batches shuffled by seed, BatchNorm frozen; every save_every iterations copy
+ * it into out [saved, d] (host, may be NULL). metric_stage names loss points and progress (NULL: none). */
+pd_status collect_train(pd_pipeline *p, float *vec, int64_t iters, int32_t save_every, float *out, uint64_t seed,
+                        const char *metric_stage, pd_error *err);
+
+/* Load the finished AE of state/ae.bin (non-trainable, max_batch) with its standardisation mean/std [d]
+ * (malloc'd; the caller frees them and ae_free's the AE). */
+pd_status stage_load_ae(pd_pipeline *p, int64_t d, int32_t max_batch, pd_ae **ae, float **mean, float **std,
+                        pd_error *err);
+
+/* Stages. */
+pd_status stage_train(pd_pipeline *p, int resume, pd_error *err);
+pd_status stage_collect(pd_pipeline *p, int resume, pd_error *err);
+pd_status stage_ae(pd_pipeline *p, int resume, pd_error *err);
+pd_status stage_ddpm(pd_pipeline *p, int resume, pd_error *err);
+pd_status stage_generate(pd_pipeline *p, int resume, pd_error *err);
+pd_status stage_analyze(pd_pipeline *p, int resume, pd_error *err);
+/* The t-SNE part of analyze: latents.csv for the originals, p-diff and noise models of z. */
+pd_status stage_analyze_latents(pd_pipeline *p, const pd_zoo *z, pd_error *err);
+
+
+#endif

@@ -1,0 +1,115 @@
+/* pipeline_seed.c — start a session from another one's early stages (used by sweeps): copy what the stages
+ * before `upto` wrote, optionally keep only the first k collected vectors, and mark those stages complete. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "atomic.h"
+#include "csvio.h"
+#include "pipeline.h"
+#include "state.h"
+
+static pd_status pipeline_seed_copy(const char *src_dir, const char *dst_dir, const char *name, pd_error *err)
+{
+    char src[4200], dst[4200];
+    snprintf(src, sizeof src, "%s/%s", src_dir, name);
+    snprintf(dst, sizeof dst, "%s/%s", dst_dir, name);
+    FILE *f = fopen(src, "rb");
+    if (!f)
+        return PD_OK; /* not written by the source: nothing to share */
+    fclose(f);
+    return atomic_copy_file(src, dst, err);
+}
+
+/* state/collect.bin and params.csv with the first k vectors of the source's collection */
+static pd_status pipeline_seed_slice(const char *src_dir, const char *dst_dir, int32_t k, pd_error *err)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/state/collect.bin", src_dir);
+    pd_state *s;
+    PD_TRY(state_load(&s, path, "collect", err));
+    int64_t kk = 0, d = 0;
+    pd_status st = state_get_i64(s, "k", &kk, err);
+    if (st == PD_OK)
+        st = state_get_i64(s, "d", &d, err);
+    if (st == PD_OK && kk < k)
+        st = error_set(err, PD_ERR_STATE, "%s: holds %lld vectors, %d wanted", path, (long long)kk, k);
+    const float *v = st == PD_OK ? state_get(s, "vectors", PD_DTYPE_F32, kk * d, NULL, err) : NULL;
+    if (st == PD_OK && !v)
+        st = err ? err->status : PD_ERR_STATE;
+    pd_state_writer *w = NULL;
+    if (st == PD_OK)
+        st = state_writer_create(&w, "collect", err);
+    if (st == PD_OK)
+        st = state_put(w, "vectors", PD_DTYPE_F32, v, (int64_t)k * d, err);
+    if (st == PD_OK)
+        st = state_put_i64(w, "k", k, err);
+    if (st == PD_OK)
+        st = state_put_i64(w, "d", d, err);
+    snprintf(path, sizeof path, "%s/state/collect.bin", dst_dir);
+    if (st == PD_OK) {
+        st = state_writer_commit(w, path, err);
+        w = NULL;
+    }
+    state_writer_free(w);
+    if (st == PD_OK) {
+        pd_csv_writer *cw;
+        snprintf(path, sizeof path, "%s/params.csv", dst_dir);
+        st = csvio_create(&cw, path, err);
+        if (st == PD_OK) {
+            char name[32];
+            csvio_text(cw, "id");
+            for (int64_t j = 0; j < d; j++) {
+                snprintf(name, sizeof name, "v%lld", (long long)j);
+                csvio_text(cw, name);
+            }
+            csvio_endrow(cw);
+            for (int32_t i = 0; i < k; i++) {
+                csvio_int(cw, i);
+                for (int64_t j = 0; j < d; j++)
+                    csvio_num(cw, v[(int64_t)i * d + j]);
+                csvio_endrow(cw);
+            }
+            st = csvio_commit(cw, err);
+        }
+    }
+    state_free(s);
+    return st;
+}
+
+pd_status pipeline_seed_session(const char *dst_dir, const char *src_dir, pd_stage upto, int32_t k_slice,
+                                pd_error *err)
+{
+    char state_dir[4200];
+    snprintf(state_dir, sizeof state_dir, "%s/state", dst_dir);
+    PD_TRY(atomic_mkdirs(state_dir, err));
+    if (upto > PD_STAGE_TRAIN) {
+        PD_TRY(pipeline_seed_copy(src_dir, dst_dir, "state/task.bin", err));
+        PD_TRY(pipeline_seed_copy(src_dir, dst_dir, "losses.csv", err));
+        PD_TRY(pipeline_seed_copy(src_dir, dst_dir, "summary.csv", err));
+    }
+    if (upto > PD_STAGE_COLLECT) {
+        if (k_slice > 0) {
+            PD_TRY(pipeline_seed_slice(src_dir, dst_dir, k_slice, err));
+        } else {
+            PD_TRY(pipeline_seed_copy(src_dir, dst_dir, "state/collect.bin", err));
+            PD_TRY(pipeline_seed_copy(src_dir, dst_dir, "params.csv", err));
+        }
+    }
+    if (upto > PD_STAGE_AE)
+        PD_TRY(pipeline_seed_copy(src_dir, dst_dir, "state/ae.bin", err));
+    if (upto > PD_STAGE_DDPM)
+        PD_TRY(pipeline_seed_copy(src_dir, dst_dir, "state/ddpm.bin", err));
+    pd_state_writer *w;
+    PD_TRY(state_writer_create(&w, "stages", err));
+    pd_status st = PD_OK;
+    for (int i = 0; i < PD_STAGE_COUNT && st == PD_OK; i++)
+        st = state_put_i64(w, pipeline_stage_name((pd_stage)i), i < (int)upto, err);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/state/stages.bin", dst_dir);
+    if (st != PD_OK) {
+        state_writer_free(w);
+        return st;
+    }
+    return state_writer_commit(w, path, err);
+}

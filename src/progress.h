@@ -1,0 +1,45 @@
+/* progress.h — how long-running engine work reports to its caller (CLI progress bars, the TUI's job API).
+ *
+ * The engine never prints. Training loops call these hooks instead; every hook may be NULL. should_cancel is
+ * polled about once per batch/step: when it returns non-zero the loop stops at a clean point (state saved by the
+ * caller) and returns PD_ERR_CANCELLED.
+ */
+#ifndef PD_PROGRESS_H
+#define PD_PROGRESS_H
+
+#include <stdint.h>
+
+typedef struct {
+    /* units of work done out of total for a stage ("task", "collect", "ae", "ddpm", "generate", "analyze") */
+    void (*on_progress)(void *ud, const char *stage, int64_t done, int64_t total);
+    /* one loss point; accuracy is NaN when the stage has none */
+    void (*on_metric)(void *ud, const char *stage, int64_t step, double loss, double accuracy);
+    /* a human-readable log line (no trailing newline) */
+    void (*on_log)(void *ud, const char *line);
+    int (*should_cancel)(void *ud);
+    /* a pipeline stage ("train", ...) starts (started = 1) or completes (started = 0) */
+    void (*on_stage)(void *ud, const char *stage, int started);
+    void *ud;
+} pd_callbacks;
+
+static inline int progress_cancelled(const pd_callbacks *cb)
+{
+    return cb && cb->should_cancel && cb->should_cancel(cb->ud);
+}
+
+static inline void progress_report(const pd_callbacks *cb, const char *stage, int64_t done, int64_t total)
+{
+    if (cb && cb->on_progress)
+        cb->on_progress(cb->ud, stage, done, total);
+}
+
+static inline void progress_metric(const pd_callbacks *cb, const char *stage, int64_t step, double loss,
+                                   double accuracy)
+{
+    if (cb && cb->on_metric)
+        cb->on_metric(cb->ud, stage, step, loss, accuracy);
+}
+
+void progress_log(const pd_callbacks *cb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

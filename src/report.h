@@ -1,0 +1,38 @@
+/* report.h — the paper-style tables of a session, as text, CSV or LaTeX (`pdiff report`).
+ *
+ * Tables: the accuracy table (original, ensemble, p-diff, AE reconstruction: best / mean / median), the
+ * memorization table when the analysis stage ran (per kind: accuracy best/mean/median, max-similarity
+ * mean/min/max, nearest-L2 median), and the wall time per stage. Text is for the terminal, CSV is tidy (one
+ * row per table, row label and metric: table,kind,metric,value; accuracies as fractions), LaTeX is booktabs
+ * tabulars ready for a paper (accuracies in percent). Every text cell is neutralised against spreadsheet
+ * formulas (csvio_neutralise) and LaTeX-escaped where it goes into LaTeX.
+ */
+#ifndef PD_REPORT_H
+#define PD_REPORT_H
+
+#include <stdio.h>
+
+#include "error.h"
+
+typedef enum { PD_REPORT_TEXT, PD_REPORT_CSV, PD_REPORT_LATEX } pd_report_format;
+
+pd_status report_parse_format(const char *s, pd_report_format *f, pd_error *err);
+/* Write the report of the session in dir to out. */
+pd_status report_write(const char *dir, pd_report_format f, FILE *out, pd_error *err);
+
+/* A table under construction, shared by report and sweep: rows of cells, first row the header. */
+typedef struct {
+    char title[128];
+    char label[64];          /* LaTeX label and CSV table name */
+    int cols, rows, cap;
+    char **cells;            /* rows x cols, malloc'd strings */
+    double *values;          /* rows x cols numeric value (NaN for text) for CSV */
+} pd_table;
+
+void table_init(pd_table *t, const char *title, const char *label, int cols);
+void table_free(pd_table *t);
+/* Append a row: texts[i] for column i (NULL = use value[i] formatted with fmt, e.g. "%.2f"). */
+pd_status table_row(pd_table *t, const char *const *texts, const double *values, const char *fmt);
+void table_print(const pd_table *t, pd_report_format f, FILE *out);
+
+#endif

@@ -1,0 +1,54 @@
+/* session.h — a session directory: the files one pipeline run writes (DESIGN §5).
+ *
+ * The session object keeps the small tables in memory (loss curve points, summary metrics) and writes them
+ * whole, atomically, whenever a stage ends or saves (so a killed run leaves complete files). Large per-stage
+ * data (task weights, collected vectors, AE/DDPM weights) lives in state/ as binary state files (state.h),
+ * written by the stages themselves through session_state_path().
+ *
+ *   pd_session *s;
+ *   session_open(&s, "sessions/run1", 1, &err);          // creates run1/ and run1/state/
+ *   session_loss_add(s, "task", 50, 0.61, 0.78);
+ *   session_summary_set(s, "task_accuracy", 0.903);
+ *   session_losses_write(s, &err); session_summary_write(s, &err);
+ *   session_free(s);
+ */
+#ifndef PD_SESSION_H
+#define PD_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+typedef struct pd_session pd_session;
+
+/* Open (create != 0: create the folder and state/ when missing) and load existing losses.csv/summary.csv. */
+pd_status session_open(pd_session **out, const char *dir, int create, pd_error *err);
+void session_free(pd_session *s);
+const char *session_dir(const pd_session *s);
+/* dir/name into buf; returns buf. */
+const char *session_path(const pd_session *s, const char *name, char *buf, size_t size);
+/* dir/state/name.bin into buf; returns buf. */
+const char *session_state_path(const pd_session *s, const char *name, char *buf, size_t size);
+int session_file_exists(const pd_session *s, const char *name);
+
+/* Loss points; accuracy NaN when none. session_loss_drop_stage forgets a stage's points after `from_step`
+ * (a restarted or resumed stage rewrites its tail). */
+pd_status session_loss_add(pd_session *s, const char *stage, int64_t step, double loss, double accuracy);
+void session_loss_drop_stage(pd_session *s, const char *stage, int64_t from_step);
+pd_status session_losses_write(pd_session *s, pd_error *err);
+int64_t session_loss_count(const pd_session *s);
+void session_loss_at(const pd_session *s, int64_t i, const char **stage, int64_t *step, double *loss,
+                     double *accuracy);
+
+/* Summary metrics, kept in insertion order; setting an existing metric replaces its value. */
+pd_status session_summary_set(pd_session *s, const char *metric, double value);
+int session_summary_get(const pd_session *s, const char *metric, double *value); /* 1 found, 0 absent */
+pd_status session_summary_write(pd_session *s, pd_error *err);
+int session_summary_count(const pd_session *s);
+const char *session_summary_at(const pd_session *s, int i, double *value);
+
+/* Does dir look like a session (has config.csv)? */
+int session_exists(const char *dir);
+
+#endif

@@ -1,0 +1,200 @@
+/* stage_ae.c — the "ae" stage: train the parameter autoencoder on the collected vectors.
+ *
+ * The K vectors are standardised per coordinate (x - mean) / std (std over the K vectors; a coordinate that
+ * never moved gets std 1) when standardize = 1, which keeps the AE's job the same whatever the scale of the
+ * target parameters; generated vectors are mapped back with the same mean/std. Checkpoints go to state/ae.bin
+ * (parameters, AdamW moments, step, mean, std); the finished file also holds the noise-free latents of the K
+ * vectors, which the ddpm stage learns.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ae.h"
+#include "pipeline_ctx.h"
+#include "rng.h"
+#include "stage_util.h"
+
+typedef struct {
+    pd_pipeline *p;
+    pd_ae *ae;
+    pd_ae_train_opts opts;
+    float *x_all;        /* device [k, d] standardised */
+    float *x_batch;      /* device [batch, d] when batch < k */
+    float *host_all;     /* host [k, d] standardised */
+    float *host_batch;   /* host [batch, d] */
+    float *mean, *std;   /* host [d] */
+    int32_t k, batch;
+    int64_t d;
+    int32_t geometry[11];
+    char path[4200];
+} stage_ae_ctx;
+
+pd_status stage_ae_geometry(const pd_config *c, int64_t d, pd_ae_geometry *g, pd_error *err)
+{
+    if (strcmp(c->ae, "small") == 0) {
+        *g = ae_geometry_small((int32_t)d);
+    } else if (strcmp(c->ae, "medium") == 0) {
+        *g = ae_geometry_medium((int32_t)d);
+    } else {
+        double enc[4], dec[4];
+        if (config_parse_list(c->ae_enc, enc, 4) != 4 || config_parse_list(c->ae_dec, dec, 4) != 4)
+            return error_set(err, PD_ERR_CONFIG, "ae_enc/ae_dec: need 4 channel counts each");
+        g->d = (int32_t)d;
+        g->fold = c->ae_fold;
+        g->kernel = c->ae_kernel;
+        for (int i = 0; i < 4; i++) {
+            g->enc[i] = (int32_t)enc[i];
+            g->dec[i] = (int32_t)dec[i];
+        }
+    }
+    return ae_geometry_check(g, err);
+}
+
+void stage_ae_signature(const pd_ae_geometry *g, int32_t sig[11])
+{
+    sig[0] = g->d;
+    sig[1] = g->fold;
+    sig[2] = g->kernel;
+    for (int i = 0; i < 4; i++) {
+        sig[3 + i] = g->enc[i];
+        sig[7 + i] = g->dec[i];
+    }
+}
+
+static void stage_ae_step(void *vp, int64_t step)
+{
+    stage_ae_ctx *c = vp;
+    pd_backend *be = c->p->be;
+    const float *x = c->x_all;
+    int32_t n = c->k;
+    if (c->batch < c->k) {
+        pd_rng r;
+        rng_init(&r, rng_hash(rng_derive(c->p->cfg.seed, "ae-batch"), (uint64_t)step));
+        for (int32_t i = 0; i < c->batch; i++)
+            memcpy(c->host_batch + (int64_t)i * c->d, c->host_all + (int64_t)rng_below(&r, (uint32_t)c->k) * c->d,
+                   (size_t)c->d * sizeof(float));
+        be->upload(be, c->x_batch, c->host_batch, (size_t)c->batch * (size_t)c->d * sizeof(float));
+        x = c->x_batch;
+        n = c->batch;
+    }
+    ae_train_step(c->ae, x, n, &c->opts, step);
+}
+
+static float stage_ae_take_loss(void *vp)
+{
+    return ae_take_loss(((stage_ae_ctx *)vp)->ae);
+}
+
+static pd_status stage_ae_save(void *vp, int64_t step, int complete, pd_error *err)
+{
+    stage_ae_ctx *c = vp;
+    pd_backend *be = c->p->be;
+    stage_net net = {ae_params(c->ae), ae_adam_m(c->ae), ae_adam_v(c->ae), ae_param_count(c->ae), c->geometry, 11};
+    stage_extra extra[3] = {{"mean", c->mean, c->d}, {"std", c->std, c->d}, {"latents", NULL, 0}};
+    float *lat = NULL;
+    if (complete) {
+        int64_t ls = ae_latent_size(c->ae);
+        lat = malloc((size_t)c->k * (size_t)ls * sizeof(float));
+        if (!lat)
+            return error_set(err, PD_ERR_NOMEM, "ae: out of memory");
+        be->download(be, lat, ae_encode(c->ae, c->x_all, c->k), (size_t)c->k * (size_t)ls * sizeof(float));
+        extra[2] = (stage_extra){"latents", lat, c->k * ls};
+    }
+    pd_status st = stage_net_save(be, &net, c->path, "ae", step, complete, extra, complete ? 3 : 2, err);
+    free(lat);
+    return st;
+}
+
+static void stage_ae_standardise(stage_ae_ctx *c, const float *vecs, int standardize)
+{
+    for (int64_t j = 0; j < c->d; j++) {
+        double s = 0.0, s2 = 0.0;
+        for (int32_t i = 0; i < c->k; i++)
+            s += vecs[(int64_t)i * c->d + j];
+        double mean = s / c->k;
+        for (int32_t i = 0; i < c->k; i++) {
+            double dv = vecs[(int64_t)i * c->d + j] - mean;
+            s2 += dv * dv;
+        }
+        double sd = sqrt(s2 / c->k);
+        c->mean[j] = standardize ? (float)mean : 0.0f;
+        c->std[j] = standardize ? (sd > 1e-12 ? (float)sd : 1.0f) : 1.0f;
+        for (int32_t i = 0; i < c->k; i++)
+            c->host_all[(int64_t)i * c->d + j] = (vecs[(int64_t)i * c->d + j] - c->mean[j]) / c->std[j];
+    }
+}
+
+pd_status stage_ae(pd_pipeline *p, int resume, pd_error *err)
+{
+    double t0 = stage_now();
+    const pd_config *cfg = &p->cfg;
+    pd_backend *be = p->be;
+    stage_ae_ctx c = {.p = p};
+    float *vecs = NULL;
+    PD_TRY(pipeline_load_vectors(p, &vecs, &c.k, &c.d, err));
+    pd_ae_geometry g;
+    pd_status st = stage_ae_geometry(cfg, c.d, &g, err);
+    stage_ae_signature(&g, c.geometry);
+    c.batch = cfg->ae_batch < c.k ? cfg->ae_batch : c.k;
+    c.mean = malloc((size_t)c.d * sizeof(float));
+    c.std = malloc((size_t)c.d * sizeof(float));
+    c.host_all = malloc((size_t)c.k * (size_t)c.d * sizeof(float));
+    c.host_batch = malloc((size_t)c.batch * (size_t)c.d * sizeof(float));
+    if (st == PD_OK && (!c.mean || !c.std || !c.host_all || !c.host_batch))
+        st = error_set(err, PD_ERR_NOMEM, "ae: out of memory");
+    if (st == PD_OK) {
+        stage_ae_standardise(&c, vecs, cfg->standardize);
+        st = ae_create(&c.ae, be, &g, c.k > c.batch ? c.k : c.batch, 1, err);
+    }
+    if (st == PD_OK) {
+        c.x_all = backend_alloc_floats(be, (int64_t)c.k * c.d);
+        c.x_batch = backend_alloc_floats(be, (int64_t)c.batch * c.d);
+        if (!c.x_all || !c.x_batch)
+            st = error_set(err, PD_ERR_NOMEM, "ae: out of memory");
+        else
+            be->upload(be, c.x_all, c.host_all, (size_t)c.k * (size_t)c.d * sizeof(float));
+    }
+    int64_t start = 0;
+    if (st == PD_OK) {
+        ae_init_params(c.ae, rng_derive(cfg->seed, "ae-init"));
+        session_state_path(p->session, "ae", c.path, sizeof c.path);
+        FILE *f = resume ? fopen(c.path, "rb") : NULL;
+        if (f) {
+            fclose(f);
+            stage_net net = {ae_params(c.ae), ae_adam_m(c.ae), ae_adam_v(c.ae), ae_param_count(c.ae), c.geometry, 11};
+            pd_state *s;
+            int complete;
+            st = stage_net_load(be, &net, c.path, "ae", &start, &complete, &s, err);
+            state_free(s);
+            if (st == PD_OK)
+                progress_log(&p->cb, "ae: resuming after step %lld", (long long)start);
+        }
+        session_loss_drop_stage(p->session, "ae", start);
+    }
+    if (st == PD_OK) {
+        c.opts = (pd_ae_train_opts){.input_noise = (float)cfg->input_noise, .latent_noise = (float)cfg->latent_noise,
+                                    .lr = (float)cfg->ae_lr, .weight_decay = (float)cfg->ae_weight_decay,
+                                    .seed = rng_derive(cfg->seed, "ae-noise")};
+        progress_log(&p->cb, "ae: %s geometry (fold %d, kernel %d), %lld parameters, latent %dx%d, %d steps, batch %d",
+                     cfg->ae, g.fold, g.kernel, (long long)ae_param_count(c.ae), ae_latent_channels(c.ae),
+                     ae_latent_length(c.ae), cfg->ae_steps, c.batch);
+        stage_loop loop = {.stage = "ae", .lr_key = "ae_lr", .start = start, .total = cfg->ae_steps,
+                           .save_every = cfg->ae_steps / 10 > 50 ? cfg->ae_steps / 10 : 50, .step = stage_ae_step,
+                           .take_loss = stage_ae_take_loss, .save = stage_ae_save, .ctx = &c};
+        st = stage_loop_run(&loop, &p->cb, err);
+    }
+    if (st == PD_OK) {
+        session_summary_set(p->session, "ae_parameters", (double)ae_param_count(c.ae));
+        session_summary_set(p->session, "seconds_ae", stage_now() - t0);
+    }
+    be->free(be, c.x_all);
+    be->free(be, c.x_batch);
+    ae_free(c.ae);
+    free(c.mean);
+    free(c.std);
+    free(c.host_all);
+    free(c.host_batch);
+    free(vecs);
+    return st;
+}

@@ -1,0 +1,64 @@
+/* stage_util.h — small helpers shared by the stage files (internal). */
+#ifndef PD_STAGE_UTIL_H
+#define PD_STAGE_UTIL_H
+
+#include <math.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "error.h"
+
+/* Monotonic seconds, for seconds_<stage> in summary.csv. */
+static inline double stage_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Sort a copy and return best (max), mean and median of v [n]. */
+void stage_stats(const double *v, int64_t n, double *best, double *mean, double *median);
+
+#endif
+
+#include "backend.h"
+#include "state.h"
+
+/* A trainable network's checkpoint: parameters and AdamW moments (device blocks of `count` floats), the last
+ * completed step, a geometry signature that must match on load, and optional extra host sections. */
+typedef struct {
+    float *params, *adam_m, *adam_v; /* device */
+    int64_t count;
+    const int32_t *geometry;        /* host, n_geometry ints identifying the network's shape */
+    int32_t n_geometry;
+} stage_net;
+
+typedef struct {
+    const char *name;
+    const float *data; /* host */
+    int64_t count;
+} stage_extra;
+
+pd_status stage_net_save(pd_backend *be, const stage_net *net, const char *path, const char *kind, int64_t step,
+                         int complete, const stage_extra *extra, int n_extra, pd_error *err);
+/* Load a checkpoint written by stage_net_save into net's device blocks. The caller keeps *state open to read
+ * extra sections (state_free it). PD_ERR_STATE naming the file when the geometry differs. */
+pd_status stage_net_load(pd_backend *be, const stage_net *net, const char *path, const char *kind, int64_t *step,
+                         int *complete, pd_state **state, pd_error *err);
+
+#include "progress.h"
+
+/* The training loop shared by the ae and ddpm stages: steps start+1..total, a loss point every 10 steps,
+ * progress every step, a checkpoint every save_every steps, on cancellation (then PD_ERR_CANCELLED) and at the
+ * end (complete = 1). A non-finite loss stops with PD_ERR_NUMERIC naming the stage and lr_key. */
+typedef struct {
+    const char *stage;      /* "ae" */
+    const char *lr_key;     /* "ae_lr" */
+    int64_t start, total, save_every;
+    void (*step)(void *ctx, int64_t step);
+    float (*take_loss)(void *ctx);
+    pd_status (*save)(void *ctx, int64_t step, int complete, pd_error *err);
+    void *ctx;
+} stage_loop;
+
+pd_status stage_loop_run(const stage_loop *l, const pd_callbacks *cb, pd_error *err);

@@ -1,0 +1,285 @@
+/* unet.c — the 1-D UNet denoiser (see unet.h): one parameter block, forward/backward over the backend.
+ *
+ * Block k (e1..e4 = 0..3, d1..d4 = 4..7) reads h (x for e1) and computes
+ *   s = h + te -> [LeakyReLU -> u] -> InstanceNorm -> n0 -> conv_a -> c0 -> LeakyReLU -> a -> InstanceNorm -> n1
+ *     -> conv_b -> out (+ skip for d1..d3, added in place)
+ * and keeps every tensor its backward reads, allocated once for max_batch.
+ *
+ * Backward. Two scratch buffers (gp, gq) of the widest tensor carry the gradient inside a block. The
+ * gradients of the skip sources h3, h2, h1 are the gradients of g1, g2, g3 (the decoder sums): the decoder
+ * leaves them in dg[2], dg[1], dg[0], where they wait until the encoder adds its own part through the acc flag of
+ * temb_backward (dh = dg + ds), which also adds every block's input gradient, summed over channels, to the
+ * embedding rows of the samples' timesteps. Since temb passes its gradient through unchanged, a block input
+ * gradient ds is used directly as the gradient of h where nothing else flows into h.
+ */
+#include "unet.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rng.h"
+
+#define UNET_SLOPE 0.01f
+#define UNET_EPS 1e-5f
+#define UNET_MAX_ALLOCS 128
+
+typedef struct {
+    int lead;                /* leading LeakyReLU (all but e1) */
+    int32_t cin, cmid, cout;
+    int64_t wa, ba, wb, bb;  /* parameter offsets */
+    float *s;                /* [mb, cin, L] input + time embedding */
+    float *u;                /* [mb, cin, L] LeakyReLU(s) (lead only) */
+    float *n0;               /* [mb, cin, L] */
+    float *c0;               /* [mb, cmid, L] */
+    float *a;                /* [mb, cmid, L] */
+    float *n1;               /* [mb, cmid, L] */
+    float *out;              /* [mb, cout, L] (plus the skip for d1..d3) */
+    float *m0, *r0;          /* [mb cin] */
+    float *m1, *r1;          /* [mb cmid] */
+} unet_block;
+
+struct pd_unet {
+    pd_backend *be;
+    pd_unet_geometry g;
+    int32_t max_batch;
+    int trainable;
+    int64_t n_params, table;       /* parameter count; offset of the embedding table [T, L] */
+    float *params, *grads, *m, *v;
+    unet_block blk[8];
+    float *gp, *gq;                /* [mb, widest, L] */
+    float *dg[3];                  /* [mb, c0 | c1 | c2, L] gradients of g3, g2, g1 (then h1, h2, h3) */
+    const int32_t *last_t;         /* timesteps of the latest forward */
+    int32_t last_n;
+    void *allocs[UNET_MAX_ALLOCS];
+    int n_allocs;
+    int alloc_failed;
+};
+
+static float *unet_alloc(pd_unet *u, int64_t n)
+{
+    if (u->n_allocs >= UNET_MAX_ALLOCS) {
+        u->alloc_failed = 1;
+        return NULL;
+    }
+    float *p = backend_alloc_floats(u->be, n);
+    if (!p)
+        u->alloc_failed = 1;
+    u->allocs[u->n_allocs++] = p;
+    return p;
+}
+
+pd_status unet_create(pd_unet **out, pd_backend *be, const pd_unet_geometry *g, int32_t max_batch, int trainable,
+                      pd_error *err)
+{
+    *out = NULL;
+    if (g->length < 2)
+        return error_set(err, PD_ERR_CONFIG, "unet: latent length must be >= 2, got %d", g->length);
+    if (g->timesteps < 1)
+        return error_set(err, PD_ERR_CONFIG, "timesteps: must be >= 1, got %d", g->timesteps);
+    for (int i = 0; i < 4; i++)
+        if (g->channels[i] < 1 || g->channels[i] > 4096)
+            return error_set(err, PD_ERR_CONFIG, "ddpm_channels: channel %d must be in [1, 4096], got %d", i + 1,
+                             g->channels[i]);
+    if (max_batch < 1)
+        return error_set(err, PD_ERR_CONFIG, "unet: batch must be >= 1, got %d", max_batch);
+    pd_unet *u = calloc(1, sizeof *u);
+    if (!u)
+        return error_set(err, PD_ERR_NOMEM, "unet: out of memory");
+    u->be = be;
+    u->g = *g;
+    u->max_batch = max_batch;
+    u->trainable = trainable != 0;
+    const int32_t *c = g->channels;
+    const int32_t spec[8][3] = {{1, c[0], c[0]},    {c[0], c[1], c[1]}, {c[1], c[2], c[2]}, {c[2], c[3], c[3]},
+                                {c[3], c[2], c[2]}, {c[2], c[1], c[1]}, {c[1], c[0], c[0]}, {c[0], c[0], 1}};
+    int64_t off = 0, mb = max_batch, L = g->length, widest = 0;
+    for (int k = 0; k < 8; k++) {
+        unet_block *B = &u->blk[k];
+        B->lead = k > 0;
+        B->cin = spec[k][0];
+        B->cmid = spec[k][1];
+        B->cout = spec[k][2];
+        B->wa = off;
+        off += (int64_t)B->cmid * B->cin * 3;
+        B->ba = off;
+        off += B->cmid;
+        B->wb = off;
+        off += (int64_t)B->cout * B->cmid * 3;
+        B->bb = off;
+        off += B->cout;
+        for (int j = 0; j < 3; j++)
+            if (spec[k][j] > widest)
+                widest = spec[k][j];
+    }
+    u->table = off;
+    u->n_params = off + (int64_t)g->timesteps * L;
+    u->params = unet_alloc(u, u->n_params);
+    for (int k = 0; k < 8; k++) {
+        unet_block *B = &u->blk[k];
+        B->s = unet_alloc(u, mb * B->cin * L);
+        if (B->lead)
+            B->u = unet_alloc(u, mb * B->cin * L);
+        B->n0 = unet_alloc(u, mb * B->cin * L);
+        B->c0 = unet_alloc(u, mb * B->cmid * L);
+        B->a = unet_alloc(u, mb * B->cmid * L);
+        B->n1 = unet_alloc(u, mb * B->cmid * L);
+        B->out = unet_alloc(u, mb * B->cout * L);
+        B->m0 = unet_alloc(u, mb * B->cin);
+        B->r0 = unet_alloc(u, mb * B->cin);
+        B->m1 = unet_alloc(u, mb * B->cmid);
+        B->r1 = unet_alloc(u, mb * B->cmid);
+    }
+    if (u->trainable) {
+        u->grads = unet_alloc(u, u->n_params);
+        u->m = unet_alloc(u, u->n_params);
+        u->v = unet_alloc(u, u->n_params);
+        u->gp = unet_alloc(u, mb * widest * L);
+        u->gq = unet_alloc(u, mb * widest * L);
+        for (int j = 0; j < 3; j++)
+            u->dg[j] = unet_alloc(u, mb * c[j] * L);
+    }
+    if (u->alloc_failed) {
+        unet_free(u);
+        return error_set(err, PD_ERR_NOMEM, "unet: out of memory for %lld parameters with batch %d",
+                         (long long)off, max_batch);
+    }
+    *out = u;
+    return PD_OK;
+}
+
+void unet_free(pd_unet *u)
+{
+    if (!u)
+        return;
+    for (int i = 0; i < u->n_allocs; i++)
+        u->be->free(u->be, u->allocs[i]);
+    free(u);
+}
+
+void unet_init_params(pd_unet *u, uint64_t seed)
+{
+    float *p = malloc((size_t)u->n_params * sizeof *p);
+    PD_ASSERT(p != NULL);
+    pd_rng r;
+    rng_init(&r, rng_derive(seed, "unet-init"));
+    for (int k = 0; k < 8; k++) {
+        const unet_block *B = &u->blk[k];
+        /* PyTorch's Conv1d default: weight and bias U(+-1/sqrt(cin k)) */
+        double ba = 1.0 / sqrt(3.0 * B->cin), bb = 1.0 / sqrt(3.0 * B->cmid);
+        for (int64_t i = B->wa; i < B->wb; i++) /* conv_a weight and bias */
+            p[i] = (float)((2.0 * rng_uniform(&r) - 1.0) * ba);
+        for (int64_t i = B->wb; i < B->bb + B->cout; i++)
+            p[i] = (float)((2.0 * rng_uniform(&r) - 1.0) * bb);
+    }
+    for (int64_t i = u->table; i < u->n_params; i++) /* nn.Embedding: N(0, 1) */
+        p[i] = rng_normal(&r);
+    pd_backend *be = u->be;
+    be->upload(be, u->params, p, (size_t)u->n_params * sizeof *p);
+    free(p);
+    if (u->trainable) {
+        be->fill(be, u->grads, u->n_params, 0.0f);
+        be->fill(be, u->m, u->n_params, 0.0f);
+        be->fill(be, u->v, u->n_params, 0.0f);
+    }
+}
+
+const pd_unet_geometry *unet_geometry(const pd_unet *u) { return &u->g; }
+int32_t unet_max_batch(const pd_unet *u) { return u->max_batch; }
+int64_t unet_param_count(const pd_unet *u) { return u->n_params; }
+float *unet_params(pd_unet *u) { return u->params; }
+float *unet_grads(pd_unet *u) { return u->grads; }
+float *unet_adam_m(pd_unet *u) { return u->m; }
+float *unet_adam_v(pd_unet *u) { return u->v; }
+
+/* B->out [n, cout, L] from h [n, cin, L] and the timesteps t [n] */
+static void unet_block_forward(pd_unet *u, unet_block *B, const float *h, const int32_t *t, int32_t n)
+{
+    pd_backend *be = u->be;
+    const float *P = u->params;
+    int32_t L = u->g.length;
+    int64_t nin = (int64_t)n * B->cin * L, nmid = (int64_t)n * B->cmid * L;
+    be->temb_forward(be, B->s, h, P + u->table, t, n, B->cin, L);
+    const float *src = B->s;
+    if (B->lead) {
+        be->leakyrelu_forward(be, B->u, B->s, UNET_SLOPE, nin);
+        src = B->u;
+    }
+    be->instnorm_forward(be, B->n0, src, B->m0, B->r0, (int64_t)n * B->cin, L, UNET_EPS);
+    pd_conv1d_shape sa = conv1d_shape_make(n, B->cin, L, B->cmid, 3, 1, 1);
+    be->conv1d_forward(be, B->c0, B->n0, P + B->wa, P + B->ba, &sa);
+    be->leakyrelu_forward(be, B->a, B->c0, UNET_SLOPE, nmid);
+    be->instnorm_forward(be, B->n1, B->a, B->m1, B->r1, (int64_t)n * B->cmid, L, UNET_EPS);
+    pd_conv1d_shape sb = conv1d_shape_make(n, B->cmid, L, B->cout, 3, 1, 1);
+    be->conv1d_forward(be, B->out, B->n1, P + B->wb, P + B->bb, &sb);
+}
+
+const float *unet_forward(pd_unet *u, const float *x, const int32_t *t, int32_t n)
+{
+    PD_ASSERT(n >= 1 && n <= u->max_batch);
+    pd_backend *be = u->be;
+    int64_t L = u->g.length;
+    const float *h = x;
+    for (int k = 0; k < 8; k++) {
+        unet_block *B = &u->blk[k];
+        unet_block_forward(u, B, h, t, n);
+        if (k >= 4 && k < 7) /* g = d(...) + h3, h2, h1 */
+            be->add(be, B->out, B->out, u->blk[6 - k].out, n * B->cout * L);
+        h = B->out;
+    }
+    u->last_t = t;
+    u->last_n = n;
+    return u->blk[7].out;
+}
+
+/* Parameter gradients of block B from dout [n, cout, L]; ds [n, cin, L] = gradient of the block input s
+ * (ds may be gq, as may dout; neither may be gp unless B is e1, whose ds is written from gq into gp). */
+static void unet_block_backward(pd_unet *u, const unet_block *B, const float *dout, float *ds, int32_t n)
+{
+    pd_backend *be = u->be;
+    const float *P = u->params;
+    float *G = u->grads, *gp = u->gp, *gq = u->gq;
+    int32_t L = u->g.length;
+    int64_t nin = (int64_t)n * B->cin * L, nmid = (int64_t)n * B->cmid * L;
+    pd_conv1d_shape sa = conv1d_shape_make(n, B->cin, L, B->cmid, 3, 1, 1);
+    pd_conv1d_shape sb = conv1d_shape_make(n, B->cmid, L, B->cout, 3, 1, 1);
+    be->conv1d_backward(be, gp, G + B->wb, G + B->bb, dout, B->n1, P + B->wb, &sb, 0);    /* d n1 */
+    be->instnorm_backward(be, gq, gp, B->a, B->m1, B->r1, (int64_t)n * B->cmid, L, 0);    /* d a */
+    be->leakyrelu_backward(be, gp, gq, B->c0, UNET_SLOPE, nmid, 0);                     /* d c0 */
+    be->conv1d_backward(be, gq, G + B->wa, G + B->ba, gp, B->n0, P + B->wa, &sa, 0);      /* d n0 */
+    if (B->lead) {
+        be->instnorm_backward(be, gp, gq, B->u, B->m0, B->r0, (int64_t)n * B->cin, L, 0); /* d u */
+        be->leakyrelu_backward(be, ds, gp, B->s, UNET_SLOPE, nin, 0);                   /* d s */
+    } else {
+        PD_ASSERT(ds != gq);
+        be->instnorm_backward(be, ds, gq, B->s, B->m0, B->r0, (int64_t)n * B->cin, L, 0);
+    }
+}
+
+void unet_backward(pd_unet *u, const float *deps, int32_t n)
+{
+    PD_ASSERT(u->trainable && n == u->last_n);
+    pd_backend *be = u->be;
+    float *dtable = u->grads + u->table;
+    const int32_t *t = u->last_t;
+    int32_t L = u->g.length;
+    const float *dout = deps;
+    /* decoder: d4, d3, d2 leave the gradients of g3, g2, g1 in dg[0..2]; d1 leaves that of h4 in gq */
+    for (int k = 7; k >= 4; k--) {
+        const unet_block *B = &u->blk[k];
+        float *ds = k > 4 ? u->dg[7 - k] : u->gq;
+        unet_block_backward(u, B, dout, ds, n);
+        be->temb_backward(be, NULL, dtable, ds, t, n, B->cin, L, 0);
+        dout = ds;
+    }
+    /* encoder: e4, e3, e2 add their input gradient to the skip gradient waiting in dg: dh3, dh2, dh1 */
+    for (int k = 3; k >= 1; k--) {
+        const unet_block *B = &u->blk[k];
+        unet_block_backward(u, B, dout, u->gq, n);
+        float *dh = u->dg[k - 1];
+        be->temb_backward(be, dh, dtable, u->gq, t, n, B->cin, L, 1);
+        dout = dh;
+    }
+    unet_block_backward(u, &u->blk[0], dout, u->gp, n);
+    be->temb_backward(be, NULL, dtable, u->gp, t, n, 1, L, 0);
+}

@@ -1,0 +1,217 @@
+#!/bin/sh
+# tui.sh — the TUI end to end: the real binary in tmux (private server, 100x30), driven with send-keys and read
+# back with capture-pane. Every check polls the screen with a timeout instead of sleeping a fixed time.
+# Covers: every screen renders, Tab/Shift-Tab/digits, ticking a target changes D, inline validation, a run
+# started from Setup completes and Results shows the numbers of summary.csv, the Similarity legend, export,
+# save, resize to 60x20 / 30x10 and back, q exits 0 (also with a run active: y stops it and it saves), a saved
+# session reopens, NO_COLOR and LANG=C (ASCII only) render, and the headless fallback without a terminal. TAP.
+: "${PDIFF:=./pdiff}" "${top_builddir:=.}"
+if ! command -v tmux > /dev/null 2>&1; then
+    echo "1..0 # SKIP tmux is not installed"
+    exit 77
+fi
+work="$top_builddir/tests/work/tui"
+rm -rf "$work"
+mkdir -p "$work/data" "$work/sessions"
+work=$(cd "$work" && pwd)
+case $PDIFF in /*) ;; *) PDIFF="$(pwd)/$PDIFF" ;; esac
+sock="pdiff-test-$$"
+T() { tmux -u -L "$sock" -f /dev/null "$@"; }
+trap 'T kill-server > /dev/null 2>&1' EXIT
+trap 'T kill-server > /dev/null 2>&1; exit 1' INT TERM
+
+n=0
+failed=0
+ok() {
+    n=$((n + 1))
+    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else
+        echo "not ok $n - $2"
+        failed=$((failed + 1))
+        [ -f "$work/screen.txt" ] && sed 's/^/#   | /' "$work/screen.txt"
+    fi
+}
+# wait_for TARGET TEXT [SECONDS]: poll the pane until it shows TEXT (fixed string)
+wait_for() {
+    i=0
+    lim=$((${3:-10} * 10))
+    while [ $i -lt $lim ]; do
+        T capture-pane -p -t "$1" > "$work/screen.txt" 2> /dev/null
+        grep -q -F -- "$2" "$work/screen.txt" && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 1
+}
+check_screen() { # TARGET TEXT DESCRIPTION [SECONDS]
+    wait_for "$1" "$2" "${4:-10}"
+    ok $? "$3"
+}
+wait_file() { # FILE SECONDS
+    i=0
+    while [ $i -lt $(($2 * 10)) ]; do
+        [ -s "$1" ] && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 1
+}
+keys() {
+    t=$1
+    shift
+    T send-keys -t "$t" "$@"
+}
+# launch NAME COMMAND...: start the command in a new tmux session, its exit status goes to $work/NAME.exit
+launch() {
+    name=$1
+    shift
+    {
+        echo "cd '$work'"
+        printf '%s' "exec 2> '$work/$name.err'; "
+        for arg in "$@"; do printf "'%s' " "$arg"; done
+        echo
+        echo "echo EXIT=\$? > '$work/$name.exit'"
+    } > "$work/$name.sh"
+    T new-session -d -s "$name" -x 100 -y 30 -c "$work" "sh '$work/$name.sh'"
+}
+
+"$top_builddir/tests/gen_idx" "$work/data" 2000 500 12 > /dev/null || {
+    echo "Bail out! gen_idx failed"
+    exit 1
+}
+sess="$work/sessions/run1"
+set -- --set "dataset=idx:$work/data" --set arch=mlp --set epochs=1 --set k=20 --set save_every=1 \
+    --set ae_steps=60 --set ddpm_steps=60 --set n_generate=8 --set n_recon=2 --set timesteps=50 --set ddim_steps=20 \
+    --set ddpm_channels=8,8,8,8 --set ae_batch=20 --set ddpm_batch=20
+tiny="$*"
+
+# ---------------------------------------------------------------------------------------------- a session from Setup
+launch main env LANG=C.UTF-8 LC_ALL=C.UTF-8 NO_COLOR= "$PDIFF" tui --session "$sess" "$@"
+check_screen main "[1 Setup]" "Setup screen renders its title"
+check_screen main "files found in $work/data" "Setup shows the data set as found"
+check_screen main "D = 1,290 in 2 tensors" "Setup shows the default target (mlp: fc3) with D"
+check_screen main "fc2.weight" "Setup lists the model's tensors"
+keys main / f c 2 . b i a s Enter
+check_screen main "[ ] fc2.bias" "/ filters the Setup list"
+keys main Space
+check_screen main "D = 1,418 in 3 tensors" "Space ticks fc2.bias into the target: D grows by 128"
+keys main Escape
+keys main / s a v e _ e v e r y Enter
+wait_for main "save_every" 5
+keys main Enter C-u x y z Enter
+check_screen main "save_every: must be" "an invalid value is refused inline with the key's rule"
+keys main Escape Escape
+keys main Tab
+check_screen main "[2 Run]" "Tab goes to Run"
+check_screen main "pending" "Run lists the stages"
+keys main Tab
+check_screen main "[3 Results]" "Tab goes to Results"
+keys main BTab
+check_screen main "[2 Run]" "Shift-Tab goes back"
+keys main 4
+check_screen main "[4 Similarity]" "4 jumps to Similarity"
+keys main 5
+check_screen main "[5 Latents]" "5 jumps to Latents"
+keys main 6
+check_screen main "[6 Sessions]" "6 jumps to Sessions"
+check_screen main "no sessions yet" "Sessions is empty before the first run"
+keys main '?'
+check_screen main "generated from the key table" "? shows the help overlay"
+keys main Escape 1
+check_screen main "[1 Setup]" "Esc closes the help, 1 jumps to Setup"
+
+keys main r
+check_screen main "[2 Run]" "r starts the run and shows Run"
+check_screen main "[3 Results]" "the run finishes and Results appears" 90
+pbest=$(grep '^"pdiff_best"' "$sess/summary.csv" | cut -d, -f2)
+pbest=$(awk -v v="$pbest" 'BEGIN { printf "%.2f", 100 * v }')
+obest=$(awk -F, '$1 == "\"original_best\"" { printf "%.2f", 100 * $2 }' "$sess/summary.csv")
+check_screen main "p-diff " "Results shows the accuracy table"
+wait_for main "$pbest"
+ok $? "Results shows p-diff best $pbest% as in summary.csv"
+wait_for main "$obest"
+ok $? "Results shows original best $obest% as in summary.csv"
+check_screen main "original" "Results lists the models"
+keys main o
+check_screen main "sorted by accuracy" "o sorts the model list"
+keys main 2
+check_screen main "done in" "Run shows the finished stages"
+keys main 4
+check_screen main "IoU scale" "Similarity shows the heatmap legend"
+check_screen main "p-diff #" "Similarity shows the cursor's pair"
+keys main Right
+check_screen main "original #1" "the heatmap cursor moves to the next original"
+keys main 6
+check_screen main "run1" "Sessions lists the new session"
+keys main 3 e
+wait_file "$sess/report.tex" 10
+ok $? "e exports report.csv and report.tex into the session"
+grep -q "diff" "$sess/report.csv" 2> /dev/null
+ok $? "report.csv has the p-diff rows"
+keys main s
+check_screen main "save settings to:" "s asks where to save the settings"
+keys main C-u
+T send-keys -t main -l "$work/saved-config.csv"
+keys main Enter
+wait_file "$work/saved-config.csv" 5
+grep -q '^"save_every","1"' "$work/saved-config.csv" 2> /dev/null
+ok $? "s writes the Setup as a config.csv"
+
+T resize-window -t main -x 60 -y 20
+check_screen main "[3 Results]" "resized to 60x20: still draws"
+T resize-window -t main -x 30 -y 10
+check_screen main "too small" "resized to 30x10: says the terminal is too small"
+T resize-window -t main -x 100 -y 30
+check_screen main "p-diff " "resized back to 100x30: Results again"
+keys main q
+wait_file "$work/main.exit" 10
+grep -q EXIT=0 "$work/main.exit" 2> /dev/null
+ok $? "q exits with status 0"
+
+# ---------------------------------------------------------------------------------------------- reopen, NO_COLOR, LANG=C
+launch reopen env LANG=C.UTF-8 LC_ALL=C.UTF-8 NO_COLOR=1 "$PDIFF" tui "$sess"
+check_screen reopen "[3 Results]" "tui SESSION opens on Results (NO_COLOR=1)"
+check_screen reopen "$pbest" "the reopened session shows its table"
+keys reopen 4
+check_screen reopen "IoU scale" "NO_COLOR=1: the heatmap renders with shades"
+keys reopen q
+wait_file "$work/reopen.exit" 10
+grep -q EXIT=0 "$work/reopen.exit" 2> /dev/null
+ok $? "reopened TUI exits 0"
+
+launch ascii env LANG=C LC_ALL=C "$PDIFF" tui "$sess"
+check_screen ascii "[3 Results]" "LANG=C: renders"
+keys ascii 2
+check_screen ascii "done in" "LANG=C: Run screen renders"
+keys ascii 4
+wait_for ascii "IoU scale"
+LC_ALL=C grep -q "$(printf '[\200-\377]')" "$work/screen.txt"
+[ $? -ne 0 ]
+ok $? "LANG=C: the screen is ASCII only"
+keys ascii q
+wait_file "$work/ascii.exit" 10
+grep -q EXIT=0 "$work/ascii.exit" 2> /dev/null
+ok $? "LANG=C TUI exits 0"
+
+# ---------------------------------------------------------------------------------------------- q with a run active
+long="$work/sessions/long"
+launch busy env LANG=C.UTF-8 LC_ALL=C.UTF-8 "$PDIFF" tui --session "$long" "$@" --set ae_steps=10000000
+wait_for busy "[1 Setup]"
+keys busy r
+check_screen busy "running ae" "a long run reaches the AE stage" 30
+keys busy q
+check_screen busy "Stop it" "q asks before stopping an active run"
+keys busy y
+wait_file "$work/busy.exit" 30
+grep -q EXIT=0 "$work/busy.exit" 2> /dev/null
+ok $? "y stops the run, waits for it to save, and exits 0"
+test -s "$long/config.csv" && test -s "$long/summary.csv"
+ok $? "the stopped session keeps its files"
+
+# ---------------------------------------------------------------------------------------------- no terminal
+"$PDIFF" tui "$sess" < /dev/null > "$work/headless.out" 2> "$work/headless.err"
+ok $? "without a terminal, tui SESSION exits 0"
+grep -q "p-diff" "$work/headless.out" && grep -q "report" "$work/headless.err"
+ok $? "without a terminal it prints the report and says why"
+
+echo "1..$n"
+[ $failed -eq 0 ]

@@ -1,0 +1,218 @@
+/* results.c — the Results screen: the paper's accuracy table from the session summary (original
+ * best/mean/median, ensemble, p-diff best/mean/median, AE reconstruction) and the per-model list from the zoo,
+ * scrollable, filtered by kind with `/` and sorted with `o` (id, accuracy, kind, max similarity). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "table.h"
+
+void ui_results_set(ui_app *a, pd_results *r)
+{
+    results_free(a->res);
+    a->res = r;
+    a->res_cursor = a->res_top = 0;
+    a->sim_r = a->sim_c = a->sim_r0 = a->sim_c0 = 0;
+    ui_results_sort(a);
+}
+
+static int ui_results_cmp(const void *pa, const void *pb, void *ctx)
+{
+    const ui_app *a = ctx;
+    const pd_zoo *z = &a->res->zoo;
+    int32_t i = *(const int32_t *)pa, j = *(const int32_t *)pb;
+    double x, y;
+    switch (a->res_sort) {
+    case 1: /* accuracy, best first */
+        x = z->accuracy[i];
+        y = z->accuracy[j];
+        break;
+    case 2: { /* kind, then accuracy */
+        int c = strcmp(z->kind[i], z->kind[j]);
+        if (c)
+            return c;
+        x = z->accuracy[i];
+        y = z->accuracy[j];
+        break;
+    }
+    case 3: /* max similarity, most similar first; NaN last */
+        x = z->max_iou[i];
+        y = z->max_iou[j];
+        break;
+    default:
+        return i < j ? -1 : i > j;
+    }
+    int xn = isnan(x), yn = isnan(y);
+    if (xn || yn)
+        return xn && yn ? (i > j) - (i < j) : xn ? 1 : -1;
+    if (x != y)
+        return x > y ? -1 : 1;
+    return (i > j) - (i < j);
+}
+
+void ui_results_sort(ui_app *a)
+{
+    free(a->order);
+    a->order = NULL;
+    a->norder = 0;
+    if (!a->res || !a->res->have_models || a->res->zoo.n <= 0)
+        return;
+    const pd_zoo *z = &a->res->zoo;
+    a->order = malloc(sizeof *a->order * (size_t)z->n);
+    if (!a->order)
+        return;
+    for (int32_t i = 0; i < z->n; i++)
+        if (!a->res_filter[0] || strstr(z->kind[i], a->res_filter))
+            a->order[a->norder++] = i;
+    qsort_r(a->order, (size_t)a->norder, sizeof *a->order, ui_results_cmp, a);
+    if (a->res_cursor >= a->norder)
+        a->res_cursor = a->norder > 0 ? a->norder - 1 : 0;
+}
+
+void ui_results_nav(ui_app *a, int act)
+{
+    int page = a->rows - 16 > 1 ? a->rows - 16 : 1;
+    switch (act) {
+    case UI_NAV_UP:
+        a->res_cursor--;
+        break;
+    case UI_NAV_DOWN:
+        a->res_cursor++;
+        break;
+    case UI_NAV_PGUP:
+        a->res_cursor -= page;
+        break;
+    case UI_NAV_PGDN:
+        a->res_cursor += page;
+        break;
+    case UI_NAV_HOME:
+        a->res_cursor = 0;
+        break;
+    case UI_NAV_END:
+        a->res_cursor = a->norder - 1;
+        break;
+    default:
+        break;
+    }
+    if (a->res_cursor >= a->norder)
+        a->res_cursor = a->norder - 1;
+    if (a->res_cursor < 0)
+        a->res_cursor = 0;
+}
+
+static void ui_results_fmt(double v, const char *fmt, char *buf, size_t size)
+{
+    if (isfinite(v))
+        snprintf(buf, size, fmt, v);
+    else
+        snprintf(buf, size, "-");
+}
+
+static void ui_results_table_row(ui_app *a, int y, const char *label, const char *prefix, int single)
+{
+    char m[64], v[3][32];
+    static const char *const which[3] = {"best", "mean", "median"};
+    for (int i = 0; i < 3; i++) {
+        if (single)
+            ui_copy(m, sizeof m, prefix);
+        else
+            snprintf(m, sizeof m, "%s_%s", prefix, which[i]);
+        if (single && i > 0)
+            snprintf(v[i], sizeof v[i], " ");
+        else
+            ui_table_fmt_pct(results_summary(a->res, m), v[i], sizeof v[i]);
+    }
+    ui_term_textf(y, 0, a->cols, "   %-12s %8s %8s %8s", label, v[0], v[1], v[2]);
+}
+
+void ui_results_draw(ui_app *a, int y, int h)
+{
+    int W = a->cols;
+    const pd_results *r = a->res;
+    if (!r) {
+        ui_term_text(y + 1, 1, W - 1, "No session loaded.");
+        attrset(ui_term_role(a, UI_C_DIM));
+        ui_term_text(y + 2, 1, W - 1, "Start a run from Setup (1, then r) or open a saved one in Sessions (6).");
+        attrset(A_NORMAL);
+        return;
+    }
+    const char *arch = results_config(r, "arch"), *ds = results_config(r, "dataset");
+    char task[32];
+    ui_table_fmt_pct(results_summary(r, "task_accuracy"), task, sizeof task);
+    attrset(A_BOLD);
+    ui_term_textf(y, 0, W, " %s  %s  %s on %s  %s  task model %s%%", r->dir, ui_term_glyph(a, "\u00b7", "|"),
+                  arch ? arch : "?", ds ? ds : "?", ui_term_glyph(a, "\u00b7", "|"), task);
+    attrset(ui_term_role(a, UI_C_HEAD));
+    ui_term_textf(y + 1, 0, W, "   %-12s %8s %8s %8s   (test accuracy, %%)", "accuracy", "best", "mean", "median");
+    attrset(A_NORMAL);
+    ui_results_table_row(a, y + 2, "original", "original", 0);
+    ui_results_table_row(a, y + 3, "ensemble", "ensemble", 1);
+    attrset(A_BOLD);
+    ui_results_table_row(a, y + 4, "p-diff", "pdiff", 0);
+    attrset(A_NORMAL);
+    ui_results_table_row(a, y + 5, "AE recon", "ae_recon", 0);
+    double nov = results_summary(r, "novelty");
+    char novs[64];
+    ui_results_fmt(100 * nov, "%.1f%%", novs, sizeof novs);
+    attrset(ui_term_role(a, UI_C_DIM));
+    ui_term_textf(y + 6, 0, W, "   novelty %s (p-diff models less similar to the originals than any original is)%s",
+                  novs, isnan(nov) ? "; run the analyze stage" : "");
+    attrset(A_NORMAL);
+
+    int ly = y + 8, lh = h - 8;
+    if (lh < 1)
+        return;
+    if (!r->have_models) {
+        attrset(ui_term_role(a, UI_C_DIM));
+        ui_term_text(ly, 1, W - 1, "no per-model list yet (state/models.bin is written by the generate stage)");
+        attrset(A_NORMAL);
+        return;
+    }
+    static const ui_table_col cols[] = {{"id", 5, 6, 1},          {"kind", 10, 18, 0},  {"accuracy", 8, 9, 1},
+                                        {"loss", 8, 10, 1},       {"max IoU", 8, 9, 1}, {"nearest", 7, 8, 1},
+                                        {"nearest L2", 10, 12, 1}};
+    enum { NC = (int)(sizeof cols / sizeof cols[0]) };
+    int w[NC];
+    int shown = ui_table_layout(cols, NC, W - 2, w);
+    const char *head[NC];
+    for (int i = 0; i < NC; i++)
+        head[i] = cols[i].title;
+    char line[1024];
+    static const char *const sorts[] = {"id", "accuracy", "kind", "max similarity"};
+    attrset(ui_term_role(a, UI_C_HEAD));
+    ui_term_textf(ly - 1, 0, W, " models: %d of %d, sorted by %s (o)%s%s", a->norder, (int)r->zoo.n, sorts[a->res_sort],
+                  a->res_filter[0] ? ", kind contains " : "", a->res_filter);
+    ui_table_row(head, cols, w, shown, a->utf8, line, sizeof line);
+    attrset(A_UNDERLINE);
+    ui_term_textf(ly, 0, W, " %s", line);
+    attrset(A_NORMAL);
+    ly++;
+    lh--;
+    ui_term_clip_rows(&a->res_top, a->res_cursor, a->norder, lh);
+    const pd_zoo *z = &r->zoo;
+    for (int i = 0; i < lh && a->res_top + i < a->norder; i++) {
+        int idx = a->res_top + i;
+        int32_t id = a->order[idx];
+        char c[NC][48];
+        snprintf(c[0], sizeof c[0], "%d", (int)id);
+        ui_copy(c[1], sizeof c[1], z->kind[id]);
+        ui_table_fmt_pct(z->accuracy[id], c[2], sizeof c[2]);
+        ui_results_fmt(z->loss[id], "%.4f", c[3], sizeof c[3]);
+        ui_results_fmt(z->max_iou[id], "%.3f", c[4], sizeof c[4]);
+        if (z->nearest_id[id] >= 0)
+            snprintf(c[5], sizeof c[5], "%d", (int)z->nearest_id[id]);
+        else
+            snprintf(c[5], sizeof c[5], "-");
+        ui_results_fmt(z->nearest_l2[id], "%.4g", c[6], sizeof c[6]);
+        const char *cells[NC];
+        for (int k = 0; k < NC; k++)
+            cells[k] = c[k];
+        ui_table_row(cells, cols, w, shown, a->utf8, line, sizeof line);
+        int pd = strcmp(z->kind[id], "pdiff") == 0;
+        attrset(idx == a->res_cursor ? ui_term_role(a, UI_C_SEL) : pd ? A_BOLD : A_NORMAL);
+        ui_term_textf(ly + i, 0, W, " %s", line);
+        attrset(A_NORMAL);
+    }
+}

@@ -1,0 +1,349 @@
+/* run.c — the Run screen: one progress bar with ETA per pipeline stage, live loss curves (task loss and
+ * accuracy, AE loss, DDPM loss) in braille cells, and the tail of the log. It also turns the job's event and
+ * metric queues into that state (ui_run_poll) and reacts when the job finishes. A saved session shows its
+ * curves and stage times from losses.csv and summary.csv (ui_run_from_results).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "table.h"
+
+static void ui_series_push(ui_series *s, double x, double y)
+{
+    if (s->n == s->cap) {
+        int cap = s->cap ? 2 * s->cap : 256;
+        double *nx = realloc(s->x, sizeof *nx * (size_t)cap);
+        if (!nx)
+            return;
+        s->x = nx;
+        double *ny = realloc(s->y, sizeof *ny * (size_t)cap);
+        if (!ny)
+            return;
+        s->y = ny;
+        s->cap = cap;
+    }
+    s->x[s->n] = x;
+    s->y[s->n] = y;
+    s->n++;
+}
+
+static void ui_series_free(ui_series *s)
+{
+    free(s->x);
+    free(s->y);
+    memset(s, 0, sizeof *s);
+}
+
+void ui_run_log(ui_app *a, const char *line)
+{
+    int i = (a->log_head + a->log_n) % UI_LOG_LINES;
+    if (a->log_n == UI_LOG_LINES)
+        a->log_head = (a->log_head + 1) % UI_LOG_LINES;
+    else
+        a->log_n++;
+    ui_copy(a->log[i], sizeof a->log[i], line);
+    a->dirty = 1;
+}
+
+void ui_run_reset(ui_app *a)
+{
+    ui_series *all[] = {&a->task_loss, &a->task_acc, &a->collect_loss, &a->ae_loss, &a->ddpm_loss};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        all[i]->n = 0;
+    memset(a->stage, 0, sizeof a->stage);
+    a->log_head = a->log_n = 0;
+    a->run_seconds = NAN;
+}
+
+void ui_run_free(ui_app *a)
+{
+    ui_series *all[] = {&a->task_loss, &a->task_acc, &a->collect_loss, &a->ae_loss, &a->ddpm_loss};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        ui_series_free(all[i]);
+}
+
+static int ui_run_stage_of(const char *name)
+{
+    for (int s = 0; s < PD_STAGE_COUNT; s++)
+        if (strcmp(pipeline_stage_name((pd_stage)s), name) == 0)
+            return s;
+    return -1;
+}
+
+int ui_run_active_stage(const ui_app *a)
+{
+    int at = -1;
+    for (int s = 0; s < PD_STAGE_COUNT; s++)
+        if (a->stage[s].state == UI_STAGE_RUNNING)
+            at = s;
+    return at;
+}
+
+/* The stage a progress unit belongs to: "task" is train, "evaluate" is part of generate. */
+static int ui_run_stage_of_unit(const ui_app *a, const char *unit)
+{
+    if (strcmp(unit, "task") == 0)
+        return PD_STAGE_TRAIN;
+    if (strcmp(unit, "evaluate") == 0)
+        return PD_STAGE_GENERATE;
+    int s = ui_run_stage_of(unit);
+    return s >= 0 ? s : ui_run_active_stage(a);
+}
+
+double ui_run_elapsed(const ui_app *a)
+{
+    if (a->job)
+        return ui_tui_now() - a->job_t0;
+    return a->run_seconds;
+}
+
+double ui_run_eta(const ui_app *a, int s)
+{
+    if (s < 0 || s >= PD_STAGE_COUNT || !a->job)
+        return NAN;
+    const ui_stage *st = &a->stage[s];
+    double t = ui_run_elapsed(a) - st->unit_t0;
+    int64_t did = st->done - st->unit_done0;
+    if (st->state != UI_STAGE_RUNNING || st->total <= 0 || did <= 0 || t <= 0)
+        return NAN;
+    return (double)(st->total - st->done) * t / (double)did;
+}
+
+static void ui_run_finished(ui_app *a, const pd_event *ev)
+{
+    pd_error err = {0};
+    pd_status st = job_wait(a->job, &err);
+    a->run_seconds = ev->elapsed;
+    for (int s = 0; s < PD_STAGE_COUNT; s++) {
+        if (a->stage[s].state == UI_STAGE_RUNNING) {
+            a->stage[s].state = st == PD_OK ? UI_STAGE_DONE : UI_STAGE_FAILED;
+            a->stage[s].t_end = ev->elapsed;
+        } else if (a->stage[s].state == UI_STAGE_PENDING && st == PD_OK)
+            a->stage[s].state = UI_STAGE_SKIPPED;
+    }
+    job_free(a->job);
+    a->job = NULL;
+    char line[4200 + PD_ERROR_MSG_MAX];
+    if (st == PD_OK)
+        snprintf(line, sizeof line, "finished: results in %s", a->run_dir);
+    else
+        snprintf(line, sizeof line, "%s: %s", st == PD_ERR_CANCELLED ? "stopped" : "failed",
+                 err.msg[0] ? err.msg : error_status_string(st));
+    ui_run_log(a, line);
+    ui_tui_open_results(a, a->run_dir);
+    int have_table = a->res && !isnan(results_summary(a->res, "pdiff_best"));
+    if (st == PD_OK) {
+        ui_tui_message(a, 0, "run finished in %.1f s: results of %s", ev->elapsed, a->run_dir);
+        ui_tui_goto(a, UI_RESULTS);
+    } else if (st == PD_ERR_CANCELLED)
+        ui_tui_message(a, 0, "run stopped; its state is saved (Sessions: R resumes it)");
+    else {
+        ui_tui_message(a, 1, "%s", line);
+        if (have_table && !a->stopping)
+            ui_tui_goto(a, UI_RESULTS);
+    }
+    ui_sessions_scan(a);
+    if (a->stopping) {
+        a->quit = 1;
+        a->exit_code = a->interrupted ? 130 : 0;
+    }
+}
+
+static void ui_run_metric(ui_app *a, const pd_metric *m)
+{
+    if (strcmp(m->stage, "task") == 0) {
+        ui_series_push(&a->task_loss, (double)m->step, m->loss);
+        if (isfinite(m->accuracy))
+            ui_series_push(&a->task_acc, (double)m->step, m->accuracy);
+    } else if (strcmp(m->stage, "collect") == 0) {
+        double off = a->task_loss.n ? a->task_loss.x[a->task_loss.n - 1] : 0;
+        ui_series_push(&a->collect_loss, off + (double)m->step, m->loss);
+    } else if (strcmp(m->stage, "ae") == 0)
+        ui_series_push(&a->ae_loss, (double)m->step, m->loss);
+    else if (strcmp(m->stage, "ddpm") == 0)
+        ui_series_push(&a->ddpm_loss, (double)m->step, m->loss);
+}
+
+void ui_run_poll(ui_app *a)
+{
+    pd_event ev[64];
+    pd_metric met[512];
+    int n;
+    while (a->job && (n = job_poll_metrics(a->job, met, 512)) > 0) {
+        for (int i = 0; i < n; i++)
+            ui_run_metric(a, &met[i]);
+        a->dirty = 1;
+    }
+    while (a->job && (n = job_poll_events(a->job, ev, 64)) > 0) {
+        a->dirty = 1;
+        for (int i = 0; i < n && a->job; i++) {
+            const pd_event *e = &ev[i];
+            int s;
+            switch (e->kind) {
+            case PD_EVENT_STAGE_START:
+                if ((s = ui_run_stage_of(e->text)) >= 0) {
+                    memset(&a->stage[s], 0, sizeof a->stage[s]);
+                    a->stage[s].state = UI_STAGE_RUNNING;
+                    a->stage[s].t_start = a->stage[s].unit_t0 = e->elapsed;
+                }
+                break;
+            case PD_EVENT_STAGE_DONE:
+                if ((s = ui_run_stage_of(e->text)) >= 0) {
+                    a->stage[s].state = UI_STAGE_DONE;
+                    a->stage[s].t_end = e->elapsed;
+                }
+                break;
+            case PD_EVENT_PROGRESS:
+                if ((s = ui_run_stage_of_unit(a, e->text)) >= 0) {
+                    ui_stage *st = &a->stage[s];
+                    if (strcmp(st->unit, e->text) != 0 || e->done < st->done) {
+                        ui_copy(st->unit, sizeof st->unit, e->text);
+                        st->unit_t0 = e->elapsed;
+                        st->unit_done0 = e->done;
+                    }
+                    st->done = e->done;
+                    st->total = e->total;
+                    if (st->state == UI_STAGE_PENDING) {
+                        st->state = UI_STAGE_RUNNING;
+                        st->t_start = e->elapsed;
+                    }
+                }
+                break;
+            case PD_EVENT_LOG:
+                ui_run_log(a, e->text);
+                break;
+            case PD_EVENT_FINISHED:
+                ui_run_finished(a, e);
+                break;
+            }
+        }
+    }
+}
+
+void ui_run_from_results(ui_app *a)
+{
+    ui_run_reset(a);
+    const pd_results *r = a->res;
+    if (!r)
+        return;
+    for (int64_t i = 0; i < r->n_losses; i++) {
+        pd_metric m = {.step = r->loss_step[i], .loss = r->loss[i], .accuracy = r->loss_accuracy[i]};
+        ui_copy(m.stage, sizeof m.stage, r->loss_stage[i]);
+        ui_run_metric(a, &m);
+    }
+    double total = 0;
+    for (int s = 0; s < PD_STAGE_COUNT; s++) {
+        char metric[64];
+        snprintf(metric, sizeof metric, "seconds_%s", pipeline_stage_name((pd_stage)s));
+        double sec = results_summary(r, metric);
+        if (isfinite(sec)) {
+            a->stage[s].state = UI_STAGE_DONE;
+            a->stage[s].t_start = total;
+            a->stage[s].t_end = total + sec;
+            total += sec;
+        }
+    }
+    a->run_seconds = total > 0 ? total : NAN;
+    char line[4200];
+    snprintf(line, sizeof line, "opened session %s", r->dir);
+    ui_run_log(a, line);
+}
+
+static void ui_run_draw_stage(ui_app *a, int y, int s)
+{
+    const ui_stage *st = &a->stage[s];
+    int W = a->cols;
+    int bw = W - 50;
+    bw = bw < 10 ? 10 : bw > 50 ? 50 : bw;
+    double frac = st->state == UI_STAGE_DONE ? 1 : st->total > 0 ? (double)st->done / (double)st->total : 0;
+    attrset(st->state == UI_STAGE_RUNNING ? A_BOLD : A_NORMAL);
+    ui_term_textf(y, 0, 10, " %-8s", pipeline_stage_name((pd_stage)s));
+    attrset(A_NORMAL);
+    ui_draw_bar(a, y, 10, bw, frac);
+    char info[160], t1[32], t2[32];
+    switch (st->state) {
+    case UI_STAGE_RUNNING:
+        ui_table_fmt_duration(ui_run_eta(a, s), t1, sizeof t1);
+        if (st->total > 0)
+            snprintf(info, sizeof info, "%3.0f%%  %s %lld/%lld  ETA %s", 100 * frac, st->unit, (long long)st->done,
+                     (long long)st->total, t1);
+        else
+            snprintf(info, sizeof info, "  0%%  starting");
+        break;
+    case UI_STAGE_DONE:
+        ui_table_fmt_duration(st->t_end - st->t_start, t2, sizeof t2);
+        snprintf(info, sizeof info, "100%%  done in %s", t2);
+        break;
+    case UI_STAGE_FAILED:
+        snprintf(info, sizeof info, "%3.0f%%  stopped", 100 * frac);
+        break;
+    case UI_STAGE_SKIPPED:
+        snprintf(info, sizeof info, "  -   skipped");
+        break;
+    default:
+        snprintf(info, sizeof info, "  -   pending");
+        break;
+    }
+    attrset(st->state == UI_STAGE_FAILED ? ui_term_role(a, UI_C_ERROR)
+            : st->state == UI_STAGE_DONE ? ui_term_role(a, UI_C_OK)
+                                         : A_NORMAL);
+    ui_term_text(y, 11 + bw, W - 11 - bw, info);
+    attrset(A_NORMAL);
+}
+
+void ui_run_draw(ui_app *a, int y, int h)
+{
+    int W = a->cols;
+    char el[32];
+    ui_table_fmt_duration(ui_run_elapsed(a), el, sizeof el);
+    int act = ui_run_active_stage(a);
+    const char *dir = a->job ? a->run_dir : a->res ? a->res->dir : "";
+    attrset(A_BOLD);
+    if (a->job)
+        ui_term_textf(y, 0, W, " running %s  %s  elapsed %s  %s  session %s",
+                      act >= 0 ? pipeline_stage_name((pd_stage)act) : "", ui_term_glyph(a, "\u00b7", "|"), el,
+                      ui_term_glyph(a, "\u00b7", "|"), dir);
+    else if (dir[0])
+        ui_term_textf(y, 0, W, " session %s  %s  total %s  (no run active; r starts one from Setup)", dir,
+                      ui_term_glyph(a, "\u00b7", "|"), el);
+    else
+        ui_term_text(y, 0, W, " no run yet: press r to start one with the Setup settings");
+    attrset(A_NORMAL);
+    int stages = h - 1 >= PD_STAGE_COUNT ? PD_STAGE_COUNT : h - 1;
+    for (int s = 0; s < stages; s++)
+        ui_run_draw_stage(a, y + 1 + s, s);
+    int rest = h - 1 - stages;
+    int loglines = rest >= 20 ? 5 : rest >= 14 ? 3 : rest >= 8 ? 2 : rest > 0 ? 1 : 0;
+    int pa = rest - loglines;
+    int py = y + 1 + stages;
+    const char *note = a->job ? "waiting for data" : "no data: start a run (r) or open a session (6)";
+    ui_plot_line task[2] = {{&a->task_loss, "task", 1}, {&a->collect_loss, "collect", 2}};
+    ui_plot_line acc[1] = {{&a->task_acc, "acc", 3}};
+    ui_plot_line ae[1] = {{&a->ae_loss, "ae", 4}};
+    ui_plot_line dd[1] = {{&a->ddpm_loss, "ddpm", 5}};
+    ui_plot_line aedd[2] = {{&a->ae_loss, "ae", 4}, {&a->ddpm_loss, "ddpm", 5}};
+    int hw = W / 2;
+    if (pa >= 8) {
+        int ph = pa / 2;
+        ui_draw_plot(a, py, 0, ph, hw - 1, "loss", task, 2, a->log_scale, note);
+        ui_draw_plot(a, py, hw, ph, W - hw, "task accuracy", acc, 1, 0, note);
+        ui_draw_plot(a, py + ph, 0, pa - ph, hw - 1, "AE loss", ae, 1, a->log_scale, note);
+        ui_draw_plot(a, py + ph, hw, pa - ph, W - hw, "DDPM loss", dd, 1, a->log_scale, note);
+    } else if (pa >= 3) {
+        ui_draw_plot(a, py, 0, pa, hw - 1, "loss", task, 2, a->log_scale, note);
+        ui_draw_plot(a, py, hw, pa, W - hw, "AE/DDPM", aedd, 2, a->log_scale, note);
+    }
+    int ly = py + (pa > 0 ? pa : 0);
+    attrset(ui_term_role(a, UI_C_DIM));
+    for (int i = 0; i < loglines; i++) {
+        int k = a->log_n - loglines + i;
+        if (k < 0)
+            continue;
+        ui_term_textf(ly + i, 0, W, " %s %s", ui_term_glyph(a, "\u2502", "|"),
+                      a->log[(a->log_head + k) % UI_LOG_LINES]);
+    }
+    attrset(A_NORMAL);
+}

@@ -1,0 +1,575 @@
+/* setup.c — the Setup screen: every setting of the key table grouped as config.h groups them, edited in place
+ * and checked by config_set() at once (the message shows inline in red); the data set with a found/missing
+ * hint (dataset_locate); the model's parameter tensors with shapes and sizes, ticked with Space to form the
+ * target, with the running total D. `r` starts the run with these settings (actions.c).
+ *
+ * The tensor list comes from a real model built with trainable = 0 and max_batch 1 on a one-thread CPU backend;
+ * its input shape is probed from the data set's headers (IDX) or known (CIFAR), falling back to 1x28x28 with
+ * 10 classes when the files are missing.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "app.h"
+#include "backend.h"
+#include "dataset.h"
+#include "table.h"
+#include "target.h"
+
+/* ------------------------------------------------------------------------------------------------ probing */
+
+static uint32_t ui_setup_be32(const unsigned char *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+static gzFile ui_setup_gzopen(const char *dir, const char *name)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    gzFile f = gzopen(path, "rb");
+    if (!f) {
+        snprintf(path, sizeof path, "%s/%s.gz", dir, name);
+        f = gzopen(path, "rb");
+    }
+    return f;
+}
+
+/* Image shape and class count of an IDX folder from its headers and training labels; 0 on success. */
+static int ui_setup_probe_idx(const char *dir, int32_t *c, int32_t *h, int32_t *w, int32_t *classes)
+{
+    unsigned char hd[16];
+    gzFile f = ui_setup_gzopen(dir, "train-images-idx3-ubyte");
+    if (!f)
+        return -1;
+    int ok = gzread(f, hd, 16) == 16 && ui_setup_be32(hd) == 0x803;
+    gzclose(f);
+    if (!ok)
+        return -1;
+    *c = 1;
+    *h = (int32_t)ui_setup_be32(hd + 8);
+    *w = (int32_t)ui_setup_be32(hd + 12);
+    f = ui_setup_gzopen(dir, "train-labels-idx1-ubyte");
+    if (!f)
+        return -1;
+    int maxl = -1;
+    if (gzread(f, hd, 8) == 8 && ui_setup_be32(hd) == 0x801) {
+        unsigned char buf[4096];
+        int n;
+        while ((n = gzread(f, buf, sizeof buf)) > 0)
+            for (int i = 0; i < n; i++)
+                if (buf[i] > maxl)
+                    maxl = buf[i];
+    }
+    gzclose(f);
+    if (maxl < 0 || *h < 1 || *w < 1)
+        return -1;
+    *classes = maxl + 1;
+    return 0;
+}
+
+static void ui_setup_free_model(ui_setup *s)
+{
+    model_free(s->model);
+    s->model = NULL;
+    free(s->t);
+    s->t = NULL;
+    s->nt = 0;
+}
+
+/* Tick the tensors the configured target selects. */
+static void ui_setup_apply_target(ui_app *a)
+{
+    ui_setup *s = &a->setup;
+    for (int i = 0; i < s->nt; i++)
+        s->t[i].ticked = 0;
+    s->target_bad = 0;
+    s->target_msg[0] = '\0';
+    if (!s->model)
+        return;
+    pd_target t;
+    pd_error err = {0};
+    if (target_resolve(&t, s->model, a->cfg.target, &err) != PD_OK) {
+        s->target_bad = 1;
+        ui_copy(s->target_msg, sizeof s->target_msg, err.msg);
+        return;
+    }
+    for (int i = 0; i < t.n; i++)
+        if (t.tensor[i] >= 0 && t.tensor[i] < s->nt)
+            s->t[t.tensor[i]].ticked = 1;
+    target_free(&t);
+}
+
+static void ui_setup_probe(ui_app *a)
+{
+    ui_setup *s = &a->setup;
+    const pd_config *c = &a->cfg;
+    char key[sizeof s->probe_key];
+    snprintf(key, sizeof key, "%s|%d|%s|%s", c->arch, (int)c->width, c->dataset, c->data_dir);
+    if (strcmp(key, s->probe_key) == 0)
+        return;
+    ui_copy(s->probe_key, sizeof s->probe_key, key);
+    ui_setup_free_model(s);
+
+    char dir[1200] = "";
+    pd_error err = {0};
+    s->data_ok = dataset_locate(c->dataset, c->data_dir, dir, sizeof dir, &err) == PD_OK;
+    if (s->data_ok)
+        snprintf(s->data_msg, sizeof s->data_msg, "files found in %s", dir);
+    else
+        ui_copy(s->data_msg, sizeof s->data_msg, err.msg);
+
+    int32_t ch = 1, h = 28, w = 28, classes = 10;
+    int known = 0;
+    if (strncmp(c->dataset, "cifar", 5) == 0) {
+        ch = 3;
+        h = w = 32;
+        char probe[1300];
+        snprintf(probe, sizeof probe, "%s/train.bin", dir);
+        classes = strcmp(c->dataset, "cifar100") == 0 || (s->data_ok && access(probe, F_OK) == 0) ? 100 : 10;
+        known = strcmp(c->dataset, "cifar10") == 0 || strcmp(c->dataset, "cifar100") == 0 || s->data_ok;
+    } else if (s->data_ok)
+        known = ui_setup_probe_idx(dir, &ch, &h, &w, &classes) == 0;
+    if (!known) {
+        ch = 1;
+        h = w = 28;
+        classes = 10;
+    }
+
+    pd_arch arch;
+    if (model_arch_parse(c->arch, &arch, &err) != PD_OK) {
+        ui_copy(s->model_note, sizeof s->model_note, err.msg);
+        return;
+    }
+    if (!s->be && backend_cpu_create(&s->be, 1, &err) != PD_OK) {
+        ui_copy(s->model_note, sizeof s->model_note, err.msg);
+        return;
+    }
+    pd_model_spec spec = {.arch = arch,
+                          .in_c = ch,
+                          .in_h = h,
+                          .in_w = w,
+                          .classes = classes,
+                          .width = c->width,
+                          .max_batch = 1,
+                          .trainable = 0};
+    if (model_create(&s->model, s->be, &spec, &err) != PD_OK) {
+        s->model = NULL;
+        snprintf(s->model_note, sizeof s->model_note, "cannot build %s: %s", c->arch, err.msg);
+        return;
+    }
+    snprintf(s->model_note, sizeof s->model_note, "%s on %dx%dx%d, %d classes%s", c->arch, (int)h, (int)w, (int)ch,
+             (int)classes, known ? "" : " (assumed: data not found)");
+    int n = model_tensor_count(s->model);
+    s->t = calloc((size_t)(n > 0 ? n : 1), sizeof *s->t);
+    if (!s->t)
+        return;
+    for (int i = 0; i < n; i++) {
+        const pd_tensor_info *ti = model_tensor(s->model, i);
+        ui_copy(s->t[i].name, sizeof s->t[i].name, ti->name);
+        s->t[i].ndim = ti->ndim;
+        memcpy(s->t[i].shape, ti->shape, sizeof s->t[i].shape);
+        s->t[i].count = ti->count;
+    }
+    s->nt = n;
+}
+
+/* ------------------------------------------------------------------------------------------------ rows */
+
+static int ui_setup_add_row(ui_setup *s, int kind, int index, int cap)
+{
+    if (s->nrows >= cap)
+        return -1;
+    s->rows[s->nrows].kind = kind;
+    s->rows[s->nrows].index = index;
+    s->nrows++;
+    return 0;
+}
+
+void ui_setup_refresh(ui_app *a)
+{
+    ui_setup *s = &a->setup;
+    ui_setup_probe(a);
+    ui_setup_apply_target(a);
+    int cap = 2 * config_key_count() + s->nt + 8;
+    free(s->rows);
+    s->rows = calloc((size_t)cap, sizeof *s->rows);
+    s->nrows = 0;
+    if (!s->rows)
+        return;
+    const char *group = NULL;
+    for (int i = 0; i < config_key_count(); i++) {
+        const pd_key_info *k = config_key_at(i);
+        int is_target = strcmp(k->name, "target") == 0;
+        int key_match = !s->filter[0] || strstr(k->name, s->filter);
+        int tensor_match = 0;
+        for (int t = 0; is_target && t < s->nt && !tensor_match; t++)
+            tensor_match = !s->filter[0] || strstr(s->t[t].name, s->filter);
+        if (!key_match && !tensor_match)
+            continue;
+        if (!group || strcmp(group, k->group) != 0) {
+            ui_setup_add_row(s, UI_ROW_GROUP, i, cap);
+            group = k->group;
+        }
+        if (key_match)
+            ui_setup_add_row(s, UI_ROW_KEY, i, cap);
+        for (int t = 0; is_target && t < s->nt; t++)
+            if (!s->filter[0] || key_match || strstr(s->t[t].name, s->filter))
+                ui_setup_add_row(s, UI_ROW_TENSOR, t, cap);
+    }
+    if (s->cursor >= s->nrows)
+        s->cursor = s->nrows - 1;
+    if (s->cursor < 0)
+        s->cursor = 0;
+    /* land on a selectable row */
+    while (s->cursor < s->nrows - 1 && s->rows[s->cursor].kind == UI_ROW_GROUP)
+        s->cursor++;
+}
+
+void ui_setup_init(ui_app *a)
+{
+    memset(&a->setup, 0, sizeof a->setup);
+    a->setup.err_row = -1;
+    ui_setup_refresh(a);
+}
+
+void ui_setup_free(ui_app *a)
+{
+    ui_setup_free_model(&a->setup);
+    backend_destroy(a->setup.be);
+    a->setup.be = NULL;
+    free(a->setup.rows);
+    a->setup.rows = NULL;
+    a->setup.nrows = 0;
+}
+
+const char *ui_setup_current_key(const ui_app *a)
+{
+    const ui_setup *s = &a->setup;
+    if (s->cursor < 0 || s->cursor >= s->nrows)
+        return NULL;
+    const ui_setup_row *r = &s->rows[s->cursor];
+    return r->kind == UI_ROW_TENSOR ? "target" : config_key_at(r->index)->name;
+}
+
+static int64_t ui_setup_d(const ui_setup *s, int *ntick)
+{
+    int64_t d = 0;
+    *ntick = 0;
+    for (int i = 0; i < s->nt; i++)
+        if (s->t[i].ticked) {
+            d += s->t[i].count;
+            (*ntick)++;
+        }
+    return d;
+}
+
+/* ------------------------------------------------------------------------------------------------ editing */
+
+/* The target spec for the ticked tensors: "all", else whole layers by their prefix and single tensors by name. */
+static void ui_setup_compose_target(const ui_setup *s, char *out, size_t size)
+{
+    int all = s->nt > 0;
+    for (int i = 0; i < s->nt; i++)
+        all &= s->t[i].ticked;
+    if (all) {
+        snprintf(out, size, "all");
+        return;
+    }
+    size_t o = 0;
+    out[0] = '\0';
+    for (int i = 0; i < s->nt;) {
+        const char *dot = strrchr(s->t[i].name, '.');
+        size_t plen = dot ? (size_t)(dot - s->t[i].name) : strlen(s->t[i].name);
+        int j = i, whole = 1;
+        while (j < s->nt && strncmp(s->t[j].name, s->t[i].name, plen) == 0 && s->t[j].name[plen] == '.' &&
+               !strchr(s->t[j].name + plen + 1, '.')) {
+            whole &= s->t[j].ticked;
+            j++;
+        }
+        if (j == i) /* a name without a dot */
+            j = i + 1;
+        for (int k = i; k < j; k++) {
+            if (!s->t[k].ticked)
+                continue;
+            int n = whole ? snprintf(out + o, size - o, "%s%.*s", o ? "," : "", (int)plen, s->t[i].name)
+                          : snprintf(out + o, size - o, "%s%s", o ? "," : "", s->t[k].name);
+            if (n > 0 && (size_t)n < size - o)
+                o += (size_t)n;
+            if (whole)
+                break;
+        }
+        i = j;
+    }
+}
+
+static void ui_setup_toggle(ui_app *a, int t)
+{
+    ui_setup *s = &a->setup;
+    s->t[t].ticked = !s->t[t].ticked;
+    char spec[4096];
+    ui_setup_compose_target(s, spec, sizeof spec);
+    if (!spec[0]) {
+        s->target_bad = 1;
+        snprintf(s->target_msg, sizeof s->target_msg, "tick at least one tensor (Space)");
+        return;
+    }
+    pd_error err = {0};
+    if (config_set(&a->cfg, "target", spec, &err) != PD_OK) {
+        s->target_bad = 1;
+        ui_copy(s->target_msg, sizeof s->target_msg, err.msg);
+        return;
+    }
+    s->target_bad = 0;
+    s->target_msg[0] = '\0';
+}
+
+int ui_setup_commit(ui_app *a, const char *text)
+{
+    ui_setup *s = &a->setup;
+    const char *key = ui_setup_current_key(a);
+    if (!key)
+        return 0;
+    pd_error err = {0};
+    if (config_set(&a->cfg, key, text, &err) != PD_OK) {
+        ui_copy(s->err, sizeof s->err, err.msg);
+        s->err_row = s->cursor;
+        return -1;
+    }
+    s->err[0] = '\0';
+    s->err_row = -1;
+    ui_setup_refresh(a);
+    return 0;
+}
+
+static void ui_setup_cycle(ui_app *a, const pd_key_info *k, int dir)
+{
+    char cur[PD_CONFIG_STR];
+    if (config_get(&a->cfg, k->name, cur, sizeof cur, NULL) != PD_OK)
+        return;
+    if (k->kind == PD_KEY_INT) {
+        long long v = atoll(cur) + dir;
+        if (v < (long long)k->min || v > (long long)k->max)
+            return;
+        snprintf(cur, sizeof cur, "%lld", v);
+        ui_setup_commit(a, cur);
+        return;
+    }
+    if (k->kind != PD_KEY_CHOICE || !k->choices)
+        return;
+    char choices[256];
+    ui_copy(choices, sizeof choices, k->choices);
+    char *list[32];
+    int n = 0, at = 0;
+    for (char *save = NULL, *tok = strtok_r(choices, "|", &save); tok && n < 32; tok = strtok_r(NULL, "|", &save)) {
+        if (strcmp(tok, cur) == 0)
+            at = n;
+        list[n++] = tok;
+    }
+    if (n > 0)
+        ui_setup_commit(a, list[(at + dir + n) % n]);
+}
+
+void ui_setup_nav(ui_app *a, int act)
+{
+    ui_setup *s = &a->setup;
+    if (s->nrows == 0)
+        return;
+    int step = 0, page = a->rows - 8 > 1 ? a->rows - 8 : 1;
+    switch (act) {
+    case UI_NAV_UP:
+        step = -1;
+        break;
+    case UI_NAV_DOWN:
+        step = 1;
+        break;
+    case UI_NAV_PGUP:
+        step = -page;
+        break;
+    case UI_NAV_PGDN:
+        step = page;
+        break;
+    case UI_NAV_HOME:
+        step = -s->nrows;
+        break;
+    case UI_NAV_END:
+        step = s->nrows;
+        break;
+    default:
+        break;
+    }
+    if (step) {
+        int c = s->cursor + step;
+        c = c < 0 ? 0 : c >= s->nrows ? s->nrows - 1 : c;
+        int dir = step > 0 ? 1 : -1;
+        while (c >= 0 && c < s->nrows && s->rows[c].kind == UI_ROW_GROUP)
+            c += dir;
+        if (c < 0 || c >= s->nrows) { /* ran off the end: search the other way */
+            c = c < 0 ? 0 : s->nrows - 1;
+            while (c >= 0 && c < s->nrows && s->rows[c].kind == UI_ROW_GROUP)
+                c -= dir;
+        }
+        if (c >= 0 && c < s->nrows)
+            s->cursor = c;
+        s->err[0] = '\0';
+        return;
+    }
+    const ui_setup_row *r = &s->rows[s->cursor];
+    if (r->kind == UI_ROW_TENSOR) {
+        if (act == UI_NAV_SPACE || act == UI_NAV_ENTER)
+            ui_setup_toggle(a, r->index);
+        return;
+    }
+    if (r->kind != UI_ROW_KEY)
+        return;
+    const pd_key_info *k = config_key_at(r->index);
+    if (act == UI_NAV_LEFT || act == UI_NAV_RIGHT)
+        ui_setup_cycle(a, k, act == UI_NAV_LEFT ? -1 : 1);
+    else if (act == UI_NAV_SPACE && k->kind == PD_KEY_CHOICE)
+        ui_setup_cycle(a, k, 1);
+    else if (act == UI_NAV_ENTER || act == UI_NAV_SPACE) {
+        char cur[PD_CONFIG_STR] = "";
+        config_get(&a->cfg, k->name, cur, sizeof cur, NULL);
+        ui_prompt_open(a, UI_PROMPT_EDIT, cur);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------------ drawing */
+
+static void ui_setup_draw_row(ui_app *a, int y, int idx, int sel)
+{
+    ui_setup *s = &a->setup;
+    const ui_setup_row *r = &s->rows[idx];
+    int W = a->cols;
+    char line[1024];
+    if (r->kind == UI_ROW_GROUP) {
+        const pd_key_info *k = config_key_at(r->index);
+        attrset(ui_term_role(a, UI_C_HEAD));
+        const char *hz = ui_term_glyph(a, "\u2500\u2500", "--");
+        ui_term_textf(y, 0, W, "%s %s", hz, k->group);
+        attrset(A_NORMAL);
+        return;
+    }
+    int nw = W >= 90 ? 18 : 14, vw = W >= 100 ? 30 : W >= 80 ? 24 : 18;
+    if (r->kind == UI_ROW_TENSOR) {
+        const ui_tensor *t = &s->t[r->index];
+        char shape[64] = "", cnt[32];
+        for (int d = 0; d < t->ndim && d < 4; d++) {
+            char part[16];
+            snprintf(part, sizeof part, "%s%d", d ? ui_term_glyph(a, "\u00d7", "x") : "", (int)t->shape[d]);
+            strncat(shape, part, sizeof shape - strlen(shape) - 1);
+        }
+        ui_table_fmt_count(t->count, cnt, sizeof cnt);
+        char name[256], sh[128], cn[64];
+        int tw = nw + vw - 6 > 12 ? nw + vw - 6 : 12;
+        ui_table_fit(t->name, tw, 0, a->utf8, name, sizeof name);
+        ui_table_fit(shape, 14, 0, a->utf8, sh, sizeof sh);
+        ui_table_fit(cnt, 10, 1, a->utf8, cn, sizeof cn);
+        snprintf(line, sizeof line, "    [%c] %s %s %s", t->ticked ? 'x' : ' ', name, sh, cn);
+        attrset(sel ? ui_term_role(a, UI_C_SEL) : t->ticked ? ui_term_role(a, UI_C_OK) : A_NORMAL);
+        ui_term_text(y, 0, W, line);
+        attrset(A_NORMAL);
+        return;
+    }
+    const pd_key_info *k = config_key_at(r->index);
+    char val[PD_CONFIG_STR] = "", def[PD_CONFIG_STR] = "";
+    config_get(&a->cfg, k->name, val, sizeof val, NULL);
+    pd_config dc;
+    config_defaults(&dc);
+    config_get(&dc, k->name, def, sizeof def, NULL);
+    char name[64], v[512];
+    ui_table_fit(k->name, nw, 0, a->utf8, name, sizeof name);
+    int editing = sel && a->prompt == UI_PROMPT_EDIT;
+    ui_table_fit(editing ? "" : val, vw, 0, a->utf8, v, sizeof v);
+    attrset(sel ? ui_term_role(a, UI_C_SEL) : A_NORMAL);
+    ui_term_textf(y, 0, W, "  %s ", name);
+    attrset(sel ? ui_term_role(a, UI_C_SEL) : strcmp(val, def) != 0 ? A_BOLD : A_NORMAL);
+    ui_term_text(y, nw + 3, vw, v);
+    attrset(ui_term_role(a, UI_C_DIM));
+    if (W > nw + vw + 5)
+        ui_term_text(y, nw + vw + 4, W - (nw + vw + 4), k->help);
+    attrset(A_NORMAL);
+    if (editing) {
+        /* the edit buffer, scrolled so the cursor stays visible */
+        attrset(A_UNDERLINE);
+        char before[512];
+        snprintf(before, sizeof before, "%.*s", a->line_pos, a->line);
+        int bw = ui_table_text_width(before);
+        const char *shown = a->line;
+        while (bw > vw - 1 && *shown) {
+            shown++;
+            while (((unsigned char)*shown & 0xc0) == 0x80)
+                shown++;
+            bw--;
+        }
+        ui_term_text(y, nw + 3, vw, shown);
+        attrset(A_NORMAL);
+        a->cur_y = y;
+        a->cur_x = nw + 3 + bw;
+    }
+}
+
+void ui_setup_draw(ui_app *a, int y, int h)
+{
+    ui_setup *s = &a->setup;
+    int W = a->cols;
+    /* the data set and the model/target summary */
+    attrset(A_BOLD);
+    ui_term_textf(y, 0, W, " data   %s", a->cfg.dataset);
+    int dx = 9 + ui_table_text_width(a->cfg.dataset);
+    attrset(ui_term_role(a, s->data_ok ? UI_C_OK : UI_C_ERROR));
+    ui_term_textf(y, dx, W - dx, "  %s %s",
+                  s->data_ok ? ui_term_glyph(a, "\u2713", "ok:") : ui_term_glyph(a, "\u2717", "missing:"), s->data_msg);
+    int ntick;
+    int64_t d = ui_setup_d(s, &ntick);
+    char dt[32];
+    ui_table_fmt_count(d, dt, sizeof dt);
+    attrset(A_BOLD);
+    ui_term_textf(y + 1, 0, W, " target D = %s in %d tensor%s  %s  %s", dt, ntick, ntick == 1 ? "" : "s",
+                  ui_term_glyph(a, "\u00b7", "|"), s->model_note);
+    if (s->target_bad) {
+        attrset(ui_term_role(a, UI_C_ERROR));
+        ui_term_textf(y + 2, 0, W, " target: %s", s->target_msg);
+    } else {
+        attrset(ui_term_role(a, UI_C_DIM));
+        ui_term_textf(y + 2, 0, W, " Enter edits, Space ticks a tensor, %s changes a choice, r starts the run%s%s",
+                      ui_term_glyph(a, "\u2190\u2192", "left/right"), s->filter[0] ? "  filter: " : "", s->filter);
+    }
+    attrset(A_NORMAL);
+    int ly = y + 3, lh = h - 4;
+    if (lh < 1)
+        return;
+    int inline_err = s->err[0] && s->err_row >= 0;
+    ui_term_clip_rows(&s->top, s->cursor, s->nrows, inline_err && lh > 1 ? lh - 1 : lh);
+    int row = 0;
+    for (int idx = s->top; idx < s->nrows && row < lh; idx++) {
+        ui_setup_draw_row(a, ly + row, idx, idx == s->cursor);
+        row++;
+        if (inline_err && s->err_row == idx && row < lh) {
+            attrset(ui_term_role(a, UI_C_ERROR));
+            ui_term_textf(ly + row, 0, W, "    %s %s", ui_term_glyph(a, "\u2514\u2192", "->"), s->err);
+            attrset(A_NORMAL);
+            row++;
+        }
+    }
+    /* bottom line: the form-wide error, or the current key's help and range */
+    int by = y + h - 1;
+    if (s->err[0] && s->err_row < 0) {
+        attrset(ui_term_role(a, UI_C_ERROR));
+        ui_term_textf(by, 0, W, " %s", s->err);
+    } else {
+        const char *key = ui_setup_current_key(a);
+        const pd_key_info *k = key ? config_key_find(key) : NULL;
+        attrset(ui_term_role(a, UI_C_DIM));
+        if (k && (k->kind == PD_KEY_INT || k->kind == PD_KEY_REAL))
+            ui_term_textf(by, 0, W, " %s: %s, from %g to %g", k->name, k->help, k->min, k->max);
+        else if (k && k->kind == PD_KEY_CHOICE)
+            ui_term_textf(by, 0, W, " %s: %s (%s)", k->name, k->help, k->choices);
+        else if (k)
+            ui_term_textf(by, 0, W, " %s: %s", k->name, k->help);
+    }
+    attrset(A_NORMAL);
+}
