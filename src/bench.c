@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "ae.h"
+#include "ddpm.h"
 #include "model.h"
 #include "rng.h"
 
@@ -131,6 +133,157 @@ static pd_status bench_task_eval(pd_backend *be, pd_bench_result *res, const pd_
     return bench_task(be, res, cb, err, 0);
 }
 
+/* ---------------------------------------------------------------------------------------------- autoencoder */
+
+/* Multiply-adds x 2 of one AE forward for one sample (convolutions only), following DESIGN §8's geometry. */
+static double bench_ae_forward_flops(const pd_ae_geometry *g)
+{
+    int32_t f4 = g->fold * g->fold * g->fold * g->fold, k = g->kernel;
+    int32_t len = (g->d / f4 + 1) * f4;
+    int32_t c[5] = {g->enc[0], g->enc[0], g->enc[1], g->enc[2], g->enc[3]};
+    double fl = 0.0;
+    for (int i = 0; i < 4; i++) {
+        int32_t cin = i == 0 ? 1 : c[i];
+        int32_t l1 = len + 2 - k;                       /* conv k, stride 1, pad 1 */
+        fl += 2.0 * cin * c[i] * k * l1;
+        len = (l1 - k) / g->fold + 1;                    /* conv k, stride fold */
+        fl += 2.0 * c[i] * c[i + 1] * k * len;
+    }
+    int32_t dc[5] = {g->dec[0], g->dec[1], g->dec[2], g->dec[3], 1};
+    for (int i = 0; i < 4; i++) {
+        fl += 2.0 * dc[i] * dc[i] * k * len;             /* convT over the input length */
+        len = (len - 1) * g->fold + k;
+        int32_t pad = i == 3 ? g->fold : g->fold - 1;
+        len = len + 2 * pad - k + 1;
+        fl += 2.0 * dc[i] * dc[i + 1] * k * len;
+    }
+    return fl;
+}
+
+typedef struct {
+    pd_ae *ae;
+    float *x;
+    pd_ae_train_opts o;
+    int64_t step;
+} bench_ae_ctx;
+
+static void bench_ae_step(void *vp)
+{
+    bench_ae_ctx *c = vp;
+    ae_train_step(c->ae, c->x, 200, &c->o, ++c->step);
+}
+
+static pd_status bench_ae(pd_backend *be, pd_bench_result *res, const pd_callbacks *cb, pd_error *err, int medium)
+{
+    pd_ae_geometry g = medium ? ae_geometry_medium(2048) : ae_geometry_small(2048);
+    bench_ae_ctx c = {.o = {.input_noise = 0.001f, .latent_noise = 0.1f, .lr = 1e-3f, .weight_decay = 2e-6f,
+                            .seed = 5}};
+    PD_TRY(ae_create(&c.ae, be, &g, 200, 1, err));
+    ae_init_params(c.ae, 3);
+    c.x = backend_alloc_floats(be, 200 * 2048);
+    pd_status st = PD_OK;
+    if (!c.x) {
+        st = error_set(err, PD_ERR_NOMEM, "bench: out of memory");
+    } else {
+        be->randn(be, c.x, 200 * 2048, 9, 0);
+        be->axpby(be, c.x, 0.0f, c.x, 0.1f, 200 * 2048);
+        double sec = bench_time(bench_ae_step, &c, be, 1, medium ? 3 : 10, 1.5, cb);
+        res->value = 1000.0 * sec;
+        res->gflops = 3.0 * 200 * bench_ae_forward_flops(&g) / sec * 1e-9;
+    }
+    be->free(be, c.x);
+    ae_free(c.ae);
+    return st;
+}
+
+static pd_status bench_ae_small(pd_backend *be, pd_bench_result *res, const pd_callbacks *cb, pd_error *err)
+{
+    return bench_ae(be, res, cb, err, 0);
+}
+
+static pd_status bench_ae_medium(pd_backend *be, pd_bench_result *res, const pd_callbacks *cb, pd_error *err)
+{
+    return bench_ae(be, res, cb, err, 1);
+}
+
+/* ---------------------------------------------------------------------------------------------- diffusion */
+
+/* Multiply-adds x 2 of one UNet forward for one sample of length l (the 16 convolutions, kernel 3). */
+static double bench_unet_forward_flops(const int32_t ch[4], int32_t l)
+{
+    static const int blocks[8][3] = {{-1, 0, 0}, {0, 1, 1}, {1, 2, 2}, {2, 3, 3},
+                                     {3, 2, 2},  {2, 1, 1}, {1, 0, 0}, {0, 0, -1}};
+    double fl = 0.0;
+    for (int b = 0; b < 8; b++) {
+        double cin = blocks[b][0] < 0 ? 1 : ch[blocks[b][0]], cmid = ch[blocks[b][1]];
+        double cout = blocks[b][2] < 0 ? 1 : ch[blocks[b][2]];
+        fl += 2.0 * 3 * l * (cin * cmid + cmid * cout);
+    }
+    return fl;
+}
+
+typedef struct {
+    pd_unet *u;
+    pd_ddpm_schedule sched;
+    pd_ddpm_trainer *tr;
+    pd_ddpm_train_opts o;
+    float *z, *out;
+    int64_t step;
+} bench_ddpm_ctx;
+
+static void bench_ddpm_step(void *vp)
+{
+    bench_ddpm_ctx *c = vp;
+    ddpm_train_step(c->tr, c->z, 200, &c->o, ++c->step);
+}
+
+static pd_status bench_ddpm(pd_backend *be, pd_bench_result *res, const pd_callbacks *cb, pd_error *err, int sample)
+{
+    /* the latent of the medium AE for D = 2048: 4 x 3 = 12 numbers */
+    pd_unet_geometry g = {.length = 12, .channels = {64, 128, 256, 512}, .timesteps = 1000};
+    bench_ddpm_ctx c = {.o = {.lr = 1e-3f, .weight_decay = 2e-6f, .seed = 5}};
+    pd_status st = unet_create(&c.u, be, &g, sample ? 100 : 200, !sample, err);
+    if (st == PD_OK)
+        st = ddpm_schedule_init(&c.sched, be, 1000, 1e-4, 2e-2, err);
+    if (st == PD_OK && !sample)
+        st = ddpm_trainer_create(&c.tr, c.u, &c.sched, 200, err);
+    if (st == PD_OK) {
+        unet_init_params(c.u, 3);
+        c.z = backend_alloc_floats(be, 200 * 12);
+        if (!c.z)
+            st = error_set(err, PD_ERR_NOMEM, "bench: out of memory");
+    }
+    if (st == PD_OK && !sample) {
+        be->randn(be, c.z, 200 * 12, 4, 0);
+        be->tanh_forward(be, c.z, c.z, 200 * 12);
+        double sec = bench_time(bench_ddpm_step, &c, be, 2, 10, 1.5, cb);
+        res->value = 1000.0 * sec;
+        res->gflops = 3.0 * 200 * bench_unet_forward_flops(g.channels, 12) / sec * 1e-9;
+    } else if (st == PD_OK) {
+        double t0 = bench_now();
+        st = ddpm_sample(c.u, &c.sched, c.z, 100, PD_SAMPLER_DDPM, 0, 11, cb, err);
+        double sec = bench_now() - t0;
+        res->value = sec;
+        res->gflops = 1000.0 * 100 * bench_unet_forward_flops(g.channels, 12) / sec * 1e-9;
+    }
+    be->free(be, c.z);
+    ddpm_trainer_free(c.tr);
+    if (c.sched.T)
+        ddpm_schedule_free(&c.sched);
+    unet_free(c.u);
+    return st;
+}
+
+static pd_status bench_ddpm_train(pd_backend *be, pd_bench_result *res, const pd_callbacks *cb, pd_error *err)
+{
+    return bench_ddpm(be, res, cb, err, 0);
+}
+
+static pd_status bench_ddpm_sample(pd_backend *be, pd_bench_result *res, const pd_callbacks *cb, pd_error *err)
+{
+    return bench_ddpm(be, res, cb, err, 1);
+}
+
 static pd_status bench_sgemm_entry(pd_backend *be, pd_bench_result *res, const pd_callbacks *cb, pd_error *err)
 {
     (void)cb;
@@ -146,6 +299,10 @@ static const struct {
     {"sgemm_gflops", "GFLOP/s", bench_sgemm_entry},
     {"task_train_ips", "images/s", bench_task_train},
     {"task_eval_ips", "images/s", bench_task_eval},
+    {"ae_small_step_ms", "ms", bench_ae_small},
+    {"ae_medium_step_ms", "ms", bench_ae_medium},
+    {"ddpm_step_ms", "ms", bench_ddpm_train},
+    {"ddpm_sample_s", "s", bench_ddpm_sample},
 };
 
 int bench_count(void)

@@ -98,7 +98,7 @@ static int cli_parse_run_opts(int argc, char **argv, cli_run_opts *o, const char
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "+hq", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
         switch (c) {
         case CLI_OPT_SET:
             if (o->n_sets == 256) {
@@ -252,7 +252,7 @@ int cli_report(int argc, char **argv)
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "+hf:", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "hf:", longopts, NULL)) != -1) {
         if (c == 'f') {
             if (report_parse_format(optarg, &f, &err) != PD_OK)
                 return cli_fail(&err);

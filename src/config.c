@@ -511,7 +511,7 @@ pd_status config_validate(const pd_config *c, pd_error *err)
     if (!(c->beta_start < c->beta_end))
         return error_set(err, PD_ERR_CONFIG, "beta_start: must be below beta_end (%g), got %g", c->beta_end,
                          c->beta_start);
-    if (c->ddim_steps > c->timesteps)
+    if (strcmp(c->sampler, "ddim") == 0 && c->ddim_steps > c->timesteps)
         return error_set(err, PD_ERR_CONFIG, "ddim_steps: must be at most timesteps (%d), got %d", (int)c->timesteps,
                          (int)c->ddim_steps);
     /* device=cuda is accepted here; the backend reports when no GPU is usable. */

@@ -194,6 +194,10 @@ void ui_setup_refresh(ui_app *a)
     ui_setup *s = &a->setup;
     ui_setup_probe(a);
     ui_setup_apply_target(a);
+    /* keep the cursor on the same setting or tensor when the list changes */
+    ui_setup_row keep = {-1, -1};
+    if (s->rows && s->cursor >= 0 && s->cursor < s->nrows)
+        keep = s->rows[s->cursor];
     int cap = 2 * config_key_count() + s->nt + 8;
     free(s->rows);
     s->rows = calloc((size_t)cap, sizeof *s->rows);
@@ -220,6 +224,9 @@ void ui_setup_refresh(ui_app *a)
             if (!s->filter[0] || key_match || strstr(s->t[t].name, s->filter))
                 ui_setup_add_row(s, UI_ROW_TENSOR, t, cap);
     }
+    for (int i = 0; i < s->nrows; i++)
+        if (s->rows[i].kind == keep.kind && s->rows[i].index == keep.index)
+            s->cursor = i;
     if (s->cursor >= s->nrows)
         s->cursor = s->nrows - 1;
     if (s->cursor < 0)
@@ -542,6 +549,11 @@ void ui_setup_draw(ui_app *a, int y, int h)
     int ly = y + 3, lh = h - 4;
     if (lh < 1)
         return;
+    if (s->nrows == 0) {
+        attrset(ui_term_role(a, UI_C_DIM));
+        ui_term_text(ly, 2, W - 2, "no setting or tensor matches the filter (Esc clears it)");
+        attrset(A_NORMAL);
+    }
     int inline_err = s->err[0] && s->err_row >= 0;
     ui_term_clip_rows(&s->top, s->cursor, s->nrows, inline_err && lh > 1 ? lh - 1 : lh);
     int row = 0;
