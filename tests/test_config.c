@@ -202,8 +202,10 @@ static void test_validate(void)
            err.msg);
     config_defaults(&c);
     config_set(&c, "timesteps", "50", &err);
-    tap_ok(config_validate(&c, &err) == PD_ERR_CONFIG && names_key(&err, "ddim_steps"), "ddim_steps > timesteps: %s",
-           err.msg);
+    tap_ok(config_validate(&c, &err) == PD_OK, "ddim_steps > timesteps is fine with the ddpm sampler");
+    config_set(&c, "sampler", "ddim", &err);
+    tap_ok(config_validate(&c, &err) == PD_ERR_CONFIG && names_key(&err, "ddim_steps"),
+           "ddim_steps > timesteps with the ddim sampler: %s", err.msg);
     config_defaults(&c);
     c.k = 1; /* edited directly, bypassing config_set */
     tap_ok(config_validate(&c, &err) == PD_ERR_CONFIG && names_key(&err, "k"), "direct edit caught: %s", err.msg);

@@ -70,48 +70,48 @@ static void test_braille(void)
                ui_plot_braille_bit(1, 2) == 0x20,
            "braille dot numbering (1,4 / 7,8)");
 
-    ui_canvas c;
-    tap_ok(ui_canvas_init(&c, 2, 1) == 0 && c.w == 2 && c.h == 1, "canvas 2x1");
+    ui_plot_canvas c;
+    tap_ok(ui_plot_canvas_init(&c, 2, 1) == 0 && c.w == 2 && c.h == 1, "canvas 2x1");
     /* a rising line over pixels (0,3) -> (3,0): cell 0 holds (0,3),(1,2); cell 1 holds (2,1),(3,0) */
     const double y[] = {0, 1};
-    ui_canvas_series(&c, NULL, y, 2, 0, 1, 0, 1, 0, 3);
+    ui_plot_canvas_series(&c, NULL, y, 2, 0, 1, 0, 1, 0, 3);
     char cell[8];
-    ui_canvas_cell(&c, 0, 0, 1, cell);
+    ui_plot_canvas_cell(&c, 0, 0, 1, cell);
     tap_ok(strcmp(cell, "\u2860") == 0, "rising line, left cell: dots 7 and 6 -> U+2860 (got %02x %02x %02x)",
            (unsigned char)cell[0], (unsigned char)cell[1], (unsigned char)cell[2]);
-    ui_canvas_cell(&c, 1, 0, 1, cell);
+    ui_plot_canvas_cell(&c, 1, 0, 1, cell);
     tap_ok(strcmp(cell, "\u280a") == 0, "rising line, right cell: dots 2 and 4 -> U+280A");
-    tap_ok(ui_canvas_cell_color(&c, 1, 0) == 3, "cell keeps the series colour");
-    ui_canvas_cell(&c, 0, 0, 0, cell);
+    tap_ok(ui_plot_canvas_cell_color(&c, 1, 0) == 3, "cell keeps the series colour");
+    ui_plot_canvas_cell(&c, 0, 0, 0, cell);
     tap_ok(strcmp(cell, ".") == 0, "ASCII stand-in of the lower cell is '.' (got '%s')", cell);
-    ui_canvas_clear(&c);
+    ui_plot_canvas_clear(&c);
     const double flat[] = {0.5, 0.5, 0.5};
-    ui_canvas_series(&c, NULL, flat, 3, 0, 2, 0, 1, 0, 1);
-    ui_canvas_cell(&c, 0, 0, 0, cell);
+    ui_plot_canvas_series(&c, NULL, flat, 3, 0, 2, 0, 1, 0, 1);
+    ui_plot_canvas_cell(&c, 0, 0, 0, cell);
     tap_ok(strcmp(cell, "-") == 0, "flat line in the middle draws '-' in ASCII (got '%s')", cell);
-    ui_canvas_cell(&c, 1, 0, 1, cell);
+    ui_plot_canvas_cell(&c, 1, 0, 1, cell);
     tap_ok(strcmp(cell, "\u2824") == 0 || strcmp(cell, "\u2812") == 0, "flat line in braille stays on one dot row");
-    ui_canvas_clear(&c);
+    ui_plot_canvas_clear(&c);
     const double gaps[] = {NAN, 0.2, NAN};
-    ui_canvas_series(&c, NULL, gaps, 3, 0, 2, 0, 1, 0, 1);
+    ui_plot_canvas_series(&c, NULL, gaps, 3, 0, 2, 0, 1, 0, 1);
     int dots = 0;
     for (int i = 0; i < 2; i++)
         dots += __builtin_popcount(c.bits[i]);
     tap_ok(dots == 1, "a lone finite point among NaNs draws one dot (%d)", dots);
-    ui_canvas_mark(&c, 1, 1, 'o', 2);
-    ui_canvas_cell(&c, 1, 0, 1, cell);
+    ui_plot_canvas_mark(&c, 1, 1, 'o', 2);
+    ui_plot_canvas_cell(&c, 1, 0, 1, cell);
     tap_ok(strcmp(cell, "o") == 0, "scatter marker wins over dots");
-    ui_canvas_free(&c);
-    ui_canvas_free(&c); /* double free is safe */
+    ui_plot_canvas_free(&c);
+    ui_plot_canvas_free(&c); /* double free is safe */
 
-    ui_canvas big;
-    ui_canvas_init(&big, 10, 4);
+    ui_plot_canvas big;
+    ui_plot_canvas_init(&big, 10, 4);
     const double lg[] = {1, 10, 100};
-    ui_canvas_series(&big, NULL, lg, 3, 0, 2, 1, 100, 1, 1);
+    ui_plot_canvas_series(&big, NULL, lg, 3, 0, 2, 1, 100, 1, 1);
     /* in log scale the middle point (10) sits at the middle dot row: pixel row lround(0.5 * 15) = 8 */
     unsigned b = big.bits[2 * 10 + 5];
     tap_ok(b != 0, "log scale: 10 of 1..100 lands in the middle of the canvas");
-    ui_canvas_free(&big);
+    ui_plot_canvas_free(&big);
 }
 
 static void test_heatmap(void)

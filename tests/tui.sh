@@ -17,8 +17,12 @@ work=$(cd "$work" && pwd)
 case $PDIFF in /*) ;; *) PDIFF="$(pwd)/$PDIFF" ;; esac
 sock="pdiff-test-$$"
 T() { tmux -u -L "$sock" -f /dev/null "$@"; }
-trap 'T kill-server > /dev/null 2>&1' EXIT
-trap 'T kill-server > /dev/null 2>&1; exit 1' INT TERM
+cleanup() {
+    T kill-server > /dev/null 2>&1
+    rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$sock"
+}
+trap cleanup EXIT
+trap 'cleanup; exit 1' INT TERM
 
 n=0
 failed=0
@@ -87,7 +91,7 @@ tiny="$*"
 # ---------------------------------------------------------------------------------------------- a session from Setup
 launch main env LANG=C.UTF-8 LC_ALL=C.UTF-8 NO_COLOR= "$PDIFF" tui --session "$sess" "$@"
 check_screen main "[1 Setup]" "Setup screen renders its title"
-check_screen main "files found in $work/data" "Setup shows the data set as found"
+check_screen main "files found in " "Setup shows the data set as found"
 check_screen main "D = 1,290 in 2 tensors" "Setup shows the default target (mlp: fc3) with D"
 check_screen main "fc2.weight" "Setup lists the model's tensors"
 keys main / f c 2 . b i a s Enter

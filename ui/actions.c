@@ -18,7 +18,7 @@
 static int ui_actions_mkdirs(const char *dir)
 {
     char tmp[4096];
-    ui_copy(tmp, sizeof tmp, dir);
+    ui_app_copy(tmp, sizeof tmp, dir);
     for (char *p = tmp + 1; *p; p++)
         if (*p == '/') {
             *p = '\0';
@@ -32,7 +32,7 @@ static int ui_actions_mkdirs(const char *dir)
 void ui_actions_save_to(ui_app *a, const char *path)
 {
     char dir[4096];
-    ui_copy(dir, sizeof dir, path);
+    ui_app_copy(dir, sizeof dir, path);
     char *slash = strrchr(dir, '/');
     if (slash && slash != dir) {
         *slash = '\0';
@@ -73,7 +73,7 @@ void ui_actions_run(ui_app *a)
     }
     pd_error err = {0};
     if (config_validate(&a->cfg, &err) != PD_OK) {
-        ui_copy(s->err, sizeof s->err, err.msg);
+        ui_app_copy(s->err, sizeof s->err, err.msg);
         s->err_row = -1;
         ui_tui_message(a, 1, "%s", err.msg);
         ui_tui_goto(a, UI_SETUP);
@@ -81,7 +81,7 @@ void ui_actions_run(ui_app *a)
     }
     char base[4200], dir[4300];
     if (a->session_arg[0])
-        ui_copy(base, sizeof base, a->session_arg);
+        ui_app_copy(base, sizeof base, a->session_arg);
     else {
         time_t now = time(NULL);
         struct tm tm;
@@ -90,7 +90,7 @@ void ui_actions_run(ui_app *a)
         strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
         snprintf(base, sizeof base, "%s/%s", a->sessions_root, stamp);
     }
-    ui_copy(dir, sizeof dir, base);
+    ui_app_copy(dir, sizeof dir, base);
     for (int i = 2; ui_actions_has_results(dir) && i < 10000; i++)
         snprintf(dir, sizeof dir, "%s-%d", base, i);
     if (a->sessions_root[0] && mkdir(a->sessions_root, 0777) != 0 && errno != EEXIST) {
@@ -108,7 +108,7 @@ void ui_actions_run(ui_app *a)
         return;
     }
     a->job_t0 = ui_tui_now();
-    ui_copy(a->run_dir, sizeof a->run_dir, dir);
+    ui_app_copy(a->run_dir, sizeof a->run_dir, dir);
     ui_run_log(a, "run started");
     ui_tui_message(a, 0, "run started: session %s", dir);
     ui_tui_goto(a, UI_RUN);
@@ -126,7 +126,7 @@ void ui_actions_resume(ui_app *a)
         return;
     }
     char path[4300], d[4200];
-    ui_copy(d, sizeof d, dir);
+    ui_app_copy(d, sizeof d, dir);
     snprintf(path, sizeof path, "%s/config.csv", d);
     pd_config cfg;
     pd_error err = {0};
@@ -146,7 +146,7 @@ void ui_actions_resume(ui_app *a)
         return;
     }
     a->job_t0 = ui_tui_now();
-    ui_copy(a->run_dir, sizeof a->run_dir, d);
+    ui_app_copy(a->run_dir, sizeof a->run_dir, d);
     ui_run_log(a, "resuming");
     ui_tui_message(a, 0, "resuming %s", d);
     ui_tui_goto(a, UI_RUN);

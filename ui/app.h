@@ -161,7 +161,7 @@ typedef struct ui_app {
 } ui_app;
 
 /* Copy a string into dst[size], truncating (snprintf "%s" without the truncation warnings). */
-static inline void ui_copy(char *dst, size_t size, const char *src)
+static inline void ui_app_copy(char *dst, size_t size, const char *src)
 {
     size_t n = strnlen(src, size - 1);
     memcpy(dst, src, n);

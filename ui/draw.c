@@ -8,13 +8,13 @@
 #include "plot.h"
 #include "table.h"
 
-static void ui_draw_canvas(const ui_app *a, const ui_canvas *c, int y, int x)
+static void ui_draw_canvas(const ui_app *a, const ui_plot_canvas *c, int y, int x)
 {
     char cell[8];
     for (int r = 0; r < c->h; r++)
         for (int k = 0; k < c->w; k++) {
-            ui_canvas_cell(c, k, r, a->utf8, cell);
-            int col = ui_canvas_cell_color(c, k, r);
+            ui_plot_canvas_cell(c, k, r, a->utf8, cell);
+            int col = ui_plot_canvas_cell_color(c, k, r);
             attrset(col > 0 ? ui_term_role(a, UI_C_SERIES + (col - 1) % 8) : A_NORMAL);
             mvaddstr(y + r, x + k, cell);
         }
@@ -65,7 +65,7 @@ void ui_draw_plot(ui_app *a, int y, int x, int h, int w, const char *title, cons
             ui_plot_format(s->y[s->n - 1], v, sizeof v);
             snprintf(item, sizeof item, "%s %s", lines[i].label, v);
         } else
-            ui_copy(item, sizeof item, lines[i].label);
+            ui_app_copy(item, sizeof item, lines[i].label);
         attrset(ui_term_role(a, UI_C_SERIES + (lines[i].color - 1) % 8));
         mvaddstr(y, cx, ui_term_glyph(a, " \u2501", " *"));
         attrset(A_NORMAL);
@@ -108,14 +108,15 @@ void ui_draw_plot(ui_app *a, int y, int x, int h, int w, const char *title, cons
         attrset(A_NORMAL);
         return;
     }
-    ui_canvas c;
-    if (ui_canvas_init(&c, cw, ch) != 0)
+    ui_plot_canvas c;
+    if (ui_plot_canvas_init(&c, cw, ch) != 0)
         return;
     for (int i = 0; i < n; i++)
-        ui_canvas_series(&c, lines[i].s->x, lines[i].s->y, lines[i].s->n, xlo, xhi, lo, hi, logscale, lines[i].color);
+        ui_plot_canvas_series(&c, lines[i].s->x, lines[i].s->y, lines[i].s->n, xlo, xhi, lo, hi, logscale,
+                              lines[i].color);
     ui_draw_yaxis(a, y + 1, x, ch, lm, lo, hi, logscale);
     ui_draw_canvas(a, &c, y + 1, x + lm);
-    ui_canvas_free(&c);
+    ui_plot_canvas_free(&c);
     /* x axis: first and last step */
     char l0[32], l1[48];
     snprintf(l0, sizeof l0, "%.0f", xlo);
@@ -206,22 +207,22 @@ void ui_draw_scatter(ui_app *a, int y, int x, int h, int w, const char *title, c
         attrset(A_NORMAL);
         return;
     }
-    ui_canvas c;
-    if (ui_canvas_init(&c, cw, ch) != 0)
+    ui_plot_canvas c;
+    if (ui_plot_canvas_init(&c, cw, ch) != 0)
         return;
     for (int i = 0; i < n; i++)
-        ui_canvas_mark(&c, ui_plot_frac(xs[i], xlo, xhi, 0), ui_plot_frac(ys[i], ylo, yhi, 0), ui_draw_marker(kind[i]),
-                       kind[i] % 8 + 1);
+        ui_plot_canvas_mark(&c, ui_plot_frac(xs[i], xlo, xhi, 0), ui_plot_frac(ys[i], ylo, yhi, 0),
+                            ui_draw_marker(kind[i]), kind[i] % 8 + 1);
     ui_draw_yaxis(a, y + top, x, ch, lm, ylo, yhi, 0);
     for (int r = 0; r < ch; r++)
         for (int k = 0; k < cw; k++) {
             char cell[8];
-            ui_canvas_cell(&c, k, r, a->utf8, cell);
-            int col = ui_canvas_cell_color(&c, k, r);
+            ui_plot_canvas_cell(&c, k, r, a->utf8, cell);
+            int col = ui_plot_canvas_cell_color(&c, k, r);
             attrset(col > 0 ? ui_term_role(a, UI_C_SERIES + (col - 1) % 8) | A_BOLD : A_NORMAL);
             mvaddstr(y + top + r, x + lm + k, cell);
         }
-    ui_canvas_free(&c);
+    ui_plot_canvas_free(&c);
     char l0[32], l1[32], lab[96];
     ui_plot_format(xlo, l0, sizeof l0);
     ui_plot_format(xhi, l1, sizeof l1);

@@ -288,7 +288,7 @@ const char *ui_keys_hints(const ui_app *a)
             continue;
         char key[16];
         /* the first key of the label ("r  F5" -> "r") */
-        ui_copy(key, sizeof key, k->label);
+        ui_app_copy(key, sizeof key, k->label);
         char *sp = strchr(key, ' ');
         if (sp)
             *sp = '\0';

@@ -144,7 +144,7 @@ char ui_plot_ascii(unsigned bits)
     return by_centre[first + last];
 }
 
-int ui_canvas_init(ui_canvas *c, int w, int h)
+int ui_plot_canvas_init(ui_plot_canvas *c, int w, int h)
 {
     memset(c, 0, sizeof *c);
     if (w < 1 || h < 1)
@@ -154,7 +154,7 @@ int ui_canvas_init(ui_canvas *c, int w, int h)
     c->color = calloc(n, 1);
     c->mark = calloc(n, 1);
     if (!c->bits || !c->color || !c->mark) {
-        ui_canvas_free(c);
+        ui_plot_canvas_free(c);
         return -1;
     }
     c->w = w;
@@ -162,7 +162,7 @@ int ui_canvas_init(ui_canvas *c, int w, int h)
     return 0;
 }
 
-void ui_canvas_free(ui_canvas *c)
+void ui_plot_canvas_free(ui_plot_canvas *c)
 {
     free(c->bits);
     free(c->color);
@@ -170,7 +170,7 @@ void ui_canvas_free(ui_canvas *c)
     memset(c, 0, sizeof *c);
 }
 
-void ui_canvas_clear(ui_canvas *c)
+void ui_plot_canvas_clear(ui_plot_canvas *c)
 {
     size_t n = (size_t)c->w * (size_t)c->h;
     if (n) {
@@ -180,7 +180,7 @@ void ui_canvas_clear(ui_canvas *c)
     }
 }
 
-void ui_canvas_dot(ui_canvas *c, int px, int py, int color)
+void ui_plot_canvas_dot(ui_plot_canvas *c, int px, int py, int color)
 {
     if (px < 0 || py < 0 || px >= 2 * c->w || py >= 4 * c->h)
         return;
@@ -189,13 +189,13 @@ void ui_canvas_dot(ui_canvas *c, int px, int py, int color)
     c->color[i] = (uint8_t)color;
 }
 
-void ui_canvas_line(ui_canvas *c, int x0, int y0, int x1, int y1, int color)
+void ui_plot_canvas_line(ui_plot_canvas *c, int x0, int y0, int x1, int y1, int color)
 {
     int dx = abs(x1 - x0), sx = x0 < x1 ? 1 : -1;
     int dy = -abs(y1 - y0), sy = y0 < y1 ? 1 : -1;
     int e = dx + dy;
     for (int guard = 0; guard < 100000; guard++) {
-        ui_canvas_dot(c, x0, y0, color);
+        ui_plot_canvas_dot(c, x0, y0, color);
         if (x0 == x1 && y0 == y1)
             break;
         int e2 = 2 * e;
@@ -210,8 +210,8 @@ void ui_canvas_line(ui_canvas *c, int x0, int y0, int x1, int y1, int color)
     }
 }
 
-void ui_canvas_series(ui_canvas *c, const double *x, const double *y, int n, double xlo, double xhi, double ylo,
-                      double yhi, int ylog, int color)
+void ui_plot_canvas_series(ui_plot_canvas *c, const double *x, const double *y, int n, double xlo, double xhi,
+                           double ylo, double yhi, int ylog, int color)
 {
     if (c->w < 1 || c->h < 1)
         return;
@@ -226,16 +226,16 @@ void ui_canvas_series(ui_canvas *c, const double *x, const double *y, int n, dou
         fx = fx < 0 ? 0 : fx > 1 ? 1 : fx;
         int px = (int)lround(fx * (pw - 1)), py = (int)lround((1 - fy) * (ph - 1));
         if (have)
-            ui_canvas_line(c, lx, ly, px, py, color);
+            ui_plot_canvas_line(c, lx, ly, px, py, color);
         else
-            ui_canvas_dot(c, px, py, color);
+            ui_plot_canvas_dot(c, px, py, color);
         have = 1;
         lx = px;
         ly = py;
     }
 }
 
-void ui_canvas_mark(ui_canvas *c, double fx, double fy, char mark, int color)
+void ui_plot_canvas_mark(ui_plot_canvas *c, double fx, double fy, char mark, int color)
 {
     if (!isfinite(fx) || !isfinite(fy) || c->w < 1 || c->h < 1)
         return;
@@ -247,7 +247,7 @@ void ui_canvas_mark(ui_canvas *c, double fx, double fy, char mark, int color)
     c->color[i] = (uint8_t)color;
 }
 
-void ui_canvas_cell(const ui_canvas *c, int col, int row, int utf8, char out[8])
+void ui_plot_canvas_cell(const ui_plot_canvas *c, int col, int row, int utf8, char out[8])
 {
     out[0] = ' ';
     out[1] = '\0';
@@ -266,7 +266,7 @@ void ui_canvas_cell(const ui_canvas *c, int col, int row, int utf8, char out[8])
         out[0] = ui_plot_ascii(c->bits[i]);
 }
 
-int ui_canvas_cell_color(const ui_canvas *c, int col, int row)
+int ui_plot_canvas_cell_color(const ui_plot_canvas *c, int col, int row)
 {
     if (col < 0 || row < 0 || col >= c->w || row >= c->h)
         return 0;

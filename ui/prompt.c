@@ -29,7 +29,7 @@ static void ui_prompt_filter_changed(ui_app *a)
     char *f = ui_prompt_filter(a);
     if (!f)
         return;
-    ui_copy(f, 64, a->line);
+    ui_app_copy(f, 64, a->line);
     if (a->screen == UI_SETUP)
         ui_setup_refresh(a);
     else if (a->screen == UI_RESULTS)
@@ -43,7 +43,7 @@ static void ui_prompt_filter_changed(ui_app *a)
 void ui_prompt_open(ui_app *a, int kind, const char *initial)
 {
     a->prompt = kind;
-    ui_copy(a->line, sizeof a->line, initial ? initial : "");
+    ui_app_copy(a->line, sizeof a->line, initial ? initial : "");
     a->line_len = (int)strlen(a->line);
     a->line_pos = a->line_len;
     a->cur_y = a->cur_x = -1;

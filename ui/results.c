@@ -116,7 +116,7 @@ static void ui_results_table_row(ui_app *a, int y, const char *label, const char
     static const char *const which[3] = {"best", "mean", "median"};
     for (int i = 0; i < 3; i++) {
         if (single)
-            ui_copy(m, sizeof m, prefix);
+            ui_app_copy(m, sizeof m, prefix);
         else
             snprintf(m, sizeof m, "%s_%s", prefix, which[i]);
         if (single && i > 0)
@@ -197,7 +197,7 @@ void ui_results_draw(ui_app *a, int y, int h)
         int32_t id = a->order[idx];
         char c[NC][48];
         snprintf(c[0], sizeof c[0], "%d", (int)id);
-        ui_copy(c[1], sizeof c[1], z->kind[id]);
+        ui_app_copy(c[1], sizeof c[1], z->kind[id]);
         ui_table_fmt_pct(z->accuracy[id], c[2], sizeof c[2]);
         ui_results_fmt(z->loss[id], "%.4f", c[3], sizeof c[3]);
         ui_results_fmt(z->max_iou[id], "%.3f", c[4], sizeof c[4]);

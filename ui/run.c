@@ -11,7 +11,7 @@
 #include "app.h"
 #include "table.h"
 
-static void ui_series_push(ui_series *s, double x, double y)
+static void ui_run_series_push(ui_series *s, double x, double y)
 {
     if (s->n == s->cap) {
         int cap = s->cap ? 2 * s->cap : 256;
@@ -30,7 +30,7 @@ static void ui_series_push(ui_series *s, double x, double y)
     s->n++;
 }
 
-static void ui_series_free(ui_series *s)
+static void ui_run_series_free(ui_series *s)
 {
     free(s->x);
     free(s->y);
@@ -44,7 +44,7 @@ void ui_run_log(ui_app *a, const char *line)
         a->log_head = (a->log_head + 1) % UI_LOG_LINES;
     else
         a->log_n++;
-    ui_copy(a->log[i], sizeof a->log[i], line);
+    ui_app_copy(a->log[i], sizeof a->log[i], line);
     a->dirty = 1;
 }
 
@@ -62,7 +62,7 @@ void ui_run_free(ui_app *a)
 {
     ui_series *all[] = {&a->task_loss, &a->task_acc, &a->collect_loss, &a->ae_loss, &a->ddpm_loss};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        ui_series_free(all[i]);
+        ui_run_series_free(all[i]);
 }
 
 static int ui_run_stage_of(const char *name)
@@ -155,16 +155,16 @@ static void ui_run_finished(ui_app *a, const pd_event *ev)
 static void ui_run_metric(ui_app *a, const pd_metric *m)
 {
     if (strcmp(m->stage, "task") == 0) {
-        ui_series_push(&a->task_loss, (double)m->step, m->loss);
+        ui_run_series_push(&a->task_loss, (double)m->step, m->loss);
         if (isfinite(m->accuracy))
-            ui_series_push(&a->task_acc, (double)m->step, m->accuracy);
+            ui_run_series_push(&a->task_acc, (double)m->step, m->accuracy);
     } else if (strcmp(m->stage, "collect") == 0) {
         double off = a->task_loss.n ? a->task_loss.x[a->task_loss.n - 1] : 0;
-        ui_series_push(&a->collect_loss, off + (double)m->step, m->loss);
+        ui_run_series_push(&a->collect_loss, off + (double)m->step, m->loss);
     } else if (strcmp(m->stage, "ae") == 0)
-        ui_series_push(&a->ae_loss, (double)m->step, m->loss);
+        ui_run_series_push(&a->ae_loss, (double)m->step, m->loss);
     else if (strcmp(m->stage, "ddpm") == 0)
-        ui_series_push(&a->ddpm_loss, (double)m->step, m->loss);
+        ui_run_series_push(&a->ddpm_loss, (double)m->step, m->loss);
 }
 
 void ui_run_poll(ui_app *a)
@@ -200,7 +200,7 @@ void ui_run_poll(ui_app *a)
                 if ((s = ui_run_stage_of_unit(a, e->text)) >= 0) {
                     ui_stage *st = &a->stage[s];
                     if (strcmp(st->unit, e->text) != 0 || e->done < st->done) {
-                        ui_copy(st->unit, sizeof st->unit, e->text);
+                        ui_app_copy(st->unit, sizeof st->unit, e->text);
                         st->unit_t0 = e->elapsed;
                         st->unit_done0 = e->done;
                     }
@@ -231,7 +231,7 @@ void ui_run_from_results(ui_app *a)
         return;
     for (int64_t i = 0; i < r->n_losses; i++) {
         pd_metric m = {.step = r->loss_step[i], .loss = r->loss[i], .accuracy = r->loss_accuracy[i]};
-        ui_copy(m.stage, sizeof m.stage, r->loss_stage[i]);
+        ui_app_copy(m.stage, sizeof m.stage, r->loss_stage[i]);
         ui_run_metric(a, &m);
     }
     double total = 0;

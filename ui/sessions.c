@@ -55,7 +55,7 @@ static int ui_sessions_lookup(const char *path, const char *const *keys, char (*
         ui_sessions_field(&p, v, sizeof v);
         for (int i = 0; i < n; i++)
             if (strcmp(k, keys[i]) == 0)
-                ui_copy(vals[i], sizeof vals[i], v);
+                ui_app_copy(vals[i], sizeof vals[i], v);
     }
     fclose(f);
     return 0;
@@ -104,8 +104,8 @@ void ui_sessions_scan(ui_app *a)
         }
         ui_session_entry *s = &a->sess[a->nsess++];
         memset(s, 0, sizeof *s);
-        ui_copy(s->name, sizeof s->name, e->d_name);
-        ui_copy(s->path, sizeof s->path, path);
+        ui_app_copy(s->name, sizeof s->name, e->d_name);
+        ui_app_copy(s->path, sizeof s->path, path);
         static const char *const mk[] = {"task_accuracy", "original_best", "pdiff_best", "pdiff_median"};
         char mv[4][256] = {"", "", "", ""};
         char file[4500];
@@ -120,8 +120,8 @@ void ui_sessions_scan(ui_app *a)
         char cv[2][256] = {"", ""};
         snprintf(file, sizeof file, "%s/config.csv", path);
         ui_sessions_lookup(file, ck, cv, 2);
-        ui_copy(s->arch, sizeof s->arch, cv[0]);
-        ui_copy(s->dataset, sizeof s->dataset, cv[1]);
+        ui_app_copy(s->arch, sizeof s->arch, cv[0]);
+        ui_app_copy(s->dataset, sizeof s->dataset, cv[1]);
     }
     closedir(d);
     if (a->nsess > 1)
@@ -186,7 +186,7 @@ void ui_sessions_nav(ui_app *a, int act)
         const char *dir = ui_sessions_selected(a);
         if (dir) {
             char path[4200];
-            ui_copy(path, sizeof path, dir);
+            ui_app_copy(path, sizeof path, dir);
             ui_tui_open_results(a, path);
             if (a->res && strcmp(a->res->dir, path) == 0) {
                 if (!a->job)
@@ -244,14 +244,14 @@ void ui_sessions_draw(ui_app *a, int y, int h)
         int k = a->sess_top + i;
         const ui_session_entry *s = &a->sess[idx[k]];
         char c[NC][64];
-        ui_copy(c[0], sizeof c[0], s->name);
-        ui_copy(c[1], sizeof c[1], s->arch);
+        ui_app_copy(c[0], sizeof c[0], s->name);
+        ui_app_copy(c[1], sizeof c[1], s->arch);
         ui_table_fmt_pct(s->task, c[2], sizeof c[2]);
         ui_table_fmt_pct(s->obest, c[3], sizeof c[3]);
         ui_table_fmt_pct(s->pbest, c[4], sizeof c[4]);
         ui_table_fmt_pct(s->pmedian, c[5], sizeof c[5]);
-        ui_copy(c[6], sizeof c[6], s->complete ? "complete" : "partial");
-        ui_copy(c[7], sizeof c[7], s->dataset);
+        ui_app_copy(c[6], sizeof c[6], s->complete ? "complete" : "partial");
+        ui_app_copy(c[7], sizeof c[7], s->dataset);
         const char *cells[NC];
         for (int j = 0; j < NC; j++)
             cells[j] = c[j];

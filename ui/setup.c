@@ -94,7 +94,7 @@ static void ui_setup_apply_target(ui_app *a)
     pd_error err = {0};
     if (target_resolve(&t, s->model, a->cfg.target, &err) != PD_OK) {
         s->target_bad = 1;
-        ui_copy(s->target_msg, sizeof s->target_msg, err.msg);
+        ui_app_copy(s->target_msg, sizeof s->target_msg, err.msg);
         return;
     }
     for (int i = 0; i < t.n; i++)
@@ -111,7 +111,7 @@ static void ui_setup_probe(ui_app *a)
     snprintf(key, sizeof key, "%s|%d|%s|%s", c->arch, (int)c->width, c->dataset, c->data_dir);
     if (strcmp(key, s->probe_key) == 0)
         return;
-    ui_copy(s->probe_key, sizeof s->probe_key, key);
+    ui_app_copy(s->probe_key, sizeof s->probe_key, key);
     ui_setup_free_model(s);
 
     char dir[1200] = "";
@@ -120,7 +120,7 @@ static void ui_setup_probe(ui_app *a)
     if (s->data_ok)
         snprintf(s->data_msg, sizeof s->data_msg, "files found in %s", dir);
     else
-        ui_copy(s->data_msg, sizeof s->data_msg, err.msg);
+        ui_app_copy(s->data_msg, sizeof s->data_msg, err.msg);
 
     int32_t ch = 1, h = 28, w = 28, classes = 10;
     int known = 0;
@@ -141,11 +141,11 @@ static void ui_setup_probe(ui_app *a)
 
     pd_arch arch;
     if (model_arch_parse(c->arch, &arch, &err) != PD_OK) {
-        ui_copy(s->model_note, sizeof s->model_note, err.msg);
+        ui_app_copy(s->model_note, sizeof s->model_note, err.msg);
         return;
     }
     if (!s->be && backend_cpu_create(&s->be, 1, &err) != PD_OK) {
-        ui_copy(s->model_note, sizeof s->model_note, err.msg);
+        ui_app_copy(s->model_note, sizeof s->model_note, err.msg);
         return;
     }
     pd_model_spec spec = {.arch = arch,
@@ -169,7 +169,7 @@ static void ui_setup_probe(ui_app *a)
         return;
     for (int i = 0; i < n; i++) {
         const pd_tensor_info *ti = model_tensor(s->model, i);
-        ui_copy(s->t[i].name, sizeof s->t[i].name, ti->name);
+        ui_app_copy(s->t[i].name, sizeof s->t[i].name, ti->name);
         s->t[i].ndim = ti->ndim;
         memcpy(s->t[i].shape, ti->shape, sizeof s->t[i].shape);
         s->t[i].count = ti->count;
@@ -327,7 +327,7 @@ static void ui_setup_toggle(ui_app *a, int t)
     pd_error err = {0};
     if (config_set(&a->cfg, "target", spec, &err) != PD_OK) {
         s->target_bad = 1;
-        ui_copy(s->target_msg, sizeof s->target_msg, err.msg);
+        ui_app_copy(s->target_msg, sizeof s->target_msg, err.msg);
         return;
     }
     s->target_bad = 0;
@@ -342,7 +342,7 @@ int ui_setup_commit(ui_app *a, const char *text)
         return 0;
     pd_error err = {0};
     if (config_set(&a->cfg, key, text, &err) != PD_OK) {
-        ui_copy(s->err, sizeof s->err, err.msg);
+        ui_app_copy(s->err, sizeof s->err, err.msg);
         s->err_row = s->cursor;
         return -1;
     }
@@ -368,7 +368,7 @@ static void ui_setup_cycle(ui_app *a, const pd_key_info *k, int dir)
     if (k->kind != PD_KEY_CHOICE || !k->choices)
         return;
     char choices[256];
-    ui_copy(choices, sizeof choices, k->choices);
+    ui_app_copy(choices, sizeof choices, k->choices);
     char *list[32];
     int n = 0, at = 0;
     for (char *save = NULL, *tok = strtok_r(choices, "|", &save); tok && n < 32; tok = strtok_r(NULL, "|", &save)) {

@@ -19,14 +19,14 @@ typedef struct {
     int gr, gc; /* grid size */
     int sx, sy; /* cell size: columns x units */
     int r0, c0; /* first matrix row/column shown (scroll mode) */
-} ui_sim_view;
+} ui_similarity_view;
 
-static int ui_sim_clamp(int v, int lo, int hi)
+static int ui_similarity_clamp(int v, int lo, int hi)
 {
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-static void ui_sim_layout(ui_app *a, int hh, int hw, ui_sim_view *v)
+static void ui_similarity_layout(ui_app *a, int hh, int hw, ui_similarity_view *v)
 {
     const pd_results *r = a->res;
     int R = r->sim_rows, C = r->sim_cols;
@@ -46,8 +46,8 @@ static void ui_sim_layout(ui_app *a, int hh, int hw, ui_sim_view *v)
             a->sim_c0 = a->sim_c;
         if (a->sim_c >= a->sim_c0 + v->gc)
             a->sim_c0 = a->sim_c - v->gc + 1;
-        a->sim_r0 = ui_sim_clamp(a->sim_r0, 0, R - v->gr);
-        a->sim_c0 = ui_sim_clamp(a->sim_c0, 0, C - v->gc);
+        a->sim_r0 = ui_similarity_clamp(a->sim_r0, 0, R - v->gr);
+        a->sim_c0 = ui_similarity_clamp(a->sim_c0, 0, C - v->gc);
         v->r0 = a->sim_r0;
         v->c0 = a->sim_c0;
         return;
@@ -60,7 +60,7 @@ static void ui_sim_layout(ui_app *a, int hh, int hw, ui_sim_view *v)
     }
     v->gr = R;
     v->gc = C;
-    int sx = ui_sim_clamp(hu / C, 1, 4), sy = ui_sim_clamp(vu / R, 1, 4);
+    int sx = ui_similarity_clamp(hu / C, 1, 4), sy = ui_similarity_clamp(vu / R, 1, 4);
     if (v->rpl == 2)
         sx = sy = sx < sy ? sx : sy;
     else {
@@ -74,7 +74,7 @@ static void ui_sim_layout(ui_app *a, int hh, int hw, ui_sim_view *v)
 }
 
 /* The grid cell of matrix row m: block index (aggregated) or row - offset. */
-static int ui_sim_grid_of(int m, int n, int g, int agg, int off)
+static int ui_similarity_grid_of(int m, int n, int g, int agg, int off)
 {
     if (!agg)
         return m - off;
@@ -88,10 +88,10 @@ static int ui_sim_grid_of(int m, int n, int g, int agg, int off)
         else
             break;
     }
-    return ui_sim_clamp(i, 0, g - 1);
+    return ui_similarity_clamp(i, 0, g - 1);
 }
 
-static void ui_sim_draw_heatmap(ui_app *a, int y, int x, int h, int w)
+static void ui_similarity_draw_heatmap(ui_app *a, int y, int x, int h, int w)
 {
     const pd_results *r = a->res;
     int R = r->sim_rows, C = r->sim_cols;
@@ -101,8 +101,8 @@ static void ui_sim_draw_heatmap(ui_app *a, int y, int x, int h, int w)
     int hh = h - 3, hw = w - 2;
     if (hh < 1 || hw < 2)
         return;
-    ui_sim_view v;
-    ui_sim_layout(a, hh, hw, &v);
+    ui_similarity_view v;
+    ui_similarity_layout(a, hh, hw, &v);
     double *grid = malloc(sizeof *grid * (size_t)(v.gr > 0 ? v.gr : 1) * (size_t)(v.gc > 0 ? v.gc : 1));
     if (!grid)
         return;
@@ -114,7 +114,8 @@ static void ui_sim_draw_heatmap(ui_app *a, int y, int x, int h, int w)
                 grid[i * v.gc + j] = r->sim[(int64_t)(v.r0 + i) * C + (v.c0 + j)];
     int nslots = a->nramp > 0 ? a->nramp : 10;
     int gy = y + 3, gx = x + 2;
-    int cr = ui_sim_grid_of(a->sim_r, R, v.gr, v.agg, v.r0), cc = ui_sim_grid_of(a->sim_c, C, v.gc, v.agg, v.c0);
+    int cr = ui_similarity_grid_of(a->sim_r, R, v.gr, v.agg, v.r0),
+        cc = ui_similarity_grid_of(a->sim_c, C, v.gc, v.agg, v.c0);
     for (int l = 0; l < hh; l++)
         for (int k = 0; k < hw; k++) {
             int gcol = k / v.sx;
@@ -144,8 +145,8 @@ static void ui_sim_draw_heatmap(ui_app *a, int y, int x, int h, int w)
         ui_heatmap_block(cr, R, v.gr, &r0, &r1);
         ui_heatmap_block(cc, C, v.gc, &c0, &c1);
         snprintf(info, sizeof info, "IoU %.3f: p-diff #%d..%d %s original #%d..%d (mean of a %dx%d block)",
-                 grid[cr * v.gc + cc], (int)r->sim_row_ids[r0], (int)r->sim_row_ids[r1], times,
-                 (int)r->sim_col_ids[c0], (int)r->sim_col_ids[c1], r1 - r0 + 1, c1 - c0 + 1);
+                 grid[cr * v.gc + cc], (int)r->sim_row_ids[r0], (int)r->sim_row_ids[r1], times, (int)r->sim_col_ids[c0],
+                 (int)r->sim_col_ids[c1], r1 - r0 + 1, c1 - c0 + 1);
     } else
         snprintf(info, sizeof info, "IoU %.3f: p-diff #%d %s original #%d",
                  (double)r->sim[(int64_t)a->sim_r * C + a->sim_c], (int)r->sim_row_ids[a->sim_r], times,
@@ -156,7 +157,7 @@ static void ui_sim_draw_heatmap(ui_app *a, int y, int x, int h, int w)
     free(grid);
 }
 
-static void ui_sim_draw_scatter(ui_app *a, int y, int x, int h, int w)
+static void ui_similarity_draw_scatter(ui_app *a, int y, int x, int h, int w)
 {
     const pd_zoo *z = &a->res->zoo;
     double *xs = malloc(sizeof *xs * (size_t)z->n), *ys = malloc(sizeof *ys * (size_t)z->n);
@@ -187,7 +188,7 @@ static void ui_sim_draw_scatter(ui_app *a, int y, int x, int h, int w)
     free(kind);
 }
 
-static int ui_sim_has_scatter(const pd_results *r)
+static int ui_similarity_has_scatter(const pd_results *r)
 {
     for (int32_t i = 0; r->have_models && i < r->zoo.n; i++)
         if (isfinite(r->zoo.max_iou[i]))
@@ -196,9 +197,9 @@ static int ui_sim_has_scatter(const pd_results *r)
 }
 
 /* Width of the heatmap panel for the screen width (half when the scatter sits beside it). */
-static int ui_sim_panel_width(const ui_app *a)
+static int ui_similarity_panel_width(const ui_app *a)
 {
-    return ui_sim_has_scatter(a->res) && a->cols >= 70 ? a->cols / 2 : a->cols;
+    return ui_similarity_has_scatter(a->res) && a->cols >= 70 ? a->cols / 2 : a->cols;
 }
 
 void ui_similarity_draw(ui_app *a, int y, int h)
@@ -221,11 +222,11 @@ void ui_similarity_draw(ui_app *a, int y, int h)
         attrset(A_NORMAL);
         return;
     }
-    int have_scatter = ui_sim_has_scatter(r);
-    int hw = ui_sim_panel_width(a);
-    ui_sim_draw_heatmap(a, y + 1, 0, h - 1, hw - 1);
+    int have_scatter = ui_similarity_has_scatter(r);
+    int hw = ui_similarity_panel_width(a);
+    ui_similarity_draw_heatmap(a, y + 1, 0, h - 1, hw - 1);
     if (have_scatter && hw < W)
-        ui_sim_draw_scatter(a, y + 1, hw + 1, h - 1, W - hw - 1);
+        ui_similarity_draw_scatter(a, y + 1, hw + 1, h - 1, W - hw - 1);
     else if (!have_scatter) {
         attrset(ui_term_role(a, UI_C_DIM));
         ui_term_text(y + h - 1, 1, W - 1, "accuracy vs max similarity: run the analyze stage (it fills max_iou in)");
@@ -241,9 +242,9 @@ void ui_similarity_nav(ui_app *a, int act)
     int R = r->sim_rows, C = r->sim_cols;
     /* move by one grid cell: a block when aggregated */
     /* the geometry ui_similarity_draw gives the heatmap: content rows - 1, panel width - 1 */
-    int hh = (a->rows - 2 - 1) - 3, hw = (ui_sim_panel_width(a) - 1) - 2;
-    ui_sim_view v;
-    ui_sim_layout(a, hh > 1 ? hh : 1, hw > 2 ? hw : 2, &v);
+    int hh = (a->rows - 2 - 1) - 3, hw = (ui_similarity_panel_width(a) - 1) - 2;
+    ui_similarity_view v;
+    ui_similarity_layout(a, hh > 1 ? hh : 1, hw > 2 ? hw : 2, &v);
     int sr = v.agg ? (R + v.gr - 1) / v.gr : 1, sc = v.agg ? (C + v.gc - 1) / v.gc : 1;
     switch (act) {
     case UI_NAV_UP:
@@ -274,6 +275,6 @@ void ui_similarity_nav(ui_app *a, int act)
     default:
         break;
     }
-    a->sim_r = ui_sim_clamp(a->sim_r, 0, R - 1);
-    a->sim_c = ui_sim_clamp(a->sim_c, 0, C - 1);
+    a->sim_r = ui_similarity_clamp(a->sim_r, 0, R - 1);
+    a->sim_c = ui_similarity_clamp(a->sim_c, 0, C - 1);
 }

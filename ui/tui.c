@@ -138,7 +138,7 @@ static void ui_tui_draw_status(ui_app *a)
             snprintf(stage, sizeof stage, "%s %.0f%%", pipeline_stage_name((pd_stage)act),
                      100.0 * (double)st->done / (double)st->total);
         else
-            ui_copy(stage, sizeof stage, pipeline_stage_name((pd_stage)act));
+            ui_app_copy(stage, sizeof stage, pipeline_stage_name((pd_stage)act));
         ui_table_fmt_duration(ui_run_eta(a, act), eta, sizeof eta);
     } else if (a->job)
         snprintf(stage, sizeof stage, "starting");
@@ -291,7 +291,7 @@ static void ui_tui_on_signal(ui_app *a)
 static void ui_tui_loop(ui_app *a)
 {
     double last_draw = 0;
-    int handled_signals = 0;
+    int handled_signals = 0, stdin_ok = 1;
     ui_tui_draw(a);
     last_draw = ui_tui_now();
     a->dirty = 0;
@@ -300,11 +300,16 @@ static void ui_tui_loop(ui_app *a)
         /* while a run streams, take its wake-ups at most every 100 ms; keys always wake us */
         double since = now - last_draw;
         int listen_job = a->job && (!a->dirty || since >= 0.1);
-        struct pollfd fds[2] = {{.fd = STDIN_FILENO, .events = POLLIN}, {.fd = -1, .events = POLLIN}};
+        struct pollfd fds[2] = {{.fd = stdin_ok ? STDIN_FILENO : -1, .events = POLLIN}, {.fd = -1, .events = POLLIN}};
         if (listen_job)
             fds[1].fd = job_wake_fd(a->job);
         int timeout = a->dirty ? (int)fmax(0, 100 - since * 1000) : 100;
         poll(fds, 2, timeout);
+        if (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)) {
+            /* the terminal went away: stop the run cleanly, then leave */
+            stdin_ok = 0;
+            ui_tui_on_signal(a);
+        }
         int n = ui_term_signal_count();
         if (n > handled_signals) {
             handled_signals = n;
@@ -421,10 +426,10 @@ int tui_main(int argc, char **argv)
         return 1;
     int nsets = 0;
     const char *config = NULL, *sess_dir = NULL, *session = NULL;
-    optind = 1;
+    optind = 0; /* glibc: full re-initialisation, options may follow SESSION */
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_SET:
             sets[nsets++] = optarg;
@@ -517,15 +522,15 @@ int tui_main(int argc, char **argv)
     a->cols = COLS;
     a->run_seconds = NAN;
     if (sess_dir) {
-        ui_copy(a->session_arg, sizeof a->session_arg, sess_dir);
-        ui_copy(a->sessions_root, sizeof a->sessions_root, sess_dir);
+        ui_app_copy(a->session_arg, sizeof a->session_arg, sess_dir);
+        ui_app_copy(a->sessions_root, sizeof a->sessions_root, sess_dir);
         char *slash = strrchr(a->sessions_root, '/');
         if (slash && slash != a->sessions_root)
             *slash = '\0';
         else
-            ui_copy(a->sessions_root, sizeof a->sessions_root, slash ? "/" : ".");
+            ui_app_copy(a->sessions_root, sizeof a->sessions_root, slash ? "/" : ".");
     } else if (session) { /* the folder holding SESSION */
-        ui_copy(a->sessions_root, sizeof a->sessions_root, session);
+        ui_app_copy(a->sessions_root, sizeof a->sessions_root, session);
         size_t len = strlen(a->sessions_root);
         while (len > 1 && a->sessions_root[len - 1] == '/')
             a->sessions_root[--len] = '\0';
@@ -533,7 +538,7 @@ int tui_main(int argc, char **argv)
         if (slash && slash != a->sessions_root)
             *slash = '\0';
         else
-            ui_copy(a->sessions_root, sizeof a->sessions_root, slash ? "/" : ".");
+            ui_app_copy(a->sessions_root, sizeof a->sessions_root, slash ? "/" : ".");
     } else
         snprintf(a->sessions_root, sizeof a->sessions_root, "sessions");
     ui_setup_init(a);
