@@ -224,6 +224,40 @@ pd_status dataset_locate(const char *spec, const char *data_dir, char *dir_out, 
     return st;
 }
 
+pd_status dataset_probe(const char *spec, const char *data_dir, int32_t *c, int32_t *h, int32_t *w,
+                        int32_t *classes, pd_error *err)
+{
+    ds_plan *p = malloc(sizeof *p);
+    if (!p)
+        return error_set(err, PD_ERR_NOMEM, "dataset: out of memory");
+    pd_status st = ds_plan_init(p, spec ? spec : "", data_dir, err);
+    if (st == PD_OK)
+        st = ds_locate(p, err);
+    if (st == PD_OK && p->format == DS_CIFAR) {
+        *c = 3;
+        *h = *w = 32;
+        *classes = p->classes;
+    } else if (st == PD_OK) {
+        int32_t dims[3];
+        st = idx_read_dims(p->files[0], 3, dims, err);
+        *c = 1;
+        *h = dims[1];
+        *w = dims[2];
+        *classes = p->classes;
+        if (st == PD_OK && !*classes) { /* idx:DIR: the largest training label + 1 */
+            pd_idx lb;
+            st = idx_read(p->files[1], 1, &lb, err);
+            int32_t mx = 0;
+            for (int32_t i = 0; st == PD_OK && i < lb.dims[0]; i++)
+                mx = lb.data[i] > mx ? lb.data[i] : mx;
+            *classes = mx + 1;
+            idx_free(&lb);
+        }
+    }
+    free(p);
+    return st;
+}
+
 /* ------------------------------------------------------------------------------------------------ loading */
 
 static pd_status ds_load_idx_split(const char *img_path, const char *lbl_path, pd_split *s, pd_error *err)

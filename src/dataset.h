@@ -54,6 +54,11 @@ void dataset_free(pd_dataset *ds); /* safe on a zeroed or already freed struct *
  * PD_ERR_DATA with a message. */
 pd_status dataset_locate(const char *spec, const char *data_dir, char *dir_out, size_t dir_size, pd_error *err);
 
+/* The image shape [c, h, w] and class count of a data set, reading only file headers (and, for idx:DIR, the
+ * training labels) — for the TUI's Setup screen. Same errors as dataset_locate. */
+pd_status dataset_probe(const char *spec, const char *data_dir, int32_t *c, int32_t *h, int32_t *w,
+                        int32_t *classes, pd_error *err);
+
 /* Gather images idx[0..n) of a split into x [n, c, h, w] (normalised floats, host memory) and y [n];
  * either may be NULL. Indices must be in range (asserted). */
 void dataset_batch(const pd_split *s, const int32_t *idx, int32_t n, float *x, int32_t *y);

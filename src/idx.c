@@ -241,6 +241,21 @@ pd_status idx_read(const char *path, int32_t want_ndim, pd_idx *out, pd_error *e
     return st;
 }
 
+pd_status idx_read_dims(const char *path, int32_t want_ndim, int32_t dims[3], pd_error *err)
+{
+    PD_ASSERT(path && want_ndim >= 1 && want_ndim <= 3);
+    errno = 0;
+    gzFile gz = gzopen(path, "rb");
+    if (!gz)
+        return error_set(err, PD_ERR_DATA, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
+    uint32_t d[3] = {0, 0, 0};
+    pd_status st = idx_read_header(gz, path, want_ndim, d, err);
+    gzclose(gz);
+    for (int i = 0; i < 3; i++)
+        dims[i] = i < want_ndim ? (int32_t)d[i] : 0;
+    return st;
+}
+
 void idx_free(pd_idx *x)
 {
     if (!x)

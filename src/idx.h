@@ -20,6 +20,8 @@ typedef struct {
 /* Read an IDX ubyte file with the given number of dimensions (3 for images, 1 for labels).
  * PD_ERR_DATA with "PATH: problem" on any mismatch; data is NULL then. */
 pd_status idx_read(const char *path, int32_t want_ndim, pd_idx *out, pd_error *err);
+/* Only the header: the dimensions a file claims (dims[ndim..2] = 0), after the magic check. */
+pd_status idx_read_dims(const char *path, int32_t want_ndim, int32_t dims[3], pd_error *err);
 void idx_free(pd_idx *x);
 
 #endif

@@ -10,7 +10,9 @@
 #include <stdint.h>
 
 typedef struct {
-    /* units of work done out of total for a stage ("task", "collect", "ae", "ddpm", "generate", "analyze") */
+    /* units of work done out of total. `stage` names the unit, which is a pipeline stage's work or part of it:
+     * "task" (train stage), "collect", "ae", "ddpm", "generate" (sampling, generate stage), "evaluate"
+     * (evaluating models: generate stage), "analyze" (analyze stage) */
     void (*on_progress)(void *ud, const char *stage, int64_t done, int64_t total);
     /* one loss point; accuracy is NaN when the stage has none */
     void (*on_metric)(void *ud, const char *stage, int64_t step, double loss, double accuracy);

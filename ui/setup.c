@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "app.h"
 #include "backend.h"
@@ -20,56 +19,6 @@
 #include "target.h"
 
 /* ------------------------------------------------------------------------------------------------ probing */
-
-static uint32_t ui_setup_be32(const unsigned char *b)
-{
-    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
-
-static gzFile ui_setup_gzopen(const char *dir, const char *name)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    gzFile f = gzopen(path, "rb");
-    if (!f) {
-        snprintf(path, sizeof path, "%s/%s.gz", dir, name);
-        f = gzopen(path, "rb");
-    }
-    return f;
-}
-
-/* Image shape and class count of an IDX folder from its headers and training labels; 0 on success. */
-static int ui_setup_probe_idx(const char *dir, int32_t *c, int32_t *h, int32_t *w, int32_t *classes)
-{
-    unsigned char hd[16];
-    gzFile f = ui_setup_gzopen(dir, "train-images-idx3-ubyte");
-    if (!f)
-        return -1;
-    int ok = gzread(f, hd, 16) == 16 && ui_setup_be32(hd) == 0x803;
-    gzclose(f);
-    if (!ok)
-        return -1;
-    *c = 1;
-    *h = (int32_t)ui_setup_be32(hd + 8);
-    *w = (int32_t)ui_setup_be32(hd + 12);
-    f = ui_setup_gzopen(dir, "train-labels-idx1-ubyte");
-    if (!f)
-        return -1;
-    int maxl = -1;
-    if (gzread(f, hd, 8) == 8 && ui_setup_be32(hd) == 0x801) {
-        unsigned char buf[4096];
-        int n;
-        while ((n = gzread(f, buf, sizeof buf)) > 0)
-            for (int i = 0; i < n; i++)
-                if (buf[i] > maxl)
-                    maxl = buf[i];
-    }
-    gzclose(f);
-    if (maxl < 0 || *h < 1 || *w < 1)
-        return -1;
-    *classes = maxl + 1;
-    return 0;
-}
 
 static void ui_setup_free_model(ui_setup *s)
 {
@@ -123,20 +72,12 @@ static void ui_setup_probe(ui_app *a)
         ui_app_copy(s->data_msg, sizeof s->data_msg, err.msg);
 
     int32_t ch = 1, h = 28, w = 28, classes = 10;
-    int known = 0;
-    if (strncmp(c->dataset, "cifar", 5) == 0) {
-        ch = 3;
-        h = w = 32;
-        char probe[1300];
-        snprintf(probe, sizeof probe, "%s/train.bin", dir);
-        classes = strcmp(c->dataset, "cifar100") == 0 || (s->data_ok && access(probe, F_OK) == 0) ? 100 : 10;
-        known = strcmp(c->dataset, "cifar10") == 0 || strcmp(c->dataset, "cifar100") == 0 || s->data_ok;
-    } else if (s->data_ok)
-        known = ui_setup_probe_idx(dir, &ch, &h, &w, &classes) == 0;
+    pd_error perr = {0};
+    int known = s->data_ok && dataset_probe(c->dataset, c->data_dir, &ch, &h, &w, &classes, &perr) == PD_OK;
     if (!known) {
-        ch = 1;
-        h = w = 28;
-        classes = 10;
+        ch = strncmp(c->dataset, "cifar", 5) == 0 ? 3 : 1;
+        h = w = ch == 3 ? 32 : 28;
+        classes = strcmp(c->dataset, "cifar100") == 0 ? 100 : 10;
     }
 
     pd_arch arch;
