@@ -59,7 +59,7 @@ struct pd_ae {
     float *zn;    /* [mb, lat] noisy latent before the clamp */
     float *zc;    /* [mb, lat] clamped latent (decoder input) */
     float *zenc;  /* [mb, lat] ae_encode result */
-    float *y;     /* [mb, d] ae_forward result (unless lout == d) */
+    float *y;     /* [mb, d] ae_forward result */
     float *ydec;  /* [mb, d] ae_decode result */
     /* trainable only */
     float *gp, *gq;   /* [mb, largest layer tensor] gradient ping-pong */
@@ -270,7 +270,7 @@ pd_status ae_create(pd_ae **out, pd_backend *be, const pd_ae_geometry *g, int32_
     ae->zn = ae_alloc(ae, mb * ae->lat);
     ae->zc = ae_alloc(ae, mb * ae->lat);
     ae->zenc = ae_alloc(ae, mb * ae->lat);
-    ae->y = ae->lout == d ? ae->dec[3].out : ae_alloc(ae, mb * d);
+    ae->y = ae_alloc(ae, mb * d);
     ae->ydec = ae_alloc(ae, mb * d);
     if (ae->trainable) {
         ae->grads = ae_alloc(ae, ae->n_params);
@@ -447,8 +447,7 @@ const float *ae_forward(pd_ae *ae, const float *x, int32_t n, float a, float b, 
         zdec = ae->zc;
     }
     const float *out = ae_run_decoder(ae, zdec, n);
-    if (ae->y != out)
-        be->pad_rows(be, ae->y, out, n, ae->lout, d);
+    be->pad_rows(be, ae->y, out, n, ae->lout, d);
     ae->fwd_n = n;
     ae->fwd_b = b;
     return ae->y;

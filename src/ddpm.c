@@ -105,6 +105,7 @@ int32_t ddpm_ddim_timesteps(int32_t T, int32_t steps, int32_t *out)
 /* ------------------------------------------------------------------------------------------ training */
 
 struct pd_ddpm_trainer {
+    pd_backend *be;
     pd_unet *u;
     const pd_ddpm_schedule *s;
     int32_t max_batch, length;
@@ -133,6 +134,7 @@ pd_status ddpm_trainer_create(pd_ddpm_trainer **out, pd_unet *u, const pd_ddpm_s
         return error_set(err, PD_ERR_NOMEM, "ddpm: out of memory");
     pd_backend *be = s->be;
     int64_t L = unet_geometry(u)->length, mb = max_batch;
+    tr->be = be;
     tr->u = u;
     tr->s = s;
     tr->max_batch = max_batch;
@@ -155,7 +157,7 @@ void ddpm_trainer_free(pd_ddpm_trainer *tr)
 {
     if (!tr)
         return;
-    pd_backend *be = tr->s->be;
+    pd_backend *be = tr->be;
     free(tr->t_host);
     be->free(be, tr->t);
     be->free(be, tr->eps);
@@ -193,7 +195,7 @@ float ddpm_take_loss(pd_ddpm_trainer *tr)
 {
     if (tr->loss_count == 0)
         return NAN;
-    pd_backend *be = tr->s->be;
+    pd_backend *be = tr->be;
     float acc = 0.0f;
     be->download(be, &acc, tr->loss, sizeof acc);
     be->fill(be, tr->loss, 1, 0.0f);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ae.h"
 #include "backend.h"
@@ -15,11 +16,19 @@
 
 static pd_backend *be;
 
+/* $top_srcdir/tests/fixtures/NAME (make check sets top_srcdir); else tests/fixtures (run from the top of an in-tree
+ * build), else ../tests/fixtures (run from tests/). */
 static pd_state *load_fixture(const char *name)
 {
     char path[4096];
     const char *top = getenv("top_srcdir");
-    snprintf(path, sizeof path, "%s/tests/fixtures/%s", top && *top ? top : "..", name);
+    if (top && *top) {
+        snprintf(path, sizeof path, "%s/tests/fixtures/%s", top, name);
+    } else {
+        snprintf(path, sizeof path, "tests/fixtures/%s", name);
+        if (access(path, R_OK) != 0)
+            snprintf(path, sizeof path, "../tests/fixtures/%s", name);
+    }
     pd_state *s = NULL;
     pd_error err;
     if (state_load(&s, path, "golden", &err) != PD_OK) {
