@@ -1,0 +1,163 @@
+/* cuda_internal.cuh — internals shared by the CUDA backend's files (kernels/cuda_*.cu). Not a public header.
+ *
+ * The CUDA backend is a pd_backend (src/backend.h) whose memory is device memory. Each cuda_<group>.cu file
+ * implements one group of ops and installs them with cuda_<group>_register(be), like the CPU backend's
+ * src/cpu_<group>.c files it is tested against (tests/test_cuda.c). Helpers here:
+ *   - cuda_of(be): the backend's state (stream, cuBLAS handle, scratch);
+ *   - CUDA_CHECK / CUBLAS_CHECK / CUDA_LAUNCHED: a failure is fatal (ops cannot return a status);
+ *   - cuda_map(be, n, lambda): an element-wise kernel over [0, n) on the backend's stream;
+ *   - cuda_scratch(be, bytes): device scratch, grown (never shrunk) on demand, valid until the next call;
+ *   - cuda_sgemm: row-major GEMM through cuBLAS;
+ *   - cuda_rng_normal_at: the device twin of rng_normal_at (src/rng.c), bit for bit;
+ *   - warp and block reductions that always combine values in the same order.
+ * Nothing here uses float atomics: every result is a fixed function of the inputs and the launch geometry,
+ * and the geometry depends only on the shapes.
+ */
+#ifndef PD_CUDA_INTERNAL_CUH
+#define PD_CUDA_INTERNAL_CUH
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <stdint.h>
+
+extern "C" {
+#include "backend.h"
+#include "error.h"
+}
+
+#include "cuda_backend.h"
+
+typedef struct {
+    pd_backend base; /* must be first */
+    int device;
+    int sm_count;
+    cudaStream_t stream;
+    cublasHandle_t blas;
+    void *scratch; /* device, scratch_bytes */
+    size_t scratch_bytes;
+} cuda_backend;
+
+static inline cuda_backend *cuda_of(pd_backend *be)
+{
+    return (cuda_backend *)be;
+}
+
+/* Report a failed CUDA or cuBLAS call and abort through the assertion hook (never returns). */
+void cuda_fail(const char *call, const char *detail, const char *file, int line) __attribute__((noreturn));
+
+#define CUDA_CHECK(call)                                                      \
+    do {                                                                      \
+        cudaError_t cuda_check_e_ = (call);                                   \
+        if (cuda_check_e_ != cudaSuccess)                                     \
+            cuda_fail(#call, cudaGetErrorString(cuda_check_e_), __FILE__, __LINE__); \
+    } while (0)
+
+#define CUBLAS_CHECK(call)                                                    \
+    do {                                                                      \
+        cublasStatus_t cublas_check_s_ = (call);                              \
+        if (cublas_check_s_ != CUBLAS_STATUS_SUCCESS)                         \
+            cuda_fail(#call, cublasGetStatusString(cublas_check_s_), __FILE__, __LINE__); \
+    } while (0)
+
+/* after a <<<>>> launch: configuration errors surface here, execution errors at the next synchronisation */
+#define CUDA_LAUNCHED() CUDA_CHECK(cudaGetLastError())
+
+#define CUDA_THREADS 256
+
+/* Blocks for a grid-stride loop over n items: enough to fill the device, never more than needed. */
+static inline unsigned cuda_grid(pd_backend *be, int64_t n, int threads)
+{
+    int64_t blocks = (n + threads - 1) / threads;
+    int64_t cap = (int64_t)cuda_of(be)->sm_count * 32;
+    if (blocks > cap)
+        blocks = cap;
+    return (unsigned)(blocks > 0 ? blocks : 1);
+}
+
+template <typename F> __global__ void cuda_map_kernel(int64_t n, F f)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+        f(i);
+}
+
+/* Run f(i) for i in [0, n) on the backend's stream (f: a __device__ lambda capturing by value). */
+template <typename F> static inline void cuda_map(pd_backend *be, int64_t n, F f)
+{
+    if (n <= 0)
+        return;
+    cuda_map_kernel<<<cuda_grid(be, n, CUDA_THREADS), CUDA_THREADS, 0, cuda_of(be)->stream>>>(n, f);
+    CUDA_LAUNCHED();
+}
+
+/* Device scratch of at least bytes (256-byte aligned); contents undefined; valid until the next call. */
+void *cuda_scratch(pd_backend *be, size_t bytes);
+
+/* Row-major C[m,n] = alpha op(A)[m,k] op(B)[k,n] + beta C (ta/tb non-zero: transposed), like cpu_sgemm:
+ * k <= 0 scales C by beta. */
+void cuda_sgemm(pd_backend *be, int ta, int tb, int32_t m, int32_t n, int32_t k, float alpha, const float *a,
+                int32_t lda, const float *b, int32_t ldb, float beta, float *c, int32_t ldc);
+
+/* db [c] += sum over n and len of t [n, c, len] (per-channel sums in double, fixed order) — the bias
+ * gradient of the convolutions. */
+void cuda_channel_sums(pd_backend *be, float *db, const float *t, int32_t n, int32_t c, int64_t len);
+
+/* ---- counter-based RNG: the same function as rng_hash / rng_normal_at in src/rng.c ------------------- */
+
+__device__ __forceinline__ uint64_t cuda_rng_hash(uint64_t seed, uint64_t index)
+{
+    uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (index + 1);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    z += 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+/* Box-Muller in double on the two halves of one hash, rounded to float, as the CPU does (the explicit
+ * _rn intrinsics keep the compiler from contracting anything into an FMA). */
+__device__ __forceinline__ float cuda_rng_normal_at(uint64_t seed, uint64_t index)
+{
+    uint64_t h = cuda_rng_hash(seed, index);
+    double u1 = __dmul_rn(__dadd_rn((double)(h >> 32), 1.0), 1.0 / 4294967296.0);
+    double u2 = __dmul_rn((double)(h & 0xFFFFFFFFu), 1.0 / 4294967296.0);
+    return (float)__dmul_rn(sqrt(__dmul_rn(-2.0, log(u1))), cos(__dmul_rn(6.283185307179586, u2)));
+}
+
+/* ---- reductions in a fixed order ----------------------------------------------------------------------- */
+
+template <typename T> __device__ __forceinline__ T cuda_warp_sum(T v)
+{
+    for (int o = 16; o > 0; o >>= 1)
+        v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+/* Sum over the block (blockDim.x a multiple of 32, at most 1024); every thread gets the total. shared holds
+ * 32 values; the function synchronises the block, so call it from every thread. */
+template <typename T> __device__ __forceinline__ T cuda_block_sum(T v, T *shared)
+{
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+    v = cuda_warp_sum(v);
+    __syncthreads(); /* shared may still be read by a previous call */
+    if (lane == 0)
+        shared[warp] = v;
+    __syncthreads();
+    T t = lane < nwarps ? shared[lane] : (T)0;
+    return cuda_warp_sum(t);
+}
+
+/* ---- op groups, one per file --------------------------------------------------------------------------- */
+
+void cuda_eltwise_register(pd_backend *be);   /* cuda_eltwise.cu: fill..pad_rows, randn, noise_mix */
+void cuda_optim_register(pd_backend *be);     /* cuda_optim.cu: sgd, adamw */
+void cuda_dense_register(pd_backend *be);     /* cuda_dense.cu: gemm, linear */
+void cuda_conv2d_register(pd_backend *be);    /* cuda_conv2d.cu */
+void cuda_norm_register(pd_backend *be);      /* cuda_norm.cu: batchnorm2d, instnorm */
+void cuda_pool_register(pd_backend *be);      /* cuda_pool.cu: maxpool2d, avgpool */
+void cuda_loss_register(pd_backend *be);      /* cuda_loss.cu: softmax_xent, argmax, mse */
+void cuda_conv1d_register(pd_backend *be);    /* cuda_conv1d.cu: conv1d, convt1d */
+void cuda_diffusion_register(pd_backend *be); /* cuda_diffusion.cu: temb, q_sample, diffusion_step */
+
+#endif
