@@ -132,6 +132,15 @@ struct pd_backend {
                               int32_t h, int32_t w);
     void (*maxpool2d_backward)(pd_backend *be, float *din, const float *dout, const int32_t *arg, int32_t n,
                                int32_t c, int32_t h, int32_t w, int acc);
+    /* Eval-mode BatchNorm, ReLU and 2x2 max-pool in one pass over pre-pooled extremes: mx / mn [n, c, hw] hold
+     * the max / min of each 2x2 window of the BatchNorm input; out [n, c, hw] = relu((sel - run_mean) k + beta)
+     * with k = gamma rstd, rstd = 1/sqrt(run_var + eps) (computed in double, as batchnorm2d_forward does) and
+     * sel = mx where k >= 0, else mn. Because that map is monotone per channel, this equals — bit for bit —
+     * batchnorm2d_forward (eval) -> relu_forward -> maxpool2d_forward on the unpooled input, at a fraction of
+     * the memory traffic (the evaluator of many target vectors uses it). */
+    void (*bn_relu_pool_eval)(pd_backend *be, float *out, const float *mx, const float *mn, const float *gamma,
+                              const float *beta, const float *run_mean, const float *run_var, float eps, int32_t n,
+                              int32_t c, int32_t hw);
     /* global average pool: out [n, c] = mean over hw of in [n, c, hw] */
     void (*avgpool_forward)(pd_backend *be, float *out, const float *in, int32_t n, int32_t c, int32_t hw);
     void (*avgpool_backward)(pd_backend *be, float *din, const float *dout, int32_t n, int32_t c, int32_t hw,

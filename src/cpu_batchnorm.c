@@ -239,8 +239,51 @@ static void cpu_batchnorm_backward(pd_backend *be, float *din, float *dgamma, fl
         cpu_batchnorm_run(be, &a, cpu_batchnorm_apply_task);
 }
 
+typedef struct {
+    float *out;
+    const float *mx, *mn;
+    const float *k, *m, *b; /* [c] scale, mean, shift */
+    int32_t c, hw;
+} cpu_batchnorm_pool_args;
+
+static void cpu_batchnorm_pool_task(void *ctx, int64_t smp, int thread)
+{
+    (void)thread;
+    const cpu_batchnorm_pool_args *a = ctx;
+    for (int32_t ch = 0; ch < a->c; ch++) {
+        int64_t row = (smp * a->c + ch) * a->hw;
+        const float *x = a->k[ch] >= 0.0f ? a->mx + row : a->mn + row;
+        float *y = a->out + row;
+        float k = a->k[ch], m = a->m[ch], b = a->b[ch];
+        for (int32_t j = 0; j < a->hw; j++) {
+            float v = (x[j] - m) * k + b; /* the expression batchnorm's eval pass computes */
+            y[j] = v > 0.0f ? v : 0.0f;
+        }
+    }
+}
+
+static void cpu_batchnorm_relu_pool_eval(pd_backend *be, float *out, const float *mx, const float *mn,
+                                         const float *gamma, const float *beta, const float *run_mean,
+                                         const float *run_var, float eps, int32_t n, int32_t c, int32_t hw)
+{
+    /* out, mx, mn [n, c, hw]; gamma, beta, run_mean, run_var [c] */
+    if (n <= 0 || c <= 0 || hw <= 0)
+        return;
+    float *k = cpu_scratch(be, 0, (size_t)c * sizeof(float));
+    PD_ASSERT(k != NULL);
+    for (int32_t ch = 0; ch < c; ch++)
+        k[ch] = gamma[ch] * (float)(1.0 / sqrt((double)run_var[ch] + (double)eps));
+    cpu_batchnorm_pool_args a = {.out = out, .mx = mx, .mn = mn, .k = k, .m = run_mean, .b = beta, .c = c, .hw = hw};
+    if ((int64_t)n * c * hw < CPU_BATCHNORM_PARALLEL_MIN)
+        for (int32_t smp = 0; smp < n; smp++)
+            cpu_batchnorm_pool_task(&a, smp, 0);
+    else
+        cpu_parallel_for(be, n, cpu_batchnorm_pool_task, &a);
+}
+
 void cpu_batchnorm_register(pd_backend *be)
 {
+    be->bn_relu_pool_eval = cpu_batchnorm_relu_pool_eval;
     be->batchnorm2d_forward = cpu_batchnorm_forward;
     be->batchnorm2d_backward = cpu_batchnorm_backward;
 }

@@ -12,6 +12,14 @@ struct pd_evaluator {
     int32_t n, batch, classes;
     int64_t feat;         /* per-image size of the cached prefix output */
     float *cache;         /* device [n, feat] */
+    /* fused path: the suffix starts BatchNorm -> ReLU -> MaxPool; the cache then holds the max (cache) and the
+     * min (cache_min) of every 2x2 window of the BatchNorm input, [n, c, hw2] each, and bn_relu_pool_eval
+     * computes the pool's output directly. */
+    int fused;
+    int32_t fc, fhw;      /* channels and pooled plane size */
+    float *cache_min;     /* device [n, fc * fhw] */
+    float *pooled;        /* device [batch, fc * fhw] */
+    const float *gamma, *beta, *run_mean, *run_var; /* the BatchNorm's views (device) */
     int32_t *labels_dev;  /* device [n] */
     int32_t *labels;      /* host [n] */
     float *vec;           /* device [d] */
@@ -27,6 +35,8 @@ void evaluator_free(pd_evaluator *ev)
         return;
     pd_backend *be = ev->be;
     be->free(be, ev->cache);
+    be->free(be, ev->cache_min);
+    be->free(be, ev->pooled);
     be->free(be, ev->labels_dev);
     be->free(be, ev->vec);
     be->free(be, ev->loss);
@@ -36,6 +46,11 @@ void evaluator_free(pd_evaluator *ev)
     free(ev->pred_host);
     model_free(ev->m);
     free(ev);
+}
+
+int evaluator_fused(const pd_evaluator *ev)
+{
+    return ev->fused;
 }
 
 int32_t evaluator_test_count(const pd_evaluator *ev)
@@ -48,6 +63,56 @@ const int32_t *evaluator_labels(const pd_evaluator *ev)
     return ev->labels;
 }
 
+/* Can the suffix's first three nodes (BatchNorm -> ReLU -> MaxPool) be fused? Only if nothing after them reads
+ * the BatchNorm input, its output or the ReLU's output. */
+static int evaluator_fusable(const pd_model *m, int cut)
+{
+    int n = model_node_count(m), in, in2;
+    if (cut < 1 || cut + 3 >= n || model_node_kind(m, cut) != PD_NODE_BN)
+        return 0;
+    model_node_inputs(m, cut + 1, &in, &in2);
+    if (model_node_kind(m, cut + 1) != PD_NODE_RELU || in != cut)
+        return 0;
+    model_node_inputs(m, cut + 2, &in, &in2);
+    if (model_node_kind(m, cut + 2) != PD_NODE_MAXPOOL || in != cut + 1)
+        return 0;
+    for (int j = cut + 3; j < n; j++) {
+        model_node_inputs(m, j, &in, &in2);
+        if ((in >= cut - 1 && in <= cut + 1) || (in2 >= cut - 1 && in2 <= cut + 1))
+            return 0;
+    }
+    return 1;
+}
+
+/* The fused BatchNorm's parameter and running-statistic views. */
+static void evaluator_bn_views(pd_evaluator *ev)
+{
+    const float *p = model_params(ev->m), *b = model_buffers(ev->m);
+    int wi = -1, bi = -1;
+    for (int i = 0; i < model_tensor_count(ev->m); i++)
+        if (model_tensor(ev->m, i)->node == ev->cut)
+            *(wi < 0 ? &wi : &bi) = i;
+    ev->gamma = p + model_tensor(ev->m, wi)->offset;
+    ev->beta = p + model_tensor(ev->m, bi)->offset;
+    int mi = -1, vi = -1;
+    for (int i = 0; i < model_buffer_tensor_count(ev->m); i++)
+        if (model_buffer_tensor(ev->m, i)->node == ev->cut)
+            *(mi < 0 ? &mi : &vi) = i;
+    ev->run_mean = b + model_buffer_tensor(ev->m, mi)->offset;
+    ev->run_var = b + model_buffer_tensor(ev->m, vi)->offset;
+}
+
+/* mx/mn [nb, c, hw2] = max/min of every 2x2 window of pre [nb, c, h, w]; tmp [nb, c, h, w], arg [nb c hw2] */
+static void evaluator_extremes(pd_backend *be, float *mx, float *mn, const float *pre, float *tmp, int32_t *arg,
+                               int32_t nb, int32_t c, int32_t h, int32_t w, int32_t hw2)
+{
+    int64_t size = (int64_t)nb * c * h * w, psize = (int64_t)nb * c * hw2;
+    be->maxpool2d_forward(be, mx, arg, pre, nb, c, h, w);
+    be->axpby(be, tmp, -1.0f, pre, 0.0f, size); /* min = -max(-x) */
+    be->maxpool2d_forward(be, mn, arg, tmp, nb, c, h, w);
+    be->axpby(be, mn, -1.0f, mn, 0.0f, psize);
+}
+
 /* Run the frozen prefix over the test set once and keep its output. */
 static pd_status evaluator_fill_cache(pd_evaluator *ev, const pd_split *test, const pd_callbacks *cb,
                                       pd_error *err)
@@ -57,8 +122,15 @@ static pd_status evaluator_fill_cache(pd_evaluator *ev, const pd_split *test, co
     float *x_host = malloc((size_t)ev->batch * (size_t)img * sizeof(float));
     int32_t *idx = malloc((size_t)ev->batch * sizeof(int32_t));
     float *x = backend_alloc_floats(be, (int64_t)ev->batch * img);
+    float *tmp = NULL;
+    int32_t *arg = NULL, c = 0, h = 0, w = 0;
+    if (ev->fused) {
+        model_node_shape(ev->m, ev->cut - 1, &c, &h, &w);
+        tmp = backend_alloc_floats(be, (int64_t)ev->batch * c * h * w);
+        arg = backend_alloc_ints(be, (int64_t)ev->batch * ev->fc * ev->fhw);
+    }
     pd_status st = PD_OK;
-    if (!x_host || !idx || !x)
+    if (!x_host || !idx || !x || (ev->fused && (!tmp || !arg)))
         st = error_set(err, PD_ERR_NOMEM, "evaluate: out of memory for the test batch");
     for (int32_t at = 0; st == PD_OK && at < ev->n; at += ev->batch) {
         if (progress_cancelled(cb)) {
@@ -75,8 +147,14 @@ static pd_status evaluator_fill_cache(pd_evaluator *ev, const pd_split *test, co
         }
         be->upload(be, x, x_host, (size_t)nb * (size_t)img * sizeof(float));
         const float *pre = model_forward_range(ev->m, x, nb, 0, 0, ev->cut);
-        be->copy(be, ev->cache + (int64_t)at * ev->feat, pre, (size_t)nb * (size_t)ev->feat * sizeof(float));
+        if (ev->fused)
+            evaluator_extremes(be, ev->cache + (int64_t)at * ev->feat, ev->cache_min + (int64_t)at * ev->feat, pre,
+                               tmp, arg, nb, c, h, w, ev->fhw);
+        else
+            be->copy(be, ev->cache + (int64_t)at * ev->feat, pre, (size_t)nb * (size_t)ev->feat * sizeof(float));
     }
+    be->free(be, tmp);
+    be->free(be, arg);
     if (st == PD_OK)
         be->upload(be, ev->labels_dev, ev->labels, (size_t)ev->n * sizeof(int32_t));
     free(x_host);
@@ -112,6 +190,19 @@ pd_status evaluator_create(pd_evaluator **out, pd_model *m, const pd_target *t, 
     int32_t c, h, w;
     model_node_shape(ev->m, ev->cut - 1, &c, &h, &w);
     ev->feat = (int64_t)c * h * w;
+    ev->fused = evaluator_fusable(ev->m, ev->cut);
+    if (ev->fused) {
+        ev->fc = c;
+        ev->fhw = (h / 2) * (w / 2);
+        ev->feat = (int64_t)c * ev->fhw;
+        evaluator_bn_views(ev);
+        ev->cache_min = backend_alloc_floats(be, (int64_t)ev->n * ev->feat);
+        ev->pooled = backend_alloc_floats(be, (int64_t)ev->batch * ev->feat);
+        if (!ev->cache_min || !ev->pooled) {
+            evaluator_free(ev);
+            return error_set(err, PD_ERR_NOMEM, "evaluate: out of memory caching the test set");
+        }
+    }
     ev->cache = backend_alloc_floats(be, (int64_t)ev->n * ev->feat);
     ev->labels_dev = backend_alloc_ints(be, ev->n);
     ev->labels = malloc((size_t)ev->n * sizeof(int32_t));
@@ -147,7 +238,15 @@ pd_status evaluator_run(pd_evaluator *ev, const float *vec, double *accuracy, do
     double loss_sum = 0.0;
     for (int32_t at = 0; at < ev->n; at += ev->batch) {
         int32_t nb = ev->n - at < ev->batch ? ev->n - at : ev->batch;
-        const float *logits = model_forward(ev->m, ev->cache + (int64_t)at * ev->feat, nb, 0, ev->cut);
+        const float *logits;
+        if (ev->fused) {
+            be->bn_relu_pool_eval(be, ev->pooled, ev->cache + (int64_t)at * ev->feat,
+                                  ev->cache_min + (int64_t)at * ev->feat, ev->gamma, ev->beta, ev->run_mean,
+                                  ev->run_var, 1e-5f, nb, ev->fc, ev->fhw);
+            logits = model_forward(ev->m, ev->pooled, nb, 0, ev->cut + 3);
+        } else {
+            logits = model_forward(ev->m, ev->cache + (int64_t)at * ev->feat, nb, 0, ev->cut);
+        }
         be->upload(be, ev->loss, &zf, sizeof zf);
         be->softmax_xent(be, ev->loss, ev->correct, NULL, logits, ev->labels_dev + at, nb, ev->classes);
         float bl;

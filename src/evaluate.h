@@ -28,6 +28,8 @@ pd_status evaluator_create(pd_evaluator **out, pd_model *m, const pd_target *t, 
                            int32_t batch, const pd_callbacks *cb, pd_error *err);
 void evaluator_free(pd_evaluator *ev); /* NULL is a no-op */
 int32_t evaluator_test_count(const pd_evaluator *ev);
+/* 1 when the BatchNorm -> ReLU -> MaxPool start of the suffix runs fused (see above). */
+int evaluator_fused(const pd_evaluator *ev);
 const int32_t *evaluator_labels(const pd_evaluator *ev); /* host [n_test] */
 /* Evaluate one target vector (host memory [d]): accuracy in [0, 1], mean cross-entropy, predictions
  * (host [n_test], may be NULL). */

@@ -10,10 +10,16 @@
 #include "arch.h"
 #include "rng.h"
 
-typedef enum { NODE_CONV, NODE_BN, NODE_RELU, NODE_MAXPOOL, NODE_AVGPOOL, NODE_LINEAR, NODE_ADD } model_node_kind;
+#define NODE_CONV PD_NODE_CONV
+#define NODE_BN PD_NODE_BN
+#define NODE_RELU PD_NODE_RELU
+#define NODE_MAXPOOL PD_NODE_MAXPOOL
+#define NODE_AVGPOOL PD_NODE_AVGPOOL
+#define NODE_LINEAR PD_NODE_LINEAR
+#define NODE_ADD PD_NODE_ADD
 
 typedef struct {
-    model_node_kind kind;
+    pd_node_kind kind;
     char name[48];
     int in, in2;              /* producer nodes (-1 = network input); in2 only for ADD */
     int32_t c, h, w;          /* output shape per sample */
@@ -73,7 +79,7 @@ static void model_shape_of(const pd_model *m, int node, int32_t *c, int32_t *h, 
     }
 }
 
-static model_node *model_push(pd_model *m, model_node_kind kind, const char *name, int in)
+static model_node *model_push(pd_model *m, pd_node_kind kind, const char *name, int in)
 {
     if (m->n_nodes == m->cap_nodes) {
         int cap = m->cap_nodes ? 2 * m->cap_nodes : 32;
@@ -366,6 +372,14 @@ int model_tensor_find(const pd_model *m, const char *name)
 void model_node_shape(const pd_model *m, int node, int32_t *c, int32_t *h, int32_t *w)
 {
     model_shape_of(m, node, c, h, w);
+}
+
+pd_node_kind model_node_kind(const pd_model *m, int node) { return m->nodes[node].kind; }
+
+void model_node_inputs(const pd_model *m, int node, int *in, int *in2)
+{
+    *in = m->nodes[node].in;
+    *in2 = m->nodes[node].in2;
 }
 
 int model_node_is_bn(const pd_model *m, int node) { return m->nodes[node].kind == NODE_BN; }

@@ -80,6 +80,19 @@ float *model_buffers(pd_model *m);  /* [buffer_count] device: BatchNorm running 
 int model_node_count(const pd_model *m);
 /* Per-sample shape [c, h, w] of a node's output; node -1 is the network input. */
 void model_node_shape(const pd_model *m, int node, int32_t *c, int32_t *h, int32_t *w);
+typedef enum {
+    PD_NODE_CONV,
+    PD_NODE_BN,
+    PD_NODE_RELU,
+    PD_NODE_MAXPOOL,
+    PD_NODE_AVGPOOL,
+    PD_NODE_LINEAR,
+    PD_NODE_ADD
+} pd_node_kind;
+
+pd_node_kind model_node_kind(const pd_model *m, int node);
+/* The nodes a node reads (-1 = the network input; in2 is -1 except for ADD). */
+void model_node_inputs(const pd_model *m, int node, int *in, int *in2);
 /* Is the node a batchnorm / linear / conv node (for the "auto" target)? */
 int model_node_is_bn(const pd_model *m, int node);
 int model_node_is_linear(const pd_model *m, int node);

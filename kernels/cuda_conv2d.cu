@@ -1,0 +1,169 @@
+/* cuda_conv2d.cu — 2-D convolution on the CUDA backend (contract in src/backend.h; CPU twin:
+ * src/cpu_conv2d.c).
+ *
+ * im2col + one cuBLAS GEMM per chunk of nc samples, with K = cin k k and P = ho wo:
+ *   col [K, nc P]    column i P + p holds the patch of output position p of sample i of the chunk;
+ *   forward          Y [cout, nc P] = W [cout, K] col, then out [i, co, p] = Y [co, i P + p] + b [co];
+ *   backward         dY [cout, nc P] gathered from dout; dW [cout, K] += dY col^T (one GEMM per chunk, added
+ *                    chunk after chunk); dcol = W^T dY; din by col2im, each input element summing the
+ *                    columns that read it (a gather in a fixed order, no atomics); db by per-channel sums.
+ * The chunk size depends only on the geometry (col stays under CUDA_CONV2D_COL_FLOATS), so results repeat. */
+#include "cuda_internal.cuh"
+
+#define CUDA_CONV2D_COL_FLOATS ((int64_t)1 << 25) /* 128 MiB of columns per chunk at most */
+
+typedef struct {
+    pd_conv2d_shape s;
+    int64_t kd, p; /* K, P */
+    int32_t nc;    /* samples per chunk */
+} cuda_conv2d_plan;
+
+static cuda_conv2d_plan cuda_conv2d_plan_make(const pd_conv2d_shape *s)
+{
+    cuda_conv2d_plan pl;
+    pl.s = *s;
+    pl.kd = (int64_t)s->cin * s->k * s->k;
+    pl.p = (int64_t)s->ho * s->wo;
+    int64_t per = (pl.kd > s->cout ? pl.kd : s->cout) * pl.p; /* floats of col (or Y) per sample */
+    int64_t nc = per > 0 ? CUDA_CONV2D_COL_FLOATS / per : s->n;
+    if (nc < 1)
+        nc = 1;
+    if (nc > s->n)
+        nc = s->n;
+    pl.nc = (int32_t)nc;
+    return pl;
+}
+
+/* col [K, cnt P] <- patches of in [cnt, cin, h, w] (the chunk's samples) */
+static void cuda_conv2d_im2col(pd_backend *be, float *col, const float *in, const cuda_conv2d_plan *pl,
+                               int32_t cnt)
+{
+    pd_conv2d_shape s = pl->s;
+    int64_t p = pl->p, ldc = cnt * p;
+    cuda_map(be, pl->kd * ldc, [=] __device__(int64_t e) {
+        int64_t row = e / ldc, colj = e - row * ldc;
+        int64_t i = colj / p, pp = colj - i * p;
+        int32_t kx = (int32_t)(row % s.k), ky = (int32_t)((row / s.k) % s.k), ci = (int32_t)(row / (s.k * s.k));
+        int32_t oy = (int32_t)(pp / s.wo), ox = (int32_t)(pp % s.wo);
+        int32_t iy = oy * s.stride - s.pad + ky, ix = ox * s.stride - s.pad + kx;
+        float v = 0.0f;
+        if (iy >= 0 && iy < s.h && ix >= 0 && ix < s.w)
+            v = in[((i * s.cin + ci) * s.h + iy) * s.w + ix];
+        col[e] = v;
+    });
+}
+
+/* din [cnt, cin, h, w] (=, or += when acc) <- the columns of col [K, cnt P] that read each element */
+static void cuda_conv2d_col2im(pd_backend *be, float *din, const float *col, const cuda_conv2d_plan *pl,
+                               int32_t cnt, int acc)
+{
+    pd_conv2d_shape s = pl->s;
+    int64_t p = pl->p, ldc = cnt * p;
+    cuda_map(be, (int64_t)cnt * s.cin * s.h * s.w, [=] __device__(int64_t e) {
+        int32_t x = (int32_t)(e % s.w), y = (int32_t)((e / s.w) % s.h);
+        int64_t ic = e / ((int64_t)s.w * s.h);
+        int32_t ci = (int32_t)(ic % s.cin);
+        int64_t i = ic / s.cin;
+        float sum = 0.0f;
+        for (int32_t ky = 0; ky < s.k; ky++) {
+            int32_t ny = y + s.pad - ky;
+            if (ny < 0 || ny % s.stride)
+                continue;
+            int32_t oy = ny / s.stride;
+            if (oy >= s.ho)
+                continue;
+            for (int32_t kx = 0; kx < s.k; kx++) {
+                int32_t nx = x + s.pad - kx;
+                if (nx < 0 || nx % s.stride)
+                    continue;
+                int32_t ox = nx / s.stride;
+                if (ox >= s.wo)
+                    continue;
+                int64_t row = ((int64_t)ci * s.k + ky) * s.k + kx;
+                sum += col[row * ldc + i * p + (int64_t)oy * s.wo + ox];
+            }
+        }
+        din[e] = acc ? din[e] + sum : sum;
+    });
+}
+
+static void cuda_conv2d_forward(pd_backend *be, float *out, const float *in, const float *w, const float *b,
+                                const pd_conv2d_shape *s)
+{
+    /* out [n, cout, ho, wo], in [n, cin, h, w], w [cout, cin, k, k], b [cout] or NULL */
+    if (s->n <= 0 || s->cout <= 0 || s->ho <= 0 || s->wo <= 0)
+        return;
+    cuda_conv2d_plan pl = cuda_conv2d_plan_make(s);
+    int64_t p = pl.p, cout = s->cout, in_size = (int64_t)s->cin * s->h * s->w;
+    int64_t col_floats = pl.kd * pl.nc * p, y_floats = cout * pl.nc * p;
+    float *col = (float *)cuda_scratch(be, (size_t)(col_floats + y_floats) * sizeof(float));
+    float *yb = col + col_floats; /* [cout, nc P] */
+    for (int32_t n0 = 0; n0 < s->n; n0 += pl.nc) {
+        int32_t cnt = s->n - n0 < pl.nc ? s->n - n0 : pl.nc;
+        int64_t ldc = cnt * p;
+        cuda_conv2d_im2col(be, col, in + n0 * in_size, &pl, cnt);
+        cuda_sgemm(be, 0, 0, s->cout, (int32_t)ldc, (int32_t)pl.kd, 1.0f, w, (int32_t)pl.kd, col, (int32_t)ldc, 0.0f,
+                   yb, (int32_t)ldc);
+        float *o = out + n0 * cout * p;
+        cuda_map(be, (int64_t)cnt * cout * p, [=] __device__(int64_t e) { /* o [cnt, cout, P] */
+            int64_t pp = e % p, ic = e / p;
+            int64_t co = ic % cout, i = ic / cout;
+            float v = yb[co * ldc + i * p + pp];
+            o[e] = b ? v + b[co] : v;
+        });
+    }
+}
+
+static void cuda_conv2d_backward(pd_backend *be, float *din, float *dw, float *db, const float *dout,
+                                 const float *in, const float *w, const pd_conv2d_shape *s, int acc)
+{
+    /* din [n, cin, h, w] or NULL, dw [cout, cin, k, k] += (may be NULL), db [cout] += or NULL,
+     * dout [n, cout, ho, wo], in [n, cin, h, w], w [cout, cin, k, k] */
+    if (s->n <= 0)
+        return;
+    int64_t in_size = (int64_t)s->cin * s->h * s->w;
+    if (s->cout <= 0 || s->ho <= 0 || s->wo <= 0) { /* empty output: nothing flows back */
+        if (din && !acc)
+            cuda_map(be, s->n * in_size, [=] __device__(int64_t e) { din[e] = 0.0f; });
+        return;
+    }
+    cuda_conv2d_plan pl = cuda_conv2d_plan_make(s);
+    int64_t p = pl.p, cout = s->cout;
+    if (db)
+        cuda_channel_sums(be, db, dout, s->n, s->cout, p);
+    if (!dw && !din)
+        return;
+    int64_t col_floats = pl.kd * pl.nc * p, y_floats = cout * pl.nc * p;
+    float *col = (float *)cuda_scratch(be, (size_t)(col_floats + y_floats) * sizeof(float));
+    float *dy = col + col_floats; /* [cout, nc P] */
+    for (int32_t n0 = 0; n0 < s->n; n0 += pl.nc) {
+        int32_t cnt = s->n - n0 < pl.nc ? s->n - n0 : pl.nc;
+        int64_t ldc = cnt * p;
+        const float *d = dout + n0 * cout * p; /* [cnt, cout, P] */
+        const float *dyc = d;                  /* one sample: dout already is [cout, P] */
+        if (cnt > 1) {
+            cuda_map(be, (int64_t)cnt * cout * p, [=] __device__(int64_t e) {
+                int64_t pp = e % p, ic = e / p;
+                int64_t co = ic % cout, i = ic / cout;
+                dy[co * ldc + i * p + pp] = d[e];
+            });
+            dyc = dy;
+        }
+        if (dw) {
+            cuda_conv2d_im2col(be, col, in + n0 * in_size, &pl, cnt);
+            cuda_sgemm(be, 0, 1, s->cout, (int32_t)pl.kd, (int32_t)ldc, 1.0f, dyc, (int32_t)ldc, col, (int32_t)ldc,
+                       1.0f, dw, (int32_t)pl.kd);
+        }
+        if (din) {
+            cuda_sgemm(be, 1, 0, (int32_t)pl.kd, (int32_t)ldc, s->cout, 1.0f, w, (int32_t)pl.kd, dyc, (int32_t)ldc,
+                       0.0f, col, (int32_t)ldc);
+            cuda_conv2d_col2im(be, din + n0 * in_size, col, &pl, cnt, acc);
+        }
+    }
+}
+
+void cuda_conv2d_register(pd_backend *be)
+{
+    be->conv2d_forward = cuda_conv2d_forward;
+    be->conv2d_backward = cuda_conv2d_backward;
+}
