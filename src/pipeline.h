@@ -46,6 +46,11 @@ pd_status pipeline_run(pd_pipeline *p, unsigned mask, int resume, pd_error *err)
 int pipeline_stage_done(const pd_pipeline *p, pd_stage s);
 void pipeline_free(pd_pipeline *p);
 
+/* Write state/collect.bin (kind "collect": vectors, k, d) and params.csv (id, v0..v(d-1)) for the collected
+ * vectors [k, d] (atomic). */
+pd_status pipeline_write_collect(const char *path, const float *vecs, int32_t k, int64_t d, pd_error *err);
+pd_status pipeline_write_params(const char *path, const float *vecs, int32_t k, int64_t d, pd_error *err);
+
 /* Prepare dst_dir as a session whose stages before `upto` are complete copies of src_dir's (task model,
  * collected vectors — only the first k_slice of them when k_slice > 0 —, AE, DDPM). A run with resume = 1 in
  * dst_dir then does only the stages from `upto` on. Used by sweeps to share work between values. */

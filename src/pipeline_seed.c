@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "atomic.h"
-#include "csvio.h"
 #include "pipeline.h"
 #include "state.h"
 
@@ -37,42 +36,12 @@ static pd_status pipeline_seed_slice(const char *src_dir, const char *dst_dir, i
     const float *v = st == PD_OK ? state_get(s, "vectors", PD_DTYPE_F32, kk * d, NULL, err) : NULL;
     if (st == PD_OK && !v)
         st = err ? err->status : PD_ERR_STATE;
-    pd_state_writer *w = NULL;
-    if (st == PD_OK)
-        st = state_writer_create(&w, "collect", err);
-    if (st == PD_OK)
-        st = state_put(w, "vectors", PD_DTYPE_F32, v, (int64_t)k * d, err);
-    if (st == PD_OK)
-        st = state_put_i64(w, "k", k, err);
-    if (st == PD_OK)
-        st = state_put_i64(w, "d", d, err);
     snprintf(path, sizeof path, "%s/state/collect.bin", dst_dir);
-    if (st == PD_OK) {
-        st = state_writer_commit(w, path, err);
-        w = NULL;
-    }
-    state_writer_free(w);
-    if (st == PD_OK) {
-        pd_csv_writer *cw;
-        snprintf(path, sizeof path, "%s/params.csv", dst_dir);
-        st = csvio_create(&cw, path, err);
-        if (st == PD_OK) {
-            char name[32];
-            csvio_text(cw, "id");
-            for (int64_t j = 0; j < d; j++) {
-                snprintf(name, sizeof name, "v%lld", (long long)j);
-                csvio_text(cw, name);
-            }
-            csvio_endrow(cw);
-            for (int32_t i = 0; i < k; i++) {
-                csvio_int(cw, i);
-                for (int64_t j = 0; j < d; j++)
-                    csvio_num(cw, v[(int64_t)i * d + j]);
-                csvio_endrow(cw);
-            }
-            st = csvio_commit(cw, err);
-        }
-    }
+    if (st == PD_OK)
+        st = pipeline_write_collect(path, v, k, d, err);
+    snprintf(path, sizeof path, "%s/params.csv", dst_dir);
+    if (st == PD_OK)
+        st = pipeline_write_params(path, v, k, d, err);
     state_free(s);
     return st;
 }

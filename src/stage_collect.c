@@ -17,11 +17,26 @@
 #include "stage_util.h"
 #include "state.h"
 
-static pd_status stage_collect_write_params(pd_pipeline *p, const float *vecs, int32_t k, int64_t d, pd_error *err)
+pd_status pipeline_write_collect(const char *path, const float *vecs, int32_t k, int64_t d, pd_error *err)
 {
-    char path[4200];
+    pd_state_writer *w;
+    PD_TRY(state_writer_create(&w, "collect", err));
+    pd_status st = state_put(w, "vectors", PD_DTYPE_F32, vecs, (int64_t)k * d, err);
+    if (st == PD_OK)
+        st = state_put_i64(w, "k", k, err);
+    if (st == PD_OK)
+        st = state_put_i64(w, "d", d, err);
+    if (st != PD_OK) {
+        state_writer_free(w);
+        return st;
+    }
+    return state_writer_commit(w, path, err);
+}
+
+pd_status pipeline_write_params(const char *path, const float *vecs, int32_t k, int64_t d, pd_error *err)
+{
     pd_csv_writer *w;
-    PD_TRY(csvio_create(&w, session_path(p->session, "params.csv", path, sizeof path), err));
+    PD_TRY(csvio_create(&w, path, err));
     char name[32];
     csvio_text(w, "id");
     for (int64_t j = 0; j < d; j++) {
@@ -135,23 +150,11 @@ pd_status stage_collect(pd_pipeline *p, int resume, pd_error *err)
         st = collect_train(p, vec, (int64_t)k * c->save_every, c->save_every, vecs,
                            rng_derive(c->seed, "collect-shuffle"), "collect", err);
     }
-    if (st == PD_OK) {
-        pd_state_writer *w;
-        st = state_writer_create(&w, "collect", err);
-        if (st == PD_OK)
-            st = state_put(w, "vectors", PD_DTYPE_F32, vecs, (int64_t)k * d, err);
-        if (st == PD_OK)
-            st = state_put_i64(w, "k", k, err);
-        if (st == PD_OK)
-            st = state_put_i64(w, "d", d, err);
-        char path[4200];
-        if (st == PD_OK)
-            st = state_writer_commit(w, session_state_path(p->session, "collect", path, sizeof path), err);
-        else
-            state_writer_free(w);
-    }
+    char path[4200];
     if (st == PD_OK)
-        st = stage_collect_write_params(p, vecs, k, d, err);
+        st = pipeline_write_collect(session_state_path(p->session, "collect", path, sizeof path), vecs, k, d, err);
+    if (st == PD_OK)
+        st = pipeline_write_params(session_path(p->session, "params.csv", path, sizeof path), vecs, k, d, err);
     /* collection trained the task model's target in place: restore the trained weights for later stages */
     if (st == PD_OK)
         st = pipeline_load_task(p, err);

@@ -89,19 +89,32 @@ __attribute__((unused)) static int tap_skip_all(const char *reason)
     return 77;
 }
 
+static char tap_workdir_path_[4096];
+
 /* A per-test scratch folder in the build tree: $top_builddir/tests/work/<name> (created, not emptied). */
 __attribute__((unused)) static const char *tap_workdir(const char *name)
 {
-    static char path[4096];
+    char *path = tap_workdir_path_;
+    const size_t path_size = sizeof tap_workdir_path_;
     const char *top = getenv("top_builddir");
-    snprintf(path, sizeof path, "%s/tests", top && *top ? top : ".");
+    snprintf(path, path_size, "%s/tests", top && *top ? top : ".");
     mkdir(path, 0777);
-    strncat(path, "/work", sizeof path - strlen(path) - 1);
+    strncat(path, "/work", path_size - strlen(path) - 1);
     mkdir(path, 0777);
     size_t len = strlen(path);
-    snprintf(path + len, sizeof path - len, "/%s", name);
+    snprintf(path + len, path_size - len, "/%s", name);
     mkdir(path, 0777);
     return path;
+}
+
+/* name inside the latest tap_workdir (four rotating buffers, so a few may be used at once). */
+__attribute__((unused)) static const char *tap_path(const char *name)
+{
+    static char buf[4][4200];
+    static int next;
+    char *p = buf[next++ % 4];
+    snprintf(p, sizeof buf[0], "%s/%s", tap_workdir_path_, name);
+    return p;
 }
 
 #endif

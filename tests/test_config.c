@@ -6,16 +6,7 @@
 #include "config.h"
 #include "tap.h"
 
-static char workdir[4096];
 
-static const char *wpath(const char *name)
-{
-    static char buf[4][4200];
-    static int next;
-    char *p = buf[next++ % 4];
-    snprintf(p, sizeof buf[0], "%s/%s", workdir, name);
-    return p;
-}
 
 static void write_text(const char *path, const char *text)
 {
@@ -305,7 +296,7 @@ static void test_csv(void)
     config_set(&c, "seed", "18446744073709551615", &err);
     config_set(&c, "noise_sigmas", "0.001,0.5", &err);
     config_set(&c, "dataset", "cifar:/data/cifar-10-batches-bin", &err);
-    const char *path = wpath("config.csv");
+    const char *path = tap_path("config.csv");
     const char *const keys[] = {"version_pdiff", "version_libcsv", "resolved_target"};
     const char *const vals[] = {"0.1.0", "3.0.3", "=layer4.1.bn1.weight"};
     pd_status s = config_write_csv(&c, path, keys, vals, 3, &err);
@@ -321,34 +312,34 @@ static void test_csv(void)
     tap_ok(s == PD_ERR_CONFIG && strstr(err.msg, "config.csv:48: version_pdiff: unknown key"),
            "extra rows refused without skip_unknown: %s", err.msg);
 
-    write_text(wpath("unknown.csv"), "key,value\nk,50\ncolour,red\n");
+    write_text(tap_path("unknown.csv"), "key,value\nk,50\ncolour,red\n");
     config_defaults(&d);
     pd_config before = d;
-    s = config_load_csv(&d, wpath("unknown.csv"), 0, &err);
+    s = config_load_csv(&d, tap_path("unknown.csv"), 0, &err);
     tap_ok(s == PD_ERR_CONFIG && strstr(err.msg, "unknown.csv:3: colour: unknown key"), "unknown key: %s", err.msg);
     tap_ok(memcmp(&d, &before, sizeof d) == 0, "a refused file leaves the config untouched");
-    s = config_load_csv(&d, wpath("unknown.csv"), 1, &err);
+    s = config_load_csv(&d, tap_path("unknown.csv"), 1, &err);
     tap_ok(s == PD_OK && d.k == 50, "unknown key skipped with skip_unknown");
 
-    write_text(wpath("badvalue.csv"), "key,value\nk,50\nlr,fast\n");
-    s = config_load_csv(&d, wpath("badvalue.csv"), 1, &err);
+    write_text(tap_path("badvalue.csv"), "key,value\nk,50\nlr,fast\n");
+    s = config_load_csv(&d, tap_path("badvalue.csv"), 1, &err);
     tap_ok(s == PD_ERR_CONFIG && strstr(err.msg, "badvalue.csv:3: lr: must be a number"), "bad value: %s", err.msg);
 
-    write_text(wpath("badheader.csv"), "name,value\nk,50\n");
-    s = config_load_csv(&d, wpath("badheader.csv"), 1, &err);
+    write_text(tap_path("badheader.csv"), "name,value\nk,50\n");
+    s = config_load_csv(&d, tap_path("badheader.csv"), 1, &err);
     tap_ok(s == PD_ERR_CONFIG && strstr(err.msg, "badheader.csv:1:") && strstr(err.msg, "key,value"),
            "bad header: %s", err.msg);
 
-    write_text(wpath("ragged.csv"), "key,value\nk,50\nlr\n");
-    s = config_load_csv(&d, wpath("ragged.csv"), 1, &err);
+    write_text(tap_path("ragged.csv"), "key,value\nk,50\nlr\n");
+    s = config_load_csv(&d, tap_path("ragged.csv"), 1, &err);
     tap_ok(s == PD_ERR_FORMAT && strstr(err.msg, "ragged.csv:3: expected 2 fields, got 1"), "ragged: %s", err.msg);
 
-    write_text(wpath("order.csv"), "key,value\nk,77\npreset,paper\n");
+    write_text(tap_path("order.csv"), "key,value\nk,77\npreset,paper\n");
     config_defaults(&d);
-    s = config_load_csv(&d, wpath("order.csv"), 0, &err);
+    s = config_load_csv(&d, tap_path("order.csv"), 0, &err);
     tap_ok(s == PD_OK && d.k == 77 && strcmp(d.arch, "resnet18") == 0, "a preset row applies first wherever it is");
 
-    s = config_load_csv(&d, wpath("missing.csv"), 0, &err);
+    s = config_load_csv(&d, tap_path("missing.csv"), 0, &err);
     tap_ok(s == PD_ERR_IO && strstr(err.msg, "missing.csv"), "missing file: %s", err.msg);
 }
 
@@ -378,7 +369,7 @@ static void test_comma_locale(void)
     char buf[64] = "";
     config_get(&c, "lr", buf, sizeof buf, &err);
     tap_ok(s == PD_OK && c.lr == 0.125 && strcmp(buf, "0.125") == 0, "LC_NUMERIC=%s: set/get use '.' (%s)", got, buf);
-    const char *path = wpath("config_locale.csv");
+    const char *path = tap_path("config_locale.csv");
     config_write_csv(&c, path, NULL, NULL, 0, &err);
     FILE *fp = fopen(path, "r");
     char text[8192] = "";
@@ -396,7 +387,7 @@ static void test_comma_locale(void)
 
 int main(void)
 {
-    snprintf(workdir, sizeof workdir, "%s", tap_workdir("config"));
+    tap_workdir("config");
     test_table_and_defaults();
     test_set_get();
     test_refusals();

@@ -12,14 +12,6 @@
 
 static char workdir[4096];
 
-static const char *wpath(const char *name)
-{
-    static char buf[4][4200];
-    static int next;
-    char *p = buf[next++ % 4];
-    snprintf(p, sizeof buf[0], "%s/%s", workdir, name);
-    return p;
-}
 
 static void write_raw(const char *path, const char *bytes)
 {
@@ -64,7 +56,7 @@ static void test_text_round_trip(void)
                                         "ünïcødé ✓ 中文",
                                         "", "  spaces kept inside quotes  ", "trailing,"};
     const int n = (int)(sizeof texts / sizeof texts[0]);
-    const char *path = wpath("text.csv");
+    const char *path = tap_path("text.csv");
     pd_error err = {0};
     pd_csv_writer *w;
     tap_ok(csvio_create(&w, path, &err) == PD_OK, "create %s", path);
@@ -99,7 +91,7 @@ static void test_text_round_trip(void)
 
 static void test_numbers(void)
 {
-    const char *path = wpath("numbers.csv");
+    const char *path = tap_path("numbers.csv");
     pd_error err = {0};
     enum { N = 2000 };
     static float vals[N];
@@ -152,8 +144,8 @@ static void test_numbers(void)
     csvio_free(&t);
 
     /* a non-number cell names file, line and column */
-    write_raw(wpath("bad_num.csv"), "a,b\n1,2\n3,x7\n");
-    if (csvio_read(wpath("bad_num.csv"), &t, &err) == PD_OK) {
+    write_raw(tap_path("bad_num.csv"), "a,b\n1,2\n3,x7\n");
+    if (csvio_read(tap_path("bad_num.csv"), &t, &err) == PD_OK) {
         pd_status s = csvio_cell_double(&t, 1, 1, &d, &err);
         tap_ok(s == PD_ERR_FORMAT && strstr(err.msg, "bad_num.csv:3") && strstr(err.msg, "'b'"),
                "bad number refused: %s", err.msg);
@@ -169,60 +161,60 @@ static void test_reading(void)
     pd_error err = {0};
     pd_status s;
 
-    write_raw(wpath("bom.csv"), "\xEF\xBB\xBFkey,value\nk,1\n");
-    s = csvio_read(wpath("bom.csv"), &t, &err);
+    write_raw(tap_path("bom.csv"), "\xEF\xBB\xBFkey,value\nk,1\n");
+    s = csvio_read(tap_path("bom.csv"), &t, &err);
     tap_ok(s == PD_OK && strcmp(t.header[0], "key") == 0 && csvio_column(&t, "key") == 0, "UTF-8 BOM stripped");
     if (s == PD_OK)
         csvio_free(&t);
 
-    write_raw(wpath("crlf.csv"), "a,b\r\n1,2\r\n\r\n3, 4 \r\n");
-    s = csvio_read(wpath("crlf.csv"), &t, &err);
+    write_raw(tap_path("crlf.csv"), "a,b\r\n1,2\r\n\r\n3, 4 \r\n");
+    s = csvio_read(tap_path("crlf.csv"), &t, &err);
     tap_ok(s == PD_OK && t.rows == 2 && strcmp(csvio_cell(&t, 1, 1), "4") == 0,
            "CRLF, blank lines skipped, unquoted fields trimmed");
     if (s == PD_OK)
         csvio_free(&t);
 
-    write_raw(wpath("noeol.csv"), "a,b\n1,2");
-    s = csvio_read(wpath("noeol.csv"), &t, &err);
+    write_raw(tap_path("noeol.csv"), "a,b\n1,2");
+    s = csvio_read(tap_path("noeol.csv"), &t, &err);
     tap_ok(s == PD_OK && t.rows == 1 && strcmp(csvio_cell(&t, 0, 1), "2") == 0, "last line without newline");
     if (s == PD_OK)
         csvio_free(&t);
 
-    write_raw(wpath("header_only.csv"), "a,b,c\n");
-    s = csvio_read(wpath("header_only.csv"), &t, &err);
+    write_raw(tap_path("header_only.csv"), "a,b,c\n");
+    s = csvio_read(tap_path("header_only.csv"), &t, &err);
     tap_ok(s == PD_OK && t.rows == 0 && t.cols == 3, "header only: 0 rows");
     if (s == PD_OK)
         csvio_free(&t);
 
-    write_raw(wpath("ragged.csv"), "a,b,c\n1,2,3\n\n\"x\ny\",2,3\n4,5\n");
-    s = csvio_read(wpath("ragged.csv"), &t, &err);
+    write_raw(tap_path("ragged.csv"), "a,b,c\n1,2,3\n\n\"x\ny\",2,3\n4,5\n");
+    s = csvio_read(tap_path("ragged.csv"), &t, &err);
     tap_ok(s == PD_ERR_FORMAT && strstr(err.msg, "ragged.csv:6: expected 3 fields, got 2"), "ragged row: %s",
            err.msg);
     tap_ok(t.header == NULL && t.rows == 0, "a failed read leaves an empty table");
     csvio_free(&t);
 
-    write_raw(wpath("long.csv"), "a,b,c\n1,2,3,4\n");
-    s = csvio_read(wpath("long.csv"), &t, &err);
+    write_raw(tap_path("long.csv"), "a,b,c\n1,2,3,4\n");
+    s = csvio_read(tap_path("long.csv"), &t, &err);
     tap_ok(s == PD_ERR_FORMAT && strstr(err.msg, "long.csv:2: expected 3 fields, got 4"), "long row: %s", err.msg);
 
-    write_raw(wpath("unterminated.csv"), "a,b\n1,2\n3,\"open\nnever closed\n");
-    s = csvio_read(wpath("unterminated.csv"), &t, &err);
+    write_raw(tap_path("unterminated.csv"), "a,b\n1,2\n3,\"open\nnever closed\n");
+    s = csvio_read(tap_path("unterminated.csv"), &t, &err);
     tap_ok(s == PD_ERR_FORMAT && strstr(err.msg, "unterminated.csv:3: unterminated quoted field"),
            "unterminated quote: %s", err.msg);
 
-    write_raw(wpath("stray.csv"), "a,b\n1,\"x\"y\n");
-    s = csvio_read(wpath("stray.csv"), &t, &err);
+    write_raw(tap_path("stray.csv"), "a,b\n1,\"x\"y\n");
+    s = csvio_read(tap_path("stray.csv"), &t, &err);
     tap_ok(s == PD_ERR_FORMAT && strstr(err.msg, "stray.csv:2:"), "text after a closing quote: %s", err.msg);
 
-    write_raw(wpath("empty.csv"), "");
-    s = csvio_read(wpath("empty.csv"), &t, &err);
+    write_raw(tap_path("empty.csv"), "");
+    s = csvio_read(tap_path("empty.csv"), &t, &err);
     tap_ok(s == PD_ERR_FORMAT && strstr(err.msg, "empty.csv: empty file (no header)"), "empty file: %s", err.msg);
 
-    write_raw(wpath("blank.csv"), "\xEF\xBB\xBF\n\r\n");
-    s = csvio_read(wpath("blank.csv"), &t, &err);
+    write_raw(tap_path("blank.csv"), "\xEF\xBB\xBF\n\r\n");
+    s = csvio_read(tap_path("blank.csv"), &t, &err);
     tap_ok(s == PD_ERR_FORMAT && strstr(err.msg, "empty file"), "BOM and blank lines only: %s", err.msg);
 
-    s = csvio_read(wpath("does-not-exist.csv"), &t, &err);
+    s = csvio_read(tap_path("does-not-exist.csv"), &t, &err);
     tap_ok(s == PD_ERR_IO && strstr(err.msg, "does-not-exist.csv"), "missing file: %s", err.msg);
 }
 
@@ -256,7 +248,7 @@ static void test_neutralise(void)
     tap_ok(strcmp(out, "'=a") == 0, "neutralise truncates to the buffer (%s)", out);
 
     /* through a writer */
-    const char *path = wpath("formula.csv");
+    const char *path = tap_path("formula.csv");
     pd_error err = {0};
     pd_csv_writer *w;
     csvio_create(&w, path, &err);
@@ -272,7 +264,7 @@ static void test_neutralise(void)
 
 static void test_atomic(void)
 {
-    const char *path = wpath("atomic.csv");
+    const char *path = tap_path("atomic.csv");
     pd_error err = {0};
     pd_csv_writer *w;
     csvio_create(&w, path, &err);
@@ -290,7 +282,7 @@ static void test_atomic(void)
     tap_ok(count_tmp() == 0, "an aborted writer leaves no temporary file");
     csvio_abort(NULL);
 
-    pd_status s = csvio_create(&w, wpath("no-such-dir/x.csv"), &err);
+    pd_status s = csvio_create(&w, tap_path("no-such-dir/x.csv"), &err);
     tap_ok(s == PD_ERR_IO && w == NULL && strstr(err.msg, "no-such-dir/x.csv"), "create in a missing folder: %s",
            err.msg);
 
@@ -313,7 +305,7 @@ static void test_atomic(void)
 
 static void test_stream(void)
 {
-    const char *path = wpath("stream.csv");
+    const char *path = tap_path("stream.csv");
     FILE *fp = fopen(path, "w");
     pd_error err = {0};
     pd_csv_writer *w;
@@ -346,7 +338,7 @@ static void test_comma_locale(void)
         tap_ok(1, "comma-decimal locale # SKIP no de_DE/fr_FR/... locale installed");
         return;
     }
-    const char *path = wpath("locale.csv");
+    const char *path = tap_path("locale.csv");
     pd_error err = {0};
     pd_csv_writer *w;
     csvio_create(&w, path, &err);

@@ -7,14 +7,6 @@
 
 static char workdir[4096];
 
-static const char *wpath(const char *name)
-{
-    static char buf[4][4200];
-    static int next;
-    char *p = buf[next++ % 4];
-    snprintf(p, sizeof buf[0], "%s/%s", workdir, name);
-    return p;
-}
 
 static long file_size(const char *path)
 {
@@ -96,7 +88,7 @@ static void test_round_trip(void)
     i64[NL - 1] = INT64_MIN;
 
     pd_error err = {0};
-    const char *path = wpath("good.bin");
+    const char *path = tap_path("good.bin");
     pd_status s = write_good(path, "task", &err);
     tap_ok(s == PD_OK, "write a state file (%s)", s == PD_OK ? "ok" : err.msg);
     long want = 32 + 8 * 48 + NU + NF * 4 + NI * 4 + ND * 8 + NL * 8 + 8 + 8 + 4;
@@ -146,7 +138,7 @@ static void test_refusals(void)
 {
     pd_error err = {0};
     pd_state *st = NULL;
-    const char *good = wpath("good.bin");
+    const char *good = tap_path("good.bin");
     long size = file_size(good);
     pd_status s;
 
@@ -155,7 +147,7 @@ static void test_refusals(void)
                strstr(err.msg, "'ae'"),
            "wrong kind: %s", err.msg);
 
-    const char *bad = wpath("corrupt.bin");
+    const char *bad = tap_path("corrupt.bin");
     copy_file(good, bad, -1);
     poke(bad, 32 + 48 * 2 + 3 + 100, 0x01); /* a byte inside the params data */
     s = state_load(&st, bad, "task", &err);
@@ -171,7 +163,7 @@ static void test_refusals(void)
     s = state_load(&st, bad, NULL, &err);
     tap_ok(s == PD_ERR_STATE && strstr(err.msg, "checksum mismatch"), "corrupted header byte: %s", err.msg);
 
-    const char *cut = wpath("truncated.bin");
+    const char *cut = tap_path("truncated.bin");
     long cuts[] = {size - 1, size - 4, size / 2, 40, 33, 20, 5, 0};
     int all = 1;
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
@@ -189,7 +181,7 @@ static void test_refusals(void)
     s = state_load(&st, bad, "task", &err);
     tap_ok(s == PD_ERR_STATE && strstr(err.msg, "corrupt.bin: not a pdiff state file"), "wrong magic: %s", err.msg);
 
-    const char *text = wpath("text.bin");
+    const char *text = tap_path("text.bin");
     FILE *fp = fopen(text, "w");
     fputs("key,value\nk,200\n", fp);
     fclose(fp);
@@ -201,7 +193,7 @@ static void test_refusals(void)
     s = state_load(&st, bad, "task", &err);
     tap_ok(s == PD_ERR_STATE && strstr(err.msg, "newer pdiff"), "newer version: %s", err.msg);
 
-    s = state_load(&st, wpath("missing.bin"), "task", &err);
+    s = state_load(&st, tap_path("missing.bin"), "task", &err);
     tap_ok(s == PD_ERR_IO && strstr(err.msg, "missing.bin"), "missing file: %s", err.msg);
 
     /* writer misuse */
@@ -216,7 +208,7 @@ static void test_refusals(void)
     state_writer_free(w);
     tap_ok(state_writer_create(&w, "a-kind-far-too-long", &err) != PD_OK && w == NULL, "overlong kind refused");
 
-    s = write_good(wpath("no-such-dir/x.bin"), "task", &err);
+    s = write_good(tap_path("no-such-dir/x.bin"), "task", &err);
     tap_ok(s == PD_ERR_IO && strstr(err.msg, "no-such-dir/x.bin"), "commit into a missing folder: %s", err.msg);
 }
 
