@@ -144,8 +144,24 @@ pd_status pipeline_need_model(pd_pipeline *p, pd_error *err)
     return model_create(&p->task, p->be, &spec, err);
 }
 
+pd_status pipeline_need_state(pd_pipeline *p, const char *name, pd_stage producer, pd_error *err)
+{
+    char path[4200];
+    session_state_path(p->session, name, path, sizeof path);
+    FILE *f = fopen(path, "rb");
+    if (f) {
+        fclose(f);
+        return PD_OK;
+    }
+    return error_set(err, PD_ERR_STATE,
+                     "%s: missing: stage %s needs the output of stage %s (run --stages %s first, or pdiff resume)",
+                     path, pipeline_stage_names[p->current], pipeline_stage_names[producer],
+                     pipeline_stage_names[producer]);
+}
+
 pd_status pipeline_load_task(pd_pipeline *p, pd_error *err)
 {
+    PD_TRY(pipeline_need_state(p, "task", PD_STAGE_TRAIN, err));
     PD_TRY(pipeline_need_model(p, err));
     char path[4200];
     session_state_path(p->session, "task", path, sizeof path);
@@ -176,6 +192,7 @@ pd_status pipeline_need_target(pd_pipeline *p, pd_error *err)
 pd_status pipeline_load_vectors(pd_pipeline *p, float **vecs, int32_t *k, int64_t *d, pd_error *err)
 {
     *vecs = NULL;
+    PD_TRY(pipeline_need_state(p, "collect", PD_STAGE_COLLECT, err));
     char path[4200];
     session_state_path(p->session, "collect", path, sizeof path);
     pd_state *s;
@@ -257,7 +274,10 @@ pd_status pipeline_open(pd_pipeline **out, const pd_config *cfg, const char *dir
     p->cb = (pd_callbacks){.on_progress = pipeline_on_progress, .on_metric = pipeline_on_metric,
                            .on_log = pipeline_on_log, .should_cancel = pipeline_should_cancel, .ud = p};
     pd_backend_kind kind = strcmp(cfg->device, "cuda") == 0 ? PD_BACKEND_CUDA : PD_BACKEND_CPU;
-    pd_status st = backend_create(&p->be, kind, cfg->threads, err);
+    /* a missing data set is found out before anything is written */
+    pd_status st = dataset_locate(cfg->dataset, cfg->data_dir, NULL, 0, err);
+    if (st == PD_OK)
+        st = backend_create(&p->be, kind, cfg->threads, err);
     if (st == PD_OK)
         st = session_open(&p->session, dir, 1, err);
     if (st == PD_OK)

@@ -38,6 +38,8 @@ struct pd_pipeline {
 pd_status pipeline_need_data(pd_pipeline *p, pd_error *err);
 /* Create the task model (architecture from the config, shapes from the data set) without weights. */
 pd_status pipeline_need_model(pd_pipeline *p, pd_error *err);
+/* PD_ERR_STATE naming state/NAME.bin and the stage that writes it when the file is missing. */
+pd_status pipeline_need_state(pd_pipeline *p, const char *name, pd_stage producer, pd_error *err);
 /* Load the trained task model from state/task.bin (after pipeline_need_model). */
 pd_status pipeline_load_task(pd_pipeline *p, pd_error *err);
 /* Resolve the config's target on the task model (after pipeline_need_model) and record it in config.csv. */

@@ -281,6 +281,7 @@ pd_status stage_analyze(pd_pipeline *p, int resume, pd_error *err)
     double t0 = stage_now();
     char path[4200];
     pd_zoo z;
+    PD_TRY(pipeline_need_state(p, "models", PD_STAGE_GENERATE, err));
     PD_TRY(zoo_load(&z, session_state_path(p->session, "models", path, sizeof path), err));
     /* a rerun starts again from what generate produced */
     int32_t keep = 0;

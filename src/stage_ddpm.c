@@ -79,6 +79,7 @@ static pd_status stage_ddpm_latents(pd_pipeline *p, float **lat, int32_t *k, int
 {
     char path[4200];
     session_state_path(p->session, "ae", path, sizeof path);
+    PD_TRY(pipeline_need_state(p, "ae", PD_STAGE_AE, err));
     pd_state *s;
     PD_TRY(state_load(&s, path, "ae", err));
     int64_t complete = 0, count = 0;

@@ -38,6 +38,7 @@ pd_status stage_load_ae(pd_pipeline *p, int64_t d, int32_t max_batch, pd_ae **ou
     int32_t sig[11];
     *out = NULL;
     *mean = *std = NULL;
+    PD_TRY(pipeline_need_state(p, "ae", PD_STAGE_AE, err));
     PD_TRY(stage_ae_geometry(&p->cfg, d, &g, err));
     stage_ae_signature(&g, sig);
     pd_ae *ae;
@@ -78,6 +79,7 @@ pd_status stage_load_ae(pd_pipeline *p, int64_t d, int32_t max_batch, pd_ae **ou
 
 static pd_status stage_gen_load(pd_pipeline *p, stage_gen_nets *n, int64_t d, int32_t max_batch, pd_error *err)
 {
+    PD_TRY(pipeline_need_state(p, "ddpm", PD_STAGE_DDPM, err));
     PD_TRY(stage_load_ae(p, d, max_batch, &n->ae, &n->mean, &n->std, err));
     pd_unet_geometry ug;
     int32_t usig[6];
