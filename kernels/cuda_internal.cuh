@@ -154,7 +154,7 @@ void cuda_eltwise_register(pd_backend *be);   /* cuda_eltwise.cu: fill..pad_rows
 void cuda_optim_register(pd_backend *be);     /* cuda_optim.cu: sgd, adamw */
 void cuda_dense_register(pd_backend *be);     /* cuda_dense.cu: gemm, linear */
 void cuda_conv2d_register(pd_backend *be);    /* cuda_conv2d.cu */
-void cuda_norm_register(pd_backend *be);      /* cuda_norm.cu: batchnorm2d, instnorm */
+void cuda_norm_register(pd_backend *be);      /* cuda_norm.cu: batchnorm2d, bn_relu_pool_eval, instnorm */
 void cuda_pool_register(pd_backend *be);      /* cuda_pool.cu: maxpool2d, avgpool */
 void cuda_loss_register(pd_backend *be);      /* cuda_loss.cu: softmax_xent, argmax, mse */
 void cuda_conv1d_register(pd_backend *be);    /* cuda_conv1d.cu: conv1d, convt1d */

@@ -1,6 +1,6 @@
 /* cuda_norm.cu — normalisation on the CUDA backend: BatchNorm2d and InstanceNorm1d (contracts in
- * src/backend.h; CPU twins: src/cpu_batchnorm.c, src/cpu_instnorm.c), and cuda_channel_sums (the
- * convolutions' bias gradient).
+ * src/backend.h; CPU twins: src/cpu_batchnorm.c, src/cpu_instnorm.c), the evaluator's fused eval-mode
+ * BatchNorm + ReLU + max-pool, and cuda_channel_sums (the convolutions' bias gradient).
  *
  * Per-channel reductions over [n, c, len] tensors run in two stages: a grid of (slice, channel) blocks sums
  * a fixed slice of the channel's n len values each (double accumulators, a fixed reduction tree), then one
@@ -177,6 +177,29 @@ static void cuda_batchnorm_backward(pd_backend *be, float *din, float *dgamma, f
     });
 }
 
+/* Eval-mode BatchNorm + ReLU + 2x2 max-pool over pre-pooled window extremes (contract in src/backend.h): the map
+ * is monotone per channel, so the window's max (k >= 0) or min (k < 0) goes through the expression the eval
+ * forward pass computes, bit for bit. */
+static void cuda_batchnorm_relu_pool_eval(pd_backend *be, float *out, const float *mx, const float *mn,
+                                          const float *gamma, const float *beta, const float *run_mean,
+                                          const float *run_var, float eps, int32_t n, int32_t c, int32_t hw)
+{
+    /* out, mx, mn [n, c, hw]; gamma, beta, run_mean, run_var [c] */
+    if (n <= 0 || c <= 0 || hw <= 0)
+        return;
+    float *k = (float *)cuda_scratch(be, (size_t)c * sizeof(float)); /* [c] */
+    cuda_map(be, c, [=] __device__(int64_t ch) {
+        k[ch] = gamma[ch] * (float)(1.0 / sqrt((double)run_var[ch] + (double)eps));
+    });
+    cuda_map(be, (int64_t)n * c * hw, [=] __device__(int64_t e) {
+        int64_t ch = (e / hw) % c;
+        float kc = k[ch];
+        float x = kc >= 0.0f ? mx[e] : mn[e];
+        float v = (x - run_mean[ch]) * kc + beta[ch];
+        out[e] = v > 0.0f ? v : 0.0f;
+    });
+}
+
 /* ---- InstanceNorm1d (no affine parameters) --------------------------------------------------------------- */
 
 #define CUDA_INSTNORM_ROWS 8 /* rows (warps) per block */
@@ -261,6 +284,7 @@ void cuda_norm_register(pd_backend *be)
 {
     be->batchnorm2d_forward = cuda_batchnorm_forward;
     be->batchnorm2d_backward = cuda_batchnorm_backward;
+    be->bn_relu_pool_eval = cuda_batchnorm_relu_pool_eval;
     be->instnorm_forward = cuda_instnorm_forward;
     be->instnorm_backward = cuda_instnorm_backward;
 }

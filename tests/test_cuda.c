@@ -4,8 +4,9 @@
  * and compares the results with a normalised error max|gpu - cpu| / max(1, max|cpu|) against a threshold:
  * TOL (1e-4) for element-wise ops, norms and losses, TOL_GEMM (1e-3) for ops built on cuBLAS (true float32:
  * the backend disables TF32, so they land far below it in practice). Integer outputs (argmax, max-pool
- * indices, correct counts) and random numbers (randn, noise_mix, diffusion_step: the same counter-based
- * generator on both) must match exactly; repeated GPU runs must agree bit for bit.
+ * indices, correct counts) must match exactly, and so must random numbers (randn, noise_mix, diffusion_step:
+ * the same counter-based generator on both), up to a rare one-ulp difference (see tp_check_exact); repeated
+ * GPU runs must agree bit for bit.
  *
  * Without a CUDA build, or without a device, it prints "1..0 # SKIP ..." and exits 77. Setting
  * PDIFF_CUDA_TEST_SELFCHECK=1 runs the whole harness with the CPU backend (1 thread) in the GPU's place,
@@ -175,7 +176,20 @@ static int tp_check(const char *name, const tpair *t, double tol)
     return ok;
 }
 
-/* download both sides of t and require equal bits */
+/* distance in units in the last place between two finite floats of the same sign (large otherwise) */
+static int64_t ulp_distance(float a, float b)
+{
+    int32_t ia, ib;
+    memcpy(&ia, &a, sizeof ia);
+    memcpy(&ib, &b, sizeof ib);
+    if (isnan(a) || isnan(b) || (ia < 0) != (ib < 0))
+        return ia == ib ? 0 : INT64_MAX;
+    return ia > ib ? (int64_t)ia - ib : (int64_t)ib - ia;
+}
+
+/* Download both sides of t and require the CPU's bits, except that up to 1 + n / 100000 values may be one ulp
+ * off: random numbers go through double log/cos, which CUDA and glibc may round differently in the last double
+ * bit, and about one value in 10^8 then rounds to a neighbouring float. A real bug differs almost everywhere. */
 static int tp_check_exact(const char *name, const tpair *t)
 {
     float *a = malloc((size_t)(t->n > 0 ? t->n : 1) * sizeof(float));
@@ -183,19 +197,25 @@ static int tp_check_exact(const char *name, const tpair *t)
     PD_ASSERT(a && b);
     gpu->download(gpu, a, t->g, (size_t)t->n * sizeof(float));
     cpu->download(cpu, b, t->c, (size_t)t->n * sizeof(float));
-    int64_t bad = 0, first = -1;
+    int64_t bad = 0, far = 0, first = -1;
     for (int64_t i = 0; i < t->n; i++)
         if (memcmp(&a[i], &b[i], sizeof(float)) != 0) {
             if (first < 0)
                 first = i;
             bad++;
+            far += ulp_distance(a[i], b[i]) > 1;
         }
     int ok;
     if (!bad)
         ok = tap_ok(1, "%s: %lld values identical to the CPU's", name, (long long)t->n);
+    else if (!far && bad <= 1 + t->n / 100000)
+        ok = tap_ok(1, "%s: %lld values identical to the CPU's but %lld one ulp off (e.g. [%lld] cuda %.9g cpu %.9g)",
+                    name, (long long)t->n, (long long)bad, (long long)first, (double)a[first], (double)b[first]);
     else
-        ok = tap_ok(0, "%s: %lld of %lld values differ from the CPU's (e.g. [%lld] cuda %.9g cpu %.9g)", name,
-                    (long long)bad, (long long)t->n, (long long)first, (double)a[first], (double)b[first]);
+        ok = tap_ok(0, "%s: %lld of %lld values differ from the CPU's, %lld by more than one ulp (e.g. [%lld] cuda %.9g "
+                       "cpu %.9g)",
+                    name, (long long)bad, (long long)t->n, (long long)far, (long long)first, (double)a[first],
+                    (double)b[first]);
     free(a);
     free(b);
     return ok;
@@ -477,6 +497,38 @@ static void test_batchnorm_case(int32_t n, int32_t c, int32_t hw, float shift)
         tp_free(all[j]);
 }
 
+/* the evaluator's fused eval BatchNorm + ReLU + max-pool: CPU parity, and equal bits to the unfused chain */
+static void test_bn_relu_pool(void)
+{
+    int32_t n = 5, c = 6, h = 8, w = 6, hw2 = (h / 2) * (w / 2);
+    int64_t sz = (int64_t)n * c * h * w, psz = (int64_t)n * c * hw2;
+    tpair pre = tp_rand(sz, -2.0f, 2.0f), neg = tp_make(sz), mx = tp_make(psz), mn = tp_make(psz),
+          gamma = tp_rand(c, -1.0f, 1.0f), beta = tp_rand(c, -0.5f, 0.5f), rm = tp_rand(c, -0.2f, 0.2f),
+          rv = tp_rand(c, 0.5f, 1.5f), fused = tp_make(psz), bn = tp_make(sz), pooled = tp_make(psz),
+          sm = tp_make(c), sr = tp_make(c);
+    ipair arg = ip_make(psz);
+    gamma.h[0] = -0.75f; /* at least one negative scale: that channel pools the minimum */
+    gamma.h[1] = 0.5f;
+    tp_put(&gamma);
+    BOTH(be->maxpool2d_forward(be, P(mx), P(arg), P(pre), n, c, h, w);
+         be->axpby(be, P(neg), -1.0f, P(pre), 0.0f, sz); be->maxpool2d_forward(be, P(mn), P(arg), P(neg), n, c, h, w);
+         be->axpby(be, P(mn), -1.0f, P(mn), 0.0f, psz);
+         be->bn_relu_pool_eval(be, P(fused), P(mx), P(mn), P(gamma), P(beta), P(rm), P(rv), 1e-5f, n, c, hw2));
+    tp_check_exact("bn_relu_pool_eval", &fused);
+    BOTH(be->batchnorm2d_forward(be, P(bn), P(pre), P(gamma), P(beta), P(rm), P(rv), P(sm), P(sr), n, c, h * w, 0,
+                                 0.1f, 1e-5f);
+         be->relu_forward(be, P(bn), P(bn), sz); be->maxpool2d_forward(be, P(pooled), P(arg), P(bn), n, c, h, w));
+    float *a = tp_gpu_host(&fused), *b = tp_gpu_host(&pooled);
+    tap_ok(memcmp(a, b, (size_t)psz * sizeof(float)) == 0,
+           "bn_relu_pool_eval on the GPU equals eval batchnorm -> relu -> maxpool bit for bit");
+    free(a);
+    free(b);
+    tpair *all[] = {&pre, &neg, &mx, &mn, &gamma, &beta, &rm, &rv, &fused, &bn, &pooled, &sm, &sr};
+    for (size_t j = 0; j < sizeof all / sizeof *all; j++)
+        tp_free(all[j]);
+    ip_free(&arg);
+}
+
 static void test_pool(void)
 {
     int32_t n = 3, c = 4, h = 7, w = 9, ho = h / 2, wo = w / 2;
@@ -701,6 +753,7 @@ int main(void)
     test_batchnorm_case(32, 8, 784, 100.0f); /* several reduction slices; a large mean */
     test_batchnorm_case(5, 3, 1, 0.0f);      /* hw 1 (BN after global pooling) */
     test_pool();
+    test_bn_relu_pool();
     test_xent_case(37, 10);
     test_xent_case(9, 45); /* more classes than a warp has lanes */
     test_mse();
