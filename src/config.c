@@ -63,6 +63,8 @@ static const cfg_key config_keys[] = {
     CFG_INT(batch, "128", 1, 65536, "task", "task model batch size"),
     CFG_REAL(lr, "0.05", 0, 10, CFG_MIN_OPEN, "task", "task model SGD learning rate"),
     CFG_REAL(momentum, "0.9", 0, 1, CFG_MAX_OPEN, "task", "SGD momentum"),
+    CFG_CHOICE(lr_schedule, "cosine", "constant|cosine", "task",
+               "task learning rate over the steps: constant, or cosine decay to 0"),
     CFG_REAL(weight_decay, "5e-4", 0, 1, 0, "task", "SGD weight decay"),
     CFG_STRING(target, "auto", cfg_rule_target, "collect", "parameters to collect: auto, all, or names/globs a,b"),
     CFG_INT(k, "200", 2, 100000, "collect", "number of checkpoints to collect (K)"),

@@ -33,6 +33,7 @@ typedef struct {
     int32_t epochs;
     int32_t batch;
     double lr, momentum, weight_decay;
+    char lr_schedule[16];              /* constant | cosine (per step, down to 0 at the end) */
     /* collection */
     char target[PD_CONFIG_STR];        /* auto | all | comma list of names, prefixes or globs */
     int32_t k;                         /* checkpoints to collect */

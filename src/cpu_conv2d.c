@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "cpu.h"
+#include "cpu_winograd.h"
 
 #define CPU_CONV2D_COLS 512             /* aim for at least this many GEMM columns per chunk */
 #define CPU_CONV2D_COL_BYTES (1u << 20) /* ... while one chunk's col stays about this small */
@@ -280,6 +281,10 @@ static void cpu_conv2d_forward(pd_backend *be, float *out, const float *in, cons
     /* out [n, cout, ho, wo], in [n, cin, h, w], w [cout, cin, k, k], b [cout] or NULL */
     if (s->n <= 0 || s->cout <= 0 || s->ho <= 0 || s->wo <= 0)
         return;
+    if (cpu_winograd_fits(s)) {
+        cpu_winograd_forward(be, out, in, w, b, s);
+        return;
+    }
     cpu_conv2d_args a = {.s = s, .out = out, .in = in, .w = w, .wb = w};
     a.kb = (int64_t)s->cin * s->k * s->k + (b != NULL);
     int64_t wb_floats = b ? cpu_conv2d_round(s->cout * a.kb) : 0;
@@ -351,6 +356,10 @@ static void cpu_conv2d_backward(pd_backend *be, float *din, float *dw, float *db
     if (s->cout <= 0 || s->ho <= 0 || s->wo <= 0) { /* empty output: nothing flows back */
         if (din && !acc)
             memset(din, 0, (size_t)s->n * s->cin * s->h * s->w * sizeof(float));
+        return;
+    }
+    if (cpu_winograd_fits(s)) {
+        cpu_winograd_backward(be, din, dw, db, dout, in, w, s, acc);
         return;
     }
     cpu_conv2d_args a = {.s = s, .din = din, .dout = dout, .in = in, .w = w, .acc = acc};

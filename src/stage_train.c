@@ -1,5 +1,6 @@
 /* stage_train.c — the "train" stage: train the task model, measure it, save state/task.bin. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "pipeline_ctx.h"
 #include "rng.h"
@@ -49,10 +50,11 @@ pd_status stage_train(pd_pipeline *p, int resume, pd_error *err)
     session_loss_drop_stage(p->session, "task", -1);
     const pd_config *c = &p->cfg;
     pd_train_opts o = {.epochs = c->epochs, .batch = c->batch, .lr = (float)c->lr, .momentum = (float)c->momentum,
-                       .weight_decay = (float)c->weight_decay, .seed = rng_derive(c->seed, "task-shuffle"),
+                       .weight_decay = (float)c->weight_decay, .cosine = strcmp(c->lr_schedule, "cosine") == 0,
+                       .seed = rng_derive(c->seed, "task-shuffle"),
                        .log_every = 50};
-    progress_log(&p->cb, "train: %s on %s, %d epochs, batch %d, lr %g", c->arch, c->dataset, c->epochs, c->batch,
-                 c->lr);
+    progress_log(&p->cb, "train: %s on %s, %d epochs, batch %d, lr %g (%s)", c->arch, c->dataset, c->epochs, c->batch,
+                 c->lr, c->lr_schedule);
     PD_TRY(train_task(p->task, &p->data, &o, &p->cb, NULL, err));
     double acc, loss;
     PD_TRY(train_evaluate(p->task, &p->data.test, PIPELINE_EVAL_BATCH, &acc, &loss, NULL, &p->cb, err));

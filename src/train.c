@@ -93,7 +93,8 @@ pd_status train_task(pd_model *m, const pd_dataset *ds, const pd_train_opts *o, 
             be->softmax_xent(be, b.loss, b.correct, b.dlogits, logits, b.y, n, ds->classes);
             be->fill(be, model_grads(m), np, 0.0f);
             model_backward(m, b.dlogits, n, 1, 0);
-            be->sgd_step(be, model_params(m), model_grads(m), model_momentum(m), np, o->lr, o->momentum,
+            float lr = o->cosine ? (float)(0.5 * o->lr * (1.0 + cos(M_PI * (double)step / (double)total))) : o->lr;
+            be->sgd_step(be, model_params(m), model_grads(m), model_momentum(m), np, lr, o->momentum,
                          o->weight_decay);
             step++;
             seen += n;

@@ -20,6 +20,7 @@ typedef struct {
     int32_t epochs;
     int32_t batch;
     float lr, momentum, weight_decay;
+    int cosine;          /* 1: lr_t = lr (1 + cos(pi t / steps)) / 2 for step t = 0..steps-1 */
     uint64_t seed;       /* shuffling stream */
     int32_t log_every;   /* steps between loss points (0: 50) */
 } pd_train_opts;
