@@ -4,7 +4,7 @@
 : "${top_srcdir:=..}" "${top_builddir:=.}"
 n=0; failed=0
 ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
-inc=$(grep -l -E '#[[:space:]]*include[[:space:]]*[<"][^>"]*(curses|panel|term)[^>"]*\.h' "$top_srcdir"/src/*.c "$top_srcdir"/src/*.h 2>/dev/null | grep -v '/cli' | grep -v '/main\.c')
+inc=$(grep -l -E '#[[:space:]]*include[[:space:]]*[<"]([^>"]*(curses|panel)[^>"]*|(.*\/)?term)\.h' "$top_srcdir"/src/*.c "$top_srcdir"/src/*.h 2>/dev/null | grep -v '/cli' | grep -v '/main\.c')
 ok $([ -z "$inc" ] && echo 0 || echo 1) "no curses include in the engine sources${inc:+: $inc}"
 ex=$(grep -n -E '(^|[^_a-z])exit[[:space:]]*\(' "$top_srcdir"/src/*.c 2>/dev/null | grep -v -E 'src/(main|cli[a-z_]*)\.c:')
 ok $([ -z "$ex" ] && echo 0 || echo 1) "no exit() in the engine${ex:+: $ex}"
