@@ -167,6 +167,7 @@ pd_status cuda_backend_create(pd_backend **out, int threads, pd_error *err)
     cuda_loss_register(be);
     cuda_conv1d_register(be);
     cuda_diffusion_register(be);
+    cuda_normact_register(be);
     *out = be;
     return PD_OK;
 }

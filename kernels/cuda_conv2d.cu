@@ -162,8 +162,37 @@ static void cuda_conv2d_backward(pd_backend *be, float *din, float *dw, float *d
     }
 }
 
+/* ---- Convolution -> BatchNorm -> ReLU (-> max-pool) block (CPU twin: src/cpu_convbn.c). On the GPU the block
+ * is the composition of the ops: x holds the planar convolution output, and the backward runs the BatchNorm's
+ * backward into work, then the convolution's. ------------------------------------------------------------------ */
+
+static void cuda_conv_bn_relu_forward(pd_backend *be, float *out, float *x, const float *in, const float *w,
+                                      const float *b, const pd_conv2d_shape *s, const float *gamma,
+                                      const float *beta, float *run_mean, float *run_var, float *save_mean,
+                                      float *save_rstd, int pool, int train, float momentum, float eps, int keep)
+{
+    (void)keep; /* x is always written */
+    be->conv2d_forward(be, x, in, w, b, s);
+    be->bn_relu_forward(be, out, x, gamma, beta, run_mean, run_var, save_mean, save_rstd, s->n, s->cout, s->ho,
+                        s->wo, pool, train, momentum, eps);
+}
+
+static void cuda_conv_bn_relu_backward(pd_backend *be, float *din, float *dw, float *db, float *dgamma, float *dbeta,
+                                       float *work, const float *dout, const float *x, const float *in,
+                                       const float *w, const pd_conv2d_shape *s, const float *gamma,
+                                       const float *beta, const float *save_mean, const float *save_rstd, int pool,
+                                       int train, int acc)
+{
+    be->bn_relu_backward(be, work, dgamma, dbeta, dout, x, gamma, beta, save_mean, save_rstd, s->n, s->cout, s->ho,
+                         s->wo, pool, train, 0);
+    if (dw)
+        be->conv2d_backward(be, din, dw, db, work, in, w, s, acc);
+}
+
 void cuda_conv2d_register(pd_backend *be)
 {
     be->conv2d_forward = cuda_conv2d_forward;
     be->conv2d_backward = cuda_conv2d_backward;
+    be->conv_bn_relu_forward = cuda_conv_bn_relu_forward;
+    be->conv_bn_relu_backward = cuda_conv_bn_relu_backward;
 }

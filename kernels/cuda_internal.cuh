@@ -159,5 +159,6 @@ void cuda_pool_register(pd_backend *be);      /* cuda_pool.cu: maxpool2d, avgpoo
 void cuda_loss_register(pd_backend *be);      /* cuda_loss.cu: softmax_xent, argmax, mse */
 void cuda_conv1d_register(pd_backend *be);    /* cuda_conv1d.cu: conv1d, convt1d */
 void cuda_diffusion_register(pd_backend *be); /* cuda_diffusion.cu: temb, q_sample, diffusion_step */
+void cuda_normact_register(pd_backend *be);   /* cuda_normact.cu: norm_act (temb, LeakyReLU, instnorm) */
 
 #endif

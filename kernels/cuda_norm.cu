@@ -1,6 +1,7 @@
 /* cuda_norm.cu — normalisation on the CUDA backend: BatchNorm2d and InstanceNorm1d (contracts in
- * src/backend.h; CPU twins: src/cpu_batchnorm.c, src/cpu_instnorm.c), the evaluator's fused eval-mode
- * BatchNorm + ReLU + max-pool, and cuda_channel_sums (the convolutions' bias gradient).
+ * src/backend.h; CPU twins: src/cpu_batchnorm.c, src/cpu_instnorm.c), BatchNorm -> ReLU (-> max-pool) as one op,
+ * the evaluator's fused eval-mode BatchNorm + ReLU + max-pool, and cuda_channel_sums (the convolutions' bias
+ * gradient).
  *
  * Per-channel reductions over [n, c, len] tensors run in two stages: a grid of (slice, channel) blocks sums
  * a fixed slice of the channel's n len values each (double accumulators, a fixed reduction tree), then one
@@ -177,6 +178,159 @@ static void cuda_batchnorm_backward(pd_backend *be, float *din, float *dgamma, f
     });
 }
 
+/* ---- BatchNorm2d -> ReLU (-> 2x2 max-pool) as one op (bn_relu_forward / _backward; CPU twin:
+ * src/cpu_batchnorm.c with src/cpu_bnrelu.c). r = relu((x - mean) k + beta), k = gamma rstd, with the
+ * expressions of the separate ops; the pool takes each window's first maximum (NaN wins). The backward recomputes
+ * r and sends dout to where the forward took it: every input element looks at its own window. ------------------ */
+
+__device__ __forceinline__ float cuda_bnr_r(float x, float m, float k, float b)
+{
+    float v = (x - m) * k + b;
+    return v < 0.0f ? 0.0f : v;
+}
+
+/* the first maximum of the window v [4] (NaN wins): its index, and *mx its value */
+__device__ __forceinline__ int cuda_bnr_pick(const float v[4], float *mx)
+{
+    float best = v[0];
+    int k = 0;
+    for (int i = 1; i < 4; i++) {
+        bool t = (v[i] > best) | (v[i] != v[i]);
+        best = t ? v[i] : best;
+        k = t ? i : k;
+    }
+    *mx = best;
+    return k;
+}
+
+/* dy of element e of in [n, c, h, w]: the gradient reaching the BatchNorm output */
+__device__ __forceinline__ float cuda_bnr_dy(const float *in, const float *dout, int64_t e, int32_t c, int32_t h,
+                                             int32_t w, int pool, const float *mean, const float *k,
+                                             const float *beta)
+{
+    int64_t hw = (int64_t)h * w, plane = e / hw, j = e - plane * hw;
+    int32_t ch = (int32_t)(plane % c), y = (int32_t)(j / w), x = (int32_t)(j % w);
+    float m = mean[ch], kk = k[ch], b = beta[ch];
+    if (!pool)
+        return cuda_bnr_r(in[e], m, kk, b) > 0.0f ? dout[e] : 0.0f;
+    int32_t ho = h / 2, wo = w / 2;
+    if (y / 2 >= ho || x / 2 >= wo)
+        return 0.0f;
+    const float *p = in + plane * hw + (int64_t)(y & ~1) * w + (x & ~1);
+    float v[4] = {cuda_bnr_r(p[0], m, kk, b), cuda_bnr_r(p[1], m, kk, b), cuda_bnr_r(p[w], m, kk, b),
+                  cuda_bnr_r(p[w + 1], m, kk, b)};
+    float mx;
+    int pick = cuda_bnr_pick(v, &mx), mine = (y & 1) * 2 + (x & 1);
+    return pick == mine && v[mine] > 0.0f ? dout[(plane * ho + y / 2) * wo + x / 2] : 0.0f;
+}
+
+static void cuda_bn_relu_forward(pd_backend *be, float *out, const float *in, const float *gamma, const float *beta,
+                                 float *run_mean, float *run_var, float *save_mean, float *save_rstd, int32_t n,
+                                 int32_t c, int32_t h, int32_t w, int pool, int train, float momentum, float eps)
+{
+    /* out [n, c, h/2, w/2] (pool) or [n, c, h, w], in [n, c, h, w]; gamma .. save_rstd [c] */
+    int64_t hw = (int64_t)h * w;
+    if (n <= 0 || c <= 0 || hw <= 0)
+        return;
+    int64_t count = (int64_t)n * hw;
+    int32_t slices = cuda_norm_slices(count);
+    size_t part_bytes = (size_t)c * slices * 2 * sizeof(double);
+    char *scratch = (char *)cuda_scratch(be, part_bytes + (size_t)c * sizeof(float));
+    double *part = (double *)scratch;
+    float *k = (float *)(scratch + part_bytes); /* [c] gamma rstd */
+    if (train)
+        cuda_norm_partials(be, part, n, c, hw, slices,
+                           [=] __device__(int64_t idx, int32_t ch, double &a, double &b) {
+                               double d = (double)in[idx] - (double)in[(int64_t)ch * hw];
+                               a += d;
+                               b += d * d;
+                           });
+    cuda_map(be, c, [=] __device__(int64_t ch) {
+        float mean, rstd;
+        if (train) {
+            double s1, s2;
+            cuda_norm_total(part, (int32_t)ch, slices, &s1, &s2);
+            double dm = s1 / (double)count;
+            double ss = s2 - s1 * dm;
+            ss = ss > 0.0 ? ss : 0.0;
+            double var = ss / (double)count, uvar = count > 1 ? ss / (double)(count - 1) : var;
+            mean = (float)((double)in[ch * hw] + dm);
+            rstd = (float)(1.0 / sqrt(var + (double)eps));
+            run_mean[ch] = (1.0f - momentum) * run_mean[ch] + momentum * mean;
+            run_var[ch] = (1.0f - momentum) * run_var[ch] + momentum * (float)uvar;
+        } else {
+            mean = run_mean[ch];
+            rstd = (float)(1.0 / sqrt((double)run_var[ch] + (double)eps));
+        }
+        save_mean[ch] = mean;
+        save_rstd[ch] = rstd;
+        k[ch] = gamma[ch] * rstd;
+    });
+    const float *mean = save_mean;
+    if (!pool) {
+        cuda_map(be, (int64_t)n * c * hw, [=] __device__(int64_t e) {
+            int64_t ch = (e / hw) % c;
+            out[e] = cuda_bnr_r(in[e], mean[ch], k[ch], beta[ch]);
+        });
+        return;
+    }
+    int32_t ho = h / 2, wo = w / 2;
+    cuda_map(be, (int64_t)n * c * ho * wo, [=] __device__(int64_t e) {
+        int32_t ox = (int32_t)(e % wo), oy = (int32_t)((e / wo) % ho);
+        int64_t pl = e / ((int64_t)wo * ho);
+        int32_t ch = (int32_t)(pl % c);
+        const float *p = in + pl * hw + (int64_t)2 * oy * w + 2 * ox;
+        float m = mean[ch], kk = k[ch], b = beta[ch];
+        float v[4] = {cuda_bnr_r(p[0], m, kk, b), cuda_bnr_r(p[1], m, kk, b), cuda_bnr_r(p[w], m, kk, b),
+                      cuda_bnr_r(p[w + 1], m, kk, b)};
+        float mx;
+        cuda_bnr_pick(v, &mx);
+        out[e] = mx;
+    });
+}
+
+static void cuda_bn_relu_backward(pd_backend *be, float *din, float *dgamma, float *dbeta, const float *dout,
+                                  const float *in, const float *gamma, const float *beta, const float *save_mean,
+                                  const float *save_rstd, int32_t n, int32_t c, int32_t h, int32_t w, int pool,
+                                  int train, int acc)
+{
+    /* din [n, c, h, w] or NULL, dgamma, dbeta [c] +=, dout shaped like the forward's out, in [n, c, h, w] */
+    int64_t hw = (int64_t)h * w;
+    if (n <= 0 || c <= 0 || hw <= 0)
+        return;
+    int64_t count = (int64_t)n * hw;
+    int32_t slices = cuda_norm_slices(count);
+    size_t part_bytes = (size_t)c * slices * 2 * sizeof(double);
+    char *scratch = (char *)cuda_scratch(be, part_bytes + 3 * (size_t)c * sizeof(float));
+    double *part = (double *)scratch;
+    float *ka = (float *)(scratch + part_bytes), *kb = ka + c, *kc = kb + c; /* [c] each */
+    const float *mean = save_mean;
+    cuda_map(be, c, [=] __device__(int64_t ch) { ka[ch] = gamma[ch] * save_rstd[ch]; }); /* the forward's k */
+    cuda_norm_partials(be, part, n, c, hw, slices, [=] __device__(int64_t idx, int32_t ch, double &a, double &b) {
+        double g = cuda_bnr_dy(in, dout, idx, c, h, w, pool, mean, ka, beta);
+        a += g;
+        b += g * ((double)in[idx] - (double)mean[ch]);
+    });
+    cuda_map(be, c, [=] __device__(int64_t ch) {
+        double sdy, sdyx;
+        cuda_norm_total(part, (int32_t)ch, slices, &sdy, &sdyx);
+        float rstd = save_rstd[ch];
+        dgamma[ch] += (float)(sdyx * rstd);
+        dbeta[ch] += (float)sdy;
+        float a = gamma[ch] * rstd;
+        kb[ch] = train ? (float)((double)a * rstd * rstd * sdyx / (double)count) : 0.0f;
+        kc[ch] = train ? (float)(-(double)a * sdy / (double)count) : 0.0f;
+    });
+    if (!din)
+        return;
+    cuda_map(be, (int64_t)n * c * hw, [=] __device__(int64_t e) {
+        int64_t ch = (e / hw) % c;
+        float d = cuda_bnr_dy(in, dout, e, c, h, w, pool, mean, ka, beta);
+        float v = ka[ch] * d - kb[ch] * (in[e] - mean[ch]) + kc[ch];
+        din[e] = acc ? din[e] + v : v;
+    });
+}
+
 /* Eval-mode BatchNorm + ReLU + 2x2 max-pool over pre-pooled window extremes (contract in src/backend.h): the map
  * is monotone per channel, so the window's max (k >= 0) or min (k < 0) goes through the expression the eval
  * forward pass computes, bit for bit. */
@@ -285,6 +439,8 @@ void cuda_norm_register(pd_backend *be)
     be->batchnorm2d_forward = cuda_batchnorm_forward;
     be->batchnorm2d_backward = cuda_batchnorm_backward;
     be->bn_relu_pool_eval = cuda_batchnorm_relu_pool_eval;
+    be->bn_relu_forward = cuda_bn_relu_forward;
+    be->bn_relu_backward = cuda_bn_relu_backward;
     be->instnorm_forward = cuda_instnorm_forward;
     be->instnorm_backward = cuda_instnorm_backward;
 }

@@ -1,11 +1,13 @@
 /* ae.c — the parameter autoencoder (see ae.h): geometry, one parameter block, forward/backward over the backend.
  *
  * All eight layers (four encoder, four decoder) have the same shape of computation:
- *   x -> [LeakyReLU -> u] -> InstanceNorm -> n0 -> op_a -> c0 -> LeakyReLU -> a -> InstanceNorm -> n1 -> conv_b -> out
+ *   x -> [LeakyReLU] -> InstanceNorm -> n0 -> op_a -> c0 -> LeakyReLU -> InstanceNorm -> n1 -> conv_b -> out
  * with op_a a stride-1 Conv1d (encoder) or a strided ConvTranspose1d (decoder) and conv_b a strided Conv1d
- * (encoder) or a stride-1 Conv1d (decoder). Every intermediate that a backward op reads is kept in its own
+ * (encoder) or a stride-1 Conv1d (decoder); each "[LeakyReLU] InstanceNorm" is one norm_act op, whose backward
+ * recomputes the LeakyReLU output from its input. Every tensor that a backward op reads is kept in its own
  * buffer, allocated once for max_batch; the backward pass ping-pongs between two gradient buffers sized for the
- * largest activation, so gradients need 2 activations of memory, not one per layer.
+ * largest activation, so gradients need 2 activations of memory, not one per layer. conv_b's weights are
+ * prepared (conv1d_pack) by each forward and reused by its backward.
  *
  * Training forward: x [n, d] -> (noise_mix a) -> pad to [n, 1, dp] -> encoder -> tanh -> z [n, C, Ll]
  *   -> (noise_mix b -> zn -> clamp -> zc) -> decoder -> [n, 1, lout] -> crop to y [n, d].
@@ -34,10 +36,9 @@ typedef struct {
     int32_t ka, sa, pa;         /* op_a kernel, stride, pad */
     int32_t kb, sb, pb;         /* conv_b kernel, stride, pad */
     int64_t wa, ba, wb, bb;     /* parameter offsets */
-    float *u;                   /* [mb, cin, lin] LeakyReLU(x) (lead only) */
+    float *wpk;                 /* conv_b weights prepared by conv1d_pack (NULL: nothing to prepare) */
     float *n0;                  /* [mb, cin, lin] */
     float *c0;                  /* [mb, cmid, lmid] */
-    float *a;                   /* [mb, cmid, lmid] */
     float *n1;                  /* [mb, cmid, lmid] */
     float *out;                 /* [mb, cout, lout] */
     float *m0, *r0;             /* [mb cin] instance-norm statistics */
@@ -248,12 +249,13 @@ pd_status ae_create(pd_ae **out, pd_backend *be, const pd_ae_geometry *g, int32_
     for (int i = 0; i < 8; i++) {
         ae_layer *L = i < 4 ? &ae->enc[i] : &ae->dec[i - 4];
         int64_t nin = (int64_t)L->cin * L->lin, nmid = (int64_t)L->cmid * L->lmid;
-        if (L->lead)
-            L->u = ae_alloc(ae, mb * nin);
         L->n0 = ae_alloc(ae, mb * nin);
         L->c0 = ae_alloc(ae, mb * nmid);
-        L->a = ae_alloc(ae, mb * nmid);
         L->n1 = ae_alloc(ae, mb * nmid);
+        pd_conv1d_shape sb = conv1d_shape_make(1, L->cmid, L->lmid, L->cout, L->kb, L->sb, L->pb);
+        int64_t npb = be->conv1d_pack_floats ? be->conv1d_pack_floats(be, &sb) : 0;
+        if (npb > 0)
+            L->wpk = ae_alloc(ae, npb);
         L->out = ae_alloc(ae, mb * L->cout * L->lout);
         L->m0 = ae_alloc(ae, mb * L->cin);
         L->r0 = ae_alloc(ae, mb * L->cin);
@@ -362,19 +364,17 @@ static pd_conv1d_shape ae_shape_b(const ae_layer *L, int32_t n)
 /* L->out [n, cout, lout] from x [n, cin, lin] */
 static void ae_layer_forward(pd_backend *be, const float *P, ae_layer *L, const float *x, int32_t n)
 {
-    int64_t nin = (int64_t)n * L->cin * L->lin, nmid = (int64_t)n * L->cmid * L->lmid;
-    const float *src = x;
-    if (L->lead) {
-        be->leakyrelu_forward(be, L->u, x, AE_SLOPE, nin);
-        src = L->u;
-    }
-    be->instnorm_forward(be, L->n0, src, L->m0, L->r0, (int64_t)n * L->cin, L->lin, AE_EPS);
+    be->norm_act_forward(be, L->n0, x, NULL, NULL, L->m0, L->r0, n, L->cin, L->lin, L->lead, AE_SLOPE, AE_EPS);
     pd_conv1d_shape sa = ae_shape_a(L, n);
     (L->transposed ? be->convt1d_forward : be->conv1d_forward)(be, L->c0, L->n0, P + L->wa, P + L->ba, &sa);
-    be->leakyrelu_forward(be, L->a, L->c0, AE_SLOPE, nmid);
-    be->instnorm_forward(be, L->n1, L->a, L->m1, L->r1, (int64_t)n * L->cmid, L->lmid, AE_EPS);
+    be->norm_act_forward(be, L->n1, L->c0, NULL, NULL, L->m1, L->r1, n, L->cmid, L->lmid, 1, AE_SLOPE, AE_EPS);
     pd_conv1d_shape sb = ae_shape_b(L, n);
-    be->conv1d_forward(be, L->out, L->n1, P + L->wb, P + L->bb, &sb);
+    if (L->wpk) {
+        be->conv1d_pack(be, L->wpk, P + L->wb, &sb);
+        be->conv1d_forward_packed(be, L->out, L->n1, P + L->wb, L->wpk, P + L->bb, &sb);
+    } else {
+        be->conv1d_forward(be, L->out, L->n1, P + L->wb, P + L->bb, &sb);
+    }
 }
 
 /* Parameter gradients of one layer (accumulated into G) from dout [n, cout, lout]; dx [n, cin, lin] = gradient of
@@ -383,22 +383,18 @@ static void ae_layer_forward(pd_backend *be, const float *P, ae_layer *L, const 
 static void ae_layer_backward(pd_backend *be, const float *P, float *G, const ae_layer *L, const float *x,
                               const float *dout, float *dx, float *gp, float *gq, int32_t n)
 {
-    int64_t nin = (int64_t)n * L->cin * L->lin, nmid = (int64_t)n * L->cmid * L->lmid;
     pd_conv1d_shape sb = ae_shape_b(L, n), sa = ae_shape_a(L, n);
-    be->conv1d_backward(be, gp, G + L->wb, G + L->bb, dout, L->n1, P + L->wb, &sb, 0);          /* d n1 */
-    be->instnorm_backward(be, gq, gp, L->a, L->m1, L->r1, (int64_t)n * L->cmid, L->lmid, 0);     /* d a */
-    be->leakyrelu_backward(be, gp, gq, L->c0, AE_SLOPE, nmid, 0);                              /* d c0 */
-    (L->transposed ? be->convt1d_backward : be->conv1d_backward)(be, dx ? gq : NULL, G + L->wa, G + L->ba, gp,
+    if (L->wpk) /* prepared by the forward */
+        be->conv1d_backward_packed(be, gp, G + L->wb, G + L->bb, dout, L->n1, P + L->wb, L->wpk, &sb, 0); /* d n1 */
+    else
+        be->conv1d_backward(be, gp, G + L->wb, G + L->bb, dout, L->n1, P + L->wb, &sb, 0);
+    be->norm_act_backward(be, gq, NULL, gp, L->c0, NULL, NULL, L->m1, L->r1, n, L->cmid, L->lmid, 1, AE_SLOPE,
+                          0);                                                                  /* d c0 */
+    (L->transposed ? be->convt1d_backward : be->conv1d_backward)(be, dx ? gp : NULL, G + L->wa, G + L->ba, gq,
                                                                  L->n0, P + L->wa, &sa, 0);    /* d n0 */
-    if (!dx)
-        return;
-    if (L->lead) {
-        be->instnorm_backward(be, gp, gq, L->u, L->m0, L->r0, (int64_t)n * L->cin, L->lin, 0); /* d u */
-        be->leakyrelu_backward(be, dx, gp, x, AE_SLOPE, nin, 0);                             /* d x */
-    } else {
-        PD_ASSERT(dx != gq);
-        be->instnorm_backward(be, dx, gq, x, L->m0, L->r0, (int64_t)n * L->cin, L->lin, 0);
-    }
+    if (dx)
+        be->norm_act_backward(be, dx, NULL, gp, x, NULL, NULL, L->m0, L->r0, n, L->cin, L->lin, L->lead, AE_SLOPE,
+                              0);                                                              /* d x */
 }
 
 /* Encoder on the padded input ae->x0 [n, 1, dp]; tanh into z [n, lat]. */

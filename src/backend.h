@@ -141,6 +141,37 @@ struct pd_backend {
     void (*bn_relu_pool_eval)(pd_backend *be, float *out, const float *mx, const float *mn, const float *gamma,
                               const float *beta, const float *run_mean, const float *run_var, float eps, int32_t n,
                               int32_t c, int32_t hw);
+    /* BatchNorm2d (batchnorm2d_forward's contract, hw = h w), then ReLU, then, when pool != 0, the 2x2 max-pool
+     * of maxpool2d_forward, in one pass that keeps neither the intermediate tensors nor the argmax: out is
+     * [n, c, h/2, w/2] with the pool, else [n, c, h, w], and equals the composition of the separate ops bit for
+     * bit. */
+    void (*bn_relu_forward)(pd_backend *be, float *out, const float *in, const float *gamma, const float *beta,
+                            float *run_mean, float *run_var, float *save_mean, float *save_rstd, int32_t n,
+                            int32_t c, int32_t h, int32_t w, int pool, int train, float momentum, float eps);
+    /* Its backward: dout is shaped like bn_relu_forward's out; the ReLU mask and the pool's choice (first
+     * maximum) are recomputed from in, gamma, beta and the saved statistics; din [n, c, h, w] (acc as usual,
+     * may be NULL), dgamma, dbeta [c] +=; train as in batchnorm2d_backward. */
+    void (*bn_relu_backward)(pd_backend *be, float *din, float *dgamma, float *dbeta, const float *dout,
+                             const float *in, const float *gamma, const float *beta, const float *save_mean,
+                             const float *save_rstd, int32_t n, int32_t c, int32_t h, int32_t w, int pool, int train,
+                             int acc);
+    /* Convolution -> BatchNorm2d -> ReLU (-> 2x2 max-pool when pool != 0) as one block, for a convolution whose
+     * output nothing else reads: out [n, cout, ho/2, wo/2] (pool) or [n, cout, ho, wo]; x [n, cout, ho, wo]
+     * is the block's own buffer for the convolution output (its layout is the backend's business: only
+     * conv_bn_relu_backward reads it, and only when keep != 0 — with keep == 0 no backward follows and x may
+     * be left unwritten). The rest as conv2d_forward and bn_relu_forward, whose composition this equals up to
+     * float rounding (the convolution may sum in another order; batch statistics too). */
+    void (*conv_bn_relu_forward)(pd_backend *be, float *out, float *x, const float *in, const float *w,
+                                 const float *b, const pd_conv2d_shape *s, const float *gamma, const float *beta,
+                                 float *run_mean, float *run_var, float *save_mean, float *save_rstd, int pool,
+                                 int train, float momentum, float eps, int keep);
+    /* Its backward from dout (shaped like out) and the forward's x: din [n, cin, h, w] (acc as usual; may be
+     * NULL), dw += and db += (db may be NULL; dw NULL skips the convolution: only dgamma, dbeta), dgamma,
+     * dbeta [cout] +=; work [n, cout, ho, wo] is scratch. */
+    void (*conv_bn_relu_backward)(pd_backend *be, float *din, float *dw, float *db, float *dgamma, float *dbeta,
+                                  float *work, const float *dout, const float *x, const float *in, const float *w,
+                                  const pd_conv2d_shape *s, const float *gamma, const float *beta,
+                                  const float *save_mean, const float *save_rstd, int pool, int train, int acc);
     /* global average pool: out [n, c] = mean over hw of in [n, c, hw] */
     void (*avgpool_forward)(pd_backend *be, float *out, const float *in, int32_t n, int32_t c, int32_t hw);
     void (*avgpool_backward)(pd_backend *be, float *din, const float *dout, int32_t n, int32_t c, int32_t hw,
@@ -177,12 +208,40 @@ struct pd_backend {
                             const pd_conv1d_shape *s);
     void (*convt1d_backward)(pd_backend *be, float *din, float *dw, float *db, const float *dout,
                              const float *in, const float *w, const pd_conv1d_shape *s, int acc);
+    /* Prepared conv1d weights, for a caller that runs many convolutions with the same weights (a sampler, the
+     * backward pass after the forward): conv1d_pack_floats gives the floats conv1d_pack writes for shape s
+     * (they depend on everything in s but n; 0 means nothing to prepare for this shape, and packed may then be
+     * NULL); conv1d_pack fills packed from w [cout, cin, k]. The _packed ops take those prepared weights beside
+     * w (packed NULL: prepare nothing, as conv1d_forward / conv1d_backward, which they equal bit for bit) and
+     * skip the preparation that every plain call repeats. packed is only valid while w keeps its values. */
+    int64_t (*conv1d_pack_floats)(pd_backend *be, const pd_conv1d_shape *s);
+    void (*conv1d_pack)(pd_backend *be, float *packed, const float *w, const pd_conv1d_shape *s);
+    void (*conv1d_forward_packed)(pd_backend *be, float *out, const float *in, const float *w,
+                                  const float *packed, const float *b, const pd_conv1d_shape *s);
+    void (*conv1d_backward_packed)(pd_backend *be, float *din, float *dw, float *db, const float *dout,
+                                   const float *in, const float *w, const float *packed, const pd_conv1d_shape *s,
+                                   int acc);
     /* instance norm without affine parameters over rows of length l (rows = n * c):
      * out = (in - mean) / sqrt(var + eps), biased variance; save_mean/save_rstd [rows] kept for backward */
     void (*instnorm_forward)(pd_backend *be, float *out, const float *in, float *save_mean, float *save_rstd,
                              int64_t rows, int32_t l, float eps);
     void (*instnorm_backward)(pd_backend *be, float *din, const float *dout, const float *in,
                               const float *save_mean, const float *save_rstd, int64_t rows, int32_t l, int acc);
+    /* The AE's and UNet's "[+ time embedding] [-> LeakyReLU] -> InstanceNorm" in one pass over in [n, c, l]:
+     *   s = in + table [t[b], :] (broadcast over c; table and t may be NULL: s = in),
+     *   u = lead ? LeakyReLU(s, slope) : s,  out = instnorm(u) (instnorm_forward's contract, save_mean and
+     *   save_rstd [n c]),
+     * equal bit for bit to temb_forward -> leakyrelu_forward -> instnorm_forward, without keeping s or u. */
+    void (*norm_act_forward)(pd_backend *be, float *out, const float *in, const float *table, const int32_t *t,
+                             float *save_mean, float *save_rstd, int32_t n, int32_t c, int32_t l, int lead,
+                             float slope, float eps);
+    /* Its backward from dout [n, c, l]: ds = gradient of s (instnorm_backward, then the LeakyReLU's derivative
+     * at s when lead), recomputing s and u from in, table and t; din [n, c, l] = ds (acc 0) or += ds (acc 1),
+     * may be NULL; dtable [T, l] (may be NULL): row t[b] += sum over c of ds [b, c, :], samples in order, as
+     * temb_backward. Equal bit for bit to instnorm_backward -> leakyrelu_backward -> temb_backward. */
+    void (*norm_act_backward)(pd_backend *be, float *din, float *dtable, const float *dout, const float *in,
+                              const float *table, const int32_t *t, const float *save_mean, const float *save_rstd,
+                              int32_t n, int32_t c, int32_t l, int lead, float slope, int acc);
     /* time embedding: out [n, c, l] = in [n, c, l] + table [t[b], l] broadcast over c; t [n] int32 (device) */
     void (*temb_forward)(pd_backend *be, float *out, const float *in, const float *table, const int32_t *t,
                          int32_t n, int32_t c, int32_t l);

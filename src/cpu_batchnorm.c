@@ -12,8 +12,17 @@
 #include <string.h>
 
 #include "cpu.h"
+#include "cpu_bnrelu.h"
 
 #define CPU_BATCHNORM_PARALLEL_MIN ((int64_t)1 << 15) /* elements; smaller runs on the calling thread */
+
+/* the fused passes are compiled for AVX-512 and the baseline and picked at load time (same results) */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CPU_BN_CLONES __attribute__((target_clones("avx512f", "default")))
+#else
+#define CPU_BN_CLONES
+#endif
+#define CPU_BN_INLINE static inline __attribute__((always_inline)) /* into each clone */
 
 typedef struct {
     float *out;              /* [n, c, hw] forward output, or din [n, c, hw] */
@@ -23,7 +32,10 @@ typedef struct {
     double *part;            /* [n, c, 2] per-sample sums */
     const float *ka, *kb, *kc; /* [c] forward: out = ka (x - center) + kb; backward: din = ka dout
                                 * - kb (x - center) + kc */
+    const float *beta;       /* [c] (fused backward: recomputes the forward output) */
     int32_t n, c, hw;
+    int32_t h, w;            /* fused: hw = h w */
+    int pool;                /* fused: 2x2 max-pool after the ReLU */
     int acc;
 } cpu_batchnorm_args;
 
@@ -44,7 +56,7 @@ static double cpu_batchnorm_hsum(cpu_batchnorm_v4 v)
 }
 
 /* sum of d and of d^2 for d = x [len] - shift, added to s1, s2 */
-static void cpu_batchnorm_moments(const float *x, int64_t len, float shift, double *s1, double *s2)
+CPU_BN_INLINE void cpu_batchnorm_moments(const float *x, int64_t len, float shift, double *s1, double *s2)
 {
     cpu_batchnorm_v4 a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0};
     int64_t i = 0;
@@ -66,7 +78,7 @@ static void cpu_batchnorm_moments(const float *x, int64_t len, float shift, doub
 }
 
 /* sum of dy [len] and of dy (x [len] - mean), added to sdy, sdyx */
-static void cpu_batchnorm_dsums(const float *dy, const float *x, int64_t len, float mean, double *sdy,
+CPU_BN_INLINE void cpu_batchnorm_dsums(const float *dy, const float *x, int64_t len, float mean, double *sdy,
                                 double *sdyx)
 {
     cpu_batchnorm_v4 a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0};
@@ -88,7 +100,7 @@ static void cpu_batchnorm_dsums(const float *dy, const float *x, int64_t len, fl
 }
 
 /* pass 1: part [s, ch] = sums over sample s's row of channel ch */
-static void cpu_batchnorm_sums_task(void *ctx, int64_t smp, int thread)
+CPU_BN_CLONES static void cpu_batchnorm_sums_task(void *ctx, int64_t smp, int thread)
 {
     (void)thread;
     const cpu_batchnorm_args *a = ctx;
@@ -105,7 +117,7 @@ static void cpu_batchnorm_sums_task(void *ctx, int64_t smp, int thread)
 }
 
 /* pass 2: the per-channel affine map of sample smp */
-static void cpu_batchnorm_apply_task(void *ctx, int64_t smp, int thread)
+CPU_BN_CLONES static void cpu_batchnorm_apply_task(void *ctx, int64_t smp, int thread)
 {
     (void)thread;
     const cpu_batchnorm_args *a = ctx;
@@ -127,6 +139,49 @@ static void cpu_batchnorm_apply_task(void *ctx, int64_t smp, int thread)
         else
             for (int64_t j = 0; j < hw; j++)
                 y[j] = ka * dy[j] - kb * (x[j] - m) + kc;
+    }
+}
+
+/* ---- fused ReLU / ReLU + 2x2 max-pool passes (the per-plane kernels are in cpu_bnrelu.c) ---------------- */
+
+/* forward: the fused pass of sample smp (kb holds beta) */
+static void cpu_bnr_forward_task(void *ctx, int64_t smp, int thread)
+{
+    (void)thread;
+    const cpu_batchnorm_args *a = ctx;
+    int64_t osize = a->pool ? (int64_t)(a->h / 2) * (a->w / 2) : a->hw;
+    for (int32_t ch = 0; ch < a->c; ch++) {
+        int64_t row = smp * a->c + ch;
+        cpu_bnr_forward_plane(a->out + row * osize, a->in + row * a->hw, a->h, a->w, a->pool, a->center[ch],
+                              a->ka[ch], a->kb[ch]);
+    }
+}
+
+/* backward pass 1: part [smp, ch] = sums of dy and dy (x - mean) (ka holds the forward's scale) */
+static void cpu_bnr_sums_task(void *ctx, int64_t smp, int thread)
+{
+    (void)thread;
+    const cpu_batchnorm_args *a = ctx;
+    int64_t osize = a->pool ? (int64_t)(a->h / 2) * (a->w / 2) : a->hw;
+    for (int32_t ch = 0; ch < a->c; ch++) {
+        int64_t row = smp * a->c + ch;
+        double *pt = a->part + 2 * row;
+        pt[0] = pt[1] = 0.0;
+        cpu_bnr_sums_plane(a->in + row * a->hw, a->dout + row * osize, a->h, a->w, a->pool, a->center[ch], a->ka[ch],
+                           a->beta[ch], &pt[0], &pt[1]);
+    }
+}
+
+/* backward pass 2: din of sample smp */
+static void cpu_bnr_apply_task(void *ctx, int64_t smp, int thread)
+{
+    (void)thread;
+    const cpu_batchnorm_args *a = ctx;
+    int64_t osize = a->pool ? (int64_t)(a->h / 2) * (a->w / 2) : a->hw;
+    for (int32_t ch = 0; ch < a->c; ch++) {
+        int64_t row = smp * a->c + ch;
+        cpu_bnr_apply_plane(a->out + row * a->hw, a->in + row * a->hw, a->dout + row * osize, a->h, a->w, a->pool,
+                            a->center[ch], a->ka[ch], a->beta[ch], a->ka[ch], a->kb[ch], a->kc[ch], a->acc);
     }
 }
 
@@ -161,19 +216,25 @@ static void cpu_batchnorm_reduce(const double *part, int32_t n, int32_t c, int32
     *s2 = b;
 }
 
-static void cpu_batchnorm_forward(pd_backend *be, float *out, const float *in, const float *gamma,
-                                  const float *beta, float *run_mean, float *run_var, float *save_mean,
-                                  float *save_rstd, int32_t n, int32_t c, int32_t hw, int train, float momentum,
-                                  float eps)
+/* batchnorm2d_forward, then (fn != the plain apply pass) a fused ReLU / ReLU + max-pool pass */
+static void cpu_batchnorm_forward_impl(pd_backend *be, float *out, const float *in, const float *gamma,
+                                       const float *beta, float *run_mean, float *run_var, float *save_mean,
+                                       float *save_rstd, int32_t n, int32_t c, int32_t h, int32_t w, int train,
+                                       float momentum, float eps, int pool, pd_pool_fn fn)
 {
-    /* out, in [n, c, hw]; gamma, beta, run_mean, run_var, save_mean, save_rstd [c] */
+    /* out [n, c, hw] (or pooled), in [n, c, hw]; gamma, beta, run_mean, run_var, save_mean, save_rstd [c] */
+    int32_t hw = h * w;
     if (n <= 0 || c <= 0 || hw <= 0)
         return;
     float *vec;
+    cpu_batchnorm_args a = {.out = out, .in = in, .n = n, .c = c, .hw = hw, .h = h, .w = w, .pool = pool};
     double *part = cpu_batchnorm_scratch(be, n, c, &vec);
     float *center = vec, *ka = vec + c, *kb = vec + 2 * c, *kc = vec + 3 * c; /* [c] each */
-    cpu_batchnorm_args a = {.out = out, .in = in, .center = center, .part = part, .ka = ka, .kb = kb, .kc = kc,
-                            .n = n, .c = c, .hw = hw};
+    a.center = center;
+    a.part = part;
+    a.ka = ka;
+    a.kb = kb;
+    a.kc = kc;
     int64_t count = (int64_t)n * hw;
     if (train) {
         for (int32_t ch = 0; ch < c; ch++) /* shift by one value of the channel: the variance cannot cancel */
@@ -203,23 +264,43 @@ static void cpu_batchnorm_forward(pd_backend *be, float *out, const float *in, c
         kb[ch] = beta[ch];
         kc[ch] = 0.0f;
     }
-    cpu_batchnorm_run(be, &a, cpu_batchnorm_apply_task);
+    cpu_batchnorm_run(be, &a, fn);
 }
 
-static void cpu_batchnorm_backward(pd_backend *be, float *din, float *dgamma, float *dbeta, const float *dout,
-                                   const float *in, const float *gamma, const float *save_mean,
-                                   const float *save_rstd, int32_t n, int32_t c, int32_t hw, int train, int acc)
+static void cpu_batchnorm_forward(pd_backend *be, float *out, const float *in, const float *gamma,
+                                  const float *beta, float *run_mean, float *run_var, float *save_mean,
+                                  float *save_rstd, int32_t n, int32_t c, int32_t hw, int train, float momentum,
+                                  float eps)
+{
+    cpu_batchnorm_forward_impl(be, out, in, gamma, beta, run_mean, run_var, save_mean, save_rstd, n, c, 1, hw, train,
+                               momentum, eps, 0, cpu_batchnorm_apply_task);
+}
+
+/* batchnorm2d_backward with the given sums and apply passes (the plain ones, or the fused ReLU / max-pool ones
+ * that recompute the gradient reaching the BatchNorm output) */
+static void cpu_batchnorm_backward_impl(pd_backend *be, float *din, float *dgamma, float *dbeta, const float *dout,
+                                        const float *in, const float *gamma, const float *beta,
+                                        const float *save_mean, const float *save_rstd, int32_t n, int32_t c,
+                                        int32_t h, int32_t w, int train, int acc, int pool, pd_pool_fn sums,
+                                        pd_pool_fn apply)
 {
     /* din [n, c, hw] or NULL, dgamma, dbeta [c] +=, dout, in [n, c, hw], gamma, save_mean, save_rstd [c] */
+    int32_t hw = h * w;
     if (n <= 0 || c <= 0 || hw <= 0)
         return;
     float *vec;
+    cpu_batchnorm_args a = {.out = din, .in = in, .dout = dout, .center = save_mean, .beta = beta, .n = n, .c = c,
+                            .hw = hw, .h = h, .w = w, .pool = pool, .acc = acc};
     double *part = cpu_batchnorm_scratch(be, n, c, &vec);
     float *ka = vec + c, *kb = vec + 2 * c, *kc = vec + 3 * c; /* [c] each */
-    cpu_batchnorm_args a = {.out = din, .in = in, .dout = dout, .center = save_mean, .part = part, .ka = ka,
-                            .kb = kb, .kc = kc, .n = n, .c = c, .hw = hw, .acc = acc};
+    a.part = part;
+    a.ka = ka;
+    a.kb = kb;
+    a.kc = kc;
     int64_t count = (int64_t)n * hw;
-    cpu_batchnorm_run(be, &a, cpu_batchnorm_sums_task);
+    for (int32_t ch = 0; ch < c; ch++) /* the forward's scale: the fused passes recompute its output */
+        ka[ch] = gamma[ch] * save_rstd[ch];
+    cpu_batchnorm_run(be, &a, sums);
     for (int32_t ch = 0; ch < c; ch++) {
         double sdy, sdyx; /* sum dout, sum dout (x - mean) */
         cpu_batchnorm_reduce(part, n, c, ch, &sdy, &sdyx);
@@ -236,7 +317,15 @@ static void cpu_batchnorm_backward(pd_backend *be, float *din, float *dgamma, fl
         }
     }
     if (din)
-        cpu_batchnorm_run(be, &a, cpu_batchnorm_apply_task);
+        cpu_batchnorm_run(be, &a, apply);
+}
+
+static void cpu_batchnorm_backward(pd_backend *be, float *din, float *dgamma, float *dbeta, const float *dout,
+                                   const float *in, const float *gamma, const float *save_mean,
+                                   const float *save_rstd, int32_t n, int32_t c, int32_t hw, int train, int acc)
+{
+    cpu_batchnorm_backward_impl(be, din, dgamma, dbeta, dout, in, gamma, NULL, save_mean, save_rstd, n, c, 1, hw,
+                                train, acc, 0, cpu_batchnorm_sums_task, cpu_batchnorm_apply_task);
 }
 
 typedef struct {
@@ -281,8 +370,30 @@ static void cpu_batchnorm_relu_pool_eval(pd_backend *be, float *out, const float
         cpu_parallel_for(be, n, cpu_batchnorm_pool_task, &a);
 }
 
+static void cpu_batchnorm_relu_forward(pd_backend *be, float *out, const float *in, const float *gamma,
+                                       const float *beta, float *run_mean, float *run_var, float *save_mean,
+                                       float *save_rstd, int32_t n, int32_t c, int32_t h, int32_t w, int pool,
+                                       int train, float momentum, float eps)
+{
+    /* out [n, c, h/2, w/2] (pool) or [n, c, h, w], in [n, c, h, w]; the rest [c] */
+    cpu_batchnorm_forward_impl(be, out, in, gamma, beta, run_mean, run_var, save_mean, save_rstd, n, c, h, w, train,
+                               momentum, eps, pool != 0, cpu_bnr_forward_task);
+}
+
+static void cpu_batchnorm_relu_backward(pd_backend *be, float *din, float *dgamma, float *dbeta, const float *dout,
+                                        const float *in, const float *gamma, const float *beta,
+                                        const float *save_mean, const float *save_rstd, int32_t n, int32_t c,
+                                        int32_t h, int32_t w, int pool, int train, int acc)
+{
+    /* din [n, c, h, w] or NULL, dout shaped like the forward output, in [n, c, h, w]; the rest [c] */
+    cpu_batchnorm_backward_impl(be, din, dgamma, dbeta, dout, in, gamma, beta, save_mean, save_rstd, n, c, h, w, train,
+                                acc, pool != 0, cpu_bnr_sums_task, cpu_bnr_apply_task);
+}
+
 void cpu_batchnorm_register(pd_backend *be)
 {
+    be->bn_relu_forward = cpu_batchnorm_relu_forward;
+    be->bn_relu_backward = cpu_batchnorm_relu_backward;
     be->bn_relu_pool_eval = cpu_batchnorm_relu_pool_eval;
     be->batchnorm2d_forward = cpu_batchnorm_forward;
     be->batchnorm2d_backward = cpu_batchnorm_backward;

@@ -386,4 +386,5 @@ void cpu_conv2d_register(pd_backend *be)
 {
     be->conv2d_forward = cpu_conv2d_forward;
     be->conv2d_backward = cpu_conv2d_backward;
+    cpu_convbn_register(be); /* the fused convolution -> BatchNorm -> ReLU block */
 }

@@ -233,6 +233,7 @@ pd_status ddpm_sample(pd_unet *u, const pd_ddpm_schedule *s, float *x, int32_t n
         for (int32_t j = 0; j < nsteps; j++)
             ts[j] = j;
     be->randn(be, x, (int64_t)n * L, rng_derive(seed, "ddpm-sample-x"), 0);
+    unet_freeze(u, 1); /* the weights are prepared once for all steps */
     uint64_t zseed = rng_derive(seed, "ddpm-sample-z");
     int32_t nchunks = (n + mb - 1) / mb;
     int64_t total = (int64_t)nsteps * nchunks;
@@ -260,6 +261,7 @@ pd_status ddpm_sample(pd_unet *u, const pd_ddpm_schedule *s, float *x, int32_t n
         }
     }
 done:
+    unet_freeze(u, 0);
     free(ts);
     free(t_host);
     be->free(be, t_dev);

@@ -31,6 +31,11 @@ typedef struct {
     int32_t *arg;             /* maxpool argmax */
     float *mean, *rstd;       /* BN statistics saved for backward [c] */
     int dout_set;             /* backward bookkeeping: dout written this pass */
+    int fuse;                 /* nodes after this one run with it as one op: BN: 1 = BN -> ReLU, 2 = ... -> MaxPool
+                               * (bn_relu_forward); CONV: 2 = Conv -> BN -> ReLU, 3 = ... -> MaxPool
+                               * (conv_bn_relu_forward) */
+    int fused_from;           /* the first node of the fused op that wrote this node's output in the latest
+                               * forward, or -1 */
 } model_node;
 
 struct pd_model {
@@ -208,6 +213,48 @@ int model_add_add(pd_model *m, int a, int b)
     return m->n_nodes - 1;
 }
 
+/* ------------------------------------------------------------------------------------------------ fusion */
+
+/* Does anything but node `only` read node j's output? */
+static int model_read_elsewhere(const pd_model *m, int j, int only)
+{
+    for (int k = 0; k < m->n_nodes; k++)
+        if (k != only && (m->nodes[k].in == j || m->nodes[k].in2 == j))
+            return 1;
+    return 0;
+}
+
+/* Mark BatchNorm -> ReLU (-> MaxPool) chains whose intermediate outputs nothing else reads: the forward runs
+ * them as one bn_relu_forward (no BatchNorm output, ReLU output or argmax tensors written or read back) and the
+ * backward as one bn_relu_backward; and when such a chain follows a convolution that nothing else reads, the
+ * whole Conv -> BN -> ReLU (-> MaxPool) runs as one conv_bn_relu_forward / _backward (the convolution's output
+ * buffer becomes the block's, the BatchNorm's output buffer its backward scratch). Other graphs (ResNet's
+ * BN -> add -> ReLU) keep the separate ops. */
+static void model_plan_fusion(pd_model *m)
+{
+    for (int i = 0; i < m->n_nodes; i++) {
+        model_node *n = &m->nodes[i];
+        n->fused_from = -1;
+        n->fuse = 0;
+        if (n->kind != NODE_BN || !m->be->bn_relu_forward || !m->be->bn_relu_backward || i + 1 >= m->n_nodes)
+            continue;
+        const model_node *r = &m->nodes[i + 1];
+        if (r->kind != NODE_RELU || r->in != i || model_read_elsewhere(m, i, i + 1))
+            continue;
+        n->fuse = 1;
+        if (i + 2 < m->n_nodes && m->nodes[i + 2].kind == NODE_MAXPOOL && m->nodes[i + 2].in == i + 1
+            && !model_read_elsewhere(m, i + 1, i + 2))
+            n->fuse = 2;
+    }
+    for (int i = 0; i + 1 < m->n_nodes; i++) {
+        model_node *n = &m->nodes[i];
+        const model_node *bn = &m->nodes[i + 1];
+        if (n->kind == NODE_CONV && bn->kind == NODE_BN && bn->in == i && bn->fuse && !model_read_elsewhere(m, i, i + 1)
+            && m->be->conv_bn_relu_forward && m->be->conv_bn_relu_backward)
+            n->fuse = 1 + bn->fuse;
+    }
+}
+
 /* ------------------------------------------------------------------------------------------------ lifetime */
 
 static int64_t model_node_size(const model_node *n)
@@ -237,6 +284,7 @@ pd_status model_create(pd_model **out, pd_backend *be, const pd_model_spec *spec
         model_free(m);
         return error_set(err, PD_ERR_NOMEM, "model: out of memory while building %s", model_arch_name(spec->arch));
     }
+    model_plan_fusion(m);
     int ok = 1;
     m->params = backend_alloc_floats(be, m->n_params);
     m->buffers = backend_alloc_floats(be, m->n_buffers);
@@ -428,13 +476,32 @@ const float *model_forward_range(pd_model *m, const float *x, int32_t n, int tra
         int32_t ic, ih, iw;
         model_shape_of(m, nd->in, &ic, &ih, &iw);
         int64_t size = (int64_t)n * model_node_size(nd);
+        nd->fused_from = -1;
         switch (nd->kind) {
         case NODE_CONV: {
             pd_conv2d_shape s = conv2d_shape_make(n, ic, ih, iw, nd->c, nd->k, nd->stride, nd->pad);
+            if (nd->fuse && i + nd->fuse < to_node) { /* Conv -> BN -> ReLU (-> MaxPool) in one op */
+                model_node *bn = &m->nodes[i + 1], *last = &m->nodes[i + nd->fuse];
+                be->conv_bn_relu_forward(be, last->out, nd->out, in, P + nd->w_off,
+                                         nd->b_off >= 0 ? P + nd->b_off : NULL, &s, P + bn->w_off, P + bn->b_off,
+                                         B + bn->rm_off, B + bn->rv_off, bn->mean, bn->rstd, nd->fuse == 3, train,
+                                         0.1f, 1e-5f, m->spec.trainable);
+                last->fused_from = i;
+                i += nd->fuse;
+                break;
+            }
             be->conv2d_forward(be, nd->out, in, P + nd->w_off, nd->b_off >= 0 ? P + nd->b_off : NULL, &s);
             break;
         }
         case NODE_BN:
+            if (nd->fuse && i + nd->fuse < to_node) { /* the whole chain runs here: one pass, no intermediates */
+                model_node *last = &m->nodes[i + nd->fuse];
+                be->bn_relu_forward(be, last->out, in, P + nd->w_off, P + nd->b_off, B + nd->rm_off, B + nd->rv_off,
+                                    nd->mean, nd->rstd, n, nd->c, nd->h, nd->w, nd->fuse == 2, train, 0.1f, 1e-5f);
+                last->fused_from = i;
+                i += nd->fuse;
+                break;
+            }
             be->batchnorm2d_forward(be, nd->out, in, P + nd->w_off, P + nd->b_off, B + nd->rm_off, B + nd->rv_off,
                                     nd->mean, nd->rstd, n, nd->c, nd->h * nd->w, train, 0.1f, 1e-5f);
             break;
@@ -487,6 +554,36 @@ void model_backward(pd_model *m, const float *dlogits, int32_t n, int train, int
         model_shape_of(m, nd->in, &ic, &ih, &iw);
         int64_t size = (int64_t)n * model_node_size(nd);
         int acc = 0;
+        if (nd->fused_from >= 0 && m->nodes[nd->fused_from].kind == NODE_CONV) { /* the end of a fused block */
+            int f = nd->fused_from;
+            const model_node *cv = &m->nodes[f], *bn = &m->nodes[f + 1];
+            if (f + 1 >= stop_node) { /* (below stop_node the block holds nothing that is needed) */
+                int32_t cc, ch, cw;
+                model_shape_of(m, cv->in, &cc, &ch, &cw);
+                pd_conv2d_shape s = conv2d_shape_make(n, cc, ch, cw, cv->c, cv->k, cv->stride, cv->pad);
+                int whole = f >= stop_node; /* else the BatchNorm's parameters only */
+                float *dcv = whole ? model_dst_grad(m, cv->in, stop_node, &acc) : NULL;
+                be->conv_bn_relu_backward(be, dcv, whole ? G + cv->w_off : NULL,
+                                          whole && cv->b_off >= 0 ? G + cv->b_off : NULL, G + bn->w_off,
+                                          G + bn->b_off, bn->out, dout, cv->out,
+                                          model_src(m, cv->in, m->last_x, m->last_from), P + cv->w_off, &s,
+                                          P + bn->w_off, P + bn->b_off, bn->mean, bn->rstd, i - f == 3, train, acc);
+            }
+            i = f;
+            continue;
+        }
+        if (nd->fused_from >= 0) { /* the end of a fused BN -> ReLU (-> MaxPool) chain: back through all of it */
+            int b = nd->fused_from;
+            const model_node *bn = &m->nodes[b];
+            if (b >= stop_node) { /* (below stop_node the chain holds nothing that is needed) */
+                float *dbn = model_dst_grad(m, bn->in, stop_node, &acc);
+                be->bn_relu_backward(be, dbn, G + bn->w_off, G + bn->b_off, dout,
+                                     model_src(m, bn->in, m->last_x, m->last_from), P + bn->w_off, P + bn->b_off,
+                                     bn->mean, bn->rstd, n, bn->c, bn->h, bn->w, i - b == 2, train, acc);
+            }
+            i = b;
+            continue;
+        }
         float *din = model_dst_grad(m, nd->in, stop_node, &acc);
         switch (nd->kind) {
         case NODE_CONV: {

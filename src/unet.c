@@ -1,16 +1,19 @@
 /* unet.c — the 1-D UNet denoiser (see unet.h): one parameter block, forward/backward over the backend.
  *
  * Block k (e1..e4 = 0..3, d1..d4 = 4..7) reads h (x for e1) and computes
- *   s = h + te -> [LeakyReLU -> u] -> InstanceNorm -> n0 -> conv_a -> c0 -> LeakyReLU -> a -> InstanceNorm -> n1
+ *   s = h + te -> [LeakyReLU] -> InstanceNorm -> n0 -> conv_a -> c0 -> LeakyReLU -> InstanceNorm -> n1
  *     -> conv_b -> out (+ skip for d1..d3, added in place)
- * and keeps every tensor its backward reads, allocated once for max_batch.
+ * with each "[+ te] [LeakyReLU] InstanceNorm" one norm_act op (which recomputes s and the LeakyReLU output in its
+ * backward instead of keeping them), and keeps every tensor its backward reads, allocated once for max_batch.
+ * The convolutions' weights are prepared (conv1d_pack) once per forward and reused by the backward; while the
+ * UNet is frozen (sampling) once for all forwards.
  *
  * Backward. Two scratch buffers (gp, gq) of the widest tensor carry the gradient inside a block. The
  * gradients of the skip sources h3, h2, h1 are the gradients of g1, g2, g3 (the decoder sums): the decoder
  * leaves them in dg[2], dg[1], dg[0], where they wait until the encoder adds its own part through the acc flag of
- * temb_backward (dh = dg + ds), which also adds every block's input gradient, summed over channels, to the
- * embedding rows of the samples' timesteps. Since temb passes its gradient through unchanged, a block input
- * gradient ds is used directly as the gradient of h where nothing else flows into h.
+ * norm_act_backward (dh = dg + ds), which also adds every block's input gradient, summed over channels, to the
+ * embedding rows of the samples' timesteps. Since the embedding passes its gradient through unchanged, a block
+ * input gradient ds is used directly as the gradient of h where nothing else flows into h.
  */
 #include "unet.h"
 
@@ -28,11 +31,9 @@ typedef struct {
     int lead;                /* leading LeakyReLU (all but e1) */
     int32_t cin, cmid, cout;
     int64_t wa, ba, wb, bb;  /* parameter offsets */
-    float *s;                /* [mb, cin, L] input + time embedding */
-    float *u;                /* [mb, cin, L] LeakyReLU(s) (lead only) */
+    float *pa, *pb;          /* conv_a / conv_b weights prepared by conv1d_pack (NULL: nothing to prepare) */
     float *n0;               /* [mb, cin, L] */
     float *c0;               /* [mb, cmid, L] */
-    float *a;                /* [mb, cmid, L] */
     float *n1;               /* [mb, cmid, L] */
     float *out;              /* [mb, cout, L] (plus the skip for d1..d3) */
     float *m0, *r0;          /* [mb cin] */
@@ -50,7 +51,9 @@ struct pd_unet {
     float *gp, *gq;                /* [mb, widest, L] */
     float *dg[3];                  /* [mb, c0 | c1 | c2, L] gradients of g3, g2, g1 (then h1, h2, h3) */
     const int32_t *last_t;         /* timesteps of the latest forward */
+    const float *last_x;           /* its input */
     int32_t last_n;
+    int frozen;                    /* unet_freeze: the prepared weights stay valid */
     void *allocs[UNET_MAX_ALLOCS];
     int n_allocs;
     int alloc_failed;
@@ -117,13 +120,17 @@ pd_status unet_create(pd_unet **out, pd_backend *be, const pd_unet_geometry *g, 
     u->params = unet_alloc(u, u->n_params);
     for (int k = 0; k < 8; k++) {
         unet_block *B = &u->blk[k];
-        B->s = unet_alloc(u, mb * B->cin * L);
-        if (B->lead)
-            B->u = unet_alloc(u, mb * B->cin * L);
         B->n0 = unet_alloc(u, mb * B->cin * L);
         B->c0 = unet_alloc(u, mb * B->cmid * L);
-        B->a = unet_alloc(u, mb * B->cmid * L);
         B->n1 = unet_alloc(u, mb * B->cmid * L);
+        pd_conv1d_shape sa = conv1d_shape_make(1, B->cin, (int32_t)L, B->cmid, 3, 1, 1);
+        pd_conv1d_shape sb = conv1d_shape_make(1, B->cmid, (int32_t)L, B->cout, 3, 1, 1);
+        int64_t npa = be->conv1d_pack_floats ? be->conv1d_pack_floats(be, &sa) : 0;
+        int64_t npb = be->conv1d_pack_floats ? be->conv1d_pack_floats(be, &sb) : 0;
+        if (npa > 0)
+            B->pa = unet_alloc(u, npa);
+        if (npb > 0)
+            B->pb = unet_alloc(u, npb);
         B->out = unet_alloc(u, mb * B->cout * L);
         B->m0 = unet_alloc(u, mb * B->cin);
         B->r0 = unet_alloc(u, mb * B->cin);
@@ -192,26 +199,62 @@ float *unet_grads(pd_unet *u) { return u->grads; }
 float *unet_adam_m(pd_unet *u) { return u->m; }
 float *unet_adam_v(pd_unet *u) { return u->v; }
 
+/* conv1d forward / backward with the prepared weights pk (NULL: none) */
+static void unet_conv_forward(pd_backend *be, float *out, const float *in, const float *w, const float *pk,
+                              const float *b, const pd_conv1d_shape *s)
+{
+    if (be->conv1d_forward_packed)
+        be->conv1d_forward_packed(be, out, in, w, pk, b, s);
+    else
+        be->conv1d_forward(be, out, in, w, b, s);
+}
+
+static void unet_conv_backward(pd_backend *be, float *din, float *dw, float *db, const float *dout, const float *in,
+                               const float *w, const float *pk, const pd_conv1d_shape *s)
+{
+    if (be->conv1d_backward_packed)
+        be->conv1d_backward_packed(be, din, dw, db, dout, in, w, pk, s, 0);
+    else
+        be->conv1d_backward(be, din, dw, db, dout, in, w, s, 0);
+}
+
+/* Prepare every convolution's weights from the current parameters. */
+static void unet_pack(pd_unet *u)
+{
+    pd_backend *be = u->be;
+    int32_t L = u->g.length;
+    for (int k = 0; k < 8; k++) {
+        unet_block *B = &u->blk[k];
+        pd_conv1d_shape sa = conv1d_shape_make(1, B->cin, L, B->cmid, 3, 1, 1);
+        pd_conv1d_shape sb = conv1d_shape_make(1, B->cmid, L, B->cout, 3, 1, 1);
+        if (B->pa)
+            be->conv1d_pack(be, B->pa, u->params + B->wa, &sa);
+        if (B->pb)
+            be->conv1d_pack(be, B->pb, u->params + B->wb, &sb);
+    }
+}
+
+void unet_freeze(pd_unet *u, int frozen)
+{
+    u->frozen = 0;
+    if (frozen) {
+        unet_pack(u);
+        u->frozen = 1;
+    }
+}
+
 /* B->out [n, cout, L] from h [n, cin, L] and the timesteps t [n] */
 static void unet_block_forward(pd_unet *u, unet_block *B, const float *h, const int32_t *t, int32_t n)
 {
     pd_backend *be = u->be;
     const float *P = u->params;
     int32_t L = u->g.length;
-    int64_t nin = (int64_t)n * B->cin * L, nmid = (int64_t)n * B->cmid * L;
-    be->temb_forward(be, B->s, h, P + u->table, t, n, B->cin, L);
-    const float *src = B->s;
-    if (B->lead) {
-        be->leakyrelu_forward(be, B->u, B->s, UNET_SLOPE, nin);
-        src = B->u;
-    }
-    be->instnorm_forward(be, B->n0, src, B->m0, B->r0, (int64_t)n * B->cin, L, UNET_EPS);
+    be->norm_act_forward(be, B->n0, h, P + u->table, t, B->m0, B->r0, n, B->cin, L, B->lead, UNET_SLOPE, UNET_EPS);
     pd_conv1d_shape sa = conv1d_shape_make(n, B->cin, L, B->cmid, 3, 1, 1);
-    be->conv1d_forward(be, B->c0, B->n0, P + B->wa, P + B->ba, &sa);
-    be->leakyrelu_forward(be, B->a, B->c0, UNET_SLOPE, nmid);
-    be->instnorm_forward(be, B->n1, B->a, B->m1, B->r1, (int64_t)n * B->cmid, L, UNET_EPS);
+    unet_conv_forward(be, B->c0, B->n0, P + B->wa, B->pa, P + B->ba, &sa);
+    be->norm_act_forward(be, B->n1, B->c0, NULL, NULL, B->m1, B->r1, n, B->cmid, L, 1, UNET_SLOPE, UNET_EPS);
     pd_conv1d_shape sb = conv1d_shape_make(n, B->cmid, L, B->cout, 3, 1, 1);
-    be->conv1d_forward(be, B->out, B->n1, P + B->wb, P + B->bb, &sb);
+    unet_conv_forward(be, B->out, B->n1, P + B->wb, B->pb, P + B->bb, &sb);
 }
 
 const float *unet_forward(pd_unet *u, const float *x, const int32_t *t, int32_t n)
@@ -219,6 +262,8 @@ const float *unet_forward(pd_unet *u, const float *x, const int32_t *t, int32_t 
     PD_ASSERT(n >= 1 && n <= u->max_batch);
     pd_backend *be = u->be;
     int64_t L = u->g.length;
+    if (!u->frozen)
+        unet_pack(u);
     const float *h = x;
     for (int k = 0; k < 8; k++) {
         unet_block *B = &u->blk[k];
@@ -229,57 +274,46 @@ const float *unet_forward(pd_unet *u, const float *x, const int32_t *t, int32_t 
     }
     u->last_t = t;
     u->last_n = n;
+    u->last_x = x;
     return u->blk[7].out;
 }
 
-/* Parameter gradients of block B from dout [n, cout, L]; ds [n, cin, L] = gradient of the block input s
- * (ds may be gq, as may dout; neither may be gp unless B is e1, whose ds is written from gq into gp). */
-static void unet_block_backward(pd_unet *u, const unet_block *B, const float *dout, float *ds, int32_t n)
+/* Parameter gradients of block B from dout [n, cout, L], whose input was h [n, cin, L]; ds [n, cin, L] = gradient
+ * of the block input s = h + te (written, or added when acc; NULL: not wanted), the embedding table's gradient
+ * accumulated on the way. dout may be gq, ds may be gq; neither may be gp. */
+static void unet_block_backward(pd_unet *u, const unet_block *B, const float *h, const float *dout, float *ds, int acc)
 {
     pd_backend *be = u->be;
     const float *P = u->params;
     float *G = u->grads, *gp = u->gp, *gq = u->gq;
-    int32_t L = u->g.length;
-    int64_t nin = (int64_t)n * B->cin * L, nmid = (int64_t)n * B->cmid * L;
+    int32_t L = u->g.length, n = u->last_n;
+    const int32_t *t = u->last_t;
     pd_conv1d_shape sa = conv1d_shape_make(n, B->cin, L, B->cmid, 3, 1, 1);
     pd_conv1d_shape sb = conv1d_shape_make(n, B->cmid, L, B->cout, 3, 1, 1);
-    be->conv1d_backward(be, gp, G + B->wb, G + B->bb, dout, B->n1, P + B->wb, &sb, 0);    /* d n1 */
-    be->instnorm_backward(be, gq, gp, B->a, B->m1, B->r1, (int64_t)n * B->cmid, L, 0);    /* d a */
-    be->leakyrelu_backward(be, gp, gq, B->c0, UNET_SLOPE, nmid, 0);                     /* d c0 */
-    be->conv1d_backward(be, gq, G + B->wa, G + B->ba, gp, B->n0, P + B->wa, &sa, 0);      /* d n0 */
-    if (B->lead) {
-        be->instnorm_backward(be, gp, gq, B->u, B->m0, B->r0, (int64_t)n * B->cin, L, 0); /* d u */
-        be->leakyrelu_backward(be, ds, gp, B->s, UNET_SLOPE, nin, 0);                   /* d s */
-    } else {
-        PD_ASSERT(ds != gq);
-        be->instnorm_backward(be, ds, gq, B->s, B->m0, B->r0, (int64_t)n * B->cin, L, 0);
-    }
+    unet_conv_backward(be, gp, G + B->wb, G + B->bb, dout, B->n1, P + B->wb, B->pb, &sb);        /* d n1 */
+    be->norm_act_backward(be, gq, NULL, gp, B->c0, NULL, NULL, B->m1, B->r1, n, B->cmid, L, 1, UNET_SLOPE,
+                          0);                                                                     /* d c0 */
+    unet_conv_backward(be, gp, G + B->wa, G + B->ba, gq, B->n0, P + B->wa, B->pa, &sa);          /* d n0 */
+    be->norm_act_backward(be, ds, G + u->table, gp, h, P + u->table, t, B->m0, B->r0, n, B->cin, L, B->lead,
+                          UNET_SLOPE, acc);                                                       /* d s */
 }
 
 void unet_backward(pd_unet *u, const float *deps, int32_t n)
 {
     PD_ASSERT(u->trainable && n == u->last_n);
-    pd_backend *be = u->be;
-    float *dtable = u->grads + u->table;
-    const int32_t *t = u->last_t;
-    int32_t L = u->g.length;
     const float *dout = deps;
     /* decoder: d4, d3, d2 leave the gradients of g3, g2, g1 in dg[0..2]; d1 leaves that of h4 in gq */
     for (int k = 7; k >= 4; k--) {
         const unet_block *B = &u->blk[k];
         float *ds = k > 4 ? u->dg[7 - k] : u->gq;
-        unet_block_backward(u, B, dout, ds, n);
-        be->temb_backward(be, NULL, dtable, ds, t, n, B->cin, L, 0);
+        unet_block_backward(u, B, u->blk[k - 1].out, dout, ds, 0);
         dout = ds;
     }
     /* encoder: e4, e3, e2 add their input gradient to the skip gradient waiting in dg: dh3, dh2, dh1 */
     for (int k = 3; k >= 1; k--) {
-        const unet_block *B = &u->blk[k];
-        unet_block_backward(u, B, dout, u->gq, n);
         float *dh = u->dg[k - 1];
-        be->temb_backward(be, dh, dtable, u->gq, t, n, B->cin, L, 1);
+        unet_block_backward(u, &u->blk[k], u->blk[k - 1].out, dout, dh, 1);
         dout = dh;
     }
-    unet_block_backward(u, &u->blk[0], dout, u->gp, n);
-    be->temb_backward(be, NULL, dtable, u->gp, t, n, 1, L, 0);
+    unet_block_backward(u, &u->blk[0], u->last_x, dout, NULL, 0);
 }

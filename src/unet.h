@@ -43,7 +43,13 @@ float *unet_adam_v(pd_unet *u);
 
 /* eps_pred [n, 1, L] (device, owned by the unet) for x [n, 1, L] and t [n] (device). */
 const float *unet_forward(pd_unet *u, const float *x, const int32_t *t, int32_t n);
-/* Backward of the latest forward; accumulates into unet_grads(). din of x is not needed and not computed. */
+/* Backward of the latest forward; accumulates into unet_grads(). din of x is not needed and not computed. The
+ * parameters must not change between the forward and its backward (the backward reuses the weights the forward
+ * prepared). */
 void unet_backward(pd_unet *u, const float *deps, int32_t n);
+/* For many forwards with fixed parameters (sampling): unet_freeze(u, 1) prepares the convolution weights once
+ * and every unet_forward reuses them until unet_freeze(u, 0); the parameters must not change in between.
+ * Unfrozen (the default), every unet_forward prepares them afresh. */
+void unet_freeze(pd_unet *u, int frozen);
 
 #endif

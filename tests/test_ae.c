@@ -383,16 +383,18 @@ static void test_ae_train(void)
     fill_normal(x, n * g.d, 41, 1.0f);
     pd_ae_train_opts o = {.input_noise = 0.001f, .latent_noise = 0.1f, .lr = 1e-3f, .weight_decay = 2e-6f, .seed = 3};
     float first = 0, last = 0;
-    for (int s = 1; s <= 200; s++) {
+    /* 400 steps: the loss curve is chaotic in float rounding (another summation order moves the mean of steps
+     * 151-200 by +-20 %), while the mean of steps 301-400 sits well below half the start on every order tried. */
+    for (int s = 1; s <= 400; s++) {
         ae_train_step(ae, x, n, &o, s);
         if (s == 10)
             first = ae_take_loss(ae);
-        if (s == 150)
+        if (s == 300)
             ae_take_loss(ae);
     }
     last = ae_take_loss(ae);
     tap_ok(isfinite(first) && isfinite(last) && last < 0.5f * first,
-           "ae training: mean loss of steps 1-10 %.4g, of steps 151-200 %.4g", first, last);
+           "ae training: mean loss of steps 1-10 %.4g, of steps 301-400 %.4g", first, last);
     be->free(be, x);
     ae_free(ae);
 }

@@ -13,7 +13,7 @@
 
 static pd_backend *be;
 static pd_rng trng;
-static void *allocs[512];
+static void *allocs[4096];
 static int nallocs;
 
 /* ---- helpers ------------------------------------------------------------------------------------------- */
@@ -383,6 +383,135 @@ static void test_batchnorm(int32_t n, int32_t c, int32_t hw, float lo, float hi,
     }
 }
 
+/* ---- fused BatchNorm -> ReLU (-> max-pool), Conv -> BatchNorm -> ReLU (-> max-pool) ---------------------
+ * Against the separate ops: bn_relu's forward bit for bit, backwards and the conv block within float rounding;
+ * finite differences through the fused ops; acc, keep = 0 and dw = NULL. */
+
+typedef struct {
+    float *out, *x, *in, *w, *b, *gamma, *beta, *rm, *rv, *sm, *sr;
+    pd_conv2d_shape s; /* conv block; bn_relu: n, cout = c, ho, wo only */
+    int pool, train, conv;
+} fz_op;
+static void fz_fwd(void *p)
+{
+    fz_op *f = p;
+    if (f->conv)
+        be->conv_bn_relu_forward(be, f->out, f->x, f->in, f->w, f->b, &f->s, f->gamma, f->beta, f->rm, f->rv, f->sm,
+                                 f->sr, f->pool, f->train, 0.1f, 1e-5f, 1);
+    else
+        be->bn_relu_forward(be, f->out, f->in, f->gamma, f->beta, f->rm, f->rv, f->sm, f->sr, f->s.n, f->s.cout,
+                            f->s.ho, f->s.wo, f->pool, f->train, 0.1f, 1e-5f);
+}
+
+/* conv == 0: bn_relu on [n, c, h, w]; else the conv block over in [n, cin, h, w] with k, stride, pad */
+static void test_fused(int conv, int32_t n, int32_t cin, int32_t h, int32_t w, int32_t c, int32_t k, int32_t st,
+                       int32_t pad, int pool, int gc)
+{
+    fz_op f = {.conv = conv, .pool = pool};
+    f.s = conv ? conv2d_shape_make(n, cin, h, w, c, k, st, pad) : conv2d_shape_make(n, c, h, w, c, 1, 1, 0);
+    int64_t ni = conv ? (int64_t)n * cin * h * w : (int64_t)n * c * h * w, nw = (int64_t)c * cin * k * k;
+    int64_t nx = (int64_t)n * c * f.s.ho * f.s.wo, ho = pool ? f.s.ho / 2 : f.s.ho, wo = pool ? f.s.wo / 2 : f.s.wo;
+    int64_t no = (int64_t)n * c * ho * wo;
+    f.in = frand(ni, -1, 3);
+    f.w = conv ? frand(nw, -1, 1) : NULL;
+    f.b = conv ? frand(c, -1, 1) : NULL;
+    f.gamma = frand(c, 0.5f, 1.5f);
+    for (int32_t ch = 0; ch < c; ch += 3)
+        f.gamma[ch] = -f.gamma[ch];
+    f.beta = frand(c, -0.5f, 0.5f), f.rm = frand(c, -0.5f, 0.5f), f.rv = frand(c, 0.5f, 2);
+    f.sm = fbuf(c), f.sr = fbuf(c), f.out = fbuf(no), f.x = fbuf(nx);
+    float *rm0 = fcopy(f.rm, c), *rv0 = fcopy(f.rv, c), *xr = fbuf(nx), *t = fbuf(nx), *want = fbuf(no);
+    float *r = frand(no, -1, 1), *wsm = fbuf(c), *wsr = fbuf(c), *work = fbuf(nx), *t2 = fbuf(nx);
+    int32_t *arg = ibuf(no);
+    float *din = fbuf(ni), *wdin = fbuf(ni), *dw = fbuf(nw > 0 ? nw : 1), *wdw = fbuf(nw > 0 ? nw : 1);
+    float *db = fbuf(c), *wdb = fbuf(c), *dg = fbuf(c), *wdg = fbuf(c), *dbt = fbuf(c), *wdbt = fbuf(c);
+    const char *kind = conv ? nm("conv block n%d %dx%dx%d->%d k%d s%d p%d", n, cin, h, w, c, k, st, pad)
+                            : nm("bn_relu n%d c%d %dx%d", n, c, h, w);
+    for (int mode = 1; mode >= 0; mode--) {
+        const char *tag = nm("%s%s %s", kind, pool ? " pool" : "", mode ? "train" : "eval");
+        f.train = mode;
+        /* reference: the separate ops (running statistics restored in between) */
+        const float *bin = f.in;
+        if (conv) {
+            be->conv2d_forward(be, xr, f.in, f.w, f.b, &f.s);
+            bin = xr;
+        }
+        int64_t hw = (int64_t)f.s.ho * f.s.wo;
+        be->batchnorm2d_forward(be, t, bin, f.gamma, f.beta, f.rm, f.rv, wsm, wsr, n, c, hw, mode, 0.1f, 1e-5f);
+        float *wrm = fcopy(f.rm, c), *wrv = fcopy(f.rv, c);
+        be->relu_forward(be, t, t, nx);
+        if (pool)
+            be->maxpool2d_forward(be, want, arg, t, n, c, f.s.ho, f.s.wo);
+        else
+            memcpy(want, t, (size_t)nx * sizeof(float));
+        memcpy(f.rm, rm0, (size_t)c * sizeof(float));
+        memcpy(f.rv, rv0, (size_t)c * sizeof(float));
+        fz_fwd(&f);
+        double tol = conv ? 1e-5 : 0.0;
+        tap_close(nm("%s forward equals the separate ops", tag), f.out, want, no, tol, conv ? 1e-4 : 0.0);
+        tap_close(nm("%s statistics", tag), f.rm, wrm, c, tol, tol);
+        tap_close(nm("%s statistics", tag), f.rv, wrv, c, tol, conv ? 1e-4 : 0.0);
+        if (!conv)
+            tap_close(nm("%s saved statistics", tag), f.sm, wsm, c, 0, 0);
+        /* backward */
+        memset(wdg, 0, (size_t)c * 4), memset(wdbt, 0, (size_t)c * 4), memset(wdw, 0, (size_t)(nw > 0 ? nw : 1) * 4);
+        memset(wdb, 0, (size_t)c * 4), memset(dg, 0, (size_t)c * 4), memset(dbt, 0, (size_t)c * 4);
+        memset(dw, 0, (size_t)(nw > 0 ? nw : 1) * 4), memset(db, 0, (size_t)c * 4);
+        if (pool)
+            be->maxpool2d_backward(be, t2, r, arg, n, c, f.s.ho, f.s.wo, 0);
+        else
+            memcpy(t2, r, (size_t)nx * sizeof(float));
+        be->relu_backward(be, t2, t2, t, nx, 0);
+        be->batchnorm2d_backward(be, conv ? work : wdin, wdg, wdbt, t2, bin, f.gamma, wsm, wsr, n, c, hw, mode, 0);
+        if (conv) {
+            be->conv2d_backward(be, wdin, wdw, wdb, work, f.in, f.w, &f.s, 0);
+            be->conv_bn_relu_backward(be, din, dw, db, dg, dbt, work, r, f.x, f.in, f.w, &f.s, f.gamma, f.beta, f.sm,
+                                      f.sr, pool, mode, 0);
+        } else {
+            be->bn_relu_backward(be, din, dg, dbt, r, f.in, f.gamma, f.beta, f.sm, f.sr, n, c, h, w, pool, mode, 0);
+        }
+        const char *what = nm("%s backward vs the separate ops", tag);
+        tap_close(what, din, wdin, ni, 1e-4, 1e-3);
+        tap_close(what, dg, wdg, c, 1e-4, 1e-4);
+        tap_close(what, dbt, wdbt, c, 1e-4, 1e-4);
+        if (conv) {
+            tap_close(what, dw, wdw, nw, 1e-4, 1e-3);
+            tap_close(what, db, wdb, c, 1e-4, 1e-4);
+        }
+        if (gc && mode) {
+            gc_ctx g = {fz_fwd, &f, f.out, r, no};
+            gradcheck(nm("%s din", tag), f.in, din, ni, gc_loss, &g, 1e-2, 2e-3, 2e-2, 60);
+            gradcheck(nm("%s dgamma", tag), f.gamma, dg, c, gc_loss, &g, 1e-2, 2e-3, 2e-2, 60);
+            if (conv) /* a weight moves a whole channel across ReLU and pool kinks: a smaller step */
+                gradcheck(nm("%s dw", tag), f.w, dw, nw, gc_loss, &g, 2e-3, 2e-3, 2e-2, 60);
+        }
+        float *din2 = fcopy(din, ni);
+        if (conv)
+            be->conv_bn_relu_backward(be, din2, dw, NULL, dg, dbt, work, r, f.x, f.in, f.w, &f.s, f.gamma, f.beta,
+                                      f.sm, f.sr, pool, mode, 1);
+        else
+            be->bn_relu_backward(be, din2, dg, dbt, r, f.in, f.gamma, f.beta, f.sm, f.sr, n, c, h, w, pool, mode, 1);
+        tap_close(nm("%s acc=1 adds to din, dgamma, dbeta accumulate", tag), din2, fsum(din, din, 0.0f, ni), ni, 1e-5,
+                  1e-5);
+        tap_close(nm("%s acc=1 adds to din, dgamma, dbeta accumulate", tag), dg, fsum(wdg, wdg, 0.0f, c), c, 1e-4,
+                  1e-4);
+        if (conv) { /* dw NULL: the BatchNorm's gradients only; keep = 0 (eval): the same out */
+            float *dg3 = fconst(c, 0.0f), *dbt3 = fconst(c, 0.0f);
+            be->conv_bn_relu_backward(be, NULL, NULL, NULL, dg3, dbt3, work, r, f.x, f.in, f.w, &f.s, f.gamma, f.beta,
+                                      f.sm, f.sr, pool, mode, 0);
+            tap_close(nm("%s dw = NULL: dgamma, dbeta only", tag), dbt3, wdbt, c, 1e-4, 1e-4);
+            if (!mode) {
+                float *out3 = fbuf(no);
+                be->conv_bn_relu_forward(be, out3, fbuf(nx), f.in, f.w, f.b, &f.s, f.gamma, f.beta, f.rm, f.rv, f.sm,
+                                         f.sr, pool, 0, 0.1f, 1e-5f, 0);
+                tap_close(nm("%s keep = 0 gives the same out", tag), out3, f.out, no, 0, 0);
+            }
+        }
+        memcpy(f.rm, rm0, (size_t)c * sizeof(float));
+        memcpy(f.rv, rv0, (size_t)c * sizeof(float));
+    }
+}
+
 /* ---- pooling ------------------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -588,6 +717,18 @@ static void test_all(void)
     test_batchnorm(2, 3, 1, -1, 3, 1);
     test_batchnorm(32, 8, 196, -1, 3, 0);       /* parallel */
     test_batchnorm(4, 3, 50, 999, 1001, 0);     /* a large mean: the variance must not cancel */
+    test_conv(2, 8, 7, 5, 9, 3, 1, 1, 1, 1);    /* Winograd: odd sizes */
+    test_conv(3, 12, 6, 6, 16, 3, 1, 1, 0, 1);  /* Winograd, no bias */
+    test_fused(0, 3, 0, 6, 6, 4, 0, 0, 0, 1, 1);  /* bn_relu + pool */
+    test_fused(0, 2, 0, 7, 5, 3, 0, 0, 0, 1, 1);  /* odd sizes: a row and a column no window reaches */
+    test_fused(0, 2, 0, 5, 5, 3, 0, 0, 0, 0, 1);  /* bn_relu alone */
+    test_fused(0, 4, 0, 28, 28, 16, 0, 0, 0, 1, 0); /* wide rows */
+    test_fused(1, 3, 8, 6, 6, 16, 3, 1, 1, 1, 1); /* conv block, Winograd kind */
+    test_fused(1, 2, 16, 7, 7, 32, 3, 1, 1, 1, 0); /* Winograd, odd plane */
+    test_fused(1, 2, 16, 6, 6, 16, 3, 1, 1, 0, 0); /* Winograd, no pool */
+    test_fused(1, 3, 1, 8, 8, 16, 3, 1, 1, 1, 1);  /* direct kind (few taps) */
+    test_fused(1, 2, 3, 9, 9, 16, 3, 2, 1, 0, 1);  /* direct, stride 2, no pool */
+    test_fused(1, 2, 4, 6, 6, 6, 3, 1, 1, 1, 1);   /* the separate ops (cout 6) */
     test_pool(2, 3, 7, 7, 0);
     test_pool(2, 2, 8, 6, 0);
     test_pool(3, 4, 5, 2, 1);

@@ -1,0 +1,372 @@
+/* cpu_conv1d_wino.c — the Winograd F(4,3) path of the CPU convolutions (see cpu_conv1d.h, cpu_conv1d.c).
+ *
+ * For stride-1, kernel-3 correlations wide on both sides (the UNet's blocks, the AE decoder's wide stride-1
+ * layers). Short positions come in tiles of four; tile t reads the six long positions p = 4t - pad + i,
+ * i = 0..5 (zero outside the row). With d those six values of one G channel and g = W[a, c, :]:
+ *   U = B^T d:  U0 = 4 d0 - 5 d2 + d4,            U1 = -4 (d1 + d2) + d3 + d4,   U2 = 4 (d1 - d2) - d3 + d4,
+ *               U3 = 2 (d3 - d1) - d2 + d4,       U4 = 2 (d1 - d3) - d2 + d4,    U5 = 4 d1 - 5 d3 + d5
+ *   Wt = G g:   Wt0 = g0 / 4,  Wt1 = -(g0 + g1 + g2) / 6,  Wt2 = -(g0 - g1 + g2) / 6,
+ *               Wt3 = g0 / 24 + g1 / 12 + g2 / 6,  Wt4 = g0 / 24 - g1 / 12 + g2 / 6,  Wt5 = g2
+ *   M_i [tiles, cs] = U_i [tiles, cg] Wt_i^T          (six GEMMs: 1/2 of im2col's multiply-adds)
+ *   S[4t + j] = (A^T M)_j:  M0 + M1 + M2 + M3 + M4,  M1 - M2 + 2 (M3 - M4),  M1 + M2 + 4 (M3 + M4),
+ *               M1 - M2 + 8 (M3 - M4) + M5
+ * The scatter (din of a conv) runs the transposed chain: dM = A dS, dU_i = dM_i Wt_i, G += B dU (overlapping
+ * tiles summed); the weight gradient is dWt_i = dM_i^T U_i summed over tiles, then dW = G^T dWt.
+ *
+ * Layout: U and M keep one row per tile (of every sample of a chunk of the batch) and one column per channel,
+ * so that the transforms run across channels on contiguous vectors. A sample's rows [c, l] are transposed into
+ * a [l, c] block first (and back after), in cache. The transforms run in parallel over samples; each GEMM spans
+ * the whole chunk; the threads share out the six GEMMs of a phase (split further only beyond six threads), each
+ * running single-threaded sgemm. Every sum runs in a fixed order.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_conv1d.h"
+#include "cpu_simd.h"
+
+/* Floats of U and M of one chunk of the batch. */
+#define CPU_WINO_FLOATS (1 << 21)
+#define CPU_WINO_N 6 /* transform size: 4 outputs + 3 - 1 */
+
+int64_t cpu_conv1d_wino_pack_floats(const cpu_conv1d_geom *g)
+{
+    return CPU_WINO_N * (int64_t)g->cs * g->cg;
+}
+
+typedef struct {
+    const cpu_conv1d_geom *g;
+    float *wt;       /* pack: [6, cs, cg] */
+    const float *w;  /* pack: [cs, cg, 3] */
+} cpu_wino_pack_job;
+
+static void cpu_wino_pack_task(void *ctx, int64_t a, int thread)
+{
+    (void)thread;
+    const cpu_wino_pack_job *jb = ctx;
+    const cpu_conv1d_geom *g = jb->g;
+    int64_t cw = (int64_t)g->cs * g->cg;
+    for (int32_t c = 0; c < g->cg; c++) {
+        const float *x = jb->w + (a * g->cg + c) * 3;
+        float *o = jb->wt + a * g->cg + c;
+        float g0 = x[0], g1 = x[1], g2 = x[2];
+        float e = g0 + g2, f = g0 * (1.0f / 24.0f) + g2 * (1.0f / 6.0f);
+        o[0] = g0 * 0.25f;
+        o[cw] = -(e + g1) * (1.0f / 6.0f);
+        o[2 * cw] = -(e - g1) * (1.0f / 6.0f);
+        o[3 * cw] = f + g1 * (1.0f / 12.0f);
+        o[4 * cw] = f - g1 * (1.0f / 12.0f);
+        o[5 * cw] = g2;
+    }
+}
+
+void cpu_conv1d_wino_pack(pd_backend *be, const cpu_conv1d_geom *g, float *wt, const float *w)
+{
+    cpu_wino_pack_job jb = {g, wt, w};
+    if ((int64_t)g->cs * g->cg < 16384) {
+        for (int32_t a = 0; a < g->cs; a++)
+            cpu_wino_pack_task(&jb, a, 0);
+        return;
+    }
+    cpu_parallel_for(be, g->cs, cpu_wino_pack_task, &jb);
+}
+
+/* ---- transforms (one sample; rows of the [l, c] blocks are channel vectors) ------------------------------ */
+
+/* dst [cols, rows] (leading dimension ldd) = src [rows, cols] (leading dimension lds) transposed */
+CPU_VEC static void cpu_wino_transpose(float *restrict dst, int64_t ldd, const float *restrict src, int64_t lds,
+                                       int32_t rows, int32_t cols)
+{
+    for (int32_t r0 = 0; r0 < rows; r0 += 16) {
+        int32_t r1 = r0 + 16 < rows ? r0 + 16 : rows;
+        for (int32_t c = 0; c < cols; c++)
+            for (int32_t r = r0; r < r1; r++)
+                dst[c * ldd + r] = src[r * lds + c];
+    }
+}
+
+/* U rows [T, cg] (plane stride us) from XT [4T + 2, cg], the sample's G rows transposed and zero-padded */
+CPU_VEC static void cpu_wino_in_rows(float *restrict u, int64_t us, const float *restrict xt, int32_t cg, int32_t T)
+{
+    for (int32_t t = 0; t < T; t++) {
+        const float *d0 = xt + (int64_t)4 * t * cg, *d1 = d0 + cg, *d2 = d1 + cg, *d3 = d2 + cg, *d4 = d3 + cg;
+        const float *d5 = d4 + cg;
+        float *u0 = u + (int64_t)t * cg, *u1 = u0 + us, *u2 = u1 + us, *u3 = u2 + us, *u4 = u3 + us, *u5 = u4 + us;
+        for (int32_t c = 0; c < cg; c++) {
+            float p = d4[c] - d2[c], q = d4[c] - 4.0f * d2[c], r = d3[c] - d1[c];
+            u0[c] = 4.0f * d0[c] - 5.0f * d2[c] + d4[c];
+            u1[c] = q - 4.0f * d1[c] + d3[c];
+            u2[c] = q + 4.0f * d1[c] - d3[c];
+            u3[c] = p + 2.0f * r;
+            u4[c] = p - 2.0f * r;
+            u5[c] = 4.0f * d1[c] - 5.0f * d3[c] + d5[c];
+        }
+    }
+}
+
+/* M rows [T, cs] (plane stride ms) = A dS from ST [4T, cs], the sample's S rows transposed, zero beyond ls */
+CPU_VEC static void cpu_wino_grad_rows(float *restrict m, int64_t ms, const float *restrict st, int32_t cs, int32_t T)
+{
+    for (int32_t t = 0; t < T; t++) {
+        const float *y0 = st + (int64_t)4 * t * cs, *y1 = y0 + cs, *y2 = y1 + cs, *y3 = y2 + cs;
+        float *m0 = m + (int64_t)t * cs, *m1 = m0 + ms, *m2 = m1 + ms, *m3 = m2 + ms, *m4 = m3 + ms, *m5 = m4 + ms;
+        for (int32_t a = 0; a < cs; a++) {
+            float e = y0[a] + y2[a], f = y1[a] + y3[a], h = y0[a] + 4.0f * y2[a], k = 2.0f * y1[a] + 8.0f * y3[a];
+            m0[a] = y0[a];
+            m1[a] = e + f;
+            m2[a] = e - f;
+            m3[a] = h + k;
+            m4[a] = h - k;
+            m5[a] = y3[a];
+        }
+    }
+}
+
+/* YT [4T, cs] = A^T M from M rows [T, cs] (plane stride ms) */
+CPU_VEC static void cpu_wino_out_rows(float *restrict yt, const float *restrict m, int64_t ms, int32_t cs, int32_t T)
+{
+    for (int32_t t = 0; t < T; t++) {
+        const float *m0 = m + (int64_t)t * cs, *m1 = m0 + ms, *m2 = m1 + ms, *m3 = m2 + ms, *m4 = m3 + ms;
+        const float *m5 = m4 + ms;
+        float *y0 = yt + (int64_t)4 * t * cs, *y1 = y0 + cs, *y2 = y1 + cs, *y3 = y2 + cs;
+        for (int32_t a = 0; a < cs; a++) {
+            float s12 = m1[a] + m2[a], d12 = m1[a] - m2[a], s34 = m3[a] + m4[a], d34 = m3[a] - m4[a];
+            y0[a] = (m0[a] + s12) + s34;
+            y1[a] = d12 + 2.0f * d34;
+            y2[a] = s12 + 4.0f * s34;
+            y3[a] = (d12 + 8.0f * d34) + m5[a];
+        }
+    }
+}
+
+/* ZT [4T + 2, cg] = B dU from dU rows [T, cg] (plane stride us), overlapping tiles summed */
+CPU_VEC static void cpu_wino_back_rows(float *restrict zt, const float *restrict u, int64_t us, int32_t cg, int32_t T)
+{
+    memset(zt, 0, (size_t)2 * cg * sizeof(float));
+    for (int32_t t = 0; t < T; t++) {
+        const float *e0 = u + (int64_t)t * cg, *e1 = e0 + us, *e2 = e1 + us, *e3 = e2 + us, *e4 = e3 + us;
+        const float *e5 = e4 + us;
+        float *z0 = zt + (int64_t)4 * t * cg, *z1 = z0 + cg, *z2 = z1 + cg, *z3 = z2 + cg, *z4 = z3 + cg;
+        float *z5 = z4 + cg;
+        for (int32_t c = 0; c < cg; c++) {
+            float s12 = e1[c] + e2[c], d12 = e2[c] - e1[c], s34 = e3[c] + e4[c], d34 = e4[c] - e3[c];
+            z0[c] += 4.0f * e0[c];
+            z1[c] += 4.0f * (d12 + e5[c]) + 2.0f * d34;
+            z2[c] = -5.0f * e0[c] - 4.0f * s12 - s34;
+            z3[c] = -d12 - 2.0f * d34 - 5.0f * e5[c];
+            z4[c] = (e0[c] + s12) + s34;
+            z5[c] = e5[c];
+        }
+    }
+}
+
+/* y [rows, len] = (acc ? y : bias [rows]) + xt [len, rows] transposed (bias may be NULL) */
+CPU_VEC static void cpu_wino_store(float *restrict y, const float *restrict xt, int32_t rows, int32_t len,
+                                   const float *bias, int acc)
+{
+    for (int32_t r0 = 0; r0 < rows; r0 += 16) {
+        int32_t r1 = r0 + 16 < rows ? r0 + 16 : rows;
+        for (int32_t r = r0; r < r1; r++) {
+            float *yr = y + (int64_t)r * len;
+            if (acc) {
+                for (int32_t j = 0; j < len; j++)
+                    yr[j] += xt[(int64_t)j * rows + r];
+            } else {
+                float v = bias ? bias[r] : 0.0f;
+                for (int32_t j = 0; j < len; j++)
+                    yr[j] = xt[(int64_t)j * rows + r] + v;
+            }
+        }
+    }
+}
+
+/* ---- the plan ------------------------------------------------------------------------------------------ */
+
+typedef struct {
+    pd_backend *be;
+    const cpu_conv1d_geom *g;
+    float *s_out, *g_out;       /* outputs (at most one) [n, cs, ls] / [n, cg, lg] */
+    const float *s_in, *g_in;   /* inputs [n, cs, ls] / [n, cg, lg] */
+    const float *wt;            /* [6, cs, cg] */
+    const float *bias;          /* of the output: [cs] or [cg]; may be NULL */
+    float *dw;                  /* [cs, cg, 3] or NULL */
+    float *dwt;                 /* [6, cs, cg]: dWt summed over the chunks */
+    float *u, *m;               /* the chunk's U [6, ncol, cg] and M [6, ncol, cs] (ncol = nb T) */
+    int64_t total0;             /* floats of thread 0's scratch (the shared buffers, then its sample buffer) */
+    int64_t blk;                /* floats of a thread's sample buffer */
+    int32_t c0, nb;             /* the chunk: first sample, samples */
+    int32_t tiles, ntasks, nsplit;
+    int acc, first;             /* first: the chunk starts dWt (beta 0) */
+} cpu_wino_plan;
+
+/* A thread's sample buffer: [4T + 2, max(cs, cg)] for one transposed sample block. */
+static float *cpu_wino_buf(const cpu_wino_plan *pl, int thread)
+{
+    float *w = thread ? cpu_scratch(pl->be, thread, (size_t)pl->blk * sizeof(float))
+                      : cpu_scratch(pl->be, 0, (size_t)pl->total0 * sizeof(float));
+    PD_ASSERT(w != NULL);
+    return w + (thread ? 0 : pl->total0 - pl->blk);
+}
+
+/* Phase 1, a block of the chunk's samples: U from G and M from S as the requested results need them. */
+static void cpu_wino_in_task(void *ctx, int64_t task, int thread)
+{
+    const cpu_wino_plan *pl = ctx;
+    const cpu_conv1d_geom *g = pl->g;
+    int32_t T = pl->tiles, b0 = (int32_t)(task * pl->nb / pl->ntasks), b1 = (int32_t)((task + 1) * pl->nb / pl->ntasks);
+    float *buf = cpu_wino_buf(pl, thread);
+    int64_t ncol = (int64_t)pl->nb * T;
+    if (pl->g_in) {
+        int64_t rows = 4 * (int64_t)T + 2, cg = g->cg;
+        memset(buf, 0, (size_t)(rows * cg) * sizeof(float)); /* the zero margins stay */
+        for (int32_t b = b0; b < b1; b++) {
+            const float *x = pl->g_in + ((int64_t)pl->c0 + b) * cg * g->lg;
+            cpu_wino_transpose(buf + g->pad * cg, cg, x, g->lg, g->cg, g->lg);
+            cpu_wino_in_rows(pl->u + (int64_t)b * T * cg, ncol * cg, buf, g->cg, T);
+        }
+    }
+    if (pl->s_in) {
+        int64_t cs = g->cs;
+        memset(buf, 0, (size_t)(4 * T * cs) * sizeof(float)); /* the zero tail stays */
+        for (int32_t b = b0; b < b1; b++) {
+            const float *x = pl->s_in + ((int64_t)pl->c0 + b) * cs * g->ls;
+            cpu_wino_transpose(buf, cs, x, g->ls, g->cs, g->ls);
+            cpu_wino_grad_rows(pl->m + (int64_t)b * T * cs, ncol * cs, buf, g->cs, T);
+        }
+    }
+}
+
+/* Phase 4, a block of the chunk's samples: S from M or G from dU. */
+static void cpu_wino_out_task(void *ctx, int64_t task, int thread)
+{
+    const cpu_wino_plan *pl = ctx;
+    const cpu_conv1d_geom *g = pl->g;
+    int32_t T = pl->tiles, b0 = (int32_t)(task * pl->nb / pl->ntasks), b1 = (int32_t)((task + 1) * pl->nb / pl->ntasks);
+    float *buf = cpu_wino_buf(pl, thread);
+    int64_t ncol = (int64_t)pl->nb * T;
+    for (int32_t b = b0; b < b1; b++) {
+        int64_t s = (int64_t)pl->c0 + b;
+        if (pl->s_out) {
+            cpu_wino_out_rows(buf, pl->m + (int64_t)b * T * g->cs, ncol * g->cs, g->cs, T);
+            cpu_wino_store(pl->s_out + s * g->cs * g->ls, buf, g->cs, g->ls, pl->bias, pl->acc);
+        } else {
+            cpu_wino_back_rows(buf, pl->u + (int64_t)b * T * g->cg, ncol * g->cg, g->cg, T);
+            cpu_wino_store(pl->g_out + s * g->cg * g->lg, buf + (int64_t)g->pad * g->cg, g->cg, g->lg, pl->bias,
+                           pl->acc);
+        }
+    }
+}
+
+/* Task `task` of the GEMM phases: plane i and rows [*r0, *r1) of nsplit blocks over `rows` (multiples of 16
+ * but the last). */
+static int cpu_wino_rows(const cpu_wino_plan *pl, int64_t task, int32_t rows, int32_t *r0, int32_t *r1)
+{
+    int64_t part = task % pl->nsplit;
+    int32_t units = (rows + 15) / 16;
+    *r0 = (int32_t)(part * units / pl->nsplit) * 16;
+    *r1 = (int32_t)((part + 1) * units / pl->nsplit) * 16;
+    *r0 = *r0 < rows ? *r0 : rows;
+    *r1 = *r1 < rows ? *r1 : rows;
+    return (int)(task / pl->nsplit);
+}
+
+/* Phase 2, plane i (a block of its short channels): dWt_i (+)= M_i^T U_i. */
+static void cpu_wino_wgrad_task(void *ctx, int64_t task, int thread)
+{
+    (void)thread;
+    const cpu_wino_plan *pl = ctx;
+    const cpu_conv1d_geom *g = pl->g;
+    int32_t a0, a1, ncol = pl->nb * pl->tiles;
+    int i = cpu_wino_rows(pl, task, g->cs, &a0, &a1);
+    int64_t cw = (int64_t)g->cs * g->cg, us = (int64_t)ncol * g->cg, ms = (int64_t)ncol * g->cs;
+    if (a1 > a0)
+        cpu_sgemm(1, 0, a1 - a0, g->cg, ncol, 1.0f, pl->m + i * ms + a0, g->cs, pl->u + i * us, g->cg,
+                  pl->first ? 0.0f : 1.0f, pl->dwt + i * cw + (int64_t)a0 * g->cg, g->cg);
+}
+
+/* Phase 3, plane i (a block of its tiles): M_i = U_i Wt_i^T (gather) or dU_i = M_i Wt_i (scatter). */
+static void cpu_wino_gemm_task(void *ctx, int64_t task, int thread)
+{
+    (void)thread;
+    const cpu_wino_plan *pl = ctx;
+    const cpu_conv1d_geom *g = pl->g;
+    int32_t r0, r1, ncol = pl->nb * pl->tiles;
+    int i = cpu_wino_rows(pl, task, ncol, &r0, &r1);
+    int64_t cw = (int64_t)g->cs * g->cg, us = (int64_t)ncol * g->cg, ms = (int64_t)ncol * g->cs;
+    if (r1 > r0) {
+        if (pl->s_out)
+            cpu_sgemm(0, 1, r1 - r0, g->cs, g->cg, 1.0f, pl->u + i * us + (int64_t)r0 * g->cg, g->cg, pl->wt + i * cw,
+                      g->cg, 0.0f, pl->m + i * ms + (int64_t)r0 * g->cs, g->cs);
+        else
+            cpu_sgemm(0, 0, r1 - r0, g->cg, g->cs, 1.0f, pl->m + i * ms + (int64_t)r0 * g->cs, g->cs, pl->wt + i * cw,
+                      g->cg, 0.0f, pl->u + i * us + (int64_t)r0 * g->cg, g->cg);
+    }
+}
+
+/* Phase 5, short channel a: dw [a, :, :] += G^T dWt. */
+static void cpu_wino_dw_task(void *ctx, int64_t a, int thread)
+{
+    (void)thread;
+    const cpu_wino_plan *pl = ctx;
+    const cpu_conv1d_geom *g = pl->g;
+    int64_t cw = (int64_t)g->cs * g->cg;
+    const float *p = pl->dwt + a * g->cg;
+    float *o = pl->dw + a * g->cg * 3; /* [cg, 3] */
+    for (int32_t c = 0; c < g->cg; c++) {
+        float e0 = p[c], e1 = p[cw + c], e2 = p[2 * cw + c], e3 = p[3 * cw + c], e4 = p[4 * cw + c];
+        float e5 = p[5 * cw + c];
+        float s12 = (e1 + e2) * (1.0f / 6.0f), s34 = e3 + e4;
+        o[3 * c] += (0.25f * e0 - s12) + s34 * (1.0f / 24.0f);
+        o[3 * c + 1] += (e2 - e1) * (1.0f / 6.0f) + (e3 - e4) * (1.0f / 12.0f);
+        o[3 * c + 2] += (s34 * (1.0f / 6.0f) - s12) + e5;
+    }
+}
+
+/* The batch goes in chunks of at most CPU_WINO_FLOATS floats of U and M. Per chunk: the input transforms,
+ * parallel over samples; the weight gradient's six GEMMs, then the other six, parallel over the planes; the
+ * output transforms, parallel over samples. dWt is summed over the chunks and turned into dw at the end. */
+void cpu_conv1d_wino_run(pd_backend *be, const cpu_conv1d_geom *g, float *s_out, float *g_out, float *dw,
+                         const float *s_in, const float *g_in, const float *w, const float *wt, const float *bias,
+                         int acc)
+{
+    cpu_wino_plan pl = {.be = be, .g = g, .s_out = s_out, .g_out = g_out, .s_in = s_in, .g_in = g_in,
+                        .bias = bias, .dw = dw, .acc = acc};
+    pl.tiles = (g->ls + 3) / 4;
+    int64_t per = CPU_WINO_N * ((int64_t)g->cg + g->cs) * pl.tiles;
+    int64_t nb = CPU_WINO_FLOATS / per;
+    nb = nb < 1 ? 1 : (nb > g->n ? g->n : nb);
+    int32_t nchunks = (int32_t)((g->n + nb - 1) / nb);
+    nb = (g->n + nchunks - 1) / nchunks; /* equal chunks */
+    int64_t pw = cpu_conv1d_wino_pack_floats(g), nwt = wt || !(s_out || g_out) ? 0 : pw;
+    int64_t ndwt = dw ? pw : 0;
+    pl.blk = (4 * (int64_t)pl.tiles + 2) * (g->cs > g->cg ? g->cs : g->cg);
+    pl.total0 = nwt + ndwt + nb * per + pl.blk;
+    float *shared = cpu_scratch(be, 0, (size_t)pl.total0 * sizeof(float));
+    PD_ASSERT(shared != NULL);
+    if (nwt) {
+        cpu_conv1d_wino_pack(be, g, shared, w);
+        wt = shared;
+    }
+    pl.wt = wt;
+    pl.dwt = dw ? shared + nwt : NULL;
+    pl.u = shared + nwt + ndwt;
+    for (int32_t c = 0; c < nchunks; c++) {
+        pl.c0 = (int32_t)(c * nb);
+        pl.nb = (int32_t)(g->n - pl.c0 < nb ? g->n - pl.c0 : nb);
+        int32_t ncol = pl.nb * pl.tiles;
+        pl.m = pl.u + CPU_WINO_N * (int64_t)ncol * g->cg;
+        pl.first = c == 0;
+        pl.ntasks = 4 * be->threads < pl.nb ? 4 * be->threads : pl.nb;
+        cpu_parallel_for(be, pl.ntasks, cpu_wino_in_task, &pl);
+        /* GEMM tasks: the six planes, each split into nsplit row blocks only beyond six threads */
+        pl.nsplit = (be->threads + CPU_WINO_N - 1) / CPU_WINO_N;
+        if (dw)
+            cpu_parallel_for(be, CPU_WINO_N * pl.nsplit, cpu_wino_wgrad_task, &pl);
+        if (s_out || g_out) {
+            cpu_parallel_for(be, CPU_WINO_N * pl.nsplit, cpu_wino_gemm_task, &pl);
+            cpu_parallel_for(be, pl.ntasks, cpu_wino_out_task, &pl);
+        }
+    }
+    if (dw)
+        cpu_parallel_for(be, g->cs, cpu_wino_dw_task, &pl);
+}
