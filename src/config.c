@@ -530,6 +530,21 @@ static long long cfg_newlines(const char *s)
     return n;
 }
 
+/* The rows pipeline_write_config records after the settings (what ran: versions, resolved values). A session's
+ * config.csv is a valid --config file: these rows are facts about that run, never settings, and are skipped. */
+static const char *const config_record_keys[] = {
+    "pdiff_version", "blas",         "libcsv_version", "zlib_version",   "backend",  "threads_used",
+    "data_path",     "classes",      "train_images",   "test_images",    "target_tensors", "target_d",
+};
+
+int config_is_record_key(const char *key)
+{
+    for (size_t i = 0; i < sizeof config_record_keys / sizeof config_record_keys[0]; i++)
+        if (strcmp(key, config_record_keys[i]) == 0)
+            return 1;
+    return 0;
+}
+
 pd_status config_load_csv(pd_config *c, const char *path, int skip_unknown, pd_error *err)
 {
     pd_csv_table t;
@@ -553,7 +568,7 @@ pd_status config_load_csv(pd_config *c, const char *path, int skip_unknown, pd_e
             if (is_preset != (pass == 0))
                 continue;
             if (!cfg_find(key)) {
-                if (skip_unknown)
+                if (skip_unknown || config_is_record_key(key))
                     continue;
                 s = error_set(err, PD_ERR_CONFIG, "%s:%lld: %s: unknown key (see pdiff --help for the list)", path,
                               line, key);

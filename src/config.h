@@ -98,9 +98,12 @@ pd_status config_set_pair(pd_config *c, const char *pair, pd_error *err);
 pd_status config_get(const pd_config *c, const char *key, char *buf, size_t size, pd_error *err);
 /* Cross-key rules (beta_start < beta_end, ddim_steps <= timesteps, custom AE lists, ...). */
 pd_status config_validate(const pd_config *c, pd_error *err);
-/* Read a CSV file of key,value rows (header "key,value"); rows whose key is not a setting (versions, resolved
- * values written by config_write_csv) are skipped when skip_unknown != 0, refused otherwise. */
+/* Read a CSV file of key,value rows (header "key,value"). The rows a session's config.csv records after the
+ * settings (config_is_record_key: versions, resolved values) are always skipped; any other key that is not a
+ * setting is skipped when skip_unknown != 0, refused otherwise (a typo names its line). */
 pd_status config_load_csv(pd_config *c, const char *path, int skip_unknown, pd_error *err);
+/* 1 when key is one of the rows pipeline_write_config records after the settings. */
+int config_is_record_key(const char *key);
 /* Write every setting as key,value (atomic), followed by extra rows (extra_keys[i], extra_values[i]). */
 pd_status config_write_csv(const pd_config *c, const char *path, const char *const *extra_keys,
                            const char *const *extra_values, int n_extra, pd_error *err);

@@ -32,6 +32,12 @@ check "summary.csv has seconds_train" grep -q '^"seconds_train",' "$sess/summary
 check "state/task.bin written" test -s "$sess/state/task.bin"
 check "no temporary files left" sh -c "! ls -a '$sess' '$sess/state' | grep -q '\.tmp\.'"
 
+# a session's config.csv is a valid --config file (its recorded rows are skipped); a typo in one is not
+"$PDIFF" run --stages train --config "$sess/config.csv" --set epochs=1 --session "$work/s1c" --quiet 2> "$work/cfg.err"
+ok $? "run --config with a session's config.csv exits 0 ($(head -c 200 "$work/cfg.err"))"
+check "the run took the session's settings" grep -q '^"arch","mlp"' "$work/s1c/config.csv"
+{ cat "$sess/config.csv"; echo '"epocs","2"'; } > "$work/typo.csv"
+
 # progress on stderr without --quiet
 "$PDIFF" run --stages train --set "dataset=idx:$work/data" --set arch=mlp --set epochs=1 --session "$work/s2" \
     > /dev/null 2> "$work/progress.err"
@@ -64,6 +70,8 @@ expect 2 "bogus" "unknown stage: exit 2" -- "$PDIFF" run --stages bogus --quiet
 expect 2 "frobnicate" "unknown command: exit 2" -- "$PDIFF" frobnicate
 expect 2 "no_such_bench" "unknown bench workload: exit 2" -- "$PDIFF" bench --only no_such_bench
 expect 1 "nothere.csv" "missing --config file: exit 1 naming it" -- "$PDIFF" run --config "$work/nothere.csv" --quiet
+expect 1 "typo.csv:[0-9]*: epocs: unknown key" "unknown key in a --config file: exit 1 naming file, line and key" -- \
+    "$PDIFF" run --config "$work/typo.csv" --quiet
 
 # bench runs and prints its lines
 "$PDIFF" bench --only task_eval_ips --threads 1 > "$work/bench.out" 2>/dev/null
