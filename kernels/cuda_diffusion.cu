@@ -22,6 +22,25 @@ static void cuda_diffusion_temb_forward(pd_backend *be, float *out, const float 
     });
 }
 
+void cuda_temb_table_grad(pd_backend *be, float *dtable, const float *g, const int32_t *t, int32_t n, int32_t c,
+                          int32_t l, float *sums)
+{
+    int64_t plane = (int64_t)c * l;
+    cuda_map(be, (int64_t)n * l, [=] __device__(int64_t e) {
+        int64_t b = e / l;
+        int32_t j = (int32_t)(e % l);
+        const float *gb = g + b * plane + j;
+        float s = 0.0f;
+        for (int32_t ch = 0; ch < c; ch++)
+            s += gb[(int64_t)ch * l];
+        sums[e] = s;
+    });
+    cuda_map(be, l, [=] __device__(int64_t j) {
+        for (int32_t b = 0; b < n; b++)
+            dtable[(int64_t)t[b] * l + j] += sums[(int64_t)b * l + j];
+    });
+}
+
 /* din [n, c, l] = dout (acc as usual; may be NULL, may alias dout); dtable [T, l]: row t[b] += sum over c of
  * dout [b, c, :] (may be NULL); t [n] */
 static void cuda_diffusion_temb_backward(pd_backend *be, float *din, float *dtable, const float *dout,
@@ -30,22 +49,9 @@ static void cuda_diffusion_temb_backward(pd_backend *be, float *din, float *dtab
     if (n <= 0 || l <= 0)
         return;
     int64_t plane = (int64_t)c * l;
-    if (dtable) {
-        float *sums = (float *)cuda_scratch(be, (size_t)n * (size_t)l * sizeof(float)); /* [n, l] */
-        cuda_map(be, (int64_t)n * l, [=] __device__(int64_t e) {
-            int64_t b = e / l;
-            int32_t j = (int32_t)(e % l);
-            const float *g = dout + b * plane + j;
-            float s = 0.0f;
-            for (int32_t ch = 0; ch < c; ch++)
-                s += g[(int64_t)ch * l];
-            sums[e] = s;
-        });
-        cuda_map(be, l, [=] __device__(int64_t j) {
-            for (int32_t b = 0; b < n; b++)
-                dtable[(int64_t)t[b] * l + j] += sums[(int64_t)b * l + j];
-        });
-    }
+    if (dtable)
+        cuda_temb_table_grad(be, dtable, dout, t, n, c, l,
+                             (float *)cuda_scratch(be, (size_t)n * (size_t)l * sizeof(float)));
     if (!din || (din == dout && !acc))
         return;
     if (acc)

@@ -159,6 +159,10 @@ void cuda_pool_register(pd_backend *be);      /* cuda_pool.cu: maxpool2d, avgpoo
 void cuda_loss_register(pd_backend *be);      /* cuda_loss.cu: softmax_xent, argmax, mse */
 void cuda_conv1d_register(pd_backend *be);    /* cuda_conv1d.cu: conv1d, convt1d */
 void cuda_diffusion_register(pd_backend *be); /* cuda_diffusion.cu: temb, q_sample, diffusion_step */
+/* cuda_diffusion.cu: dtable [T, l] row t[b] += sum over c of g [b, c, :], channels in order, then samples in order
+ * (repeated timesteps accumulate without atomics); sums [n, l] device scratch. */
+void cuda_temb_table_grad(pd_backend *be, float *dtable, const float *g, const int32_t *t, int32_t n, int32_t c,
+                          int32_t l, float *sums);
 void cuda_normact_register(pd_backend *be);   /* cuda_normact.cu: norm_act (temb, LeakyReLU, instnorm) */
 
 #endif

@@ -3,9 +3,8 @@
  *
  * One warp per row of length l (rows = n c), as cuda_norm.cu's instance norm. The block input
  * s = in + table[t[b]] and u = LeakyReLU(s) are recomputed wherever they are needed, so neither is kept.
- * When the embedding table's gradient is wanted, ds goes to scratch first; then, as temb_backward in
- * cuda_diffusion.cu, each sample's channels are summed in order and one thread per column adds the sums to the
- * table walking the samples in order (repeated timesteps accumulate without atomics). */
+ * When the embedding table's gradient is wanted, ds goes to scratch first and then through temb_backward's
+ * reduction (cuda_temb_table_grad: channels in order, then samples in order, no atomics). */
 #include "cuda_internal.cuh"
 
 #define CUDA_NORMACT_ROWS 8 /* rows (warps) per block */
@@ -106,7 +105,7 @@ static void cuda_normact_backward(pd_backend *be, float *din, float *dtable, con
                                   const float *save_rstd, int32_t n, int32_t c, int32_t l, int lead, float slope,
                                   int acc)
 {
-    int64_t rows = (int64_t)n * c, plane = (int64_t)c * l;
+    int64_t rows = (int64_t)n * c;
     if (rows <= 0 || l <= 0 || (!din && !dtable))
         return;
     const float *tab = table && t ? table : NULL;
@@ -123,19 +122,7 @@ static void cuda_normact_backward(pd_backend *be, float *din, float *dtable, con
     cuda_normact_backward_kernel<<<blocks, 32 * CUDA_NORMACT_ROWS, 0, cuda_of(be)->stream>>>(
         ds, dout, in, tab, t, save_mean, save_rstd, rows, c, l, lead, slope, 0);
     CUDA_LAUNCHED();
-    cuda_map(be, (int64_t)n * l, [=] __device__(int64_t e) {
-        int64_t b = e / l;
-        int32_t j = (int32_t)(e % l);
-        const float *g = ds + b * plane + j;
-        float s = 0.0f;
-        for (int32_t ch = 0; ch < c; ch++)
-            s += g[(int64_t)ch * l];
-        sums[e] = s;
-    });
-    cuda_map(be, l, [=] __device__(int64_t j) {
-        for (int32_t b = 0; b < n; b++)
-            dtable[(int64_t)t[b] * l + j] += sums[(int64_t)b * l + j];
-    });
+    cuda_temb_table_grad(be, dtable, ds, t, n, c, l, sums);
     if (!din)
         return;
     if (acc)
