@@ -285,21 +285,28 @@ CPU_VEC static void cpu_normact_bwd_group(float *dx, float *const *sum, const fl
 
 /* ---- long rows, one by one ------------------------------------------------------------------------------- */
 
-/* s [m] = x + te (te may be NULL) and u [m] = LeakyReLU(s) (lead) or s; u may be x */
-CPU_VEC static void cpu_normact_su(float *restrict s, float *u, const float *x, const float *restrict te, int32_t m,
-                                   int lead, float slope)
+/* s and u of m positions of a row: s = x + te (into sb) or x itself without te; u = LeakyReLU(s) (into ub)
+ * with lead, or s itself (ub may be x: each value is read before it is written). Nothing is copied that is
+ * not computed. */
+CPU_VEC static void cpu_normact_su(float *restrict sb, float *ub, const float *x, const float *restrict te,
+                                   int32_t m, int lead, float slope, const float **s_out, const float **u_out)
 {
-    if (te)
+    const float *s = x;
+    if (te) {
         for (int32_t j = 0; j < m; j++)
-            s[j] = x[j] + te[j];
-    else
-        for (int32_t j = 0; j < m; j++)
-            s[j] = x[j];
+            sb[j] = x[j] + te[j];
+        s = sb;
+    }
+    *s_out = s;
+    *u_out = s;
+    if (!lead)
+        return;
     for (int32_t j = 0; j < m; j++) {
         float v = s[j];
         float pos = v > 0.0f ? v : 0.0f, neg = v > 0.0f ? 0.0f : v;
-        u[j] = lead ? pos + slope * neg : v;
+        ub[j] = pos + slope * neg;
     }
+    *u_out = ub;
 }
 
 /* acc[q] += x[j] for lane q = j mod 8 over x [m] (m a multiple of 8 but for the last block) */
@@ -313,31 +320,40 @@ static inline void cpu_normact_lanes(float acc[8], const float *x, int32_t m)
         acc[q] += x[j + q];
 }
 
-/* One row forward: y [l] (its storage holds u first), returns mean and rstd. */
+/* One row forward: y [l] (may be x) and its mean and rstd. With te or lead, y holds u until the last pass;
+ * otherwise u is x itself and is read there. */
 CPU_VEC static void cpu_normact_fwd_row(float *y, float *mean_out, float *rstd_out, const float *x, const float *te,
                                         int32_t l, int lead, float slope, float eps)
 {
-    float s[CPU_NORMACT_BLOCK], a[8] = {0};
-    for (int32_t j0 = 0; j0 < l; j0 += CPU_NORMACT_BLOCK) {
-        int32_t m = l - j0 < CPU_NORMACT_BLOCK ? l - j0 : CPU_NORMACT_BLOCK;
-        cpu_normact_su(s, y + j0, x + j0, te ? te + j0 : NULL, m, lead, slope);
-        cpu_normact_lanes(a, y + j0, m);
+    float a[8] = {0};
+    const float *u = x;
+    if (te || lead) {
+        float sb[CPU_NORMACT_BLOCK];
+        for (int32_t j0 = 0; j0 < l; j0 += CPU_NORMACT_BLOCK) {
+            int32_t m = l - j0 < CPU_NORMACT_BLOCK ? l - j0 : CPU_NORMACT_BLOCK;
+            const float *sp, *up;
+            cpu_normact_su(sb, y + j0, x + j0, te ? te + j0 : NULL, m, lead, slope, &sp, &up);
+            if (up != y + j0) /* te without lead: u = s */
+                memcpy(y + j0, up, (size_t)m * sizeof(float));
+        }
+        u = y;
     }
+    cpu_normact_lanes(a, u, l);
     float mean = cpu_normact_tree(a) / (float)l;
     float q[8] = {0};
     int32_t j = 0;
     for (; j + 8 <= l; j += 8)
         for (int k = 0; k < 8; k++) {
-            float d = y[j + k] - mean;
+            float d = u[j + k] - mean;
             q[k] += d * d;
         }
     for (int k = 0; j + k < l; k++) {
-        float d = y[j + k] - mean;
+        float d = u[j + k] - mean;
         q[k] += d * d;
     }
     float rstd = 1.0f / sqrtf(cpu_normact_tree(q) / (float)l + eps);
     for (j = 0; j < l; j++)
-        y[j] = (y[j] - mean) * rstd;
+        y[j] = (u[j] - mean) * rstd;
     *mean_out = mean;
     *rstd_out = rstd;
 }
@@ -346,12 +362,13 @@ CPU_VEC static void cpu_normact_fwd_row(float *y, float *mean_out, float *rstd_o
 CPU_VEC static void cpu_normact_bwd_row(float *dx, float *sum, const float *x, const float *te, const float *g,
                                         int32_t l, float mean, float rstd, int lead, float slope, int acc)
 {
-    float s[CPU_NORMACT_BLOCK], u[CPU_NORMACT_BLOCK], d[CPU_NORMACT_BLOCK];
+    float sb[CPU_NORMACT_BLOCK], ub[CPU_NORMACT_BLOCK], d[CPU_NORMACT_BLOCK];
     float sg[8] = {0}, sgx[8] = {0};
+    const float *s, *u;
     for (int32_t j0 = 0; j0 < l; j0 += CPU_NORMACT_BLOCK) {
         int32_t m = l - j0 < CPU_NORMACT_BLOCK ? l - j0 : CPU_NORMACT_BLOCK;
         const float *gg = g + j0;
-        cpu_normact_su(s, u, x + j0, te ? te + j0 : NULL, m, lead, slope);
+        cpu_normact_su(sb, ub, x + j0, te ? te + j0 : NULL, m, lead, slope, &s, &u);
         for (int32_t j = 0; j < m; j++)
             d[j] = gg[j] * ((u[j] - mean) * rstd);
         cpu_normact_lanes(sg, gg, m);
@@ -361,7 +378,7 @@ CPU_VEC static void cpu_normact_bwd_row(float *dx, float *sum, const float *x, c
     for (int32_t j0 = 0; j0 < l; j0 += CPU_NORMACT_BLOCK) {
         int32_t m = l - j0 < CPU_NORMACT_BLOCK ? l - j0 : CPU_NORMACT_BLOCK;
         const float *gg = g + j0;
-        cpu_normact_su(s, u, x + j0, te ? te + j0 : NULL, m, lead, slope);
+        cpu_normact_su(sb, ub, x + j0, te ? te + j0 : NULL, m, lead, slope, &s, &u);
         for (int32_t j = 0; j < m; j++) {
             float v = rstd * (gg[j] - mg - (u[j] - mean) * rstd * mgx);
             float pos = s[j] > 0.0f ? v : 0.0f, neg = s[j] > 0.0f ? 0.0f : v;
