@@ -158,20 +158,42 @@ static int cuda_conv1d_empty(const cuda_conv1d_geom *g)
     return g->n <= 0 || g->cs <= 0 || g->cg <= 0 || g->ls <= 0 || g->lg <= 0 || g->k <= 0 || g->stride <= 0;
 }
 
+/* The three kernels of both ops, chunk by chunk (see the file comment): s_out [n, cs, ls] = gather(g_in)
+ * (+ bias [cs]); g_out [n, cg, lg] = scatter(s_in) (+ bias [cg]); dw [cs, cg, k] += wgrad(s_in, g_in). At
+ * most one of s_out, g_out; acc applies to it. */
+static void cuda_conv1d_run(pd_backend *be, const cuda_conv1d_geom *g, float *s_out, float *g_out, float *dw,
+                            const float *s_in, const float *g_in, const float *w, const float *bias, int acc)
+{
+    if (!s_out && !g_out && !dw)
+        return;
+    cuda_conv1d_plan pl = cuda_conv1d_plan_make(be, g);
+    int64_t ss = (int64_t)g->cs * g->ls, gs = (int64_t)g->cg * g->lg; /* per-sample sizes */
+    for (int32_t n0 = 0; n0 < g->n; n0 += pl.nb) {
+        int32_t cnt = g->n - n0 < pl.nb ? g->n - n0 : pl.nb;
+        if (s_in && (dw || g_out))
+            cuda_conv1d_fold(be, &pl, s_in + n0 * ss, cnt);
+        if (g_in && (dw || s_out))
+            cuda_conv1d_im2col(be, &pl, g_in + n0 * gs, cnt);
+        if (dw)
+            cuda_conv1d_gemm_wgrad(be, &pl, dw, cnt);
+        if (s_out) { /* the GEMM overwrites the folded buffer, the wgrad's input, only after it */
+            cuda_conv1d_gemm_gather(be, &pl, w, cnt);
+            cuda_conv1d_unfold(be, &pl, s_out + n0 * ss, cnt, bias, acc);
+        }
+        if (g_out) {
+            cuda_conv1d_gemm_scatter(be, &pl, w, cnt);
+            cuda_conv1d_col2im(be, &pl, g_out + n0 * gs, cnt, bias, acc);
+        }
+    }
+}
+
 /* out [n, cout, lo] = conv(in [n, cin, l], w [cout, cin, k]) + b [cout] (b may be NULL) */
 static void cuda_conv1d_forward(pd_backend *be, float *out, const float *in, const float *w, const float *b,
                                 const pd_conv1d_shape *s)
 {
     cuda_conv1d_geom g = cuda_conv1d_geom_conv(s);
-    if (cuda_conv1d_empty(&g))
-        return;
-    cuda_conv1d_plan pl = cuda_conv1d_plan_make(be, &g);
-    for (int32_t n0 = 0; n0 < g.n; n0 += pl.nb) {
-        int32_t cnt = g.n - n0 < pl.nb ? g.n - n0 : pl.nb;
-        cuda_conv1d_im2col(be, &pl, in + (int64_t)n0 * g.cg * g.lg, cnt);
-        cuda_conv1d_gemm_gather(be, &pl, w, cnt);
-        cuda_conv1d_unfold(be, &pl, out + (int64_t)n0 * g.cs * g.ls, cnt, b, 0);
-    }
+    if (!cuda_conv1d_empty(&g))
+        cuda_conv1d_run(be, &g, out, NULL, NULL, NULL, in, w, b, 0);
 }
 
 /* din [n, cin, l] (may be NULL), dw [cout, cin, k] += (may be NULL), db [cout] += (may be NULL);
@@ -184,21 +206,7 @@ static void cuda_conv1d_backward(pd_backend *be, float *din, float *dw, float *d
         return;
     if (db)
         cuda_channel_sums(be, db, dout, g.n, g.cs, g.ls);
-    if (!dw && !din)
-        return;
-    cuda_conv1d_plan pl = cuda_conv1d_plan_make(be, &g);
-    for (int32_t n0 = 0; n0 < g.n; n0 += pl.nb) {
-        int32_t cnt = g.n - n0 < pl.nb ? g.n - n0 : pl.nb;
-        cuda_conv1d_fold(be, &pl, dout + (int64_t)n0 * g.cs * g.ls, cnt);
-        if (dw) {
-            cuda_conv1d_im2col(be, &pl, in + (int64_t)n0 * g.cg * g.lg, cnt);
-            cuda_conv1d_gemm_wgrad(be, &pl, dw, cnt);
-        }
-        if (din) {
-            cuda_conv1d_gemm_scatter(be, &pl, w, cnt);
-            cuda_conv1d_col2im(be, &pl, din + (int64_t)n0 * g.cg * g.lg, cnt, NULL, acc);
-        }
-    }
+    cuda_conv1d_run(be, &g, NULL, din, dw, dout, in, w, NULL, acc);
 }
 
 /* out [n, cout, lo] = convtranspose(in [n, cin, l], w [cin, cout, k]) + b [cout] (b may be NULL) */
@@ -206,15 +214,8 @@ static void cuda_convt1d_forward(pd_backend *be, float *out, const float *in, co
                                  const pd_conv1d_shape *s)
 {
     cuda_conv1d_geom g = cuda_conv1d_geom_convt(s);
-    if (cuda_conv1d_empty(&g))
-        return;
-    cuda_conv1d_plan pl = cuda_conv1d_plan_make(be, &g);
-    for (int32_t n0 = 0; n0 < g.n; n0 += pl.nb) {
-        int32_t cnt = g.n - n0 < pl.nb ? g.n - n0 : pl.nb;
-        cuda_conv1d_fold(be, &pl, in + (int64_t)n0 * g.cs * g.ls, cnt);
-        cuda_conv1d_gemm_scatter(be, &pl, w, cnt);
-        cuda_conv1d_col2im(be, &pl, out + (int64_t)n0 * g.cg * g.lg, cnt, b, 0);
-    }
+    if (!cuda_conv1d_empty(&g))
+        cuda_conv1d_run(be, &g, NULL, out, NULL, in, NULL, w, b, 0);
 }
 
 /* din [n, cin, l] (may be NULL), dw [cin, cout, k] += (may be NULL), db [cout] += (may be NULL);
@@ -227,21 +228,7 @@ static void cuda_convt1d_backward(pd_backend *be, float *din, float *dw, float *
         return;
     if (db)
         cuda_channel_sums(be, db, dout, g.n, g.cg, g.lg);
-    if (!dw && !din)
-        return;
-    cuda_conv1d_plan pl = cuda_conv1d_plan_make(be, &g);
-    for (int32_t n0 = 0; n0 < g.n; n0 += pl.nb) {
-        int32_t cnt = g.n - n0 < pl.nb ? g.n - n0 : pl.nb;
-        cuda_conv1d_im2col(be, &pl, dout + (int64_t)n0 * g.cg * g.lg, cnt);
-        if (dw) {
-            cuda_conv1d_fold(be, &pl, in + (int64_t)n0 * g.cs * g.ls, cnt);
-            cuda_conv1d_gemm_wgrad(be, &pl, dw, cnt);
-        }
-        if (din) {
-            cuda_conv1d_gemm_gather(be, &pl, w, cnt);
-            cuda_conv1d_unfold(be, &pl, din + (int64_t)n0 * g.cs * g.ls, cnt, NULL, acc);
-        }
-    }
+    cuda_conv1d_run(be, &g, din, NULL, dw, in, dout, w, NULL, acc);
 }
 
 void cuda_conv1d_register(pd_backend *be)

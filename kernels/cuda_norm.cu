@@ -138,11 +138,14 @@ static void cuda_batchnorm_forward(pd_backend *be, float *out, const float *in, 
     });
 }
 
-static void cuda_batchnorm_backward(pd_backend *be, float *din, float *dgamma, float *dbeta, const float *dout,
-                                    const float *in, const float *gamma, const float *save_mean,
-                                    const float *save_rstd, int32_t n, int32_t c, int32_t hw, int train, int acc)
+/* The BatchNorm2d backward given dy(e, k), the gradient reaching the BatchNorm output at element e (k [c] =
+ * gamma rstd, the forward's scale): dout itself for batchnorm2d_backward, dout sent back through ReLU and pool
+ * for bn_relu_backward. din [n, c, hw] or NULL, dgamma, dbeta [c] +=; in [n, c, hw], gamma, save_* [c]. */
+template <typename DY>
+static void cuda_bn_backward_dy(pd_backend *be, float *din, float *dgamma, float *dbeta, const float *in,
+                                const float *gamma, const float *save_mean, const float *save_rstd, int32_t n,
+                                int32_t c, int64_t hw, int train, int acc, DY dy)
 {
-    /* din [n, c, hw] or NULL, dgamma, dbeta [c] +=, dout, in [n, c, hw], gamma, save_mean, save_rstd [c] */
     if (n <= 0 || c <= 0 || hw <= 0)
         return;
     int64_t count = (int64_t)n * hw;
@@ -152,20 +155,20 @@ static void cuda_batchnorm_backward(pd_backend *be, float *din, float *dgamma, f
     double *part = (double *)scratch;
     float *ka = (float *)(scratch + part_bytes), *kb = ka + c, *kc = kb + c; /* [c] each */
     const float *mean = save_mean;
+    cuda_map(be, c, [=] __device__(int64_t ch) { ka[ch] = gamma[ch] * save_rstd[ch]; });
     cuda_norm_partials(be, part, n, c, hw, slices, [=] __device__(int64_t idx, int32_t ch, double &a, double &b) {
-        double g = dout[idx];
+        double g = dy(idx, ka);
         a += g;
         b += g * ((double)in[idx] - (double)mean[ch]);
     });
     cuda_map(be, c, [=] __device__(int64_t ch) {
-        double sdy, sdyx; /* sum dout, sum dout (x - mean) */
+        double sdy, sdyx; /* sum dy, sum dy (x - mean) */
         cuda_norm_total(part, (int32_t)ch, slices, &sdy, &sdyx);
         float rstd = save_rstd[ch];
         dgamma[ch] += (float)(sdyx * rstd);
         dbeta[ch] += (float)sdy;
-        /* train: din = ka dout - kb (x - mean) + kc; eval: din = gamma rstd dout */
-        float a = gamma[ch] * rstd;
-        ka[ch] = a;
+        /* train: din = ka dy - kb (x - mean) + kc; eval: din = gamma rstd dy */
+        float a = ka[ch];
         kb[ch] = train ? (float)((double)a * rstd * rstd * sdyx / (double)count) : 0.0f;
         kc[ch] = train ? (float)(-(double)a * sdy / (double)count) : 0.0f;
     });
@@ -173,9 +176,18 @@ static void cuda_batchnorm_backward(pd_backend *be, float *din, float *dgamma, f
         return;
     cuda_map(be, (int64_t)n * c * hw, [=] __device__(int64_t e) {
         int64_t ch = (e / hw) % c;
-        float v = ka[ch] * dout[e] - kb[ch] * (in[e] - mean[ch]) + kc[ch];
+        float v = ka[ch] * dy(e, ka) - kb[ch] * (in[e] - mean[ch]) + kc[ch];
         din[e] = acc ? din[e] + v : v;
     });
+}
+
+static void cuda_batchnorm_backward(pd_backend *be, float *din, float *dgamma, float *dbeta, const float *dout,
+                                    const float *in, const float *gamma, const float *save_mean,
+                                    const float *save_rstd, int32_t n, int32_t c, int32_t hw, int train, int acc)
+{
+    /* din [n, c, hw] or NULL, dgamma, dbeta [c] +=, dout, in [n, c, hw], gamma, save_mean, save_rstd [c] */
+    cuda_bn_backward_dy(be, din, dgamma, dbeta, in, gamma, save_mean, save_rstd, n, c, hw, train, acc,
+                        [=] __device__(int64_t e, const float *) { return dout[e]; });
 }
 
 /* ---- BatchNorm2d -> ReLU (-> 2x2 max-pool) as one op (bn_relu_forward / _backward; CPU twin:
@@ -295,40 +307,11 @@ static void cuda_bn_relu_backward(pd_backend *be, float *din, float *dgamma, flo
                                   int train, int acc)
 {
     /* din [n, c, h, w] or NULL, dgamma, dbeta [c] +=, dout shaped like the forward's out, in [n, c, h, w] */
-    int64_t hw = (int64_t)h * w;
-    if (n <= 0 || c <= 0 || hw <= 0)
-        return;
-    int64_t count = (int64_t)n * hw;
-    int32_t slices = cuda_norm_slices(count);
-    size_t part_bytes = (size_t)c * slices * 2 * sizeof(double);
-    char *scratch = (char *)cuda_scratch(be, part_bytes + 3 * (size_t)c * sizeof(float));
-    double *part = (double *)scratch;
-    float *ka = (float *)(scratch + part_bytes), *kb = ka + c, *kc = kb + c; /* [c] each */
     const float *mean = save_mean;
-    cuda_map(be, c, [=] __device__(int64_t ch) { ka[ch] = gamma[ch] * save_rstd[ch]; }); /* the forward's k */
-    cuda_norm_partials(be, part, n, c, hw, slices, [=] __device__(int64_t idx, int32_t ch, double &a, double &b) {
-        double g = cuda_bnr_dy(in, dout, idx, c, h, w, pool, mean, ka, beta);
-        a += g;
-        b += g * ((double)in[idx] - (double)mean[ch]);
-    });
-    cuda_map(be, c, [=] __device__(int64_t ch) {
-        double sdy, sdyx;
-        cuda_norm_total(part, (int32_t)ch, slices, &sdy, &sdyx);
-        float rstd = save_rstd[ch];
-        dgamma[ch] += (float)(sdyx * rstd);
-        dbeta[ch] += (float)sdy;
-        float a = gamma[ch] * rstd;
-        kb[ch] = train ? (float)((double)a * rstd * rstd * sdyx / (double)count) : 0.0f;
-        kc[ch] = train ? (float)(-(double)a * sdy / (double)count) : 0.0f;
-    });
-    if (!din)
-        return;
-    cuda_map(be, (int64_t)n * c * hw, [=] __device__(int64_t e) {
-        int64_t ch = (e / hw) % c;
-        float d = cuda_bnr_dy(in, dout, e, c, h, w, pool, mean, ka, beta);
-        float v = ka[ch] * d - kb[ch] * (in[e] - mean[ch]) + kc[ch];
-        din[e] = acc ? din[e] + v : v;
-    });
+    cuda_bn_backward_dy(be, din, dgamma, dbeta, in, gamma, save_mean, save_rstd, n, c, (int64_t)h * w, train, acc,
+                        [=] __device__(int64_t e, const float *k) {
+                            return cuda_bnr_dy(in, dout, e, c, h, w, pool, mean, k, beta);
+                        });
 }
 
 /* Eval-mode BatchNorm + ReLU + 2x2 max-pool over pre-pooled window extremes (contract in src/backend.h): the map

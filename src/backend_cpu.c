@@ -6,6 +6,7 @@
 
 #include "blas.h"
 #include "cpu.h"
+#include "cpu_simd.h"
 
 static void *cpu_alloc(pd_backend *be, size_t bytes)
 {
@@ -133,4 +134,19 @@ pd_status backend_cpu_create(pd_backend **out, int threads, pd_error *err)
     blas_set_threads(be->threads);
     *out = be;
     return PD_OK;
+}
+
+int cpu_has_avx512(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    static int has = -1; /* a benign race: every thread computes the same value */
+    if (has < 0) {
+        __builtin_cpu_init();
+        has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
+              && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+    }
+    return has;
+#else
+    return 0;
+#endif
 }

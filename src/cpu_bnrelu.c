@@ -6,6 +6,7 @@
  * each, and the four values of every window then sit in the same lane of four vectors. The portable versions
  * are plain loops over the same formulas; both give the same values element by element. */
 #include "cpu_bnrelu.h"
+#include "cpu_simd.h"
 
 #include <string.h>
 
@@ -321,24 +322,10 @@ CPU_BNR_AVX512 static void cpu_bnr_apply_512(float *din, const float *x, const f
 
 /* ---- dispatch ------------------------------------------------------------------------------------------- */
 
-static int cpu_bnr_avx512(void)
-{
-#if defined(CPU_BNR_X86)
-    static int has = -1; /* a benign race: every thread computes the same value */
-    if (has < 0) {
-        __builtin_cpu_init();
-        has = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    }
-    return has;
-#else
-    return 0;
-#endif
-}
-
 void cpu_bnr_forward_plane(float *out, const float *x, int32_t h, int32_t w, int pool, float m, float k, float b)
 {
 #if defined(CPU_BNR_X86)
-    if (cpu_bnr_avx512()) {
+    if (cpu_has_avx512()) {
         cpu_bnr_forward_512(out, x, h, w, pool, m, k, b);
         return;
     }
@@ -350,7 +337,7 @@ void cpu_bnr_sums_plane(const float *x, const float *g, int32_t h, int32_t w, in
                         double *s1, double *s2)
 {
 #if defined(CPU_BNR_X86)
-    if (cpu_bnr_avx512()) {
+    if (cpu_has_avx512()) {
         cpu_bnr_sums_512(x, g, h, w, pool, m, k, b, s1, s2);
         return;
     }
@@ -362,7 +349,7 @@ void cpu_bnr_apply_plane(float *din, const float *x, const float *g, int32_t h, 
                          float k, float b, float ka, float kb, float kc, int acc)
 {
 #if defined(CPU_BNR_X86)
-    if (cpu_bnr_avx512()) {
+    if (cpu_has_avx512()) {
         cpu_bnr_apply_512(din, x, g, h, w, pool, m, k, b, ka, kb, kc, acc);
         return;
     }

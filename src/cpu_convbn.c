@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "cpu.h"
+#include "cpu_simd.h"
 #include "cpu_winograd.h"
 
 #define CB_L CPU_WG_LANES
@@ -180,17 +181,7 @@ static inline int64_t cb_tap(const cb_args *a, int32_t t, int32_t oy, int32_t ox
 #undef CB_SUFFIX
 #pragma GCC pop_options
 
-static int cb_avx512(void)
-{
-    static int has = -1; /* a benign race: every thread computes the same value */
-    if (has < 0) {
-        __builtin_cpu_init();
-        has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
-              && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-    }
-    return has;
-}
-#define CB_PICK(name, args) (cb_avx512() ? name##_512 args : name##_gen args)
+#define CB_PICK(name, args) (cpu_has_avx512() ? name##_512 args : name##_gen args)
 #else
 #define CB_PICK(name, args) (name##_gen args)
 #endif

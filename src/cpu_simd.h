@@ -13,4 +13,9 @@
 #define CPU_VEC
 #endif
 
+/* 1 when this CPU runs the AVX-512 code of the hand-vectorised kernels (cpu_bnrelu.c, cpu_convbn.c,
+ * cpu_wgsimd.c): AVX-512 F, DQ, BW and VL, checked once (backend_cpu.c). Those kernels compute the same values
+ * on either path. */
+int cpu_has_avx512(void);
+
 #endif

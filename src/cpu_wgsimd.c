@@ -6,6 +6,7 @@
  * layout changes move values unchanged (the bias is added once, the same way) on both paths. */
 #include <string.h>
 
+#include "cpu_simd.h"
 #include "cpu_winograd.h"
 
 #if defined(__SSE__)
@@ -16,16 +17,6 @@
 #include <immintrin.h>
 #define WG_X86 1
 #define WG_AVX512 __attribute__((target("avx512f")))
-
-static int wg_has_avx512(void)
-{
-    static int has = -1; /* a benign race: every thread computes the same value */
-    if (has < 0) {
-        __builtin_cpu_init();
-        has = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    }
-    return has;
-}
 #endif
 
 #if defined(WG_X86)
@@ -118,7 +109,7 @@ void cpu_wg_to_cl(float *restrict dst, int32_t ld, int64_t cp, int32_t oy, int32
                   int32_t c, int32_t h, int32_t w)
 {
 #if defined(WG_X86)
-    if (wg_has_avx512()) {
+    if (cpu_has_avx512()) {
         wg_to_cl_512(dst, ld, cp, oy, ox, src, c, h, w);
         return;
     }
@@ -159,7 +150,7 @@ void cpu_wg_from_cl(float *restrict dst, int acc, const float *bias, const float
                     int64_t cp, int32_t oy, int32_t ox, int32_t c, int32_t h, int32_t w)
 {
 #if defined(WG_X86)
-    if (wg_has_avx512()) {
+    if (cpu_has_avx512()) {
         wg_from_cl_512(dst, acc, bias, src, ld, cp, oy, ox, c, h, w);
         return;
     }
@@ -290,7 +281,7 @@ void cpu_wg_gemm(int ta, int64_t m, int64_t n, int64_t kk, const float *a, int64
                  float *c, int64_t ldc, int acc)
 {
 #if defined(WG_X86)
-    if (n % 16 == 0 && wg_has_avx512()) {
+    if (n % 16 == 0 && cpu_has_avx512()) {
         wg_gemm512(m, n, kk, a, ta ? 1 : lda, ta ? lda : 1, b, ldb, c, ldc, acc);
         return;
     }
