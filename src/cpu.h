@@ -45,6 +45,10 @@ void cpu_eltwise_register(pd_backend *be);   /* cpu_eltwise.c: fill..pad_rows */
 void cpu_dense_register(pd_backend *be);     /* cpu_dense.c: gemm, linear */
 void cpu_conv2d_register(pd_backend *be);    /* cpu_conv2d.c */
 void cpu_batchnorm_register(pd_backend *be); /* cpu_batchnorm.c */
+/* BatchNorm2d backward, one channel, from sdy = sum of dy and sdyx = sum of dy (x - mean) over its count values:
+ * dgamma, dbeta +=, and the input-gradient map din = ka dy - kb (x - mean) + kc (train) or ka dy (eval). */
+void cpu_batchnorm_grad_coefs(double sdy, double sdyx, float gamma, float rstd, int64_t count, int train,
+                              float *dgamma, float *dbeta, float *ka, float *kb, float *kc);
 void cpu_pool2d_register(pd_backend *be);    /* cpu_pool2d.c: maxpool2d, avgpool */
 void cpu_loss_register(pd_backend *be);      /* cpu_loss.c: softmax_xent, argmax, mse */
 void cpu_optim_register(pd_backend *be);     /* cpu_optim.c: sgd, adamw */

@@ -304,17 +304,8 @@ static void cpu_batchnorm_backward_impl(pd_backend *be, float *din, float *dgamm
     for (int32_t ch = 0; ch < c; ch++) {
         double sdy, sdyx; /* sum dout, sum dout (x - mean) */
         cpu_batchnorm_reduce(part, n, c, ch, &sdy, &sdyx);
-        float rstd = save_rstd[ch];
-        dgamma[ch] += (float)(sdyx * rstd);
-        dbeta[ch] += (float)sdy;
-        /* train: din = g r (dout - sdy / N - xhat sum(dout xhat) / N) = ka dout - kb (x - mean) + kc
-         * eval:  din = g r dout */
-        ka[ch] = gamma[ch] * rstd;
-        kb[ch] = kc[ch] = 0.0f;
-        if (train) {
-            kb[ch] = (float)((double)ka[ch] * rstd * rstd * sdyx / (double)count);
-            kc[ch] = (float)(-(double)ka[ch] * sdy / (double)count);
-        }
+        cpu_batchnorm_grad_coefs(sdy, sdyx, gamma[ch], save_rstd[ch], count, train, dgamma + ch, dbeta + ch,
+                                 ka + ch, kb + ch, kc + ch);
     }
     if (din)
         cpu_batchnorm_run(be, &a, apply);
@@ -397,4 +388,19 @@ void cpu_batchnorm_register(pd_backend *be)
     be->bn_relu_pool_eval = cpu_batchnorm_relu_pool_eval;
     be->batchnorm2d_forward = cpu_batchnorm_forward;
     be->batchnorm2d_backward = cpu_batchnorm_backward;
+}
+
+void cpu_batchnorm_grad_coefs(double sdy, double sdyx, float gamma, float rstd, int64_t count, int train,
+                              float *dgamma, float *dbeta, float *ka, float *kb, float *kc)
+{
+    *dgamma += (float)(sdyx * rstd);
+    *dbeta += (float)sdy;
+    /* train: din = g r (dout - sdy / N - xhat sum(dout xhat) / N) = ka dout - kb (x - mean) + kc
+     * eval:  din = g r dout */
+    *ka = gamma * rstd;
+    *kb = *kc = 0.0f;
+    if (train) {
+        *kb = (float)((double)*ka * rstd * rstd * sdyx / (double)count);
+        *kc = (float)(-(double)*ka * sdy / (double)count);
+    }
 }

@@ -120,22 +120,15 @@ static void cb_stats(const cb_args *a, int32_t n, float *run_mean, float *run_va
 static void cb_coefficients(const cb_args *a, int32_t n, float *dgamma, float *dbeta, const float *gamma,
                             const float *save_rstd, float *ka, float *kb, float *kc, int train)
 {
-    double count = (double)n * a->hw;
+    int64_t count = (int64_t)n * a->hw;
     for (int32_t ch = 0; ch < a->c; ch++) {
         double sdy = 0.0, sdyx = 0.0;
         for (int32_t smp = 0; smp < n; smp++) {
             sdy += a->part[((int64_t)smp * a->c + ch) * 2];
             sdyx += a->part[((int64_t)smp * a->c + ch) * 2 + 1];
         }
-        float rstd = save_rstd[ch];
-        dgamma[ch] += (float)(sdyx * rstd);
-        dbeta[ch] += (float)sdy;
-        ka[ch] = gamma[ch] * rstd;
-        kb[ch] = kc[ch] = 0.0f;
-        if (train) {
-            kb[ch] = (float)((double)ka[ch] * rstd * rstd * sdyx / count);
-            kc[ch] = (float)(-(double)ka[ch] * sdy / count);
-        }
+        cpu_batchnorm_grad_coefs(sdy, sdyx, gamma[ch], save_rstd[ch], count, train, dgamma + ch, dbeta + ch,
+                                 ka + ch, kb + ch, kc + ch);
     }
 }
 

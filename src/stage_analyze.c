@@ -232,16 +232,11 @@ static void analyze_summary(pd_pipeline *p, const pd_zoo *z, int32_t k)
         char pre[ZOO_KIND_MAX + 8], key[96];
         analyze_metric_prefix(z->kind[first], pre, sizeof pre);
         double best, mean, median, mn = INFINITY, mx = -INFINITY;
-        stage_stats(acc, n, &best, &mean, &median);
         if (strcmp(pre, "ensemble") != 0 && strcmp(pre, "original") != 0 && strcmp(pre, "pdiff") != 0 &&
-            strcmp(pre, "ae_recon") != 0) {
-            snprintf(key, sizeof key, "%s_best", pre);
-            session_summary_set(p->session, key, best);
-            snprintf(key, sizeof key, "%s_mean", pre);
-            session_summary_set(p->session, key, mean);
-            snprintf(key, sizeof key, "%s_median", pre);
-            session_summary_set(p->session, key, median);
-        }
+            strcmp(pre, "ae_recon") != 0) /* the generate stage wrote those */
+            stage_summary_accuracy(p->session, pre, acc, n, &best, &mean, &median);
+        else
+            stage_stats(acc, n, &best, &mean, &median);
         for (int32_t i = 0; i < ni; i++) {
             mn = iou[i] < mn ? iou[i] : mn;
             mx = iou[i] > mx ? iou[i] : mx;

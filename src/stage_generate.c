@@ -131,14 +131,7 @@ static void stage_gen_summary(pd_pipeline *p, const pd_zoo *z, const char *kind,
     }
     zoo_accuracies(z, kind, acc);
     double best, mean, median;
-    stage_stats(acc, n, &best, &mean, &median);
-    char key[64];
-    snprintf(key, sizeof key, "%s_best", prefix);
-    session_summary_set(p->session, key, best);
-    snprintf(key, sizeof key, "%s_mean", prefix);
-    session_summary_set(p->session, key, mean);
-    snprintf(key, sizeof key, "%s_median", prefix);
-    session_summary_set(p->session, key, median);
+    stage_summary_accuracy(p->session, prefix, acc, n, &best, &mean, &median);
     free(acc);
 }
 

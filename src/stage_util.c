@@ -1,6 +1,7 @@
 /* stage_util.c — helpers shared by the stages (see stage_util.h). */
 #include "stage_util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,19 @@ void stage_stats(const double *v, int64_t n, double *best, double *mean, double 
     *mean = sum / (double)n;
     *median = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
     free(s);
+}
+
+void stage_summary_accuracy(pd_session *s, const char *prefix, const double *acc, int64_t n, double *best,
+                            double *mean, double *median)
+{
+    stage_stats(acc, n, best, mean, median);
+    const char *suffix[3] = {"best", "mean", "median"};
+    const double *value[3] = {best, mean, median};
+    for (int i = 0; i < 3; i++) {
+        char key[96];
+        snprintf(key, sizeof key, "%s_%s", prefix, suffix[i]);
+        session_summary_set(s, key, *value[i]);
+    }
 }
 
 pd_status stage_net_save(pd_backend *be, const stage_net *net, const char *path, const char *kind, int64_t step,

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "error.h"
+#include "session.h"
 
 /* Monotonic seconds, for seconds_<stage> in summary.csv. */
 static inline double stage_now(void)
@@ -18,6 +19,9 @@ static inline double stage_now(void)
 
 /* Sort a copy and return best (max), mean and median of v [n]. */
 void stage_stats(const double *v, int64_t n, double *best, double *mean, double *median);
+/* stage_stats of the n accuracies acc, also written to the session summary as PREFIX_best, _mean, _median. */
+void stage_summary_accuracy(pd_session *s, const char *prefix, const double *acc, int64_t n, double *best,
+                            double *mean, double *median);
 
 #endif
 
