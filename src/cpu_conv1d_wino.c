@@ -24,6 +24,7 @@
 
 #include "cpu_conv1d.h"
 #include "cpu_simd.h"
+#include "cpu_tr16.h"
 
 /* Floats of U and M of one chunk of the batch. */
 #define CPU_WINO_FLOATS (1 << 21)
@@ -180,6 +181,75 @@ CPU_VEC static void cpu_wino_store(float *restrict y, const float *restrict xt, 
     }
 }
 
+/* ---- short rows with AVX-512: the transposes in registers ---------------------------------------------------
+ * Rows of at most 16 positions (the UNet's) go 16 channels at a time: their rows transposed in registers into
+ * one vector per position, the transform of cpu_wino_in_rows / cpu_wino_out_rows on those vectors (the same
+ * expressions, so the same values), and the results stored directly. */
+
+#if defined(CPU_TR16)
+#define CPU_WINO_PMAX 20 /* positions of the zero-padded row: 4 T + 2 <= 18, pad + lg <= 18 */
+
+/* U rows [T, cg] (plane stride us) of one sample's G rows x [cg, lg] */
+CPU_TR16_FN static void cpu_wino_in_16(float *restrict u, int64_t us, const float *restrict x, int32_t cg, int32_t lg,
+                                       int32_t pad, int32_t T)
+{
+    for (int32_t c0 = 0; c0 < cg; c0 += 16) {
+        int nc = cg - c0 < 16 ? cg - c0 : 16;
+        __mmask16 mk = cpu_tr16_mask(nc);
+        __m512 r[16], d[CPU_WINO_PMAX];
+        cpu_tr16_load(r, x + (int64_t)c0 * lg, lg, nc, lg);
+        for (int p = 0; p < CPU_WINO_PMAX; p++)
+            d[p] = p >= pad && p < pad + lg ? r[p - pad] : _mm512_setzero_ps();
+        for (int32_t t = 0; t < T; t++) {
+            __m512 d0 = d[4 * t], d1 = d[4 * t + 1], d2 = d[4 * t + 2], d3 = d[4 * t + 3], d4 = d[4 * t + 4];
+            __m512 d5 = d[4 * t + 5];
+            __m512 p = d4 - d2, q = d4 - 4.0f * d2, rr = d3 - d1;
+            float *u0 = u + (int64_t)t * cg + c0;
+            _mm512_mask_storeu_ps(u0, mk, 4.0f * d0 - 5.0f * d2 + d4);
+            _mm512_mask_storeu_ps(u0 + us, mk, q - 4.0f * d1 + d3);
+            _mm512_mask_storeu_ps(u0 + 2 * us, mk, q + 4.0f * d1 - d3);
+            _mm512_mask_storeu_ps(u0 + 3 * us, mk, p + 2.0f * rr);
+            _mm512_mask_storeu_ps(u0 + 4 * us, mk, p - 2.0f * rr);
+            _mm512_mask_storeu_ps(u0 + 5 * us, mk, 4.0f * d1 - 5.0f * d3 + d5);
+        }
+    }
+}
+
+/* y [cs, ls] = (acc ? y : bias) + A^T M from one sample's M rows [T, cs] (plane stride ms); bias may be NULL */
+CPU_TR16_FN static void cpu_wino_out_16(float *restrict y, const float *restrict m, int64_t ms, int32_t cs, int32_t ls,
+                                        int32_t T, const float *bias, int acc)
+{
+    for (int32_t a0 = 0; a0 < cs; a0 += 16) {
+        int na = cs - a0 < 16 ? cs - a0 : 16;
+        __mmask16 mk = cpu_tr16_mask(na);
+        __m512 r[16];
+        for (int j = 0; j < 16; j++)
+            r[j] = _mm512_setzero_ps();
+        for (int32_t t = 0; t < T; t++) {
+            const float *p = m + (int64_t)t * cs + a0;
+            __m512 m0 = _mm512_maskz_loadu_ps(mk, p), m1 = _mm512_maskz_loadu_ps(mk, p + ms);
+            __m512 m2 = _mm512_maskz_loadu_ps(mk, p + 2 * ms), m3 = _mm512_maskz_loadu_ps(mk, p + 3 * ms);
+            __m512 m4 = _mm512_maskz_loadu_ps(mk, p + 4 * ms), m5 = _mm512_maskz_loadu_ps(mk, p + 5 * ms);
+            __m512 s12 = m1 + m2, d12 = m1 - m2, s34 = m3 + m4, d34 = m3 - m4;
+            r[4 * t] = (m0 + s12) + s34;
+            r[4 * t + 1] = d12 + 2.0f * d34;
+            r[4 * t + 2] = s12 + 4.0f * s34;
+            r[4 * t + 3] = (d12 + 8.0f * d34) + m5;
+        }
+        __mmask16 ml = cpu_tr16_rows(r, ls);
+        for (int i = 0; i < na; i++) {
+            float *d = y + (int64_t)(a0 + i) * ls;
+            __m512 v = r[i];
+            if (acc)
+                v = _mm512_maskz_loadu_ps(ml, d) + v;
+            else if (bias)
+                v = v + _mm512_set1_ps(bias[a0 + i]);
+            _mm512_mask_storeu_ps(d, ml, v);
+        }
+    }
+}
+#endif
+
 /* ---- the plan ------------------------------------------------------------------------------------------ */
 
 typedef struct {
@@ -197,6 +267,7 @@ typedef struct {
     int32_t c0, nb;             /* the chunk: first sample, samples */
     int32_t tiles, ntasks, nsplit;
     int acc, first;             /* first: the chunk starts dWt (beta 0) */
+    int r16;                    /* rows of at most 16 positions on AVX-512: cpu_wino_in_16 / cpu_wino_out_16 */
 } cpu_wino_plan;
 
 /* A thread's sample buffer: [4T + 2, max(cs, cg)] for one transposed sample block. */
@@ -216,6 +287,13 @@ static void cpu_wino_in_task(void *ctx, int64_t task, int thread)
     int32_t T = pl->tiles, b0 = (int32_t)(task * pl->nb / pl->ntasks), b1 = (int32_t)((task + 1) * pl->nb / pl->ntasks);
     float *buf = cpu_wino_buf(pl, thread);
     int64_t ncol = (int64_t)pl->nb * T;
+#if defined(CPU_TR16)
+    if (pl->g_in && pl->r16) {
+        for (int32_t b = b0; b < b1; b++)
+            cpu_wino_in_16(pl->u + (int64_t)b * T * g->cg, ncol * g->cg,
+                           pl->g_in + ((int64_t)pl->c0 + b) * g->cg * g->lg, g->cg, g->lg, g->pad, T);
+    } else
+#endif
     if (pl->g_in) {
         int64_t rows = 4 * (int64_t)T + 2, cg = g->cg;
         memset(buf, 0, (size_t)(rows * cg) * sizeof(float)); /* the zero margins stay */
@@ -246,6 +324,13 @@ static void cpu_wino_out_task(void *ctx, int64_t task, int thread)
     int64_t ncol = (int64_t)pl->nb * T;
     for (int32_t b = b0; b < b1; b++) {
         int64_t s = (int64_t)pl->c0 + b;
+#if defined(CPU_TR16)
+        if (pl->s_out && pl->r16) {
+            cpu_wino_out_16(pl->s_out + s * g->cs * g->ls, pl->m + (int64_t)b * T * g->cs, ncol * g->cs, g->cs, g->ls,
+                            T, pl->bias, pl->acc);
+            continue;
+        }
+#endif
         if (pl->s_out) {
             cpu_wino_out_rows(buf, pl->m + (int64_t)b * T * g->cs, ncol * g->cs, g->cs, T);
             cpu_wino_store(pl->s_out + s * g->cs * g->ls, buf, g->cs, g->ls, pl->bias, pl->acc);
@@ -332,6 +417,9 @@ void cpu_conv1d_wino_run(pd_backend *be, const cpu_conv1d_geom *g, float *s_out,
     cpu_wino_plan pl = {.be = be, .g = g, .s_out = s_out, .g_out = g_out, .s_in = s_in, .g_in = g_in,
                         .bias = bias, .dw = dw, .acc = acc};
     pl.tiles = (g->ls + 3) / 4;
+#if defined(CPU_TR16)
+    pl.r16 = g->ls <= 16 && g->lg <= 16 && g->pad <= 2 && cpu_has_avx512();
+#endif
     int64_t per = CPU_WINO_N * ((int64_t)g->cg + g->cs) * pl.tiles;
     int64_t nb = CPU_WINO_FLOATS / per;
     nb = nb < 1 ? 1 : (nb > g->n ? g->n : nb);

@@ -18,6 +18,7 @@
 
 #include "cpu_normact.h"
 #include "cpu_simd.h"
+#include "cpu_tr16.h"
 
 #define CPU_NORMACT_R 16    /* rows per group */
 #define CPU_NORMACT_LMAX 32 /* rows up to this long go in groups */
@@ -259,6 +260,63 @@ static inline __attribute__((always_inline)) void cpu_normact_bwd_group_l(float 
     }
 }
 
+#if defined(CPU_TR16)
+/* cpu_normact_fwd_group_l for rows of at most 16 positions on AVX-512: the rows transposed in registers (one
+ * vector per position, lane = row), the same operations in the same order, so the same values. */
+CPU_TR16_FN static void cpu_normact_fwd_group_16(float *y, float *mean, float *rstd, const float *x,
+                                                 const float *const *te, int R, int32_t l, int lead, float slope,
+                                                 float eps)
+{
+    __m512 s[16], e[16], a[8];
+    cpu_tr16_load(s, x, l, R, l);
+    if (te) {
+        int same = 1;
+        for (int i = 1; i < R; i++)
+            same &= te[i] == te[0];
+        if (same)
+            for (int32_t j = 0; j < l; j++)
+                e[j] = _mm512_set1_ps(te[0][j]);
+        else {
+            __mmask16 mk = cpu_tr16_mask(l);
+            for (int i = 0; i < 16; i++)
+                e[i] = i < R ? _mm512_maskz_loadu_ps(mk, te[i]) : _mm512_setzero_ps();
+            cpu_tr16(e);
+        }
+        for (int32_t j = 0; j < l; j++)
+            s[j] = s[j] + e[j];
+    }
+    if (lead)
+        for (int32_t j = 0; j < l; j++) {
+            __mmask16 pos = _mm512_cmp_ps_mask(s[j], _mm512_setzero_ps(), _CMP_GT_OQ);
+            s[j] = _mm512_maskz_mov_ps(pos, s[j]) + _mm512_set1_ps(slope) * _mm512_maskz_mov_ps(~pos, s[j]);
+        }
+    for (int q = 0; q < 8; q++)
+        a[q] = _mm512_setzero_ps();
+    for (int32_t j = 0; j < l; j++)
+        a[j & 7] = a[j & 7] + s[j];
+    __m512 fl = _mm512_set1_ps((float)l);
+    __m512 m = (((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))) / fl;
+    for (int q = 0; q < 8; q++)
+        a[q] = _mm512_setzero_ps();
+    for (int32_t j = 0; j < l; j++) {
+        __m512 d = s[j] - m;
+        a[j & 7] = a[j & 7] + d * d;
+    }
+    __m512 var = (((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))) / fl;
+    __m512 rs = _mm512_set1_ps(1.0f) / _mm512_sqrt_ps(var + _mm512_set1_ps(eps));
+    for (int32_t j = 0; j < l; j++)
+        s[j] = (s[j] - m) * rs;
+    for (int32_t j = l; j < 16; j++)
+        s[j] = _mm512_setzero_ps();
+    __mmask16 ml = cpu_tr16_rows(s, l);
+    for (int i = 0; i < R; i++)
+        _mm512_mask_storeu_ps(y + (int64_t)i * l, ml, s[i]);
+    __mmask16 mr = cpu_tr16_mask(R);
+    _mm512_mask_storeu_ps(mean, mr, m);
+    _mm512_mask_storeu_ps(rstd, mr, rs);
+}
+#endif
+
 /* The group functions for any l, specialised for the UNet's usual lengths (constant l: unrolled loops). */
 CPU_VEC static void cpu_normact_fwd_group(float *y, float *mean, float *rstd, const float *x, const float *const *te,
                                           int R, int32_t l, int lead, float slope, float eps)
@@ -414,6 +472,16 @@ static void cpu_normact_forward_task(void *ctx, int64_t task, int thread)
     int64_t r0 = task * jb->per_task, r1 = r0 + jb->per_task < jb->rows ? r0 + jb->per_task : jb->rows;
     int32_t l = jb->l;
     const float *te[CPU_NORMACT_R];
+#if defined(CPU_TR16)
+    if (l <= 16 && cpu_has_avx512()) {
+        for (int64_t r = r0; r < r1; r += CPU_NORMACT_R) {
+            int R = r1 - r < CPU_NORMACT_R ? (int)(r1 - r) : CPU_NORMACT_R;
+            cpu_normact_fwd_group_16(jb->out + r * l, jb->mean_out + r, jb->rstd_out + r, jb->in + r * l,
+                                     cpu_normact_te(jb, r, R, te), R, l, jb->lead, jb->slope, jb->eps);
+        }
+        return;
+    }
+#endif
     if (l <= CPU_NORMACT_LMAX) {
         for (int64_t r = r0; r < r1; r += CPU_NORMACT_R) {
             int R = r1 - r < CPU_NORMACT_R ? (int)(r1 - r) : CPU_NORMACT_R;

@@ -7,49 +7,19 @@
 #include <string.h>
 
 #include "cpu_simd.h"
+#include "cpu_tr16.h"
 #include "cpu_winograd.h"
 
 #if defined(__SSE__)
 #include <xmmintrin.h>
 #endif
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(PD_NO_AVX512)
-#include <immintrin.h>
+#if defined(CPU_TR16)
 #define WG_X86 1
-#define WG_AVX512 __attribute__((target("avx512f")))
+#define WG_AVX512 CPU_TR16_FN
 #endif
 
 #if defined(WG_X86)
-/* r [16] <- its transpose (row i, lane j) -> (row j, lane i) */
-WG_AVX512 static inline __attribute__((always_inline)) void wg_tr16(__m512 r[16])
-{
-    __m512 t[16];
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; i++) {
-        r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
-        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
-        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
-    }
-    for (int i = 0; i < 2; i++)
-        for (int j = 0; j < 4; j++) {
-            t[8 * i + j] = _mm512_shuffle_f32x4(r[8 * i + j], r[8 * i + j + 4], 0x88);
-            t[8 * i + j + 4] = _mm512_shuffle_f32x4(r[8 * i + j], r[8 * i + j + 4], 0xdd);
-        }
-    for (int j = 0; j < 8; j++) {
-        r[j] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0x88);
-        r[j + 8] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0xdd);
-    }
-}
-
-static inline __mmask16 wg_mask(int64_t n)
-{
-    return (__mmask16)(n >= 16 ? 0xFFFFu : n <= 0 ? 0u : (1u << n) - 1u);
-}
-
 /* wg_to_cl in 16 x 16 blocks along the flattened plane (a block may span image rows); channels past c, up to
  * the next 16, are written as zeros (cp covers them) */
 WG_AVX512 static void wg_to_cl_512(float *restrict dst, int32_t ld, int64_t cp, int32_t oy, int32_t ox,
@@ -61,11 +31,11 @@ WG_AVX512 static void wg_to_cl_512(float *restrict dst, int32_t ld, int64_t cp, 
         int32_t y = 0, x = 0; /* position of p0 */
         for (int64_t p0 = 0; p0 < hw; p0 += 16) {
             int64_t np = hw - p0 < 16 ? hw - p0 : 16;
-            __mmask16 mk = wg_mask(np);
+            __mmask16 mk = cpu_tr16_mask(np);
             __m512 r[16];
             for (int i = 0; i < 16; i++)
                 r[i] = i < nc ? _mm512_maskz_loadu_ps(mk, src + (c0 + i) * hw + p0) : _mm512_setzero_ps();
-            wg_tr16(r);
+            cpu_tr16(r);
             for (int j = 0; j < np; j++) {
                 _mm512_storeu_ps(dst + ((int64_t)(y + oy) * ld + ox + x) * cp + c0, r[j]);
                 if (++x == w)
@@ -85,14 +55,14 @@ WG_AVX512 static void wg_from_cl_512(float *restrict dst, int acc, const float *
         int32_t y = 0, x = 0;
         for (int64_t p0 = 0; p0 < hw; p0 += 16) {
             int64_t np = hw - p0 < 16 ? hw - p0 : 16;
-            __mmask16 mk = wg_mask(np);
+            __mmask16 mk = cpu_tr16_mask(np);
             __m512 r[16];
             for (int j = 0; j < 16; j++) {
                 r[j] = j < np ? _mm512_loadu_ps(src + ((int64_t)(y + oy) * ld + ox + x) * cp + c0) : _mm512_setzero_ps();
                 if (j < np && ++x == w)
                     x = 0, y++;
             }
-            wg_tr16(r);
+            cpu_tr16(r);
             for (int i = 0; i < nc; i++) {
                 float *d = dst + (c0 + i) * hw + p0;
                 __m512 v = acc ? _mm512_add_ps(_mm512_maskz_loadu_ps(mk, d), r[i])

@@ -140,6 +140,9 @@ int main(void)
     test_case(33, 16, 12, 1, 1); /* the UNet's temb -> LeakyReLU -> InstanceNorm, rows of 12 */
     test_case(9, 64, 12, 1, 0);  /* the UNet's first block: temb, no LeakyReLU */
     test_case(3, 5, 8, 0, 1);    /* short rows, a partial group */
+    test_case(7, 5, 12, 1, 1);   /* groups spanning samples: several embedding rows in one group */
+    test_case(4, 3, 16, 1, 1);   /* the longest rows transposed in registers */
+    test_case(4, 3, 17, 1, 1);   /* and one longer */
     test_case(5, 7, 36, 0, 0);   /* long rows, plain InstanceNorm (the AE) */
     test_case(5, 7, 250, 0, 1);  /* the AE's LeakyReLU -> InstanceNorm */
     test_case(3, 5, 600, 1, 1);  /* rows longer than a block, with the embedding */
