@@ -52,6 +52,12 @@ pd_conv1d_shape conv1d_shape_make(int32_t n, int32_t cin, int32_t l, int32_t cou
 pd_conv1d_shape convt1d_shape_make(int32_t n, int32_t cin, int32_t l, int32_t cout, int32_t k, int32_t stride,
                                    int32_t pad);
 
+/* A BatchNorm2d in eval mode: its parameters and running statistics [c] and eps. */
+typedef struct {
+    const float *gamma, *beta, *run_mean, *run_var;
+    float eps;
+} pd_bn_eval;
+
 typedef enum { PD_BACKEND_CPU, PD_BACKEND_CUDA } pd_backend_kind;
 
 struct pd_backend {
@@ -172,6 +178,13 @@ struct pd_backend {
                                   float *work, const float *dout, const float *x, const float *in, const float *w,
                                   const pd_conv2d_shape *s, const float *gamma, const float *beta,
                                   const float *save_mean, const float *save_rstd, int pool, int train, int acc);
+    /* Optional (NULL where not offered): bn_relu_pool_eval (mx, mn and the BatchNorm pre give the convolution's
+     * input [n, cin, h, w]) followed by conv_bn_relu_forward in eval mode with keep == 0, in one pass that
+     * stores neither that input nor the convolution's output: out, save_mean and save_rstd equal the two ops'
+     * bit for bit. Returns 0, having done nothing, for a shape it does not cover. */
+    int (*pool_conv_bn_relu_eval)(pd_backend *be, float *out, const float *mx, const float *mn,
+                                  const pd_bn_eval *pre, const float *w, const float *b, const pd_conv2d_shape *s,
+                                  const pd_bn_eval *post, float *save_mean, float *save_rstd, int pool);
     /* global average pool: out [n, c] = mean over hw of in [n, c, hw] */
     void (*avgpool_forward)(pd_backend *be, float *out, const float *in, int32_t n, int32_t c, int32_t hw);
     void (*avgpool_backward)(pd_backend *be, float *din, const float *dout, int32_t n, int32_t c, int32_t hw,

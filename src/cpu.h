@@ -49,6 +49,11 @@ void cpu_batchnorm_register(pd_backend *be); /* cpu_batchnorm.c */
  * dgamma, dbeta +=, and the input-gradient map din = ka dy - kb (x - mean) + kc (train) or ka dy (eval). */
 void cpu_batchnorm_grad_coefs(double sdy, double sdyx, float gamma, float rstd, int64_t count, int train,
                               float *dgamma, float *dbeta, float *ka, float *kb, float *kc);
+/* BatchNorm2d's eval scale k = gamma / sqrt(run_var + eps), [c] */
+void cpu_batchnorm_eval_scale(float *k, const float *gamma, const float *run_var, float eps, int32_t c);
+/* One sample of bn_relu_pool_eval: out [c, hw] = relu((x - m) k + b) with x the row of mx (k >= 0) or mn */
+void cpu_bn_relu_pool_rows(float *out, const float *mx, const float *mn, const float *k, const float *m,
+                           const float *b, int32_t c, int32_t hw);
 void cpu_pool2d_register(pd_backend *be);    /* cpu_pool2d.c: maxpool2d, avgpool */
 void cpu_loss_register(pd_backend *be);      /* cpu_loss.c: softmax_xent, argmax, mse */
 void cpu_optim_register(pd_backend *be);     /* cpu_optim.c: sgd, adamw */

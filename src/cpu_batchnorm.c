@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cpu.h"
+#include "cpu_simd.h"
 #include "cpu_bnrelu.h"
 
 #define CPU_BATCHNORM_PARALLEL_MIN ((int64_t)1 << 15) /* elements; smaller runs on the calling thread */
@@ -326,20 +327,33 @@ typedef struct {
     int32_t c, hw;
 } cpu_batchnorm_pool_args;
 
+CPU_VEC void cpu_bn_relu_pool_rows(float *out, const float *mx, const float *mn, const float *k, const float *m,
+                           const float *b, int32_t c, int32_t hw)
+{
+    for (int32_t ch = 0; ch < c; ch++) {
+        int64_t row = (int64_t)ch * hw;
+        const float *x = k[ch] >= 0.0f ? mx + row : mn + row;
+        float *y = out + row;
+        float kk = k[ch], mm = m[ch], bb = b[ch];
+        for (int32_t j = 0; j < hw; j++) {
+            float v = (x[j] - mm) * kk + bb; /* the expression batchnorm's eval pass computes */
+            y[j] = v > 0.0f ? v : 0.0f;
+        }
+    }
+}
+
+void cpu_batchnorm_eval_scale(float *k, const float *gamma, const float *run_var, float eps, int32_t c)
+{
+    for (int32_t ch = 0; ch < c; ch++)
+        k[ch] = gamma[ch] * (float)(1.0 / sqrt((double)run_var[ch] + (double)eps));
+}
+
 static void cpu_batchnorm_pool_task(void *ctx, int64_t smp, int thread)
 {
     (void)thread;
     const cpu_batchnorm_pool_args *a = ctx;
-    for (int32_t ch = 0; ch < a->c; ch++) {
-        int64_t row = (smp * a->c + ch) * a->hw;
-        const float *x = a->k[ch] >= 0.0f ? a->mx + row : a->mn + row;
-        float *y = a->out + row;
-        float k = a->k[ch], m = a->m[ch], b = a->b[ch];
-        for (int32_t j = 0; j < a->hw; j++) {
-            float v = (x[j] - m) * k + b; /* the expression batchnorm's eval pass computes */
-            y[j] = v > 0.0f ? v : 0.0f;
-        }
-    }
+    int64_t off = smp * a->c * a->hw;
+    cpu_bn_relu_pool_rows(a->out + off, a->mx + off, a->mn + off, a->k, a->m, a->b, a->c, a->hw);
 }
 
 static void cpu_batchnorm_relu_pool_eval(pd_backend *be, float *out, const float *mx, const float *mn,
@@ -351,8 +365,7 @@ static void cpu_batchnorm_relu_pool_eval(pd_backend *be, float *out, const float
         return;
     float *k = cpu_scratch(be, 0, (size_t)c * sizeof(float));
     PD_ASSERT(k != NULL);
-    for (int32_t ch = 0; ch < c; ch++)
-        k[ch] = gamma[ch] * (float)(1.0 / sqrt((double)run_var[ch] + (double)eps));
+    cpu_batchnorm_eval_scale(k, gamma, run_var, eps, c);
     cpu_batchnorm_pool_args a = {.out = out, .mx = mx, .mn = mn, .k = k, .m = run_mean, .b = beta, .c = c, .hw = hw};
     if ((int64_t)n * c * hw < CPU_BATCHNORM_PARALLEL_MIN)
         for (int32_t smp = 0; smp < n; smp++)

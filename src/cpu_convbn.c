@@ -62,6 +62,10 @@ typedef struct {
     double *dbp;                  /* [ngroups, c] */
     int64_t ngroups, dwp_floats;
     cpu_wg_hooks hooks;           /* Winograd kind: the hooks (their ctx is this) */
+    /* pool_conv_bn_relu_eval: the input is relu((x - pm) pk + pb) with x from pmx (pk >= 0) or pmn [n, cin, h, w],
+     * made per sample at load_off of the thread's scratch */
+    const float *pmx, *pmn, *pk, *pm, *pb;
+    int64_t load_off;
 } cb_args;
 
 static int cb_kind(const pd_conv2d_shape *s, int pool)
@@ -241,6 +245,16 @@ static void cb_wg_gather(const cpu_wg_hooks *h, int32_t smp, float *y, int32_t l
     cb_dbn(a, smp, y, ld, h->extra + thread * a->tmp_floats);
 }
 
+static void cb_wg_load(const cpu_wg_hooks *h, int32_t smp, float *x, int32_t wp, int64_t cp, int thread)
+{
+    const cb_args *a = h->ctx;
+    const pd_conv2d_shape *s = a->s;
+    float *t = h->extra + thread * a->tmp_floats + a->load_off;
+    int64_t plane = (int64_t)s->h * s->w, off = (int64_t)smp * s->cin * plane;
+    cpu_bn_relu_pool_rows(t, a->pmx + off, a->pmn + off, a->pk, a->pm, a->pb, s->cin, (int32_t)plane);
+    cpu_wg_to_cl(x, wp, cp, 1, 1, t, s->cin, s->h, s->w);
+}
+
 /* ---- the ops -------------------------------------------------------------------------------------------- */
 
 static void cb_init(cb_args *a, pd_backend *be, const pd_conv2d_shape *s, int pool)
@@ -413,8 +427,43 @@ static void cpu_convbn_backward(pd_backend *be, float *din, float *dw, float *db
     }
 }
 
+#define CB_POOL_MAX_CIN 1024 /* pool_conv_bn_relu_eval: the input BatchNorm's scale lives on the stack */
+
+static int cpu_pool_convbn_eval(pd_backend *be, float *out, const float *mx, const float *mn, const pd_bn_eval *pre,
+                                const float *w, const float *b, const pd_conv2d_shape *s, const pd_bn_eval *post,
+                                float *save_mean, float *save_rstd, int pool)
+{
+    /* out [n, cout, ho', wo'], mx, mn [n, cin, h, w], pre [cin], w [cout, cin, 3, 3], b [cout] or NULL, post,
+     * save_mean, save_rstd [cout] */
+    cb_args a;
+    cb_init(&a, be, s, pool != 0);
+    if (s->n <= 0 || a.kind != CB_WINO || s->cin > CB_POOL_MAX_CIN)
+        return 0;
+    float k[CB_POOL_MAX_CIN];
+    cpu_batchnorm_eval_scale(k, pre->gamma, pre->run_var, pre->eps, s->cin);
+    a.pmx = mx;
+    a.pmn = mn;
+    a.pk = k;
+    a.pm = pre->run_mean;
+    a.pb = pre->beta;
+    a.b = b;
+    a.out = out;
+    a.gamma = post->gamma;
+    a.beta = post->beta;
+    a.m = save_mean;
+    a.rstd = save_rstd;
+    cb_stats(&a, s->n, (float *)post->run_mean, (float *)post->run_var, save_mean, save_rstd, 0, 0.0f, post->eps);
+    a.load_off = cb_bn_tmp(&a);
+    a.tmp_floats = a.load_off + cb_round((int64_t)s->cin * s->h * s->w);
+    a.hooks = (cpu_wg_hooks){.emit = cb_wg_emit, .load = cb_wg_load, .ctx = &a,
+                             .extra_floats = be->threads * a.tmp_floats};
+    cpu_winograd_forward_hooked(be, NULL, w, s, &a.hooks);
+    return 1;
+}
+
 void cpu_convbn_register(pd_backend *be)
 {
+    be->pool_conv_bn_relu_eval = cpu_pool_convbn_eval;
     be->conv_bn_relu_forward = cpu_convbn_forward;
     be->conv_bn_relu_backward = cpu_convbn_backward;
 }

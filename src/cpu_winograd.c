@@ -175,12 +175,15 @@ static float *wg_plan(pd_backend *be, wg_args *a, int64_t shared, int64_t max_ta
 }
 
 /* V [ne, T, ci] of samples n0 .. n0 + cnt - 1 through the padded plane x (whose border stays zero) */
-static void wg_input(const wg_args *a, float *v, float *x, int32_t n0, int32_t cnt)
+static void wg_input(const wg_args *a, float *v, float *x, int32_t n0, int32_t cnt, int thread)
 {
     const pd_conv2d_shape *s = a->s;
     int64_t size = (int64_t)s->cin * s->h * s->w;
     for (int32_t i = 0; i < cnt; i++) {
-        cpu_wg_to_cl(x, a->wp, a->ci, 1, 1, a->in + (int64_t)(n0 + i) * size, s->cin, s->h, s->w);
+        if (a->hooks && a->hooks->load)
+            a->hooks->load(a->hooks, n0 + i, x, a->wp, a->ci, thread);
+        else
+            cpu_wg_to_cl(x, a->wp, a->ci, 1, 1, a->in + (int64_t)(n0 + i) * size, s->cin, s->h, s->w);
         cpu_wg_in(x, a->wp, a->th, a->tw, a->ci, v + i * a->tp * a->ci, a->esi);
     }
 }
@@ -197,7 +200,7 @@ static void wg_forward_task(void *ctx, int64_t c, int thread)
     memset(x, 0, (size_t)a->hp * a->wp * a->ci * sizeof(float));
     if (a->co != s->cout) /* lanes past cout are never written by the products */
         memset(m, 0, (size_t)(a->ne * a->eso) * sizeof(float));
-    wg_input(a, v, x, n0, cnt);
+    wg_input(a, v, x, n0, cnt, thread);
     for (int e = 0; e < a->ne; e++)
         cpu_wg_gemm(0, t, s->cout, s->cin, v + e * a->esi, a->ci, a->ut + e * esu, s->cout, m + e * a->eso, a->co,
                     0);
@@ -255,7 +258,7 @@ static void wg_backward_task(void *ctx, int64_t g, int thread)
         int32_t n0 = (int32_t)c * a->nc, cnt = s->n - n0 < a->nc ? s->n - n0 : a->nc;
         int64_t t = cnt * a->tp;
         memset(x, 0, (size_t)a->hp * a->wp * a->ci * sizeof(float));
-        wg_input(a, v, x, n0, cnt);
+        wg_input(a, v, x, n0, cnt, thread);
         for (int32_t i = 0; i < cnt; i++) { /* Z [ne, T, co] from dout */
             if (a->hooks)
                 a->hooks->gather(a->hooks, n0 + i, y, 2 * a->tw, thread);

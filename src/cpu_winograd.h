@@ -29,13 +29,17 @@ void cpu_winograd_backward(pd_backend *be, float *din, float *dw, float *db, con
  * CPU_WG_LANES. y holds one sample's plane as [2 th, ld = 2 tw, cout] (th, tw: ceil(h / 2), ceil(w / 2)):
  *   emit    (forward) y is the convolution of `sample` without the bias; positions past h, w are junk;
  *   gather  (backward) fill y with the gradient of `sample`'s convolution output; positions past h, w are zero
- *           and must stay zero.
+ *           and must stay zero;
+ *   load    (forward) produce `sample`'s input in place of reading it from `in`.
  * Hooks run on the pool (`thread` as in cpu_parallel_for); extra_floats of scratch for them are kept next to
  * the Winograd's own, at `extra`, set before the first hook runs. */
 typedef struct cpu_wg_hooks cpu_wg_hooks;
 struct cpu_wg_hooks {
     void (*emit)(const cpu_wg_hooks *h, int32_t sample, const float *y, int32_t ld, int thread);
     void (*gather)(const cpu_wg_hooks *h, int32_t sample, float *y, int32_t ld, int thread);
+    /* (forward, may be NULL: the input `in` is read) fill the padded plane x [hp, wp, cp] with `sample`'s input
+     * at rows and columns 1 on, as cpu_wg_to_cl (x, wp, cp, 1, 1, ...) does; the border is zero and stays so */
+    void (*load)(const cpu_wg_hooks *h, int32_t sample, float *x, int32_t wp, int64_t cp, int thread);
     void *ctx;
     int64_t extra_floats;
     float *extra;

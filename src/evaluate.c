@@ -240,10 +240,13 @@ pd_status evaluator_run(pd_evaluator *ev, const float *vec, double *accuracy, do
         int32_t nb = ev->n - at < ev->batch ? ev->n - at : ev->batch;
         const float *logits;
         if (ev->fused) {
-            be->bn_relu_pool_eval(be, ev->pooled, ev->cache + (int64_t)at * ev->feat,
-                                  ev->cache_min + (int64_t)at * ev->feat, ev->gamma, ev->beta, ev->run_mean,
-                                  ev->run_var, 1e-5f, nb, ev->fc, ev->fhw);
-            logits = model_forward(ev->m, ev->pooled, nb, 0, ev->cut + 3);
+            const float *mx = ev->cache + (int64_t)at * ev->feat, *mn = ev->cache_min + (int64_t)at * ev->feat;
+            logits = model_forward_pooled(ev->m, mx, mn, ev->cut, nb, ev->cut + 3);
+            if (!logits) {
+                be->bn_relu_pool_eval(be, ev->pooled, mx, mn, ev->gamma, ev->beta, ev->run_mean, ev->run_var, 1e-5f,
+                                      nb, ev->fc, ev->fhw);
+                logits = model_forward(ev->m, ev->pooled, nb, 0, ev->cut + 3);
+            }
         } else {
             logits = model_forward(ev->m, ev->cache + (int64_t)at * ev->feat, nb, 0, ev->cut);
         }

@@ -525,6 +525,28 @@ const float *model_forward_range(pd_model *m, const float *x, int32_t n, int tra
     return m->nodes[to_node - 1].out;
 }
 
+const float *model_forward_pooled(pd_model *m, const float *mx, const float *mn, int bn, int32_t n, int from_node)
+{
+    pd_backend *be = m->be;
+    PD_ASSERT(n >= 1 && n <= m->spec.max_batch && bn >= 0 && from_node > bn && from_node < m->n_nodes);
+    model_node *cv = &m->nodes[from_node], *pb = &m->nodes[bn];
+    if (!be->pool_conv_bn_relu_eval || pb->kind != NODE_BN || cv->kind != NODE_CONV || !cv->fuse
+        || from_node + cv->fuse >= m->n_nodes)
+        return NULL;
+    model_node *cb = &m->nodes[from_node + 1], *last = &m->nodes[from_node + cv->fuse];
+    float *P = m->params, *B = m->buffers;
+    int32_t ic, ih, iw;
+    model_shape_of(m, cv->in, &ic, &ih, &iw);
+    pd_conv2d_shape s = conv2d_shape_make(n, ic, ih, iw, cv->c, cv->k, cv->stride, cv->pad);
+    pd_bn_eval pre = {P + pb->w_off, P + pb->b_off, B + pb->rm_off, B + pb->rv_off, 1e-5f};
+    pd_bn_eval post = {P + cb->w_off, P + cb->b_off, B + cb->rm_off, B + cb->rv_off, 1e-5f};
+    if (!be->pool_conv_bn_relu_eval(be, last->out, mx, mn, &pre, P + cv->w_off, cv->b_off >= 0 ? P + cv->b_off : NULL,
+                                    &s, &post, cb->mean, cb->rstd, cv->fuse == 3))
+        return NULL;
+    int next = from_node + cv->fuse + 1;
+    return next < m->n_nodes ? model_forward(m, last->out, n, 0, next) : last->out;
+}
+
 /* Where the gradient of producer j goes: NULL when j is not part of the backward pass. */
 static float *model_dst_grad(pd_model *m, int j, int stop, int *acc)
 {

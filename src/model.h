@@ -106,6 +106,12 @@ const float *model_forward(pd_model *m, const float *x, int32_t n, int train, in
 /* Run nodes from_node..to_node-1 only and return node to_node-1's output [n, c, h, w] (device, owned by the
  * model): with to_node = a cut, this computes the prefix that a cache can keep. */
 const float *model_forward_range(pd_model *m, const float *x, int32_t n, int train, int from_node, int to_node);
+/* model_forward (eval mode) from from_node, a convolution that the forward runs as one Conv -> BN -> ReLU block,
+ * whose input is BatchNorm node bn -> ReLU -> MaxPool (eval mode) of the tensor whose 2x2-window maxima and
+ * minima are mx and mn [n, c, h/2, w/2] (bn_relu_pool_eval), computed inside the block where the backend offers
+ * pool_conv_bn_relu_eval. Returns the logits as model_forward does, or NULL, having done nothing, where it
+ * cannot: the caller then runs bn_relu_pool_eval and model_forward. */
+const float *model_forward_pooled(pd_model *m, const float *mx, const float *mn, int bn, int32_t n, int from_node);
 /* Back-propagate dlogits [n, classes] through nodes end..stop_node, accumulating into model_grads(); n and
  * train must match the latest forward, whose input x must still be alive, and stop_node >= its from_node.
  * Parameter gradients of nodes before stop_node are not computed. */

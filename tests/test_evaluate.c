@@ -1,6 +1,7 @@
 /* test_evaluate.c — the cached-prefix evaluator: its accuracy, loss and predictions equal a full forward pass of
- * the same weights, on the fused (BatchNorm -> ReLU -> MaxPool) path and the plain one; and the fused op equals
- * its three-op composition bit for bit. */
+ * the same weights, on the fused (BatchNorm -> ReLU -> MaxPool) path and the plain one, with the pooled input
+ * made inside the next convolution block (28x28 images) or stored (12x12); and the fused ops equal their
+ * compositions bit for bit. */
 #include <math.h>
 
 #include "evaluate.h"
@@ -132,6 +133,39 @@ static void test_fused_op(void)
     be->free(be, arg);
 }
 
+/* pool_conv_bn_relu_eval = bn_relu_pool_eval -> conv_bn_relu_forward (eval, keep 0), bit for bit */
+static void test_pool_conv_op(int pool)
+{
+    const int32_t n = 3, ci = 24, co = 32, h = 7, w = 7;
+    pd_conv2d_shape s = conv2d_shape_make(n, ci, h, w, co, 3, 1, 1);
+    int64_t isz = (int64_t)n * ci * h * w, osz = (int64_t)n * co * (pool ? (h / 2) * (w / 2) : h * w);
+    float *mx = backend_alloc_floats(be, isz), *mn = backend_alloc_floats(be, isz), *in = backend_alloc_floats(be, isz);
+    float *x = backend_alloc_floats(be, (int64_t)n * co * h * w), *want = backend_alloc_floats(be, osz);
+    float *got = backend_alloc_floats(be, osz), *wt = backend_alloc_floats(be, (int64_t)co * ci * 9);
+    float *prm = backend_alloc_floats(be, 4 * ci + 7 * co);
+    be->randn(be, mx, isz, 11, 0);
+    be->randn(be, mn, isz, 12, 0);
+    be->axpby(be, mn, -0.5f, mx, 1.0f, isz); /* mn below mx (mostly) */
+    be->randn(be, wt, (int64_t)co * ci * 9, 13, 0);
+    be->randn(be, prm, 4 * ci + 7 * co, 14, 0);
+    for (int64_t i = 0; i < 4 * ci + 7 * co; i++) /* variances positive, some negative scales */
+        prm[i] = (i >= 3 * ci && i < 4 * ci) || i >= 4 * ci + 6 * co ? 0.5f + prm[i] * prm[i] : prm[i];
+    float *pg = prm, *pbeta = prm + ci, *pm = prm + 2 * ci, *pv = prm + 3 * ci, *bias = prm + 4 * ci;
+    float *g = bias + co, *bt = g + co, *rm = bt + co, *sm = rm + co, *sr = sm + co, *rv = sr + co;
+    pd_bn_eval pre = {pg, pbeta, pm, pv, 1e-5f}, post = {g, bt, rm, rv, 1e-5f};
+    be->bn_relu_pool_eval(be, in, mx, mn, pg, pbeta, pm, pv, 1e-5f, n, ci, h * w);
+    be->conv_bn_relu_forward(be, want, x, in, wt, bias, &s, g, bt, rm, rv, sm, sr, pool, 0, 0.1f, 1e-5f, 0);
+    int done = be->pool_conv_bn_relu_eval && be->pool_conv_bn_relu_eval(be, got, mx, mn, &pre, wt, bias, &s, &post,
+                                                                         sm, sr, pool);
+    tap_ok(done, "pool_conv_bn_relu_eval covers cin %d cout %d %dx%d (pool %d)", ci, co, h, w, pool);
+    if (done)
+        tap_close("pool_conv_bn_relu_eval equals bn_relu_pool_eval -> conv_bn_relu_forward, bit for bit", got, want,
+                  osz, 0, 0);
+    float *bufs[] = {mx, mn, in, x, want, got, wt, prm};
+    for (int i = 0; i < 8; i++)
+        be->free(be, bufs[i]);
+}
+
 int main(void)
 {
     pd_error e = {0};
@@ -157,6 +191,23 @@ int main(void)
     check_target(m, "bn3", &s, 0);
     check_target(m, "fc", &s, 0);
     check_target(m, "conv1.bias", &s, 0); /* cut at the input */
+    model_free(m);
+    free(s.pixels);
+    free(s.labels);
+    test_pool_conv_op(0);
+    test_pool_conv_op(1);
+    fill_split(&s, 21, 28, 6); /* 7x7 planes after two pools: the pooled input is made inside conv3's block */
+    spec.in_h = spec.in_w = 28;
+    spec.max_batch = 21;
+    model_create(&m, be, &spec, &e);
+    model_init_params(m, 5);
+    buf = model_buffers(m);
+    for (int i = 0; i < model_buffer_tensor_count(m); i++) {
+        const pd_tensor_info *ti = model_buffer_tensor(m, i);
+        for (int64_t j = 0; j < ti->count; j++)
+            buf[ti->offset + j] = strstr(ti->name, "var") ? 0.05f + 0.02f * (float)(j % 5) : 0.01f * (float)(j % 7);
+    }
+    check_target(m, "bn2,bn3", &s, 1);
     model_free(m);
     free(s.pixels);
     free(s.labels);
