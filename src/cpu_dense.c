@@ -3,8 +3,12 @@
  * The linear layer's matrices are often thin (a classifier has o = 10 outputs), a shape where OpenBLAS's own
  * threading does not pay, so large products are cut into fixed blocks of rows (forward, input gradient) or
  * columns (weight gradient) that run on the thread pool with single-threaded BLAS. Blocks are independent
- * parts of the output and their size does not depend on the thread count, so results do not either. */
+ * parts of the output and their size does not depend on the thread count, so results do not either.
+ * A thin forward (o <= CPU_DENSE_THIN) skips BLAS, whose packing of the whole input costs as much as the
+ * product there: each output is a dot product in 16 lanes (lane = input index mod 16, in index order, the lanes
+ * then summed pairwise) plus the bias, the same on every path and for any batch size or blocking. */
 #include "cpu.h"
+#include "cpu_simd.h"
 
 #define CPU_DENSE_ROWS 64   /* rows of out / din per task */
 #define CPU_DENSE_COLS 256  /* columns of dw per task */
@@ -30,8 +34,77 @@ typedef struct {
     int acc;
 } cpu_dense_args;
 
+#define CPU_DENSE_THIN 16 /* at most this many outputs: the dot-product forward */
+
+typedef float cpu_dense_v16 __attribute__((vector_size(64), aligned(4), may_alias));
+
+static inline float cpu_dense_lanes(cpu_dense_v16 v)
+{
+    float t[8];
+    for (int q = 0; q < 8; q++)
+        t[q] = v[2 * q] + v[2 * q + 1];
+    return ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));
+}
+
+/* rows r .. r + R - 1 of out [., o] = in [., ni] w^T (+ b), R = 1 or 2 rows sharing each weight load */
+static inline __attribute__((always_inline)) void cpu_dense_thin_rows(float *out, const float *in, const float *w,
+                                                                      const float *b, int32_t ni, int32_t o,
+                                                                      int R)
+{
+    cpu_dense_v16 acc[2][CPU_DENSE_THIN];
+    for (int r = 0; r < R; r++)
+        for (int32_t j = 0; j < o; j++)
+            acc[r][j] = (cpu_dense_v16){0};
+    int32_t k = 0;
+    for (; k + 16 <= ni; k += 16) {
+        cpu_dense_v16 x0 = *(const cpu_dense_v16 *)(in + k), x1 = x0;
+        if (R == 2)
+            x1 = *(const cpu_dense_v16 *)(in + ni + k);
+        for (int32_t j = 0; j < o; j++) {
+            cpu_dense_v16 wv = *(const cpu_dense_v16 *)(w + (int64_t)j * ni + k);
+            acc[0][j] += x0 * wv;
+            if (R == 2)
+                acc[1][j] += x1 * wv;
+        }
+    }
+    if (k < ni) { /* the last partial vector: its lanes alone */
+        for (int r = 0; r < R; r++) {
+            cpu_dense_v16 xv = {0};
+            for (int32_t q = k; q < ni; q++)
+                xv[q - k] = in[(int64_t)r * ni + q];
+            for (int32_t j = 0; j < o; j++) {
+                cpu_dense_v16 wv = {0};
+                for (int32_t q = k; q < ni; q++)
+                    wv[q - k] = w[(int64_t)j * ni + q];
+                acc[r][j] += xv * wv;
+            }
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int32_t j = 0; j < o; j++) {
+            float d = cpu_dense_lanes(acc[r][j]);
+            out[(int64_t)r * o + j] = b ? d + b[j] : d;
+        }
+}
+
+CPU_VEC static void cpu_dense_thin(const cpu_dense_args *a, int32_t r0, int32_t r1)
+{
+    int32_t r = r0;
+    if (a->o == 10) /* the classifiers: the accumulators stay in registers */
+        for (; r + 2 <= r1; r += 2)
+            cpu_dense_thin_rows(a->out + (int64_t)r * 10, a->in + (int64_t)r * a->i, a->w, a->b, a->i, 10, 2);
+    for (; r + 2 <= r1; r += 2)
+        cpu_dense_thin_rows(a->out + (int64_t)r * a->o, a->in + (int64_t)r * a->i, a->w, a->b, a->i, a->o, 2);
+    for (; r < r1; r++)
+        cpu_dense_thin_rows(a->out + (int64_t)r * a->o, a->in + (int64_t)r * a->i, a->w, a->b, a->i, a->o, 1);
+}
+
 static void cpu_dense_forward_rows(const cpu_dense_args *a, int32_t r0, int32_t r1)
 {
+    if (a->o <= CPU_DENSE_THIN) {
+        cpu_dense_thin(a, r0, r1);
+        return;
+    }
     float *out = a->out + (int64_t)r0 * a->o; /* [r1 - r0, o] */
     const float *in = a->in + (int64_t)r0 * a->i;
     if (a->b) {

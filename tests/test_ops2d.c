@@ -188,6 +188,20 @@ static void linear_fwd(void *p)
     be->linear_forward(be, l->out, l->in, l->w, l->b, l->n, l->i, l->o);
 }
 
+/* a row's output does not depend on the batch around it (the evaluator relies on it) */
+static void test_linear_rows(int32_t n, int32_t ni, int32_t no)
+{
+    float *in = frand((int64_t)n * ni, -1, 1), *w = frand((int64_t)no * ni, -1, 1), *b = frand(no, -1, 1);
+    float *all = fbuf((int64_t)n * no), *one = fbuf((int64_t)n * no);
+    be->linear_forward(be, all, in, w, b, n, ni, no);
+    for (int32_t r = 0; r < n; r += 1 + r % 7)
+        be->linear_forward(be, one + (int64_t)r * no, in + (int64_t)r * ni, w, b, 1, ni, no);
+    int same = 1;
+    for (int32_t r = 0; r < n; r += 1 + r % 7)
+        same &= memcmp(one + (int64_t)r * no, all + (int64_t)r * no, (size_t)no * sizeof(float)) == 0;
+    tap_ok(same, "linear %dx%d->%d: a row alone gives its output in the batch bit for bit", n, ni, no);
+}
+
 static void test_linear(int32_t n, int32_t ni, int32_t no, int gc)
 {
     int64_t sin = (int64_t)n * ni, sout = (int64_t)n * no, sw = (int64_t)no * ni;
@@ -735,6 +749,9 @@ static void test_all(void)
     test_losses();
     test_optim(101);
     test_optim(100000);
+    test_linear(7, 64, 16, 0);       /* the widest thin forward, whole vectors */
+    test_linear(3, 40, 17, 0);       /* BLAS */
+    test_linear_rows(301, 3136, 10); /* the convnet's classifier: rows alone = rows in a batch */
     release();
 }
 
