@@ -322,7 +322,8 @@ static void cpu_convbn_forward(pd_backend *be, float *out, float *x, const float
         cb_stats(&a, s->n, run_mean, run_var, save_mean, save_rstd, 0, momentum, eps);
     a.tmp_floats = cb_bn_tmp(&a);
     if (a.kind == CB_WINO) {
-        a.hooks = (cpu_wg_hooks){.emit = cb_wg_emit, .ctx = &a, .extra_floats = be->threads * a.tmp_floats};
+        a.hooks = (cpu_wg_hooks){.emit = cb_wg_emit, .ctx = &a, .extra_floats = be->threads * a.tmp_floats,
+                                 .fast = !a.keep};
         cpu_winograd_forward_hooked(be, in, w, s, &a.hooks);
     } else {
         int64_t conv_tmp = cb_round((int64_t)s->cin * a.hp * a.wp) + a.hw * a.c + cb_bn_tmp(&a);
@@ -456,7 +457,7 @@ static int cpu_pool_convbn_eval(pd_backend *be, float *out, const float *mx, con
     a.load_off = cb_bn_tmp(&a);
     a.tmp_floats = a.load_off + cb_round((int64_t)s->cin * s->h * s->w);
     a.hooks = (cpu_wg_hooks){.emit = cb_wg_emit, .load = cb_wg_load, .ctx = &a,
-                             .extra_floats = be->threads * a.tmp_floats};
+                             .extra_floats = be->threads * a.tmp_floats, .fast = 1};
     cpu_winograd_forward_hooked(be, NULL, w, s, &a.hooks);
     return 1;
 }

@@ -39,7 +39,8 @@ typedef struct {
     float *din;         /* [n, cin, h, w] or NULL */
     const float *dout;  /* [n, cout, h, w] */
     int acc;
-    int ne;             /* positions of a transformed tile: 16 */
+    int r;              /* output tile size: 2 (F(2x2, 3x3)) or 4 (F(4x4, 3x3), forward for inference) */
+    int ne;             /* positions of a transformed tile: 16 or 36 */
     const float *u;     /* [ne, cout, cin] transformed weights */
     const float *ut;    /* [ne, cin, cout] the same, transposed per position */
     int32_t th, tw;     /* tiles per column and per row */
@@ -94,18 +95,20 @@ static void wg_weights_task(void *ctx, int64_t task, int thread)
     const wg_kernel_args *k = ctx;
     const pd_conv2d_shape *s = k->a->s;
     int64_t es = (int64_t)s->cout * s->cin, k0 = task * WG_KERNELS, k1 = k0 + WG_KERNELS < es ? k0 + WG_KERNELS : es;
-    float tile[16 * 16];
+    float tile[36 * 16];
+    int ne = k->a->ne;
+    void (*wfn)(const float *, float *, int64_t) = k->a->r == 4 ? cpu_wg4_weight : cpu_wg_weight;
     for (int64_t q0 = k0; q0 < k1; q0 += 16) {
         int64_t nb = k1 - q0 < 16 ? k1 - q0 : 16;
         for (int64_t q = q0; q < q0 + nb; q++) /* u: kernel q = co cin + ci at column q */
-            cpu_wg_weight(k->w + 9 * q, tile + (q - q0), 16);
-        for (int e = 0; e < 16; e++)
+            wfn(k->w + 9 * q, tile + (q - q0), 16);
+        for (int e = 0; e < ne; e++)
             memcpy(k->u + e * es + q0, tile + e * 16, (size_t)nb * sizeof(float));
         if (!k->ut)
             continue;
         for (int64_t r = q0; r < q0 + nb; r++) /* ut: column r = ci cout + co holds kernel co cin + ci */
-            cpu_wg_weight(k->w + 9 * ((r % s->cout) * s->cin + r / s->cout), tile + (r - q0), 16);
-        for (int e = 0; e < 16; e++)
+            wfn(k->w + 9 * ((r % s->cout) * s->cin + r / s->cout), tile + (r - q0), 16);
+        for (int e = 0; e < ne; e++)
             memcpy(k->ut + e * es + q0, tile + e * 16, (size_t)nb * sizeof(float));
     }
 }
@@ -144,11 +147,12 @@ static void wg_weight_grads_task(void *ctx, int64_t task, int thread)
 static float *wg_plan(pd_backend *be, wg_args *a, int64_t shared, int64_t max_tasks)
 {
     const pd_conv2d_shape *s = a->s;
-    a->ne = 16;
-    a->th = (s->ho + 1) / 2;
-    a->tw = (s->wo + 1) / 2;
-    a->hp = 2 * a->th + 2;
-    a->wp = 2 * a->tw + 2;
+    a->r = a->r == 4 ? 4 : 2;
+    a->ne = (a->r + 2) * (a->r + 2);
+    a->th = (s->ho + a->r - 1) / a->r;
+    a->tw = (s->wo + a->r - 1) / a->r;
+    a->hp = a->r * a->th + 2;
+    a->wp = a->r * a->tw + 2;
     a->tp = (int64_t)a->th * a->tw;
     a->ci = wg_round(s->cin);
     a->co = wg_round(s->cout);
@@ -163,7 +167,7 @@ static float *wg_plan(pd_backend *be, wg_args *a, int64_t shared, int64_t max_ta
     a->m_off = a->ne * a->esi;
     a->x_off = a->m_off + a->ne * a->eso;
     a->y_off = a->x_off + wg_round((int64_t)a->hp * a->wp * a->ci);
-    a->work_floats = a->y_off + wg_round((int64_t)4 * a->tp * a->co);
+    a->work_floats = a->y_off + wg_round((int64_t)a->r * a->r * a->tp * a->co);
     int64_t threads = a->nchunks > 1 && max_tasks > 1 ? be->threads : 1;
     int64_t u_floats = wg_round(a->ne * (int64_t)s->cout * s->cin);
     float *scratch = cpu_scratch(be, 0, (size_t)(2 * u_floats + shared + threads * a->work_floats) * sizeof(float));
@@ -184,7 +188,7 @@ static void wg_input(const wg_args *a, float *v, float *x, int32_t n0, int32_t c
             a->hooks->load(a->hooks, n0 + i, x, a->wp, a->ci, thread);
         else
             cpu_wg_to_cl(x, a->wp, a->ci, 1, 1, a->in + (int64_t)(n0 + i) * size, s->cin, s->h, s->w);
-        cpu_wg_in(x, a->wp, a->th, a->tw, a->ci, v + i * a->tp * a->ci, a->esi);
+        (a->r == 4 ? cpu_wg4_in : cpu_wg_in)(x, a->wp, a->th, a->tw, a->ci, v + i * a->tp * a->ci, a->esi);
     }
 }
 
@@ -205,11 +209,11 @@ static void wg_forward_task(void *ctx, int64_t c, int thread)
         cpu_wg_gemm(0, t, s->cout, s->cin, v + e * a->esi, a->ci, a->ut + e * esu, s->cout, m + e * a->eso, a->co,
                     0);
     for (int32_t i = 0; i < cnt; i++) {
-        cpu_wg_out(m + i * a->tp * a->co, a->eso, a->th, a->tw, a->co, y);
+        (a->r == 4 ? cpu_wg4_out : cpu_wg_out)(m + i * a->tp * a->co, a->eso, a->th, a->tw, a->co, y);
         if (a->hooks)
-            a->hooks->emit(a->hooks, n0 + i, y, 2 * a->tw, thread);
+            a->hooks->emit(a->hooks, n0 + i, y, a->r * a->tw, thread);
         else
-            cpu_wg_from_cl(a->out + (int64_t)(n0 + i) * size, 0, a->b, y, 2 * a->tw, a->co, 0, 0, s->cout, s->ho,
+            cpu_wg_from_cl(a->out + (int64_t)(n0 + i) * size, 0, a->b, y, a->r * a->tw, a->co, 0, 0, s->cout, s->ho,
                            s->wo);
     }
 }
@@ -232,7 +236,7 @@ void cpu_winograd_forward_hooked(pd_backend *be, const float *in, const float *w
     if (s->n <= 0)
         return;
     PD_ASSERT(s->cout % CPU_WG_LANES == 0);
-    wg_args a = {.s = s, .in = in, .hooks = h};
+    wg_args a = {.s = s, .in = in, .hooks = h, .r = h->fast ? 4 : 2};
     h->extra = wg_plan(be, &a, h->extra_floats, INT64_MAX);
     wg_weights(be, &a, w, (float *)a.u, (float *)a.ut);
     cpu_parallel_for(be, a.nchunks, wg_forward_task, &a);

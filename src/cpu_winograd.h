@@ -40,6 +40,9 @@ struct cpu_wg_hooks {
     /* (forward, may be NULL: the input `in` is read) fill the padded plane x [hp, wp, cp] with `sample`'s input
      * at rows and columns 1 on, as cpu_wg_to_cl (x, wp, cp, 1, 1, ...) does; the border is zero and stays so */
     void (*load)(const cpu_wg_hooks *h, int32_t sample, float *x, int32_t wp, int64_t cp, int thread);
+    /* forward for inference: F(4x4, 3x3) (fewer products, float error 2-5e-6 relative); y then holds
+     * [4 th, ld = 4 tw, cout] with th, tw = ceil(h / 4), ceil(w / 4) */
+    int fast;
     void *ctx;
     int64_t extra_floats;
     float *extra;
@@ -64,6 +67,12 @@ void cpu_wg_gemm(int ta, int64_t m, int64_t n, int64_t kk, const float *a, int64
                  float *c, int64_t ldc, int acc);
 
 /* ---- cpu_wgtile.c: position e = 4 i + j of a 4x4 transformed tile lives at base + e es ----------------------- */
+
+/* F(4x4, 3x3), forward only: the same with 6x6 tiles (e = 6 i + j), 4x4 output tiles, padded plane
+ * [4 th + 2, wp, cp] and output [4 th, 4 tw, cp] */
+void cpu_wg4_weight(const float *g, float *u, int64_t es);
+void cpu_wg4_in(const float *x, int32_t wp, int32_t th, int32_t tw, int64_t cp, float *v, int64_t es);
+void cpu_wg4_out(const float *mm, int64_t es, int32_t th, int32_t tw, int64_t cp, float *y);
 
 /* u <- G g G^T for one kernel g [3, 3] */
 void cpu_wg_weight(const float *g, float *u, int64_t es);

@@ -399,7 +399,7 @@ static void test_batchnorm(int32_t n, int32_t c, int32_t hw, float lo, float hi,
 
 /* ---- fused BatchNorm -> ReLU (-> max-pool), Conv -> BatchNorm -> ReLU (-> max-pool) ---------------------
  * Against the separate ops: bn_relu's forward bit for bit, backwards and the conv block within float rounding;
- * finite differences through the fused ops; acc, keep = 0 and dw = NULL. */
+ * finite differences through the fused ops; acc, keep = 0 (inference) and dw = NULL. */
 
 typedef struct {
     float *out, *x, *in, *w, *b, *gamma, *beta, *rm, *rv, *sm, *sr;
@@ -518,7 +518,9 @@ static void test_fused(int conv, int32_t n, int32_t cin, int32_t h, int32_t w, i
                 float *out3 = fbuf(no);
                 be->conv_bn_relu_forward(be, out3, fbuf(nx), f.in, f.w, f.b, &f.s, f.gamma, f.beta, f.rm, f.rv, f.sm,
                                          f.sr, pool, 0, 0.1f, 1e-5f, 0);
-                tap_close(nm("%s keep = 0 gives the same out", tag), out3, f.out, no, 0, 0);
+                /* keep = 0 is inference: the Winograd kind then runs F(4x4, 3x3), float error ~5e-6 relative */
+                tap_close(nm("%s keep = 0 (inference) gives the same out up to rounding", tag), out3, f.out, no, 2e-4,
+                          2e-5);
             }
         }
         memcpy(f.rm, rm0, (size_t)c * sizeof(float));
