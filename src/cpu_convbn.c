@@ -251,8 +251,7 @@ static void cb_wg_load(const cpu_wg_hooks *h, int32_t smp, float *x, int32_t wp,
     const pd_conv2d_shape *s = a->s;
     float *t = h->extra + thread * a->tmp_floats + a->load_off;
     int64_t plane = (int64_t)s->h * s->w, off = (int64_t)smp * s->cin * plane;
-    cpu_bn_relu_pool_rows(t, a->pmx + off, a->pmn + off, a->pk, a->pm, a->pb, s->cin, (int32_t)plane);
-    cpu_wg_to_cl(x, wp, cp, 1, 1, t, s->cin, s->h, s->w);
+    cpu_wg_to_cl_bnrelu(x, wp, cp, 1, 1, a->pmx + off, a->pmn + off, a->pk, a->pm, a->pb, t, s->cin, s->h, s->w);
 }
 
 /* ---- the ops -------------------------------------------------------------------------------------------- */

@@ -6,6 +6,7 @@
  * layout changes move values unchanged (the bias is added once, the same way) on both paths. */
 #include <string.h>
 
+#include "cpu.h"
 #include "cpu_simd.h"
 #include "cpu_tr16.h"
 #include "cpu_winograd.h"
@@ -21,9 +22,17 @@
 
 #if defined(WG_X86)
 /* wg_to_cl in 16 x 16 blocks along the flattened plane (a block may span image rows); channels past c, up to
- * the next 16, are written as zeros (cp covers them) */
-WG_AVX512 static void wg_to_cl_512(float *restrict dst, int32_t ld, int64_t cp, int32_t oy, int32_t ox,
-                                   const float *restrict src, int32_t c, int32_t h, int32_t w)
+ * the next 16, are written as zeros (cp covers them). With af, a channel's values are first
+ * relu((x - m) k + b) of its row of src (k >= 0) or af->mn (cpu_bn_relu_pool_rows' expression). */
+typedef struct {
+    const float *mn, *k, *m, *b;
+} wg_bnrelu;
+
+WG_AVX512 static inline __attribute__((always_inline)) void wg_to_cl_body(float *restrict dst, int32_t ld, int64_t cp,
+                                                                         int32_t oy, int32_t ox,
+                                                                         const float *restrict src,
+                                                                         const wg_bnrelu *af, int32_t c, int32_t h,
+                                                                         int32_t w)
 {
     int64_t hw = (int64_t)h * w;
     for (int32_t c0 = 0; c0 < c; c0 += 16) {
@@ -33,8 +42,22 @@ WG_AVX512 static void wg_to_cl_512(float *restrict dst, int32_t ld, int64_t cp, 
             int64_t np = hw - p0 < 16 ? hw - p0 : 16;
             __mmask16 mk = cpu_tr16_mask(np);
             __m512 r[16];
-            for (int i = 0; i < 16; i++)
-                r[i] = i < nc ? _mm512_maskz_loadu_ps(mk, src + (c0 + i) * hw + p0) : _mm512_setzero_ps();
+            for (int i = 0; i < 16; i++) {
+                if (i >= nc) {
+                    r[i] = _mm512_setzero_ps();
+                    continue;
+                }
+                int32_t ch = c0 + i;
+                if (!af) {
+                    r[i] = _mm512_maskz_loadu_ps(mk, src + ch * hw + p0);
+                    continue;
+                }
+                const float *row = (af->k[ch] >= 0.0f ? src : af->mn) + ch * hw + p0;
+                __m512 v = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, row), _mm512_set1_ps(af->m[ch])),
+                                         _mm512_set1_ps(af->k[ch]));
+                v = _mm512_add_ps(v, _mm512_set1_ps(af->b[ch]));
+                r[i] = _mm512_maskz_mov_ps(_mm512_mask_cmp_ps_mask(mk, v, _mm512_setzero_ps(), _CMP_GT_OQ), v);
+            }
             cpu_tr16(r);
             for (int j = 0; j < np; j++) {
                 _mm512_storeu_ps(dst + ((int64_t)(y + oy) * ld + ox + x) * cp + c0, r[j]);
@@ -43,6 +66,19 @@ WG_AVX512 static void wg_to_cl_512(float *restrict dst, int32_t ld, int64_t cp, 
             }
         }
     }
+}
+
+WG_AVX512 static void wg_to_cl_512(float *restrict dst, int32_t ld, int64_t cp, int32_t oy, int32_t ox,
+                                   const float *restrict src, int32_t c, int32_t h, int32_t w)
+{
+    wg_to_cl_body(dst, ld, cp, oy, ox, src, NULL, c, h, w);
+}
+
+WG_AVX512 static void wg_to_cl_bnrelu_512(float *restrict dst, int32_t ld, int64_t cp, int32_t oy, int32_t ox,
+                                          const float *restrict mx, const wg_bnrelu *af, int32_t c, int32_t h,
+                                          int32_t w)
+{
+    wg_to_cl_body(dst, ld, cp, oy, ox, mx, af, c, h, w);
 }
 
 /* wg_from_cl in 16 x 16 blocks along the flattened plane */
@@ -113,6 +149,22 @@ void cpu_wg_to_cl(float *restrict dst, int32_t ld, int64_t cp, int32_t oy, int32
         for (int32_t y = 0; y < h; y++)
             for (int32_t x = 0; x < w; x++)
                 dst[((int64_t)(y + oy) * ld + ox + x) * cp + c4] = src[c4 * hw + (int64_t)y * w + x];
+}
+
+/* cpu_wg_to_cl of relu((x - m) k + b), x from mx (k >= 0) or mn, per channel (tmp [c, h, w]: scratch for the
+ * path without AVX-512) */
+void cpu_wg_to_cl_bnrelu(float *dst, int32_t ld, int64_t cp, int32_t oy, int32_t ox, const float *mx, const float *mn,
+                         const float *k, const float *m, const float *b, float *tmp, int32_t c, int32_t h, int32_t w)
+{
+#if defined(WG_X86)
+    if (cpu_has_avx512()) {
+        wg_bnrelu af = {mn, k, m, b};
+        wg_to_cl_bnrelu_512(dst, ld, cp, oy, ox, mx, &af, c, h, w);
+        return;
+    }
+#endif
+    cpu_bn_relu_pool_rows(tmp, mx, mn, k, m, b, c, h * w);
+    cpu_wg_to_cl(dst, ld, cp, oy, ox, tmp, c, h, w);
 }
 
 /* dst [c, h, w] (= src + bias[c], or += src when acc) <- src [rows, ld, cp] from row oy, column ox onward */

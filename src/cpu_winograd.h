@@ -58,6 +58,10 @@ void cpu_winograd_backward_hooked(pd_backend *be, float *din, float *dw, float *
  * are zero */
 void cpu_wg_to_cl(float *dst, int32_t ld, int64_t cp, int32_t oy, int32_t ox, const float *src, int32_t c,
                   int32_t h, int32_t w);
+/* cpu_wg_to_cl of relu((x - m) k + b), x the channel's row of mx (k >= 0) or mn (cpu_bn_relu_pool_rows, the
+ * same values); tmp [c, h, w] is scratch */
+void cpu_wg_to_cl_bnrelu(float *dst, int32_t ld, int64_t cp, int32_t oy, int32_t ox, const float *mx, const float *mn,
+                         const float *k, const float *m, const float *b, float *tmp, int32_t c, int32_t h, int32_t w);
 /* dst [c, h, w] = src + bias[c] (src itself when bias is NULL), or += src when acc <- src [rows, ld, cp] from
  * (oy, ox) on */
 void cpu_wg_from_cl(float *dst, int acc, const float *bias, const float *src, int32_t ld, int64_t cp, int32_t oy,
