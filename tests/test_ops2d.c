@@ -192,13 +192,13 @@ static void linear_fwd(void *p)
 static void test_linear_rows(int32_t n, int32_t ni, int32_t no)
 {
     float *in = frand((int64_t)n * ni, -1, 1), *w = frand((int64_t)no * ni, -1, 1), *b = frand(no, -1, 1);
-    float *all = fbuf((int64_t)n * no), *one = fbuf((int64_t)n * no);
-    be->linear_forward(be, all, in, w, b, n, ni, no);
-    for (int32_t r = 0; r < n; r += 1 + r % 7)
-        be->linear_forward(be, one + (int64_t)r * no, in + (int64_t)r * ni, w, b, 1, ni, no);
+    float *all = fbuf((int64_t)n * no), *one = fbuf(no);
     int same = 1;
-    for (int32_t r = 0; r < n; r += 1 + r % 7)
-        same &= memcmp(one + (int64_t)r * no, all + (int64_t)r * no, (size_t)no * sizeof(float)) == 0;
+    be->linear_forward(be, all, in, w, b, n, ni, no);
+    for (int32_t r = 0; r < n; r += 1 + r % 7) {
+        be->linear_forward(be, one, in + (int64_t)r * ni, w, b, 1, ni, no);
+        same &= memcmp(one, all + (int64_t)r * no, (size_t)no * sizeof(float)) == 0;
+    }
     tap_ok(same, "linear %dx%d->%d: a row alone gives its output in the batch bit for bit", n, ni, no);
 }
 
