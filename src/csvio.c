@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "atomic.h"
+#include "grow.h"
 
 /* ------------------------------------------------------------------------------------------ numbers */
 
@@ -118,9 +119,11 @@ typedef struct {
     pd_error *err;
     pd_status status;
     char *arena; /* all fields, NUL-terminated, header first */
-    size_t alen, acap;
+    size_t alen;
+    int64_t acap;
     size_t *offs; /* start of every field in the arena */
-    size_t nfields, fcap;
+    size_t nfields;
+    int64_t fcap;
     int64_t cols; /* -1 until the header row is complete */
     int64_t row_fields;
     int64_t rows;
@@ -134,28 +137,15 @@ static void csvio_on_field(void *s, size_t len, void *data)
     csvio_reader *r = data;
     if (r->status != PD_OK)
         return;
-    if (r->alen + len + 1 > r->acap) {
-        size_t cap = r->acap ? r->acap : 4096;
-        while (cap < r->alen + len + 1)
-            cap *= 2;
-        char *a = realloc(r->arena, cap);
-        if (!a) {
-            r->status = error_set(r->err, PD_ERR_NOMEM, "%s: out of memory reading the file", r->path);
-            return;
-        }
+    char *a = pd_grow(r->arena, &r->acap, (int64_t)(r->alen + len + 1), 1, 4096);
+    size_t *o = a ? pd_grow(r->offs, &r->fcap, (int64_t)r->nfields + 1, sizeof *o, 1024) : NULL;
+    if (a)
         r->arena = a;
-        r->acap = cap;
+    if (!o) {
+        r->status = error_set(r->err, PD_ERR_NOMEM, "%s: out of memory reading the file", r->path);
+        return;
     }
-    if (r->nfields == r->fcap) {
-        size_t cap = r->fcap ? r->fcap * 2 : 1024;
-        size_t *o = realloc(r->offs, cap * sizeof *o);
-        if (!o) {
-            r->status = error_set(r->err, PD_ERR_NOMEM, "%s: out of memory reading the file", r->path);
-            return;
-        }
-        r->offs = o;
-        r->fcap = cap;
-    }
+    r->offs = o;
     r->offs[r->nfields++] = r->alen;
     if (len)
         memcpy(r->arena + r->alen, s, len);

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "arch.h"
+#include "grow.h"
 #include "rng.h"
 
 #define NODE_CONV PD_NODE_CONV
@@ -42,7 +43,8 @@ struct pd_model {
     pd_backend *be;
     pd_model_spec spec;
     model_node *nodes;
-    int n_nodes, cap_nodes;
+    int n_nodes;
+    int64_t cap_nodes;
     pd_tensor_info *tensors, *buffer_tensors;
     int n_tensors, n_buffer_tensors;
     int64_t n_params, n_buffers;
@@ -86,16 +88,12 @@ static void model_shape_of(const pd_model *m, int node, int32_t *c, int32_t *h, 
 
 static model_node *model_push(pd_model *m, pd_node_kind kind, const char *name, int in)
 {
-    if (m->n_nodes == m->cap_nodes) {
-        int cap = m->cap_nodes ? 2 * m->cap_nodes : 32;
-        model_node *nn = realloc(m->nodes, (size_t)cap * sizeof *nn);
-        if (!nn) {
-            m->build_failed = 1;
-            return NULL;
-        }
-        m->nodes = nn;
-        m->cap_nodes = cap;
+    model_node *nn = pd_grow(m->nodes, &m->cap_nodes, m->n_nodes + 1, sizeof *nn, 32);
+    if (!nn) {
+        m->build_failed = 1;
+        return NULL;
     }
+    m->nodes = nn;
     model_node *n = &m->nodes[m->n_nodes++];
     memset(n, 0, sizeof *n);
     n->kind = kind;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "csvio.h"
+#include "grow.h"
 
 /* ------------------------------------------------------------------------------------------------ tables */
 
@@ -28,18 +29,17 @@ void table_free(pd_table *t)
 
 pd_status table_row(pd_table *t, const char *const *texts, const double *values, const char *fmt)
 {
-    if (t->rows == t->cap) {
-        int cap = t->cap ? 2 * t->cap : 16;
-        char **nc = realloc(t->cells, (size_t)cap * (size_t)t->cols * sizeof *nc);
-        if (!nc)
-            return PD_ERR_NOMEM;
-        t->cells = nc;
-        double *nv = realloc(t->values, (size_t)cap * (size_t)t->cols * sizeof *nv);
-        if (!nv)
-            return PD_ERR_NOMEM;
-        t->values = nv;
-        t->cap = cap;
-    }
+    int64_t cap = t->cap; /* rows, for both arrays */
+    char **nc = pd_grow(t->cells, &cap, t->rows + 1, (size_t)t->cols * sizeof *nc, 16);
+    if (!nc)
+        return PD_ERR_NOMEM;
+    t->cells = nc;
+    cap = t->cap;
+    double *nv = pd_grow(t->values, &cap, t->rows + 1, (size_t)t->cols * sizeof *nv, 16);
+    if (!nv)
+        return PD_ERR_NOMEM;
+    t->values = nv;
+    t->cap = cap;
     for (int c = 0; c < t->cols; c++) {
         char buf[256];
         double v = NAN;

@@ -10,6 +10,7 @@
 #ifndef PD_REPORT_H
 #define PD_REPORT_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "error.h"
@@ -24,7 +25,8 @@ pd_status report_write(const char *dir, pd_report_format f, FILE *out, pd_error 
 typedef struct {
     char title[128];
     char label[64];          /* LaTeX label and CSV table name */
-    int cols, rows, cap;
+    int cols, rows;
+    int64_t cap;
     char **cells;            /* rows x cols, malloc'd strings */
     double *values;          /* rows x cols numeric value (NaN for text) for CSV */
 } pd_table;

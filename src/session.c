@@ -9,6 +9,7 @@
 
 #include "atomic.h"
 #include "csvio.h"
+#include "grow.h"
 
 typedef struct {
     char stage[16];
@@ -26,7 +27,8 @@ struct pd_session {
     session_loss *losses;
     int64_t n_losses, cap_losses;
     session_metric *metrics;
-    int n_metrics, cap_metrics;
+    int n_metrics;
+    int64_t cap_metrics;
 };
 
 const char *session_dir(const pd_session *s)
@@ -63,14 +65,10 @@ int session_exists(const char *dir)
 
 pd_status session_loss_add(pd_session *s, const char *stage, int64_t step, double loss, double accuracy)
 {
-    if (s->n_losses == s->cap_losses) {
-        int64_t cap = s->cap_losses ? 2 * s->cap_losses : 1024;
-        session_loss *nl = realloc(s->losses, (size_t)cap * sizeof *nl);
-        if (!nl)
-            return PD_ERR_NOMEM;
-        s->losses = nl;
-        s->cap_losses = cap;
-    }
+    session_loss *nl = pd_grow(s->losses, &s->cap_losses, s->n_losses + 1, sizeof *nl, 1024);
+    if (!nl)
+        return PD_ERR_NOMEM;
+    s->losses = nl;
     session_loss *l = &s->losses[s->n_losses++];
     snprintf(l->stage, sizeof l->stage, "%s", stage);
     l->step = step;
@@ -131,14 +129,10 @@ pd_status session_summary_set(pd_session *s, const char *metric, double value)
             s->metrics[i].value = value;
             return PD_OK;
         }
-    if (s->n_metrics == s->cap_metrics) {
-        int cap = s->cap_metrics ? 2 * s->cap_metrics : 64;
-        session_metric *nm = realloc(s->metrics, (size_t)cap * sizeof *nm);
-        if (!nm)
-            return PD_ERR_NOMEM;
-        s->metrics = nm;
-        s->cap_metrics = cap;
-    }
+    session_metric *nm = pd_grow(s->metrics, &s->cap_metrics, s->n_metrics + 1, sizeof *nm, 64);
+    if (!nm)
+        return PD_ERR_NOMEM;
+    s->metrics = nm;
     session_metric *m = &s->metrics[s->n_metrics++];
     snprintf(m->metric, sizeof m->metric, "%s", metric);
     m->value = value;

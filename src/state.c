@@ -15,6 +15,7 @@
 #include <zlib.h>
 
 #include "atomic.h"
+#include "grow.h"
 
 #define STATE_MAGIC "PDIFFST1"
 #define STATE_VERSION 1u
@@ -113,7 +114,8 @@ typedef struct {
 struct pd_state_writer {
     char kind[STATE_KIND];
     state_wsec *secs;
-    int n, cap;
+    int n;
+    int64_t cap;
 };
 
 pd_status state_writer_create(pd_state_writer **w, const char *kind, pd_error *err)
@@ -145,14 +147,10 @@ pd_status state_put(pd_state_writer *w, const char *name, pd_dtype dtype, const 
     for (int i = 0; i < w->n; i++)
         if (strcmp(w->secs[i].name, name) == 0)
             return error_set(err, PD_ERR_INTERNAL, "state: duplicate section '%s'", name);
-    if (w->n == w->cap) {
-        int cap = w->cap ? w->cap * 2 : 8;
-        state_wsec *s = realloc(w->secs, (size_t)cap * sizeof *s);
-        if (!s)
-            return error_set(err, PD_ERR_NOMEM, "state: out of memory");
-        w->secs = s;
-        w->cap = cap;
-    }
+    state_wsec *grown = pd_grow(w->secs, &w->cap, w->n + 1, sizeof *grown, 8);
+    if (!grown)
+        return error_set(err, PD_ERR_NOMEM, "state: out of memory");
+    w->secs = grown;
     size_t bytes = (size_t)count * es;
     void *copy = malloc(bytes ? bytes : 1);
     if (!copy)

@@ -64,7 +64,8 @@ enum { UI_STAGE_PENDING, UI_STAGE_RUNNING, UI_STAGE_DONE, UI_STAGE_FAILED, UI_ST
 
 typedef struct {
     double *x, *y;
-    int n, cap;
+    int n;
+    int64_t cap;
 } ui_series;
 
 typedef struct {

@@ -9,22 +9,22 @@
 #include <string.h>
 
 #include "app.h"
+#include "grow.h"
 #include "table.h"
 
 static void ui_run_series_push(ui_series *s, double x, double y)
 {
-    if (s->n == s->cap) {
-        int cap = s->cap ? 2 * s->cap : 256;
-        double *nx = realloc(s->x, sizeof *nx * (size_t)cap);
-        if (!nx)
-            return;
-        s->x = nx;
-        double *ny = realloc(s->y, sizeof *ny * (size_t)cap);
-        if (!ny)
-            return;
-        s->y = ny;
-        s->cap = cap;
-    }
+    int64_t cap = s->cap; /* for both arrays */
+    double *nx = pd_grow(s->x, &cap, s->n + 1, sizeof *nx, 256);
+    if (!nx)
+        return;
+    s->x = nx;
+    cap = s->cap;
+    double *ny = pd_grow(s->y, &cap, s->n + 1, sizeof *ny, 256);
+    if (!ny)
+        return;
+    s->y = ny;
+    s->cap = cap;
     s->x[s->n] = x;
     s->y[s->n] = y;
     s->n++;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "grow.h"
 #include "session.h"
 #include "table.h"
 
@@ -86,7 +87,7 @@ void ui_sessions_scan(ui_app *a)
     DIR *d = opendir(a->sessions_root[0] ? a->sessions_root : ".");
     if (!d)
         return;
-    int cap = 0;
+    int64_t cap = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.')
@@ -95,13 +96,10 @@ void ui_sessions_scan(ui_app *a)
         snprintf(path, sizeof path, "%s/%s", a->sessions_root[0] ? a->sessions_root : ".", e->d_name);
         if (!session_exists(path))
             continue;
-        if (a->nsess == cap) {
-            cap = cap ? 2 * cap : 32;
-            ui_session_entry *n = realloc(a->sess, sizeof *n * (size_t)cap);
-            if (!n)
-                break;
-            a->sess = n;
-        }
+        ui_session_entry *n = pd_grow(a->sess, &cap, a->nsess + 1, sizeof *n, 32);
+        if (!n)
+            break;
+        a->sess = n;
         ui_session_entry *s = &a->sess[a->nsess++];
         memset(s, 0, sizeof *s);
         ui_app_copy(s->name, sizeof s->name, e->d_name);
