@@ -12,7 +12,7 @@ static inline void *pd_grow(void *p, int64_t *cap, int64_t need, size_t size, in
 {
     if (need <= *cap)
         return p;
-    int64_t c = *cap > 0 ? *cap : first;
+    int64_t c = *cap > 0 ? *cap : first > 0 ? first : 1;
     while (c < need)
         c *= 2;
     void *q = realloc(p, (size_t)c * size);
