@@ -189,6 +189,24 @@ CPU_VEC static void cpu_wino_store(float *restrict y, const float *restrict xt, 
 #if defined(CPU_TR16)
 #define CPU_WINO_PMAX 20 /* positions of the zero-padded row: 4 T + 2 <= 18, pad + lg <= 18 */
 
+/* rows [n, len] (row stride len) = (acc ? rows : bias) + r [j] (lane i: row i, position j) transposed, as
+ * cpu_wino_store; bias may be NULL */
+CPU_TR16_FN static inline __attribute__((always_inline)) void cpu_wino_store_16(float *y, __m512 r[16], int n,
+                                                                               int32_t len, const float *bias,
+                                                                               int acc)
+{
+    __mmask16 ml = cpu_tr16_rows(r, len);
+    for (int i = 0; i < n; i++) {
+        float *d = y + (int64_t)i * len;
+        __m512 v = r[i];
+        if (acc)
+            v = _mm512_maskz_loadu_ps(ml, d) + v;
+        else if (bias)
+            v = v + _mm512_set1_ps(bias[i]);
+        _mm512_mask_storeu_ps(d, ml, v);
+    }
+}
+
 /* U rows [T, cg] (plane stride us) of one sample's G rows x [cg, lg] */
 CPU_TR16_FN static void cpu_wino_in_16(float *restrict u, int64_t us, const float *restrict x, int32_t cg, int32_t lg,
                                        int32_t pad, int32_t T)
@@ -236,16 +254,59 @@ CPU_TR16_FN static void cpu_wino_out_16(float *restrict y, const float *restrict
             r[4 * t + 2] = s12 + 4.0f * s34;
             r[4 * t + 3] = (d12 + 8.0f * d34) + m5;
         }
-        __mmask16 ml = cpu_tr16_rows(r, ls);
-        for (int i = 0; i < na; i++) {
-            float *d = y + (int64_t)(a0 + i) * ls;
-            __m512 v = r[i];
-            if (acc)
-                v = _mm512_maskz_loadu_ps(ml, d) + v;
-            else if (bias)
-                v = v + _mm512_set1_ps(bias[a0 + i]);
-            _mm512_mask_storeu_ps(d, ml, v);
+        cpu_wino_store_16(y + (int64_t)a0 * ls, r, na, ls, bias ? bias + a0 : NULL, acc);
+    }
+}
+
+/* M rows [T, cs] (plane stride ms) = A dS of one sample's S rows x [cs, ls] (cpu_wino_grad_rows' expressions) */
+CPU_TR16_FN static void cpu_wino_grad_16(float *restrict m, int64_t ms, const float *restrict x, int32_t cs, int32_t ls,
+                                         int32_t T)
+{
+    for (int32_t a0 = 0; a0 < cs; a0 += 16) {
+        int na = cs - a0 < 16 ? cs - a0 : 16;
+        __mmask16 mk = cpu_tr16_mask(na);
+        __m512 r[16];
+        cpu_tr16_load(r, x + (int64_t)a0 * ls, ls, na, ls); /* positions past ls are zero */
+        for (int32_t t = 0; t < T; t++) {
+            __m512 y0 = r[4 * t], y1 = r[4 * t + 1], y2 = r[4 * t + 2], y3 = r[4 * t + 3];
+            __m512 e = y0 + y2, f = y1 + y3, h = y0 + 4.0f * y2, k = 2.0f * y1 + 8.0f * y3;
+            float *m0 = m + (int64_t)t * cs + a0;
+            _mm512_mask_storeu_ps(m0, mk, y0);
+            _mm512_mask_storeu_ps(m0 + ms, mk, e + f);
+            _mm512_mask_storeu_ps(m0 + 2 * ms, mk, e - f);
+            _mm512_mask_storeu_ps(m0 + 3 * ms, mk, h + k);
+            _mm512_mask_storeu_ps(m0 + 4 * ms, mk, h - k);
+            _mm512_mask_storeu_ps(m0 + 5 * ms, mk, y3);
         }
+    }
+}
+
+/* y [cg, lg] = (acc ? y : bias) + the positions pad .. pad + lg - 1 of B dU (overlapping tiles summed) from one
+ * sample's dU rows [T, cg] (plane stride us) (cpu_wino_back_rows' expressions) */
+CPU_TR16_FN static void cpu_wino_back_16(float *restrict y, const float *restrict u, int64_t us, int32_t cg, int32_t lg,
+                                         int32_t pad, int32_t T, const float *bias, int acc)
+{
+    for (int32_t c0 = 0; c0 < cg; c0 += 16) {
+        int nc = cg - c0 < 16 ? cg - c0 : 16;
+        __mmask16 mk = cpu_tr16_mask(nc);
+        __m512 z[CPU_WINO_PMAX], r[16];
+        z[0] = z[1] = _mm512_setzero_ps();
+        for (int32_t t = 0; t < T; t++) {
+            const float *p = u + (int64_t)t * cg + c0;
+            __m512 e0 = _mm512_maskz_loadu_ps(mk, p), e1 = _mm512_maskz_loadu_ps(mk, p + us);
+            __m512 e2 = _mm512_maskz_loadu_ps(mk, p + 2 * us), e3 = _mm512_maskz_loadu_ps(mk, p + 3 * us);
+            __m512 e4 = _mm512_maskz_loadu_ps(mk, p + 4 * us), e5 = _mm512_maskz_loadu_ps(mk, p + 5 * us);
+            __m512 s12 = e1 + e2, d12 = e2 - e1, s34 = e3 + e4, d34 = e4 - e3;
+            z[4 * t] = z[4 * t] + 4.0f * e0;
+            z[4 * t + 1] = z[4 * t + 1] + (4.0f * (d12 + e5) + 2.0f * d34);
+            z[4 * t + 2] = -5.0f * e0 - 4.0f * s12 - s34;
+            z[4 * t + 3] = -d12 - 2.0f * d34 - 5.0f * e5;
+            z[4 * t + 4] = (e0 + s12) + s34;
+            z[4 * t + 5] = e5;
+        }
+        for (int j = 0; j < 16; j++)
+            r[j] = j < lg ? z[pad + j] : _mm512_setzero_ps();
+        cpu_wino_store_16(y + (int64_t)c0 * lg, r, nc, lg, bias ? bias + c0 : NULL, acc);
     }
 }
 #endif
@@ -267,7 +328,7 @@ typedef struct {
     int32_t c0, nb;             /* the chunk: first sample, samples */
     int32_t tiles, ntasks, nsplit;
     int acc, first;             /* first: the chunk starts dWt (beta 0) */
-    int r16;                    /* rows of at most 16 positions on AVX-512: cpu_wino_in_16 / cpu_wino_out_16 */
+    int r16;                    /* rows of at most 16 positions on AVX-512: the cpu_wino_*_16 transforms */
 } cpu_wino_plan;
 
 /* A thread's sample buffer: [4T + 2, max(cs, cg)] for one transposed sample block. */
@@ -303,6 +364,13 @@ static void cpu_wino_in_task(void *ctx, int64_t task, int thread)
             cpu_wino_in_rows(pl->u + (int64_t)b * T * cg, ncol * cg, buf, g->cg, T);
         }
     }
+#if defined(CPU_TR16)
+    if (pl->s_in && pl->r16) {
+        for (int32_t b = b0; b < b1; b++)
+            cpu_wino_grad_16(pl->m + (int64_t)b * T * g->cs, ncol * g->cs,
+                             pl->s_in + ((int64_t)pl->c0 + b) * g->cs * g->ls, g->cs, g->ls, T);
+    } else
+#endif
     if (pl->s_in) {
         int64_t cs = g->cs;
         memset(buf, 0, (size_t)(4 * T * cs) * sizeof(float)); /* the zero tail stays */
@@ -328,6 +396,11 @@ static void cpu_wino_out_task(void *ctx, int64_t task, int thread)
         if (pl->s_out && pl->r16) {
             cpu_wino_out_16(pl->s_out + s * g->cs * g->ls, pl->m + (int64_t)b * T * g->cs, ncol * g->cs, g->cs, g->ls,
                             T, pl->bias, pl->acc);
+            continue;
+        }
+        if (pl->g_out && pl->r16) {
+            cpu_wino_back_16(pl->g_out + s * g->cg * g->lg, pl->u + (int64_t)b * T * g->cg, ncol * g->cg, g->cg, g->lg,
+                             g->pad, T, pl->bias, pl->acc);
             continue;
         }
 #endif
