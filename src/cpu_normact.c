@@ -8,7 +8,8 @@
  * channels those of temb_backward (channels in order), so the results equal the chain of separate ops bit for
  * bit.
  * Short rows (the UNet's length 8 or 12) go in groups of CPU_NORMACT_R rows transposed into [l, R] blocks, so
- * that every step runs across rows on full vectors; long rows run one by one.
+ * that every step runs across rows on full vectors (with AVX-512, rows of at most 16 positions are transposed
+ * in registers: cpu_normact_*_group_16); long rows run one by one.
  * Forward tasks are fixed blocks of rows; backward tasks too, or, when the embedding table's gradient is wanted,
  * fixed blocks of whole samples, so that one task sums a sample's channels in order. Results never depend on
  * which thread ran a task.
@@ -263,33 +264,52 @@ static inline __attribute__((always_inline)) void cpu_normact_bwd_group_l(float 
 #if defined(CPU_TR16)
 /* cpu_normact_fwd_group_l for rows of at most 16 positions on AVX-512: the rows transposed in registers (one
  * vector per position, lane = row), the same operations in the same order, so the same values. */
+/* s [j] = x + te at position j of the R rows x [R, l] (lanes: rows; te rows te[i] or none) */
+CPU_TR16_FN static inline __attribute__((always_inline)) void cpu_normact_s_16(__m512 s[16], const float *x,
+                                                                              const float *const *te, int R, int32_t l)
+{
+    __m512 e[16];
+    cpu_tr16_load(s, x, l, R, l);
+    if (!te)
+        return;
+    int same = 1;
+    for (int i = 1; i < R; i++)
+        same &= te[i] == te[0];
+    if (same)
+        for (int32_t j = 0; j < l; j++)
+            e[j] = _mm512_set1_ps(te[0][j]);
+    else {
+        __mmask16 mk = cpu_tr16_mask(l);
+        for (int i = 0; i < 16; i++)
+            e[i] = i < R ? _mm512_maskz_loadu_ps(mk, te[i]) : _mm512_setzero_ps();
+        cpu_tr16(e);
+    }
+    for (int32_t j = 0; j < l; j++)
+        s[j] = s[j] + e[j];
+}
+
+/* pos + slope neg of v, lane-wise (the LeakyReLU of leakyrelu_forward, or its derivative applied to v where
+ * the mask of positive inputs is pos) */
+CPU_TR16_FN static inline __attribute__((always_inline)) __m512 cpu_normact_leaky_16(__m512 v, __mmask16 pos,
+                                                                                     float slope)
+{
+    return _mm512_maskz_mov_ps(pos, v) + _mm512_set1_ps(slope) * _mm512_maskz_mov_ps((__mmask16)~pos, v);
+}
+
+CPU_TR16_FN static inline __attribute__((always_inline)) __mmask16 cpu_normact_pos_16(__m512 v)
+{
+    return _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ);
+}
+
 CPU_TR16_FN static void cpu_normact_fwd_group_16(float *y, float *mean, float *rstd, const float *x,
                                                  const float *const *te, int R, int32_t l, int lead, float slope,
                                                  float eps)
 {
-    __m512 s[16], e[16], a[8];
-    cpu_tr16_load(s, x, l, R, l);
-    if (te) {
-        int same = 1;
-        for (int i = 1; i < R; i++)
-            same &= te[i] == te[0];
-        if (same)
-            for (int32_t j = 0; j < l; j++)
-                e[j] = _mm512_set1_ps(te[0][j]);
-        else {
-            __mmask16 mk = cpu_tr16_mask(l);
-            for (int i = 0; i < 16; i++)
-                e[i] = i < R ? _mm512_maskz_loadu_ps(mk, te[i]) : _mm512_setzero_ps();
-            cpu_tr16(e);
-        }
-        for (int32_t j = 0; j < l; j++)
-            s[j] = s[j] + e[j];
-    }
+    __m512 s[16], a[8];
+    cpu_normact_s_16(s, x, te, R, l);
     if (lead)
-        for (int32_t j = 0; j < l; j++) {
-            __mmask16 pos = _mm512_cmp_ps_mask(s[j], _mm512_setzero_ps(), _CMP_GT_OQ);
-            s[j] = _mm512_maskz_mov_ps(pos, s[j]) + _mm512_set1_ps(slope) * _mm512_maskz_mov_ps(~pos, s[j]);
-        }
+        for (int32_t j = 0; j < l; j++)
+            s[j] = cpu_normact_leaky_16(s[j], cpu_normact_pos_16(s[j]), slope);
     for (int q = 0; q < 8; q++)
         a[q] = _mm512_setzero_ps();
     for (int32_t j = 0; j < l; j++)
@@ -314,6 +334,50 @@ CPU_TR16_FN static void cpu_normact_fwd_group_16(float *y, float *mean, float *r
     __mmask16 mr = cpu_tr16_mask(R);
     _mm512_mask_storeu_ps(mean, mr, m);
     _mm512_mask_storeu_ps(rstd, mr, rs);
+}
+/* cpu_normact_bwd_group_l for rows of at most 16 positions on AVX-512, the same way */
+CPU_TR16_FN static void cpu_normact_bwd_group_16(float *dx, float *const *sum, const float *x, const float *const *te,
+                                                 const float *g, const float *mean, const float *rstd, int R,
+                                                 int32_t l, int lead, float slope, int acc)
+{
+    __m512 s[16], u[16], d[16], a[8], b[8];
+    cpu_normact_s_16(s, x, te, R, l);
+    for (int32_t j = 0; j < l; j++)
+        u[j] = s[j];
+    if (lead)
+        for (int32_t j = 0; j < l; j++)
+            u[j] = cpu_normact_leaky_16(s[j], cpu_normact_pos_16(s[j]), slope);
+    cpu_tr16_load(d, g, l, R, l);
+    __mmask16 mr = cpu_tr16_mask(R);
+    __m512 m = _mm512_maskz_loadu_ps(mr, mean), rs = _mm512_maskz_loadu_ps(mr, rstd), fl = _mm512_set1_ps((float)l);
+    for (int q = 0; q < 8; q++)
+        a[q] = b[q] = _mm512_setzero_ps();
+    for (int32_t j = 0; j < l; j++) {
+        a[j & 7] = a[j & 7] + d[j];
+        b[j & 7] = b[j & 7] + d[j] * ((u[j] - m) * rs);
+    }
+    __m512 mg = (((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))) / fl;
+    __m512 mgx = (((b[0] + b[1]) + (b[2] + b[3])) + ((b[4] + b[5]) + (b[6] + b[7]))) / fl;
+    for (int32_t j = 0; j < l; j++) {
+        __m512 v = rs * (d[j] - mg - (u[j] - m) * rs * mgx);
+        if (lead)
+            v = cpu_normact_leaky_16(v, cpu_normact_pos_16(s[j]), slope);
+        d[j] = v;
+    }
+    for (int32_t j = l; j < 16; j++)
+        d[j] = _mm512_setzero_ps();
+    __mmask16 ml = cpu_tr16_rows(d, l);
+    for (int i = 0; i < R; i++) { /* rows in order: the per-sample sums add them in order */
+        if (sum && sum[i])
+            _mm512_mask_storeu_ps(sum[i], ml, _mm512_maskz_loadu_ps(ml, sum[i]) + d[i]);
+        if (dx) {
+            float *o = dx + (int64_t)i * l;
+            __m512 v = d[i];
+            if (acc)
+                v = _mm512_maskz_loadu_ps(ml, o) + v;
+            _mm512_mask_storeu_ps(o, ml, v);
+        }
+    }
 }
 #endif
 
@@ -524,6 +588,14 @@ static void cpu_normact_backward_rows(const cpu_normact_job *jb, int64_t r0, int
             int R = r1 - r < CPU_NORMACT_R ? (int)(r1 - r) : CPU_NORMACT_R;
             for (int i = 0; i < R; i++)
                 sum[i] = jb->sums ? jb->sums + (r + i) / jb->c * l : NULL;
+#if defined(CPU_TR16)
+            if (l <= 16 && cpu_has_avx512()) {
+                cpu_normact_bwd_group_16(jb->out ? jb->out + r * l : NULL, sum, jb->in + r * l,
+                                         cpu_normact_te(jb, r, R, te), jb->dout + r * l, jb->mean_in + r,
+                                         jb->rstd_in + r, R, l, jb->lead, jb->slope, jb->acc);
+                continue;
+            }
+#endif
             cpu_normact_bwd_group(jb->out ? jb->out + r * l : NULL, sum, jb->in + r * l, cpu_normact_te(jb, r, R, te),
                                   jb->dout + r * l, jb->mean_in + r, jb->rstd_in + r, R, l, jb->lead, jb->slope,
                                   jb->acc);
