@@ -27,6 +27,7 @@
 
 #include "cpu_conv1d.h"
 #include "cpu_simd.h"
+#include "cpu_tr16.h"
 
 /* Floats of work buffers (columns + a folded tensor) one GEMM task may use per chunk. */
 #define CPU_CONV1D_TASK_FLOATS (1 << 20)
@@ -556,9 +557,47 @@ static void cpu_conv1d_bgrad_task(void *ctx, int64_t c, int thread)
     jb->db[c] += (float)sum;
 }
 
+#if defined(CPU_TR16)
+/* cpu_conv1d_bgrad_task for the 16 channels from 16 task on, rows of at most 16 positions: the rows of a sample
+ * transposed in registers (lane = channel), the same sums in the same order */
+CPU_TR16_FN static void cpu_conv1d_bgrad_16(void *ctx, int64_t task, int thread)
+{
+    (void)thread;
+    const cpu_conv1d_bias_job *jb = ctx;
+    int32_t c0 = (int32_t)task * 16, nc = jb->c - c0 < 16 ? jb->c - c0 : 16, len = jb->len;
+    __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
+    for (int32_t b = 0; b < jb->n; b++) {
+        __m512 r[16], a[8];
+        cpu_tr16_load(r, jb->t + ((int64_t)b * jb->c + c0) * len, len, nc, len);
+        for (int q = 0; q < 8; q++)
+            a[q] = _mm512_setzero_ps();
+        int32_t j = 0;
+        for (; j + 8 <= len; j += 8)
+            for (int q = 0; q < 8; q++)
+                a[q] = a[q] + r[j + q];
+        for (; j < len; j++)
+            a[0] = a[0] + r[j];
+        __m512 t = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+        lo = lo + _mm512_cvtps_pd(_mm512_castps512_ps256(t));
+        hi = hi + _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(t), 1)));
+    }
+    double sums[16];
+    _mm512_storeu_pd(sums, lo);
+    _mm512_storeu_pd(sums + 8, hi);
+    for (int i = 0; i < nc; i++)
+        jb->db[c0 + i] += (float)sums[i];
+}
+#endif
+
 static void cpu_conv1d_bgrad(pd_backend *be, float *db, const float *t, int32_t n, int32_t c, int32_t len)
 {
     cpu_conv1d_bias_job jb = {db, t, n, c, len};
+#if defined(CPU_TR16)
+    if (len <= 16 && cpu_has_avx512()) {
+        cpu_parallel_for(be, (c + 15) / 16, cpu_conv1d_bgrad_16, &jb);
+        return;
+    }
+#endif
     cpu_parallel_for(be, c, cpu_conv1d_bgrad_task, &jb);
 }
 
