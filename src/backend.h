@@ -234,6 +234,12 @@ struct pd_backend {
     void (*conv1d_backward_packed)(pd_backend *be, float *din, float *dw, float *db, const float *dout,
                                    const float *in, const float *w, const float *packed, const pd_conv1d_shape *s,
                                    int acc);
+    /* Optional (NULL where not offered): conv1d_forward_packed into out (NULL: not stored, nothing reads it)
+     * followed by norm_act_forward of that output without a table (nout, save_mean, save_rstd), in one pass;
+     * equal bit for bit to the two ops. Returns 0, having done nothing, for a shape it does not cover. */
+    int (*conv1d_norm_act_forward)(pd_backend *be, float *out, float *nout, float *save_mean, float *save_rstd,
+                                   const float *in, const float *w, const float *packed, const float *b,
+                                   const pd_conv1d_shape *s, int lead, float slope, float eps);
     /* instance norm without affine parameters over rows of length l (rows = n * c):
      * out = (in - mean) / sqrt(var + eps), biased variance; save_mean/save_rstd [rows] kept for backward */
     void (*instnorm_forward)(pd_backend *be, float *out, const float *in, float *save_mean, float *save_rstd,

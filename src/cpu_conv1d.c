@@ -638,6 +638,17 @@ static void cpu_conv1d_forward_packed(pd_backend *be, float *out, const float *i
     cpu_conv1d_run(be, &g, out, NULL, NULL, NULL, in, w, packed, b, 0);
 }
 
+/* conv1d_forward_packed -> norm_act_forward in one pass where the Winograd path takes rows of at most 16 */
+static int cpu_conv1d_norm_act_forward(pd_backend *be, float *out, float *nout, float *save_mean, float *save_rstd,
+                                       const float *in, const float *w, const float *packed, const float *b,
+                                       const pd_conv1d_shape *s, int lead, float slope, float eps)
+{
+    cpu_conv1d_geom g = cpu_conv1d_geom_conv(s);
+    if (g.n <= 0 || cpu_conv1d_mode(&g) != CPU_CONV1D_WINO)
+        return 0;
+    return cpu_conv1d_wino_norm_act(be, &g, out, nout, save_mean, save_rstd, in, w, packed, b, lead, slope, eps);
+}
+
 static void cpu_conv1d_forward(pd_backend *be, float *out, const float *in, const float *w, const float *b,
                                const pd_conv1d_shape *s)
 {
@@ -690,5 +701,6 @@ void cpu_conv1d_register(pd_backend *be)
     be->conv1d_pack_floats = cpu_conv1d_pack_floats;
     be->conv1d_pack = cpu_conv1d_pack;
     be->conv1d_forward_packed = cpu_conv1d_forward_packed;
+    be->conv1d_norm_act_forward = cpu_conv1d_norm_act_forward;
     be->conv1d_backward_packed = cpu_conv1d_backward_packed;
 }

@@ -39,6 +39,13 @@ void cpu_conv1d_wino_run(pd_backend *be, const cpu_conv1d_geom *g, float *s_out,
                          const float *s_in, const float *g_in, const float *w, const float *wt, const float *bias,
                          int acc);
 
+/* The gather (acc 0) followed by norm_act_forward of its output without a table, for rows of at most 16
+ * positions on AVX-512 (returns 0, having done nothing, otherwise): nout [n, cs, ls], mean and rstd [n cs] as
+ * norm_act_forward writes them, bit for bit; s_out may be NULL (then the convolution's output is not stored). */
+int cpu_conv1d_wino_norm_act(pd_backend *be, const cpu_conv1d_geom *g, float *s_out, float *nout, float *mean,
+                             float *rstd, const float *g_in, const float *w, const float *wt, const float *bias,
+                             int lead, float slope, float eps);
+
 /* ---- row kernels shared by the paths ------------------------------------------------------------------- */
 
 /* The short positions j in [*j0, *j1) whose long position j s - pad + kk lies inside [0, lg). */

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "cpu_conv1d.h"
+#include "cpu_normact.h"
 #include "cpu_simd.h"
 #include "cpu_tr16.h"
 
@@ -233,28 +234,67 @@ CPU_TR16_FN static void cpu_wino_in_16(float *restrict u, int64_t us, const floa
     }
 }
 
+/* r [4 t + j] = position 4 t + j of A^T M for the 16 channels of m (M rows [T, .] with row stride cs, plane
+ * stride ms; lanes past mk zero) */
+CPU_TR16_FN static inline __attribute__((always_inline)) void cpu_wino_out_tiles_16(__m512 r[16], const float *m,
+                                                                                   int64_t ms, int32_t cs, int32_t T,
+                                                                                   __mmask16 mk)
+{
+    for (int32_t t = 0; t < T; t++) {
+        const float *p = m + (int64_t)t * cs;
+        __m512 m0 = _mm512_maskz_loadu_ps(mk, p), m1 = _mm512_maskz_loadu_ps(mk, p + ms);
+        __m512 m2 = _mm512_maskz_loadu_ps(mk, p + 2 * ms), m3 = _mm512_maskz_loadu_ps(mk, p + 3 * ms);
+        __m512 m4 = _mm512_maskz_loadu_ps(mk, p + 4 * ms), m5 = _mm512_maskz_loadu_ps(mk, p + 5 * ms);
+        __m512 s12 = m1 + m2, d12 = m1 - m2, s34 = m3 + m4, d34 = m3 - m4;
+        r[4 * t] = (m0 + s12) + s34;
+        r[4 * t + 1] = d12 + 2.0f * d34;
+        r[4 * t + 2] = s12 + 4.0f * s34;
+        r[4 * t + 3] = (d12 + 8.0f * d34) + m5;
+    }
+}
+
 /* y [cs, ls] = (acc ? y : bias) + A^T M from one sample's M rows [T, cs] (plane stride ms); bias may be NULL */
 CPU_TR16_FN static void cpu_wino_out_16(float *restrict y, const float *restrict m, int64_t ms, int32_t cs, int32_t ls,
                                         int32_t T, const float *bias, int acc)
 {
     for (int32_t a0 = 0; a0 < cs; a0 += 16) {
         int na = cs - a0 < 16 ? cs - a0 : 16;
-        __mmask16 mk = cpu_tr16_mask(na);
         __m512 r[16];
         for (int j = 0; j < 16; j++)
             r[j] = _mm512_setzero_ps();
-        for (int32_t t = 0; t < T; t++) {
-            const float *p = m + (int64_t)t * cs + a0;
-            __m512 m0 = _mm512_maskz_loadu_ps(mk, p), m1 = _mm512_maskz_loadu_ps(mk, p + ms);
-            __m512 m2 = _mm512_maskz_loadu_ps(mk, p + 2 * ms), m3 = _mm512_maskz_loadu_ps(mk, p + 3 * ms);
-            __m512 m4 = _mm512_maskz_loadu_ps(mk, p + 4 * ms), m5 = _mm512_maskz_loadu_ps(mk, p + 5 * ms);
-            __m512 s12 = m1 + m2, d12 = m1 - m2, s34 = m3 + m4, d34 = m3 - m4;
-            r[4 * t] = (m0 + s12) + s34;
-            r[4 * t + 1] = d12 + 2.0f * d34;
-            r[4 * t + 2] = s12 + 4.0f * s34;
-            r[4 * t + 3] = (d12 + 8.0f * d34) + m5;
-        }
+        cpu_wino_out_tiles_16(r, m + a0, ms, cs, T, cpu_tr16_mask(na));
         cpu_wino_store_16(y + (int64_t)a0 * ls, r, na, ls, bias ? bias + a0 : NULL, acc);
+    }
+}
+
+/* cpu_wino_out_16 (acc 0) into y (NULL: not stored), then norm_act_forward of those rows into ny [cs, ls], mean
+ * and rstd [cs]: per channel lane, the operations of cpu_normact_fwd_group_16 in the same order */
+CPU_TR16_FN static void cpu_wino_out_norm_16(float *restrict y, float *restrict ny, float *mean, float *rstd,
+                                             const float *restrict m, int64_t ms, int32_t cs, int32_t ls, int32_t T,
+                                             const float *bias, int lead, float slope, float eps)
+{
+    for (int32_t a0 = 0; a0 < cs; a0 += 16) {
+        int na = cs - a0 < 16 ? cs - a0 : 16;
+        __mmask16 mk = cpu_tr16_mask(na);
+        __m512 r[16], c[16];
+        for (int j = 0; j < 16; j++)
+            r[j] = _mm512_setzero_ps();
+        cpu_wino_out_tiles_16(r, m + a0, ms, cs, T, mk);
+        __m512 bv = bias ? _mm512_maskz_loadu_ps(mk, bias + a0) : _mm512_setzero_ps();
+        for (int32_t j = 0; j < ls; j++) {
+            if (bias)
+                r[j] = r[j] + bv;
+            c[j] = r[j];
+        }
+        for (int32_t j = ls; j < 16; j++)
+            c[j] = _mm512_setzero_ps();
+        if (y)
+            cpu_wino_store_16(y + (int64_t)a0 * ls, c, na, ls, NULL, 0);
+        __m512 mv, rs;
+        cpu_normact_lanes_16(r, ls, lead, slope, eps, &mv, &rs);
+        cpu_wino_store_16(ny + (int64_t)a0 * ls, r, na, ls, NULL, 0);
+        _mm512_mask_storeu_ps(mean + a0, mk, mv);
+        _mm512_mask_storeu_ps(rstd + a0, mk, rs);
     }
 }
 
@@ -329,6 +369,9 @@ typedef struct {
     int32_t tiles, ntasks, nsplit;
     int acc, first;             /* first: the chunk starts dWt (beta 0) */
     int r16;                    /* rows of at most 16 positions on AVX-512: the cpu_wino_*_16 transforms */
+    float *nout, *mean, *rstd;  /* cpu_conv1d_wino_norm_act: the norm_act of s_out (nout non-NULL) */
+    int lead;
+    float slope, eps;
 } cpu_wino_plan;
 
 /* A thread's sample buffer: [4T + 2, max(cs, cg)] for one transposed sample block. */
@@ -393,6 +436,12 @@ static void cpu_wino_out_task(void *ctx, int64_t task, int thread)
     for (int32_t b = b0; b < b1; b++) {
         int64_t s = (int64_t)pl->c0 + b;
 #if defined(CPU_TR16)
+        if (pl->nout) {
+            cpu_wino_out_norm_16(pl->s_out ? pl->s_out + s * g->cs * g->ls : NULL, pl->nout + s * g->cs * g->ls,
+                                 pl->mean + s * g->cs, pl->rstd + s * g->cs, pl->m + (int64_t)b * T * g->cs,
+                                 ncol * g->cs, g->cs, g->ls, T, pl->bias, pl->lead, pl->slope, pl->eps);
+            continue;
+        }
         if (pl->s_out && pl->r16) {
             cpu_wino_out_16(pl->s_out + s * g->cs * g->ls, pl->m + (int64_t)b * T * g->cs, ncol * g->cs, g->cs, g->ls,
                             T, pl->bias, pl->acc);
@@ -452,7 +501,7 @@ static void cpu_wino_gemm_task(void *ctx, int64_t task, int thread)
     int i = cpu_wino_rows(pl, task, ncol, &r0, &r1);
     int64_t cw = (int64_t)g->cs * g->cg, us = (int64_t)ncol * g->cg, ms = (int64_t)ncol * g->cs;
     if (r1 > r0) {
-        if (pl->s_out)
+        if (!pl->g_out) /* the gather */
             cpu_sgemm(0, 1, r1 - r0, g->cs, g->cg, 1.0f, pl->u + i * us + (int64_t)r0 * g->cg, g->cg, pl->wt + i * cw,
                       g->cg, 0.0f, pl->m + i * ms + (int64_t)r0 * g->cs, g->cs);
         else
@@ -483,22 +532,31 @@ static void cpu_wino_dw_task(void *ctx, int64_t a, int thread)
 /* The batch goes in chunks of at most CPU_WINO_FLOATS floats of U and M. Per chunk: the input transforms,
  * parallel over samples; the weight gradient's six GEMMs, then the other six, parallel over the planes; the
  * output transforms, parallel over samples. dWt is summed over the chunks and turned into dw at the end. */
-void cpu_conv1d_wino_run(pd_backend *be, const cpu_conv1d_geom *g, float *s_out, float *g_out, float *dw,
-                         const float *s_in, const float *g_in, const float *w, const float *wt, const float *bias,
-                         int acc)
+static int cpu_wino_r16(const cpu_conv1d_geom *g)
 {
-    cpu_wino_plan pl = {.be = be, .g = g, .s_out = s_out, .g_out = g_out, .s_in = s_in, .g_in = g_in,
-                        .bias = bias, .dw = dw, .acc = acc};
-    pl.tiles = (g->ls + 3) / 4;
 #if defined(CPU_TR16)
-    pl.r16 = g->ls <= 16 && g->lg <= 16 && g->pad <= 2 && cpu_has_avx512();
+    return g->ls <= 16 && g->lg <= 16 && g->pad <= 2 && cpu_has_avx512();
+#else
+    (void)g;
+    return 0;
 #endif
+}
+
+static void cpu_wino_run(cpu_wino_plan *plan, const float *w, const float *wt)
+{
+    cpu_wino_plan pl = *plan;
+    pd_backend *be = pl.be;
+    const cpu_conv1d_geom *g = pl.g;
+    float *dw = pl.dw;
+    int fwd = pl.s_out || pl.g_out || pl.nout;
+    pl.tiles = (g->ls + 3) / 4;
+    pl.r16 = cpu_wino_r16(g);
     int64_t per = CPU_WINO_N * ((int64_t)g->cg + g->cs) * pl.tiles;
     int64_t nb = CPU_WINO_FLOATS / per;
     nb = nb < 1 ? 1 : (nb > g->n ? g->n : nb);
     int32_t nchunks = (int32_t)((g->n + nb - 1) / nb);
     nb = (g->n + nchunks - 1) / nchunks; /* equal chunks */
-    int64_t pw = cpu_conv1d_wino_pack_floats(g), nwt = wt || !(s_out || g_out) ? 0 : pw;
+    int64_t pw = cpu_conv1d_wino_pack_floats(g), nwt = wt || !fwd ? 0 : pw;
     int64_t ndwt = dw ? pw : 0;
     pl.blk = (4 * (int64_t)pl.tiles + 2) * (g->cs > g->cg ? g->cs : g->cg);
     pl.total0 = nwt + ndwt + nb * per + pl.blk;
@@ -523,11 +581,33 @@ void cpu_conv1d_wino_run(pd_backend *be, const cpu_conv1d_geom *g, float *s_out,
         pl.nsplit = (be->threads + CPU_WINO_N - 1) / CPU_WINO_N;
         if (dw)
             cpu_parallel_for(be, CPU_WINO_N * pl.nsplit, cpu_wino_wgrad_task, &pl);
-        if (s_out || g_out) {
+        if (fwd) {
             cpu_parallel_for(be, CPU_WINO_N * pl.nsplit, cpu_wino_gemm_task, &pl);
             cpu_parallel_for(be, pl.ntasks, cpu_wino_out_task, &pl);
         }
     }
     if (dw)
         cpu_parallel_for(be, g->cs, cpu_wino_dw_task, &pl);
+}
+
+void cpu_conv1d_wino_run(pd_backend *be, const cpu_conv1d_geom *g, float *s_out, float *g_out, float *dw,
+                         const float *s_in, const float *g_in, const float *w, const float *wt, const float *bias,
+                         int acc)
+{
+    cpu_wino_plan pl = {.be = be, .g = g, .s_out = s_out, .g_out = g_out, .s_in = s_in, .g_in = g_in,
+                        .bias = bias, .dw = dw, .acc = acc};
+    cpu_wino_run(&pl, w, wt);
+}
+
+int cpu_conv1d_wino_norm_act(pd_backend *be, const cpu_conv1d_geom *g, float *s_out, float *nout, float *mean,
+                             float *rstd, const float *g_in, const float *w, const float *wt, const float *bias,
+                             int lead, float slope, float eps)
+{
+    if (!cpu_wino_r16(g))
+        return 0;
+    cpu_wino_plan pl = {.be = be, .g = g, .s_out = s_out, .g_in = g_in, .bias = bias, .nout = nout, .mean = mean,
+                        .rstd = rstd, .lead = lead, .slope = slope, .eps = eps};
+    if (g->n > 0)
+        cpu_wino_run(&pl, w, wt);
+    return 1;
 }

@@ -305,29 +305,9 @@ CPU_TR16_FN static void cpu_normact_fwd_group_16(float *y, float *mean, float *r
                                                  const float *const *te, int R, int32_t l, int lead, float slope,
                                                  float eps)
 {
-    __m512 s[16], a[8];
+    __m512 s[16], m, rs;
     cpu_normact_s_16(s, x, te, R, l);
-    if (lead)
-        for (int32_t j = 0; j < l; j++)
-            s[j] = cpu_normact_leaky_16(s[j], cpu_normact_pos_16(s[j]), slope);
-    for (int q = 0; q < 8; q++)
-        a[q] = _mm512_setzero_ps();
-    for (int32_t j = 0; j < l; j++)
-        a[j & 7] = a[j & 7] + s[j];
-    __m512 fl = _mm512_set1_ps((float)l);
-    __m512 m = (((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))) / fl;
-    for (int q = 0; q < 8; q++)
-        a[q] = _mm512_setzero_ps();
-    for (int32_t j = 0; j < l; j++) {
-        __m512 d = s[j] - m;
-        a[j & 7] = a[j & 7] + d * d;
-    }
-    __m512 var = (((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))) / fl;
-    __m512 rs = _mm512_set1_ps(1.0f) / _mm512_sqrt_ps(var + _mm512_set1_ps(eps));
-    for (int32_t j = 0; j < l; j++)
-        s[j] = (s[j] - m) * rs;
-    for (int32_t j = l; j < 16; j++)
-        s[j] = _mm512_setzero_ps();
+    cpu_normact_lanes_16(s, l, lead, slope, eps, &m, &rs);
     __mmask16 ml = cpu_tr16_rows(s, l);
     for (int i = 0; i < R; i++)
         _mm512_mask_storeu_ps(y + (int64_t)i * l, ml, s[i]);

@@ -251,8 +251,13 @@ static void unet_block_forward(pd_unet *u, unet_block *B, const float *h, const 
     int32_t L = u->g.length;
     be->norm_act_forward(be, B->n0, h, P + u->table, t, B->m0, B->r0, n, B->cin, L, B->lead, UNET_SLOPE, UNET_EPS);
     pd_conv1d_shape sa = conv1d_shape_make(n, B->cin, L, B->cmid, 3, 1, 1);
-    unet_conv_forward(be, B->c0, B->n0, P + B->wa, B->pa, P + B->ba, &sa);
-    be->norm_act_forward(be, B->n1, B->c0, NULL, NULL, B->m1, B->r1, n, B->cmid, L, 1, UNET_SLOPE, UNET_EPS);
+    /* conv_a and the norm_act after it in one pass where the backend can; c0 only when a backward may follow */
+    if (!be->conv1d_norm_act_forward
+        || !be->conv1d_norm_act_forward(be, u->frozen ? NULL : B->c0, B->n1, B->m1, B->r1, B->n0, P + B->wa, B->pa,
+                                        P + B->ba, &sa, 1, UNET_SLOPE, UNET_EPS)) {
+        unet_conv_forward(be, B->c0, B->n0, P + B->wa, B->pa, P + B->ba, &sa);
+        be->norm_act_forward(be, B->n1, B->c0, NULL, NULL, B->m1, B->r1, n, B->cmid, L, 1, UNET_SLOPE, UNET_EPS);
+    }
     pd_conv1d_shape sb = conv1d_shape_make(n, B->cmid, L, B->cout, 3, 1, 1);
     unet_conv_forward(be, B->out, B->n1, P + B->wb, B->pb, P + B->bb, &sb);
 }
@@ -300,7 +305,7 @@ static void unet_block_backward(pd_unet *u, const unet_block *B, const float *h,
 
 void unet_backward(pd_unet *u, const float *deps, int32_t n)
 {
-    PD_ASSERT(u->trainable && n == u->last_n);
+    PD_ASSERT(u->trainable && !u->frozen && n == u->last_n); /* a frozen forward keeps no c0 */
     const float *dout = deps;
     /* decoder: d4, d3, d2 leave the gradients of g3, g2, g1 in dg[0..2]; d1 leaves that of h4 in gq */
     for (int k = 7; k >= 4; k--) {
