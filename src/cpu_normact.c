@@ -288,18 +288,6 @@ CPU_TR16_FN static inline __attribute__((always_inline)) void cpu_normact_s_16(_
         s[j] = s[j] + e[j];
 }
 
-/* pos + slope neg of v, lane-wise (the LeakyReLU of leakyrelu_forward, or its derivative applied to v where
- * the mask of positive inputs is pos) */
-CPU_TR16_FN static inline __attribute__((always_inline)) __m512 cpu_normact_leaky_16(__m512 v, __mmask16 pos,
-                                                                                     float slope)
-{
-    return _mm512_maskz_mov_ps(pos, v) + _mm512_set1_ps(slope) * _mm512_maskz_mov_ps((__mmask16)~pos, v);
-}
-
-CPU_TR16_FN static inline __attribute__((always_inline)) __mmask16 cpu_normact_pos_16(__m512 v)
-{
-    return _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ);
-}
 
 CPU_TR16_FN static void cpu_normact_fwd_group_16(float *y, float *mean, float *rstd, const float *x,
                                                  const float *const *te, int R, int32_t l, int lead, float slope,

@@ -9,6 +9,19 @@
 void cpu_normact_register(pd_backend *be);
 
 #if defined(CPU_TR16)
+/* pos + slope neg of v, lane-wise (the LeakyReLU of leakyrelu_forward, or its derivative applied to v where
+ * the mask of positive inputs is pos) */
+CPU_TR16_FN static inline __attribute__((always_inline)) __m512 cpu_normact_leaky_16(__m512 v, __mmask16 pos,
+                                                                                     float slope)
+{
+    return _mm512_maskz_mov_ps(pos, v) + _mm512_set1_ps(slope) * _mm512_maskz_mov_ps((__mmask16)~pos, v);
+}
+
+CPU_TR16_FN static inline __attribute__((always_inline)) __mmask16 cpu_normact_pos_16(__m512 v)
+{
+    return _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ);
+}
+
 /* The forward on vectors of independent lanes: r [j] holds position j < l of 16 rows (one per lane). When lead
  * r = LeakyReLU(r) (leakyrelu_forward's pos + slope neg); then r = InstanceNorm(r) with its mean and rstd
  * (eight partial sums, lane = position mod 8, combined pairwise) and positions l .. 15 zeroed: the operations of
@@ -19,10 +32,8 @@ CPU_TR16_FN static inline __attribute__((always_inline)) void cpu_normact_lanes_
 {
     __m512 a[8];
     if (lead)
-        for (int32_t j = 0; j < l; j++) {
-            __mmask16 pos = _mm512_cmp_ps_mask(r[j], _mm512_setzero_ps(), _CMP_GT_OQ);
-            r[j] = _mm512_maskz_mov_ps(pos, r[j]) + _mm512_set1_ps(slope) * _mm512_maskz_mov_ps((__mmask16)~pos, r[j]);
-        }
+        for (int32_t j = 0; j < l; j++)
+            r[j] = cpu_normact_leaky_16(r[j], cpu_normact_pos_16(r[j]), slope);
     for (int q = 0; q < 8; q++)
         a[q] = _mm512_setzero_ps();
     for (int32_t j = 0; j < l; j++)

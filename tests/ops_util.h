@@ -11,6 +11,7 @@
 #include "backend.h"
 #include "gradcheck.h"
 #include "rng.h"
+#include "tap.h"
 
 static pd_backend *be;
 static pd_rng trng;
@@ -71,6 +72,18 @@ static double gc_loss(void *ctx)
     gc_ctx *c = ctx;
     c->fwd(c->op);
     return gradcheck_dot(c->out, c->r, c->n_out);
+}
+
+/* Pass 0 of a test program runs on a CPU backend with 2 threads, pass 1 with 1 thread (be, trng reset);
+ * 0 when the backend cannot start (said as a failed check). */
+__attribute__((unused)) static int ops_pass_begin(int pass)
+{
+    pd_error err;
+    if (backend_cpu_create(&be, pass == 0 ? 2 : 1, &err) != PD_OK)
+        return tap_ok(0, "backend_cpu_create: %s", err.msg), 0;
+    tap_diag("CPU backend, %d thread(s)", be->threads);
+    rng_init(&trng, 1234);
+    return 1;
 }
 
 #endif

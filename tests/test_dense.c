@@ -186,13 +186,9 @@ static void test_optim(int64_t n)
 
 int main(void)
 {
-    pd_error err;
     for (int pass = 0; pass < 2; pass++) {
-        int threads = pass == 0 ? 2 : 1;
-        if (backend_cpu_create(&be, threads, &err) != PD_OK)
-            return tap_ok(0, "backend_cpu_create: %s", err.msg), tap_done();
-        tap_diag("CPU backend, %d thread(s)", be->threads);
-        rng_init(&trng, 1234);
+        if (!ops_pass_begin(pass))
+            return tap_done();
         test_linear(5, 7, 4, 1);
         test_linear(300, 700, 10, 0);    /* parallel blocks */
         test_linear(7, 64, 16, 0);       /* the widest thin forward, whole vectors */

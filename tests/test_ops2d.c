@@ -543,15 +543,11 @@ static float *det_run(int64_t *count)
 
 int main(void)
 {
-    pd_error err;
     float *res[3];
     int64_t count = 0;
     for (int pass = 0; pass < 2; pass++) {
-        int threads = pass == 0 ? 2 : 1;
-        if (backend_cpu_create(&be, threads, &err) != PD_OK)
-            return tap_ok(0, "backend_cpu_create: %s", err.msg), tap_done();
-        tap_diag("CPU backend, %d thread(s)", be->threads);
-        rng_init(&trng, 1234);
+        if (!ops_pass_begin(pass))
+            return tap_done();
         test_all();
         res[2 * pass] = det_run(&count);
         if (pass == 0)
