@@ -60,5 +60,7 @@ void cpu_optim_register(pd_backend *be);     /* cpu_optim.c: sgd, adamw */
 void cpu_conv1d_register(pd_backend *be);    /* cpu_conv1d.c: conv1d, convt1d */
 void cpu_instnorm_register(pd_backend *be);  /* cpu_instnorm.c */
 void cpu_diffusion_register(pd_backend *be); /* cpu_diffusion.c: temb, q_sample, diffusion_step */
+/* dtable [T, l]: row t[b] += sums [b, :] for the samples b < n in order (the embedding table's gradient) */
+void cpu_temb_table_add(float *dtable, const float *sums, const int32_t *t, int32_t n, int32_t l);
 
 #endif

@@ -256,6 +256,14 @@ static void cb_wg_load(const cpu_wg_hooks *h, int32_t smp, float *x, int32_t wp,
 
 /* ---- the ops -------------------------------------------------------------------------------------------- */
 
+/* wt [taps, c] = w [c, taps]: the direct kind's weights with the taps outermost */
+static void cb_taps_first(const cb_args *a, float *wt, const float *w)
+{
+    for (int32_t co = 0; co < a->c; co++)
+        for (int32_t t = 0; t < a->taps; t++)
+            wt[(int64_t)t * a->c + co] = w[(int64_t)co * a->taps + t];
+}
+
 static void cb_init(cb_args *a, pd_backend *be, const pd_conv2d_shape *s, int pool)
 {
     memset(a, 0, sizeof *a);
@@ -330,9 +338,7 @@ static void cpu_convbn_forward(pd_backend *be, float *out, float *x, const float
         int64_t wt_floats = cb_round((int64_t)a.taps * a.c);
         float *sc = cpu_scratch(be, 0, (size_t)(wt_floats + be->threads * a.tmp_floats) * sizeof(float));
         PD_ASSERT(sc != NULL);
-        for (int32_t co = 0; co < a.c; co++)
-            for (int32_t t = 0; t < a.taps; t++)
-                sc[(int64_t)t * a.c + co] = w[(int64_t)co * a.taps + t];
+        cb_taps_first(&a, sc, w);
         a.wt = sc;
         a.tmp = sc + wt_floats;
         cb_run(be, s->n, cb_direct_forward_task, &a);
@@ -403,9 +409,7 @@ static void cpu_convbn_backward(pd_backend *be, float *din, float *dw, float *db
     float *sc = cpu_scratch(be, 0, (size_t)(wt_floats + groups * a.dwp_floats + dbp_floats
                                             + be->threads * a.tmp_floats) * sizeof(float));
     PD_ASSERT(sc != NULL);
-    for (int32_t co = 0; co < a.c; co++)
-        for (int32_t t = 0; t < a.taps; t++)
-            sc[(int64_t)t * a.c + co] = w[(int64_t)co * a.taps + t];
+    cb_taps_first(&a, sc, w);
     a.wt = sc;
     a.dwp = sc + wt_floats;
     a.dbp = (double *)(a.dwp + groups * a.dwp_floats);

@@ -78,6 +78,16 @@ static void cpu_diffusion_temb_backward_task(void *ctx, int64_t b, int thread)
 
 /* din [n, c, l] = dout (acc as usual; may be NULL); dtable [T, l]: row t[b] += sum over c of dout [b, c, :]
  * (may be NULL); t [n] */
+void cpu_temb_table_add(float *dtable, const float *sums, const int32_t *t, int32_t n, int32_t l)
+{
+    for (int32_t b = 0; b < n; b++) { /* samples in order */
+        float *row = dtable + (int64_t)t[b] * l;
+        const float *sum = sums + (int64_t)b * l;
+        for (int32_t j = 0; j < l; j++)
+            row[j] += sum[j];
+    }
+}
+
 static void cpu_diffusion_temb_backward(pd_backend *be, float *din, float *dtable, const float *dout,
                                         const int32_t *t, int32_t n, int32_t c, int32_t l, int acc)
 {
@@ -91,12 +101,7 @@ static void cpu_diffusion_temb_backward(pd_backend *be, float *din, float *dtabl
     cpu_parallel_for(be, n, cpu_diffusion_temb_backward_task, &jb);
     if (!dtable)
         return;
-    for (int32_t b = 0; b < n; b++) {
-        float *row = dtable + (int64_t)t[b] * l;
-        const float *sum = jb.sums + (int64_t)b * l;
-        for (int32_t j = 0; j < l; j++)
-            row[j] += sum[j];
-    }
+    cpu_temb_table_add(dtable, jb.sums, t, n, l);
 }
 
 /* ---- DDPM steps ---------------------------------------------------------------------------------------- */

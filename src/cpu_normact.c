@@ -619,12 +619,7 @@ static void cpu_normact_backward(pd_backend *be, float *din, float *dtable, cons
     cpu_parallel_for(be, (units + jb.per_task - 1) / jb.per_task, cpu_normact_backward_task, &jb);
     if (!dtable)
         return;
-    for (int32_t b = 0; b < n; b++) {
-        float *row = dtable + (int64_t)t[b] * l;
-        const float *sum = jb.sums + (int64_t)b * l;
-        for (int32_t j = 0; j < l; j++)
-            row[j] += sum[j];
-    }
+    cpu_temb_table_add(dtable, jb.sums, t, n, l);
 }
 
 void cpu_normact_register(pd_backend *be)
