@@ -1,5 +1,5 @@
 /* cuda_backend.cu — the CUDA backend: device memory on one stream, cuBLAS, scratch, and the op table
- * (see cuda_backend.h, cuda_internal.cuh). */
+ * (contract: cuda_backend_create in src/backend.h; internals: cuda_internal.cuh). */
 #include <stdio.h>
 #include <stdlib.h>
 

@@ -2,7 +2,7 @@
  *
  * The CUDA backend is a pd_backend (src/backend.h) whose memory is device memory. Each cuda_<group>.cu file
  * implements one group of ops and installs them with cuda_<group>_register(be), like the CPU backend's
- * src/cpu_<group>.c files it is tested against (tests/test_cuda.c). Helpers here:
+ * src/cpu/cpu_<group>.c files it is tested against (tests/test_cuda.c). Helpers here:
  *   - cuda_of(be): the backend's state (stream, cuBLAS handle, scratch);
  *   - CUDA_CHECK / CUBLAS_CHECK / CUDA_LAUNCHED: a failure is fatal (ops cannot return a status);
  *   - cuda_map(be, n, lambda): an element-wise kernel over [0, n) on the backend's stream;
@@ -24,8 +24,6 @@ extern "C" {
 #include "backend.h"
 #include "error.h"
 }
-
-#include "cuda_backend.h"
 
 typedef struct {
     pd_backend base; /* must be first */

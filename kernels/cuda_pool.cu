@@ -1,4 +1,4 @@
-/* cuda_pool.cu — pooling on the CUDA backend (contracts in src/backend.h; CPU twin: src/cpu_pool2d.c):
+/* cuda_pool.cu — pooling on the CUDA backend (contracts in src/backend.h; CPU twin: src/cpu_pool.c):
  * 2x2/2 max-pool with argmax indices (first maximum wins and NaN propagates, as PyTorch) and global average
  * pooling.
  *

@@ -2,9 +2,6 @@
 #include "backend.h"
 
 #include "pdiff_build.h"
-#ifdef PD_HAVE_CUDA
-#include "../kernels/cuda_backend.h"
-#endif
 
 pd_conv2d_shape conv2d_shape_make(int32_t n, int32_t cin, int32_t h, int32_t w, int32_t cout, int32_t k,
                                   int32_t stride, int32_t pad)

@@ -1,7 +1,7 @@
 /* backend.h — the compute backend interface: device memory plus every numeric operation the models use.
  *
  * Model code (task models, the parameter autoencoder, the UNet, the DDPM) is written once against this table
- * of function pointers; backend_cpu.c fills it with OpenBLAS/C implementations (files src/cpu_*.c) and
+ * of function pointers; src/cpu/ fills it with OpenBLAS/C and AVX-512 implementations and
  * kernels/ fills it with CUDA kernels and cuBLAS. All float buffers are float32, contiguous, row-major, and
  * must come from the same backend's alloc(); pointer arithmetic on them (views, offsets) is allowed. On the CPU
  * backend "device" memory is host memory.
@@ -280,8 +280,20 @@ struct pd_backend {
                            float c2, float sigma, uint64_t seed, uint64_t offset);
 };
 
-/* Create the CPU backend with the given number of threads (>= 1; 0 means all online cores). */
+/* Create the CPU backend (src/cpu/) with the given number of threads (>= 1; 0 means all online cores). */
 pd_status backend_cpu_create(pd_backend **out, int threads, pd_error *err);
+/* 1 when the CPU backend runs its hand-written AVX-512 kernels on this CPU (AVX-512 F, DQ, BW and VL), else 0.
+ * Those kernels compute the same values as the portable paths; tests use this to say which path they checked. */
+int backend_cpu_has_avx512(void);
+/* Create the CUDA backend (kernels/; built only when configure finds CUDA, PD_HAVE_CUDA). Its memory is device
+ * memory on GPU 0 (the first device CUDA_VISIBLE_DEVICES leaves): host code moves data with upload/download/copy.
+ * Every op runs asynchronously on one stream owned by the backend; upload and download wait for it. GEMMs are
+ * true float32 (no TF32), reductions run in a fixed order (no float atomics), random fills use the counter-based
+ * generator of rng.h, so results repeat on one GPU model and random numbers equal the CPU backend's. A CUDA failure
+ * inside an op (which cannot return a status) is fatal through PD_ASSERT's hook. threads is recorded in
+ * be->threads (host-side work only). Fails with PD_ERR_DEVICE and one line when no CUDA device is usable or the
+ * stream or cuBLAS cannot be set up. */
+pd_status cuda_backend_create(pd_backend **out, int threads, pd_error *err);
 /* Create the backend named by kind; PD_ERR_DEVICE with a message when it is not built or no device exists. */
 pd_status backend_create(pd_backend **out, pd_backend_kind kind, int threads, pd_error *err);
 /* Names of the backends compiled into this build, e.g. "cpu" or "cpu, cuda". */

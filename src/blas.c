@@ -2,6 +2,7 @@
 #include "blas.h"
 
 #include <cblas.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,12 +56,39 @@ void blas_describe(char *buf, int size)
     snprintf(buf, (size_t)size, "OpenBLAS %s, kernels %s (%s)", PD_OPENBLAS_BUILD_VERSION, blas_core_name(), note);
 }
 
+static pthread_mutex_t blas_lock = PTHREAD_MUTEX_INITIALIZER;
+static int blas_want;  /* the count outside loops; 0 until set (OpenBLAS's own default stays) */
+static int blas_loops; /* parallel loops running now */
+
 void blas_set_threads(int n)
 {
-    openblas_set_num_threads(n < 1 ? 1 : n);
+    pthread_mutex_lock(&blas_lock);
+    blas_want = n < 1 ? 1 : n;
+    if (blas_loops == 0)
+        openblas_set_num_threads(blas_want);
+    pthread_mutex_unlock(&blas_lock);
 }
 
 int blas_get_threads(void)
 {
     return openblas_get_num_threads();
+}
+
+void blas_loop_enter(void)
+{
+    pthread_mutex_lock(&blas_lock);
+    if (blas_loops++ == 0) {
+        if (blas_want == 0)
+            blas_want = openblas_get_num_threads();
+        openblas_set_num_threads(1);
+    }
+    pthread_mutex_unlock(&blas_lock);
+}
+
+void blas_loop_leave(void)
+{
+    pthread_mutex_lock(&blas_lock);
+    if (--blas_loops == 0)
+        openblas_set_num_threads(blas_want);
+    pthread_mutex_unlock(&blas_lock);
 }

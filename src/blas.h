@@ -14,8 +14,14 @@ const char *blas_core_name(void);
 const char *blas_better_core(void);
 /* One line for --version and bench: "OpenBLAS 0.3.21, kernels SkylakeX (auto-selected: ...)" */
 void blas_describe(char *buf, int size);
-/* BLAS threads for calls made from the current thread. */
+/* OpenBLAS's thread count is one setting for the whole process, so one module owns it. blas_set_threads is the
+ * count for GEMMs made outside parallel loops: called once by whoever starts a workload (a pipeline run, a bench),
+ * never by a backend's creation, so a probe made by the TUI while a job runs changes nothing. Between
+ * blas_loop_enter and blas_loop_leave (the CPU backend's parallel loop, whose tasks call sgemm on every thread)
+ * BLAS is single-threaded; loops may nest and may run on several threads at once. */
 void blas_set_threads(int n);
 int blas_get_threads(void);
+void blas_loop_enter(void);
+void blas_loop_leave(void);
 
 #endif

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "backend.h"
-#include "cpu_simd.h"
 #include "rng.h"
 #include "tap.h"
 
@@ -149,7 +148,7 @@ static void test_conv_case(int32_t n, int32_t cin, int32_t l, int32_t cout, int 
     float *c1 = buf(no, 0, 0, 0), *got = buf(no, 0, 0, 0), *gm = buf(rows, 0, 0, 0), *gr = buf(rows, 0, 0, 0);
     int done = be2->conv1d_norm_act_forward
                && be2->conv1d_norm_act_forward(be2, keep ? c1 : NULL, got, gm, gr, x, w, pk, b, &s, lead, SLOPE, EPS);
-    if (!done && !cpu_has_avx512()) { /* the CPU backend offers the fused pass with AVX-512 only */
+    if (!done && !backend_cpu_has_avx512()) { /* the CPU backend offers the fused pass with AVX-512 only */
         tap_ok(1, "%s: n %d %d->%d l %d # SKIP not offered without AVX-512", tag, n, cin, cout, l);
         return;
     }

@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "tap.h"
-#include "../ui/heatmap.h"
-#include "../ui/plot.h"
-#include "../ui/table.h"
+#include "heatmap.h"
+#include "plot.h"
+#include "table.h"
 
 static void test_plot_range(void)
 {

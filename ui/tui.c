@@ -1,12 +1,5 @@
-/* tui.c — `pdiff` / `pdiff tui [SESSION]`: options, terminal set-up and restore, signals, the main loop.
- *
- *   pdiff tui [SESSION] [--set KEY=VALUE]... [--config FILE] [--session DIR]
- *
- * --config and --set pre-fill Setup (after SESSION's own config.csv when one is given); SESSION opens a saved
- * session on the Results screen; --session names the folder a new run writes (default
- * sessions/YYYYMMDD-HHMMSS, and the Sessions screen lists the folder above it). Without a terminal that can
- * address the cursor (no TTY, TERM=dumb, unknown TERM) the TUI says so on stderr and runs headless instead:
- * `pdiff run` with the same options, or the text report of SESSION.
+/* tui.c — the TUI's entry (tui.h): terminal set-up and restore, signals, the main loop. The program
+ * (src/cli/cli_tui.c) parses `pdiff tui`'s options and decides between this and a headless run.
  *
  * The loop polls the keyboard and the job's wake-up pipe with a 100 ms timeout, drains the job's queues,
  * and redraws when something changed, at most about 10 times a second while a run streams metrics; it never
@@ -16,7 +9,6 @@
  */
 #include "tui.h"
 
-#include <getopt.h>
 #include <langinfo.h>
 #include <locale.h>
 #include <math.h>
@@ -29,8 +21,6 @@
 #include <unistd.h>
 
 #include "app.h"
-#include "cli.h"
-#include "report.h"
 #include "session.h"
 #include "table.h"
 
@@ -341,50 +331,7 @@ static void ui_tui_loop(ui_app *a)
 
 /* ------------------------------------------------------------------------------------------------ entry */
 
-static void ui_tui_usage(FILE *out)
-{
-    fprintf(out, "Usage: pdiff tui [SESSION] [--set KEY=VALUE]... [--config FILE] [--session DIR]\n"
-                 "  SESSION        open a saved session on the Results screen\n"
-                 "  --set, --config  pre-fill the Setup screen (as for pdiff run)\n"
-                 "  --session DIR  folder a new run writes (default sessions/YYYYMMDD-HHMMSS)\n"
-                 "Press ? in the TUI for its keys.\n");
-}
-
-/* No usable terminal: the same options as a headless run, or SESSION's text report. */
-static int ui_tui_headless(const char *why, const char *session, char **sets, int nsets, const char *config,
-                           const char *sess_dir, const char *argv0)
-{
-    if (session) {
-        fprintf(stderr, "pdiff tui: %s; printing the report of %s instead\n", why, session);
-        pd_error err = {0};
-        if (report_write(session, PD_REPORT_TEXT, stdout, &err) != PD_OK)
-            return cli_fail(&err);
-        return fflush(stdout) == 0 ? 0 : 1;
-    }
-    fprintf(stderr, "pdiff tui: %s; running headless (pdiff run)\n", why);
-    char **av = calloc((size_t)(2 * nsets + 6), sizeof *av);
-    if (!av)
-        return 1;
-    int n = 0;
-    av[n++] = (char *)argv0;
-    for (int i = 0; i < nsets; i++) {
-        av[n++] = "--set";
-        av[n++] = sets[i];
-    }
-    if (config) {
-        av[n++] = "--config";
-        av[n++] = (char *)config;
-    }
-    if (sess_dir) {
-        av[n++] = "--session";
-        av[n++] = (char *)sess_dir;
-    }
-    int rc = cli_run(n, av);
-    free(av);
-    return rc;
-}
-
-static const char *ui_tui_terminal_problem(void)
+const char *tui_terminal_problem(void)
 {
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
         return "no terminal";
@@ -408,99 +355,33 @@ static void ui_tui_free(ui_app *a)
     ui_sessions_free(a);
 }
 
-int tui_main(int argc, char **argv)
+/* The folder the Sessions screen lists: the one above --session DIR, or above SESSION, or sessions/. */
+static void ui_tui_sessions_root(ui_app *a, const char *session, const char *sess_dir)
 {
-    enum { OPT_SET = 1000, OPT_CONFIG, OPT_SESSION };
-    static const struct option longopts[] = {{"set", required_argument, NULL, OPT_SET},
-                                             {"config", required_argument, NULL, OPT_CONFIG},
-                                             {"session", required_argument, NULL, OPT_SESSION},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    setlocale(LC_ALL, "");
-    const char *cs = nl_langinfo(CODESET);
-    int utf8 = cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
-    setlocale(LC_NUMERIC, "C");
+    const char *from = sess_dir ? sess_dir : session;
+    if (!from) {
+        snprintf(a->sessions_root, sizeof a->sessions_root, "sessions");
+        return;
+    }
+    if (sess_dir)
+        ui_app_copy(a->session_arg, sizeof a->session_arg, sess_dir);
+    ui_app_copy(a->sessions_root, sizeof a->sessions_root, from);
+    size_t len = strlen(a->sessions_root);
+    while (!sess_dir && len > 1 && a->sessions_root[len - 1] == '/')
+        a->sessions_root[--len] = '\0';
+    char *slash = strrchr(a->sessions_root, '/');
+    if (slash && slash != a->sessions_root)
+        *slash = '\0';
+    else
+        ui_app_copy(a->sessions_root, sizeof a->sessions_root, slash ? "/" : ".");
+}
 
-    char **sets = calloc((size_t)argc + 1, sizeof *sets);
-    if (!sets)
-        return 1;
-    int nsets = 0;
-    const char *config = NULL, *sess_dir = NULL, *session = NULL;
-    optind = 0; /* glibc: full re-initialisation, options may follow SESSION */
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case OPT_SET:
-            sets[nsets++] = optarg;
-            break;
-        case OPT_CONFIG:
-            config = optarg;
-            break;
-        case OPT_SESSION:
-            sess_dir = optarg;
-            break;
-        case 'h':
-            ui_tui_usage(stdout);
-            free(sets);
-            return 0;
-        default:
-            fprintf(stderr, "pdiff tui: unknown or incomplete option '%s' (see pdiff tui --help)\n", argv[optind - 1]);
-            free(sets);
-            return 2;
-        }
-    }
-    if (optind < argc)
-        session = argv[optind++];
-    if (optind < argc) {
-        fprintf(stderr, "pdiff tui: unexpected argument '%s'\n", argv[optind]);
-        free(sets);
-        return 2;
-    }
-    if (session && !session_exists(session)) {
-        fprintf(stderr, "pdiff tui: %s: not a session folder (no config.csv)\n", session);
-        free(sets);
-        return 1;
-    }
-
-    ui_app *a = calloc(1, sizeof *a);
-    if (!a) {
-        free(sets);
-        return 1;
-    }
-    pd_error err = {0};
-    config_defaults(&a->cfg);
-    char base[4200];
-    pd_status st = PD_OK;
-    if (session) {
-        snprintf(base, sizeof base, "%s/config.csv", session);
-        st = config_load_csv(&a->cfg, base, 1, &err);
-    }
-    if (st == PD_OK && config)
-        st = config_load_csv(&a->cfg, config, 0, &err);
-    for (int i = 0; st == PD_OK && i < nsets; i++)
-        st = config_set_pair(&a->cfg, sets[i], &err);
-    if (st != PD_OK) {
-        free(a);
-        free(sets);
-        return cli_fail(&err);
-    }
-
-    const char *problem = ui_tui_terminal_problem();
-    if (problem) {
-        free(a);
-        int rc = ui_tui_headless(problem, session, sets, nsets, config, sess_dir, argv[0]);
-        free(sets);
-        return rc;
-    }
-    free(sets);
-
+/* curses on, colours chosen; NULL when the terminal cannot be initialised */
+static SCREEN *ui_tui_start_curses(ui_app *a)
+{
     SCREEN *scr = newterm(NULL, stdout, stdin);
-    if (!scr) {
-        free(a);
-        fprintf(stderr, "pdiff tui: cannot initialise the terminal (TERM=%s)\n", getenv("TERM") ? getenv("TERM") : "");
-        return 1;
-    }
+    if (!scr)
+        return NULL;
     set_term(scr);
     ui_term_protect();
     cbreak();
@@ -509,8 +390,6 @@ int tui_main(int argc, char **argv)
     timeout(0);
     set_escdelay(25);
     curs_set(0);
-
-    a->utf8 = utf8;
     const char *nc = getenv("NO_COLOR");
     if (!(nc && nc[0]) && has_colors()) {
         start_color();
@@ -520,27 +399,28 @@ int tui_main(int argc, char **argv)
     ui_term_init_colors(a);
     a->rows = LINES;
     a->cols = COLS;
+    return scr;
+}
+
+int tui_run(const pd_config *cfg, const char *session, const char *sess_dir)
+{
+    setlocale(LC_ALL, "");
+    const char *cs = nl_langinfo(CODESET);
+    int utf8 = cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
+    setlocale(LC_NUMERIC, "C");
+    ui_app *a = calloc(1, sizeof *a);
+    if (!a)
+        return 1;
+    a->cfg = *cfg;
+    a->utf8 = utf8;
     a->run_seconds = NAN;
-    if (sess_dir) {
-        ui_app_copy(a->session_arg, sizeof a->session_arg, sess_dir);
-        ui_app_copy(a->sessions_root, sizeof a->sessions_root, sess_dir);
-        char *slash = strrchr(a->sessions_root, '/');
-        if (slash && slash != a->sessions_root)
-            *slash = '\0';
-        else
-            ui_app_copy(a->sessions_root, sizeof a->sessions_root, slash ? "/" : ".");
-    } else if (session) { /* the folder holding SESSION */
-        ui_app_copy(a->sessions_root, sizeof a->sessions_root, session);
-        size_t len = strlen(a->sessions_root);
-        while (len > 1 && a->sessions_root[len - 1] == '/')
-            a->sessions_root[--len] = '\0';
-        char *slash = strrchr(a->sessions_root, '/');
-        if (slash && slash != a->sessions_root)
-            *slash = '\0';
-        else
-            ui_app_copy(a->sessions_root, sizeof a->sessions_root, slash ? "/" : ".");
-    } else
-        snprintf(a->sessions_root, sizeof a->sessions_root, "sessions");
+    SCREEN *scr = ui_tui_start_curses(a);
+    if (!scr) {
+        free(a);
+        fprintf(stderr, "pdiff tui: cannot initialise the terminal (TERM=%s)\n", getenv("TERM") ? getenv("TERM") : "");
+        return 1;
+    }
+    ui_tui_sessions_root(a, session, sess_dir);
     ui_setup_init(a);
     ui_sessions_scan(a);
     a->screen = a->prev_screen = UI_SETUP;

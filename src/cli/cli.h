@@ -1,4 +1,4 @@
-/* cli.h — the command-line front end (main.c dispatches here; the TUI lives in ui/).
+/* cli.h — the command-line front end (main.c dispatches here; cli_tui.c starts the TUI of ui/).
  *
  * Every command returns the process exit status: 0 success, 1 user error (one line on stderr naming the file
  * or key), 2 usage error, 130 interrupted (the run stopped cleanly and saved its state).
@@ -18,6 +18,7 @@ int cli_resume(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 int cli_report(int argc, char **argv);
 int cli_sweep(int argc, char **argv);
+int cli_tui(int argc, char **argv); /* cli_tui.c: the TUI, or a headless run without a terminal */
 void cli_usage(FILE *out);
 void cli_version(FILE *out);
 

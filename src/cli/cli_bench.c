@@ -69,6 +69,7 @@ int cli_bench(int argc, char **argv)
     pd_backend_kind kind = strcmp(cfg.device, "cuda") == 0 ? PD_BACKEND_CUDA : PD_BACKEND_CPU;
     if (backend_create(&be, kind, threads, &err) != PD_OK)
         return cli_fail(&err);
+    blas_set_threads(be->threads);
     char blas[256];
     blas_describe(blas, sizeof blas);
     fprintf(stderr, "# pdiff %s bench: backend %s, %d threads, %s\n", PACKAGE_VERSION, be->name, be->threads, blas);

@@ -1,7 +1,7 @@
 /* main.c — pdiff's entry point: pick good BLAS kernels, then the TUI or the command line.
  *
  * Debian's OpenBLAS 0.3.21 reads OPENBLAS_CORETYPE only when it is loaded and falls back to its slowest kernels
- * on CPUs it does not know (PLATFORM.md). When the user has not set OPENBLAS_CORETYPE and OpenBLAS reports such
+ * on CPUs it does not know (doc/design.md, "BLAS"). When the user has not set OPENBLAS_CORETYPE and OpenBLAS reports such
  * a fallback on a CPU with AVX-512 (or AVX2), pdiff re-executes itself once with the right kernel family set and
  * PDIFF_BLAS_AUTO=1 marking the choice (shown by --version and bench). Set OPENBLAS_CORETYPE to override, or
  * PDIFF_BLAS_AUTO=0 to keep OpenBLAS's own choice.
@@ -13,7 +13,6 @@
 
 #include "blas.h"
 #include "cli.h"
-#include "../ui/tui.h"
 
 static void main_fix_blas(char **argv)
 {
@@ -34,8 +33,8 @@ int main(int argc, char **argv)
 {
     main_fix_blas(argv);
     if (argc >= 2 && strcmp(argv[1], "tui") == 0)
-        return tui_main(argc - 1, argv + 1);
+        return cli_tui(argc - 1, argv + 1);
     if (argc == 1 && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO))
-        return tui_main(argc, argv);
+        return cli_tui(argc, argv);
     return cli_main(argc, argv);
 }

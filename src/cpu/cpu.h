@@ -1,4 +1,4 @@
-/* cpu.h — internals shared by the CPU backend's op files (src/cpu_*.c). Not a public header.
+/* cpu.h — what the CPU backend's op files (cpu_<group>.c) share; implemented in cpu_common.c. Private to src/cpu/.
  *
  * The CPU backend is a pd_backend (backend.h) whose "device" memory is host memory. Each cpu_<group>.c file
  * implements one group of ops as static functions and installs them with cpu_<group>_register(be).
@@ -40,11 +40,10 @@ void cpu_parallel_for(pd_backend *be, int64_t ntasks, pd_pool_fn fn, void *ctx);
 void cpu_sgemm(int ta, int tb, int32_t m, int32_t n, int32_t k, float alpha, const float *a, int32_t lda,
                const float *b, int32_t ldb, float beta, float *c, int32_t ldc);
 
-/* Op groups, one per file. */
-void cpu_eltwise_register(pd_backend *be);   /* cpu_eltwise.c: fill..pad_rows */
-void cpu_dense_register(pd_backend *be);     /* cpu_dense.c: gemm, linear */
-void cpu_conv2d_register(pd_backend *be);    /* cpu_conv2d.c */
-void cpu_batchnorm_register(pd_backend *be); /* cpu_batchnorm.c */
+/* Free every thread's scratch (the backend's destroy). */
+void cpu_scratch_release(cpu_backend *c);
+
+/* Helpers of one op group that another group's fused kernels reuse. */
 /* BatchNorm2d backward, one channel, from sdy = sum of dy and sdyx = sum of dy (x - mean) over its count values:
  * dgamma, dbeta +=, and the input-gradient map din = ka dy - kb (x - mean) + kc (train) or ka dy (eval). */
 void cpu_batchnorm_grad_coefs(double sdy, double sdyx, float gamma, float rstd, int64_t count, int train,
@@ -54,12 +53,6 @@ void cpu_batchnorm_eval_scale(float *k, const float *gamma, const float *run_var
 /* One sample of bn_relu_pool_eval: out [c, hw] = relu((x - m) k + b) with x the row of mx (k >= 0) or mn */
 void cpu_bn_relu_pool_rows(float *out, const float *mx, const float *mn, const float *k, const float *m,
                            const float *b, int32_t c, int32_t hw);
-void cpu_pool2d_register(pd_backend *be);    /* cpu_pool2d.c: maxpool2d, avgpool */
-void cpu_loss_register(pd_backend *be);      /* cpu_loss.c: softmax_xent, argmax, mse */
-void cpu_optim_register(pd_backend *be);     /* cpu_optim.c: sgd, adamw */
-void cpu_conv1d_register(pd_backend *be);    /* cpu_conv1d.c: conv1d, convt1d */
-void cpu_instnorm_register(pd_backend *be);  /* cpu_instnorm.c */
-void cpu_diffusion_register(pd_backend *be); /* cpu_diffusion.c: temb, q_sample, diffusion_step */
 /* dtable [T, l]: row t[b] += sums [b, :] for the samples b < n in order (the embedding table's gradient) */
 void cpu_temb_table_add(float *dtable, const float *sums, const int32_t *t, int32_t n, int32_t l);
 

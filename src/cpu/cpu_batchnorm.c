@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cpu.h"
+#include "cpu_ops.h"
 #include "cpu_simd.h"
 #include "cpu_bnrelu.h"
 

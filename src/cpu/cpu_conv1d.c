@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "cpu_conv1d.h"
+#include "cpu_ops.h"
 #include "cpu_simd.h"
 #include "cpu_tr16.h"
 

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "cpu.h"
+#include "cpu_ops.h"
 #include "cpu_winograd.h"
 
 #define CPU_CONV2D_COLS 512             /* aim for at least this many GEMM columns per chunk */
@@ -386,5 +387,4 @@ void cpu_conv2d_register(pd_backend *be)
 {
     be->conv2d_forward = cpu_conv2d_forward;
     be->conv2d_backward = cpu_conv2d_backward;
-    cpu_convbn_register(be); /* the fused convolution -> BatchNorm -> ReLU block */
 }

@@ -8,6 +8,7 @@
  * product there: each output is a dot product in 16 lanes (lane = input index mod 16, in index order, the lanes
  * then summed pairwise) plus the bias, the same on every path and for any batch size or blocking. */
 #include "cpu.h"
+#include "cpu_ops.h"
 #include "cpu_simd.h"
 
 #define CPU_DENSE_ROWS 64   /* rows of out / din per task */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cpu.h"
+#include "cpu_ops.h"
 #include "rng.h"
 
 /* Elements per task for the element-wise loops. */

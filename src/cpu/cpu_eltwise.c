@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cpu.h"
+#include "cpu_ops.h"
 #include "rng.h"
 
 #define CPU_ELTWISE_CHUNK ((int64_t)1 << 15)

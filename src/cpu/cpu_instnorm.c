@@ -9,6 +9,7 @@
 #include <math.h>
 
 #include "cpu.h"
+#include "cpu_ops.h"
 #include "cpu_normact.h"
 
 /* Elements per task, so tiny rows (the UNet's length 12) still make tasks worth scheduling. */
@@ -148,5 +149,4 @@ void cpu_instnorm_register(pd_backend *be)
 {
     be->instnorm_forward = cpu_instnorm_forward;
     be->instnorm_backward = cpu_instnorm_backward;
-    cpu_normact_register(be); /* cpu_normact.c: the fused [temb] [LeakyReLU] InstanceNorm */
 }

@@ -7,6 +7,7 @@
 #include <math.h>
 
 #include "cpu.h"
+#include "cpu_ops.h"
 
 #define CPU_LOSS_CHUNK ((int64_t)1 << 15)
 

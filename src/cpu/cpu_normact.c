@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "cpu_normact.h"
+#include "cpu_ops.h"
 #include "cpu_simd.h"
 #include "cpu_tr16.h"
 

@@ -6,7 +6,6 @@
 #include "cpu.h"
 #include "cpu_tr16.h"
 
-void cpu_normact_register(pd_backend *be);
 
 #if defined(CPU_TR16)
 /* pos + slope neg of v, lane-wise (the LeakyReLU of leakyrelu_forward, or its derivative applied to v where

@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "cpu.h"
+#include "cpu_ops.h"
 
 #define CPU_OPTIM_CHUNK ((int64_t)1 << 15)
 #define CPU_OPTIM_PARALLEL_MIN ((int64_t)1 << 16)

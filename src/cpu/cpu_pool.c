@@ -1,4 +1,4 @@
-/* cpu_pool2d.c — pooling on the CPU backend (contracts in backend.h): 2x2/2 max-pool with argmax indices
+/* cpu_pool.c — pooling on the CPU backend (contracts in backend.h): 2x2/2 max-pool with argmax indices
  * (first maximum wins and NaN propagates, as in PyTorch) and global average pooling.
  *
  * Planes ([h, w] images of one sample and channel) are independent; blocks of planes run on the thread pool.
@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cpu.h"
+#include "cpu_ops.h"
 
 #define CPU_POOL2D_TASK_ELEMS ((int64_t)1 << 15) /* input elements per task, about */
 
@@ -19,9 +20,9 @@ typedef struct {
     int64_t planes, per_task;
     int32_t h, w;
     int acc;
-} cpu_pool2d_args;
+} cpu_pool_args;
 
-static void cpu_pool2d_run(pd_backend *be, cpu_pool2d_args *a, int64_t plane_elems, pd_pool_fn fn)
+static void cpu_pool_run(pd_backend *be, cpu_pool_args *a, int64_t plane_elems, pd_pool_fn fn)
 {
     int64_t per = plane_elems > 0 ? CPU_POOL2D_TASK_ELEMS / plane_elems : a->planes;
     a->per_task = per < 1 ? 1 : per;
@@ -33,7 +34,7 @@ static void cpu_pool2d_run(pd_backend *be, cpu_pool2d_args *a, int64_t plane_ele
         cpu_parallel_for(be, tasks, fn, a);
 }
 
-static void cpu_pool2d_plane_range(const cpu_pool2d_args *a, int64_t task, int64_t *p0, int64_t *p1)
+static void cpu_pool_plane_range(const cpu_pool_args *a, int64_t task, int64_t *p0, int64_t *p1)
 {
     *p0 = task * a->per_task;
     *p1 = *p0 + a->per_task < a->planes ? *p0 + a->per_task : a->planes;
@@ -41,13 +42,13 @@ static void cpu_pool2d_plane_range(const cpu_pool2d_args *a, int64_t task, int64
 
 /* ---- max-pool ---------------------------------------------------------------------------------------- */
 
-static void cpu_pool2d_max_forward_task(void *ctx, int64_t task, int thread)
+static void cpu_pool_max_forward_task(void *ctx, int64_t task, int thread)
 {
     (void)thread;
-    const cpu_pool2d_args *a = ctx;
+    const cpu_pool_args *a = ctx;
     int32_t h = a->h, w = a->w, ho = h / 2, wo = w / 2;
     int64_t p0, p1;
-    cpu_pool2d_plane_range(a, task, &p0, &p1);
+    cpu_pool_plane_range(a, task, &p0, &p1);
     for (int64_t pl = p0; pl < p1; pl++) {
         const float *x = a->in + pl * h * w;           /* [h, w] */
         float *o = a->out + pl * ho * wo;               /* [ho, wo] */
@@ -79,22 +80,22 @@ static void cpu_pool2d_max_forward_task(void *ctx, int64_t task, int thread)
     }
 }
 
-static void cpu_pool2d_max_forward(pd_backend *be, float *out, int32_t *arg, const float *in, int32_t n,
+static void cpu_pool_max_forward(pd_backend *be, float *out, int32_t *arg, const float *in, int32_t n,
                                    int32_t c, int32_t h, int32_t w)
 {
     /* out, arg [n, c, h/2, w/2], in [n, c, h, w] */
-    cpu_pool2d_args a = {.out = out, .arg = arg, .in = in, .planes = (int64_t)n * c, .h = h, .w = w};
+    cpu_pool_args a = {.out = out, .arg = arg, .in = in, .planes = (int64_t)n * c, .h = h, .w = w};
     if (h / 2 > 0 && w / 2 > 0)
-        cpu_pool2d_run(be, &a, (int64_t)h * w, cpu_pool2d_max_forward_task);
+        cpu_pool_run(be, &a, (int64_t)h * w, cpu_pool_max_forward_task);
 }
 
-static void cpu_pool2d_max_backward_task(void *ctx, int64_t task, int thread)
+static void cpu_pool_max_backward_task(void *ctx, int64_t task, int thread)
 {
     (void)thread;
-    const cpu_pool2d_args *a = ctx;
+    const cpu_pool_args *a = ctx;
     int32_t h = a->h, w = a->w, ho = h / 2, wo = w / 2;
     int64_t p0, p1;
-    cpu_pool2d_plane_range(a, task, &p0, &p1);
+    cpu_pool_plane_range(a, task, &p0, &p1);
     for (int64_t pl = p0; pl < p1; pl++) {
         float *d = a->din + pl * h * w;                 /* [h, w] */
         const float *dy = a->dout + pl * ho * wo;       /* [ho, wo] */
@@ -133,27 +134,27 @@ static void cpu_pool2d_max_backward_task(void *ctx, int64_t task, int thread)
     }
 }
 
-static void cpu_pool2d_max_backward(pd_backend *be, float *din, const float *dout, const int32_t *arg, int32_t n,
+static void cpu_pool_max_backward(pd_backend *be, float *din, const float *dout, const int32_t *arg, int32_t n,
                                     int32_t c, int32_t h, int32_t w, int acc)
 {
     /* din [n, c, h, w], dout, arg [n, c, h/2, w/2] */
-    cpu_pool2d_args a = {.din = din, .dout = dout, .carg = arg, .planes = (int64_t)n * c, .h = h, .w = w,
+    cpu_pool_args a = {.din = din, .dout = dout, .carg = arg, .planes = (int64_t)n * c, .h = h, .w = w,
                          .acc = acc};
     if (h / 2 > 0 && w / 2 > 0)
-        cpu_pool2d_run(be, &a, (int64_t)h * w, cpu_pool2d_max_backward_task);
+        cpu_pool_run(be, &a, (int64_t)h * w, cpu_pool_max_backward_task);
     else if (!acc)
         memset(din, 0, (size_t)a.planes * h * w * sizeof(float));
 }
 
 /* ---- global average pool ----------------------------------------------------------------------------- */
 
-static void cpu_pool2d_avg_forward_task(void *ctx, int64_t task, int thread)
+static void cpu_pool_avg_forward_task(void *ctx, int64_t task, int thread)
 {
     (void)thread;
     enum { L = 16 };
-    const cpu_pool2d_args *a = ctx;
+    const cpu_pool_args *a = ctx;
     int64_t hw = a->h, p0, p1;
-    cpu_pool2d_plane_range(a, task, &p0, &p1);
+    cpu_pool_plane_range(a, task, &p0, &p1);
     for (int64_t pl = p0; pl < p1; pl++) {
         const float *x = a->in + pl * hw; /* [hw] */
         float lane[L] = {0};
@@ -172,19 +173,19 @@ static void cpu_pool2d_avg_forward_task(void *ctx, int64_t task, int thread)
     }
 }
 
-static void cpu_pool2d_avg_forward(pd_backend *be, float *out, const float *in, int32_t n, int32_t c, int32_t hw)
+static void cpu_pool_avg_forward(pd_backend *be, float *out, const float *in, int32_t n, int32_t c, int32_t hw)
 {
     /* out [n, c], in [n, c, hw] */
-    cpu_pool2d_args a = {.out = out, .in = in, .planes = (int64_t)n * c, .h = hw};
-    cpu_pool2d_run(be, &a, hw, cpu_pool2d_avg_forward_task);
+    cpu_pool_args a = {.out = out, .in = in, .planes = (int64_t)n * c, .h = hw};
+    cpu_pool_run(be, &a, hw, cpu_pool_avg_forward_task);
 }
 
-static void cpu_pool2d_avg_backward_task(void *ctx, int64_t task, int thread)
+static void cpu_pool_avg_backward_task(void *ctx, int64_t task, int thread)
 {
     (void)thread;
-    const cpu_pool2d_args *a = ctx;
+    const cpu_pool_args *a = ctx;
     int64_t hw = a->h, p0, p1;
-    cpu_pool2d_plane_range(a, task, &p0, &p1);
+    cpu_pool_plane_range(a, task, &p0, &p1);
     for (int64_t pl = p0; pl < p1; pl++) {
         float *d = a->din + pl * hw; /* [hw] */
         float v = a->dout[pl] / (float)hw;
@@ -197,18 +198,18 @@ static void cpu_pool2d_avg_backward_task(void *ctx, int64_t task, int thread)
     }
 }
 
-static void cpu_pool2d_avg_backward(pd_backend *be, float *din, const float *dout, int32_t n, int32_t c,
+static void cpu_pool_avg_backward(pd_backend *be, float *din, const float *dout, int32_t n, int32_t c,
                                     int32_t hw, int acc)
 {
     /* din [n, c, hw], dout [n, c] */
-    cpu_pool2d_args a = {.din = din, .dout = dout, .planes = (int64_t)n * c, .h = hw, .acc = acc};
-    cpu_pool2d_run(be, &a, hw, cpu_pool2d_avg_backward_task);
+    cpu_pool_args a = {.din = din, .dout = dout, .planes = (int64_t)n * c, .h = hw, .acc = acc};
+    cpu_pool_run(be, &a, hw, cpu_pool_avg_backward_task);
 }
 
-void cpu_pool2d_register(pd_backend *be)
+void cpu_pool_register(pd_backend *be)
 {
-    be->maxpool2d_forward = cpu_pool2d_max_forward;
-    be->maxpool2d_backward = cpu_pool2d_max_backward;
-    be->avgpool_forward = cpu_pool2d_avg_forward;
-    be->avgpool_backward = cpu_pool2d_avg_backward;
+    be->maxpool2d_forward = cpu_pool_max_forward;
+    be->maxpool2d_backward = cpu_pool_max_backward;
+    be->avgpool_forward = cpu_pool_avg_forward;
+    be->avgpool_backward = cpu_pool_avg_backward;
 }

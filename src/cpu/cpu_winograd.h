@@ -13,7 +13,6 @@
 #define CPU_WG_LANES 16 /* channels per vector in the transforms */
 
 /* The fused convolution block (cpu_convbn.c): installs conv_bn_relu_forward / _backward. */
-void cpu_convbn_register(pd_backend *be);
 
 /* Does this geometry take the Winograd path? */
 int cpu_winograd_fits(const pd_conv2d_shape *s);

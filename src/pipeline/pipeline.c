@@ -279,6 +279,8 @@ pd_status pipeline_open(pd_pipeline **out, const pd_config *cfg, const char *dir
     if (st == PD_OK)
         st = backend_create(&p->be, kind, cfg->threads, err);
     if (st == PD_OK)
+        blas_set_threads(p->be->threads); /* the run's BLAS threads, set once here (blas.h) */
+    if (st == PD_OK)
         st = session_open(&p->session, dir, 1, err);
     if (st == PD_OK)
         st = pipeline_write_config(p, err);

@@ -1,0 +1,35 @@
+/* path.c — checked path building (see path.h). */
+#include "path.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static pd_status path_too_long(const char *out, size_t size, int n, pd_error *err)
+{
+    /* out holds the cut path: show its start, which names the folder, and the full length */
+    return error_set(err, PD_ERR_IO, "%.200s...: path too long (%d characters, at most %zu)", out, n,
+                     size ? size - 1 : 0);
+}
+
+pd_status path_format(char *out, size_t size, pd_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out, size, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return error_set(err, PD_ERR_IO, "cannot format a path from '%s'", fmt);
+    if ((size_t)n >= size)
+        return path_too_long(out, size, n, err);
+    return PD_OK;
+}
+
+pd_status path_join(char *out, size_t size, const char *dir, const char *name, pd_error *err)
+{
+    if (!dir || !dir[0])
+        return path_format(out, size, err, "%s", name);
+    size_t len = strlen(dir);
+    const char *sep = dir[len - 1] == '/' ? "" : "/";
+    return path_format(out, size, err, "%s%s%s", dir, sep, name);
+}
