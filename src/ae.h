@@ -1,4 +1,4 @@
-/* ae.h — the parameter autoencoder of p-diff (DESIGN §1 step 2, geometry in §8).
+/* ae.h — the parameter autoencoder of p-diff (doc/design.md §1 step 2, geometry in §9).
  *
  * Input vectors x [n, d] are zero-padded to dp = floor(d / fold^4 + 1) fold^4 and viewed as [n, 1, dp].
  * Encoder layer i (i = 0..3), channels c = (enc0, enc0, enc1, enc2, enc3):

@@ -1,4 +1,4 @@
-/* arch.c — mlp, convnet and resnet18 exactly as DESIGN §4 specifies them (see arch.h). */
+/* arch.c — mlp, convnet and resnet18 exactly as doc/design.md §6 describes them (see arch.h). */
 #include "arch.h"
 
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* arch.h — the three task architectures, described to model.c through its builder calls (internal header).
+/* arch.h — the three task architectures, described to model.c through its builder calls (doc/design.md §6).
  *
  * arch_build() adds the nodes of spec->arch in execution order; each model_add_* returns the new node's index
  * and derives the output shape from its input node (-1 = the network input). Names follow PyTorch (torchvision

@@ -1,4 +1,4 @@
-/* bench.c — DESIGN §8 workloads (see bench.h). */
+/* bench.c — the workloads of doc/design.md §9 (see bench.h). */
 #include "bench.h"
 
 #include <math.h>
@@ -135,7 +135,7 @@ static pd_status bench_task_eval(pd_backend *be, pd_bench_result *res, const pd_
 
 /* ---------------------------------------------------------------------------------------------- autoencoder */
 
-/* Multiply-adds x 2 of one AE forward for one sample (convolutions only), following DESIGN §8's geometry. */
+/* Multiply-adds x 2 of one AE forward for one sample (convolutions only), following doc/design.md §9's geometry. */
 static double bench_ae_forward_flops(const pd_ae_geometry *g)
 {
     int32_t f4 = g->fold * g->fold * g->fold * g->fold, k = g->kernel;

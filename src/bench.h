@@ -1,4 +1,4 @@
-/* bench.h — the performance workloads of DESIGN §8, run on a backend and measured.
+/* bench.h — the performance workloads of doc/design.md §9, run on a backend and measured.
  *
  * Each workload builds its model with random data, warms up, then times repeated steps (at least a few
  * repetitions and about a second of work) and returns the throughput in the workload's unit plus the GFLOP/s

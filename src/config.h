@@ -1,4 +1,4 @@
-/* config.h — the experiment configuration: one flat set of key=value settings (DESIGN §4).
+/* config.h — the experiment configuration: one flat set of key=value settings (doc/design.md §6).
  *
  * Defaults are built in (the CPU default experiment: Fashion-MNIST, convnet, target = last two BatchNorm
  * layers, K = 200, small AE, narrow UNet). Values arrive as strings from --set KEY=VALUE, from a --config FILE

@@ -1,4 +1,4 @@
-/* ddpm.h — denoising diffusion on latents: schedule, training step, samplers (DESIGN §1 step 3).
+/* ddpm.h — denoising diffusion on latents: schedule, training step, samplers (doc/design.md §1 step 3).
  *
  * Schedule: T steps, beta linear from beta_start to beta_end (computed in double, like torch.linspace on
  * float64), alpha_bar = cumprod(1 - beta). Training (epsilon prediction, MSE): t_b uniform in [0, T) per sample,

@@ -1,4 +1,4 @@
-/* grow.h — the one growth rule of the engine's and the UI's appendable arrays. Not a public header. */
+/* grow.h — the one growth rule of the engine's and the UI's appendable arrays (public: ui/ uses it too). */
 #ifndef PD_GROW_H
 #define PD_GROW_H
 

@@ -1,4 +1,4 @@
-/* pipeline.h — the p-diff method as stages over a session directory (DESIGN §1, §3, §5).
+/* pipeline.h — the p-diff method as stages over a session directory (doc/design.md §1, §3, §5).
  *
  * Stages, in order: train (the task model), collect (K checkpoints of the target subset), ae (parameter
  * autoencoder), ddpm (latent diffusion), generate (sample, decode, evaluate: the accuracy table), analyze

@@ -1,4 +1,4 @@
-/* unet.h — the latent denoiser of p-diff: a 1-D convolutional UNet without down-sampling (DESIGN §8).
+/* unet.h — the latent denoiser of p-diff: a 1-D convolutional UNet without down-sampling (doc/design.md §9).
  *
  * Input x [n, 1, L] (a flattened latent of L numbers) and per-sample timesteps t [n] (device int32). Every block
  * keeps the length L: block(cin, cmid, cout) = [LeakyReLU (not on the first), InstanceNorm, Conv1d(cin->cmid, 3,

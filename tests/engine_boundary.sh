@@ -1,19 +1,45 @@
 #!/bin/sh
-# engine_boundary.sh — the engine (src/, libpdiff.a) never includes curses, never calls exit(), and its library
-# references no curses symbol; the UI library is the only part that does. TAP output.
+# engine_boundary.sh — the tree's boundaries (doc/design.md §2, §8). The engine (libpdiff.a: src/ without the program
+# in src/cli/) never includes curses, never calls exit(), and references no curses symbol; the UI library is where
+# curses is used. No include crosses a top-level folder by a relative path; ui/, kernels/ and tests/ include only
+# the engine's public headers (src/*.h), never a component's private ones (src/cpu/, src/pipeline/, src/cli/);
+# no source names a document outside the repository. TAP output.
 : "${top_srcdir:=..}" "${top_builddir:=.}"
 n=0; failed=0
 ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
-inc=$(grep -l -E '#[[:space:]]*include[[:space:]]*[<"]([^>"]*(curses|panel)[^>"]*|(.*\/)?term)\.h' "$top_srcdir"/src/*.c "$top_srcdir"/src/*.h 2>/dev/null | grep -v '/cli' | grep -v '/main\.c')
+t=$top_srcdir
+engine=$(find "$t/src" -path "$t/src/cli" -prune -o -type f \( -name '*.c' -o -name '*.h' \) -print | sort)
+[ -n "$engine" ]; ok $? "the engine's sources are found ($(echo "$engine" | wc -l) files)"
+inc=$(grep -l -E '#[[:space:]]*include[[:space:]]*[<"]([^>"]*(curses|panel)[^>"]*|(.*/)?term)\.h' $engine)
 ok $([ -z "$inc" ] && echo 0 || echo 1) "no curses include in the engine sources${inc:+: $inc}"
-ex=$(grep -n -E '(^|[^_a-z])exit[[:space:]]*\(' "$top_srcdir"/src/*.c 2>/dev/null | grep -v -E 'src/(main|cli[a-z_]*)\.c:')
+ex=$(grep -n -E '(^|[^_a-z])exit[[:space:]]*\(' $engine | grep -v -E '^[^:]*\.h:')
 ok $([ -z "$ex" ] && echo 0 || echo 1) "no exit() in the engine${ex:+: $ex}"
+all=$(find "$t/src" "$t/ui" "$t/kernels" "$t/tests" -type f \( -name '*.c' -o -name '*.h' -o -name '*.cu' -o -name '*.cuh' \) | sort)
+rel=$(grep -n -E '#[[:space:]]*include[[:space:]]*"\.\./' $all)
+ok $([ -z "$rel" ] && echo 0 || echo 1) "no include by a relative path across folders${rel:+: $rel}"
+# the private headers of the components, by name
+priv=$(find "$t/src/cpu" "$t/src/pipeline" "$t/src/cli" -name '*.h' -exec basename {} \; | sort -u | tr '\n' '|' | sed 's/|$//; s/\./\\./g')
+outside=$(find "$t/ui" "$t/kernels" "$t/tests" "$t/src" -maxdepth 1 -type f \( -name '*.c' -o -name '*.h' -o -name '*.cu' -o -name '*.cuh' \) | sort)
+leak=$(grep -n -E "#[[:space:]]*include[[:space:]]*\"([^\"]*/)?($priv)\"" $outside)
+ok $([ -z "$leak" ] && echo 0 || echo 1) "no private header of src/cpu, src/pipeline or src/cli is included outside its folder${leak:+: $leak}"
+# every quoted include of ui/ names a ui/ header or a public engine header
+bad=
+for f in "$t"/ui/*.c "$t"/ui/*.h; do
+    for h in $(sed -n 's/^#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f"); do
+        [ -f "$t/ui/$h" ] || [ -f "$t/src/$h" ] || [ "$h" = pdiff_build.h ] || bad="$bad $(basename "$f"):$h"
+    done
+done
+ok $([ -z "$bad" ] && echo 0 || echo 1) "ui/ includes only its own headers and src/*.h${bad:+:$bad}"
+docs=$(grep -n -E 'DESIGN(\.md| §)|PLATFORM\.md|STYLE\.md|\.\./shared' $all)
+ok $([ -z "$docs" ] && echo 0 || echo 1) "no source names a document outside the repository${docs:+: $docs}"
 lib="$top_builddir/src/libpdiff.a"
 if command -v nm >/dev/null 2>&1 && [ -f "$lib" ]; then
     syms=$(nm -u "$lib" 2>/dev/null | awk '{print $NF}' | grep -E '^(initscr|newterm|endwin|wrefresh|wgetch|waddnstr|mvwaddnstr|start_color|stdscr|new_panel|update_panels)$' | sort -u | tr '\n' ' ')
     ok $([ -z "$syms" ] && echo 0 || echo 1) "libpdiff.a references no curses symbol${syms:+: $syms}"
     uisyms=$(nm -u "$top_builddir/ui/libpdiffui.a" 2>/dev/null | awk '{print $NF}' | grep -c -E '^(newterm|endwin)$')
     ok $([ "$uisyms" -gt 0 ] && echo 0 || echo 1) "the UI library is where curses is used (the check can see it)"
+    clisyms=$(nm -g --defined-only "$lib" 2>/dev/null | awk '{print $NF}' | grep -E '^(cli_|tui_)' | tr '\n' ' ')
+    ok $([ -z "$clisyms" ] && echo 0 || echo 1) "the library holds no part of the program or the UI${clisyms:+: $clisyms}"
 else
     echo "ok $((n + 1)) # SKIP nm or libpdiff.a not available"; n=$((n + 1))
 fi
