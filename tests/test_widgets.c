@@ -212,6 +212,18 @@ static void test_table(void)
     tap_ok(strcmp(out, "  39.40") == 0, "right alignment pads on the left");
     ui_table_fit("ab", 4, 0, 0, out, sizeof out);
     tap_ok(strcmp(out, "ab  ") == 0, "left alignment pads on the right");
+    ui_table_elide("/home/me/data", 20, UI_ELIDE_START, 1, out, sizeof out);
+    tap_ok(strcmp(out, "/home/me/data") == 0, "elide: a text that fits is unchanged, not padded");
+    ui_table_elide("/home/me/long/data", 10, UI_ELIDE_START, 1, out, sizeof out);
+    tap_ok(strcmp(out, "\u2026long/data") == 0 && ui_table_text_width(out) == 10, "elide at the start: '%s'", out);
+    ui_table_elide("/home/me/long/data", 10, UI_ELIDE_START, 0, out, sizeof out);
+    tap_ok(strcmp(out, "...ng/data") == 0, "elide at the start in ASCII: '%s'", out);
+    ui_table_elide("idx:/home/me/long/data", 11, UI_ELIDE_MIDDLE, 1, out, sizeof out);
+    tap_ok(strcmp(out, "idx:/\u2026/data") == 0 && ui_table_text_width(out) == 11, "elide in the middle: '%s'", out);
+    ui_table_elide("\u00b7\u00b7\u00b7\u00b7\u00b7\u00b7", 4, UI_ELIDE_END, 1, out, sizeof out);
+    tap_ok(strcmp(out, "\u00b7\u00b7\u00b7\u2026") == 0, "elide at the end counts code points: '%s'", out);
+    ui_table_elide("abcdef", 2, UI_ELIDE_START, 0, out, sizeof out);
+    tap_ok(strcmp(out, "ab") == 0, "elide without room for the ellipsis cuts: '%s'", out);
     ui_table_fit("x", 0, 0, 0, out, sizeof out);
     tap_ok(out[0] == '\0', "zero width gives an empty cell");
     ui_table_fit("\u00e9t\u00e9s", 3, 0, 0, out, sizeof out);

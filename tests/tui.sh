@@ -5,6 +5,8 @@
 # started from Setup completes and Results shows the numbers of summary.csv, the Similarity legend, export,
 # save, resize to 60x20 / 30x10 and back, q exits 0 (also with a run active: y stops it and it saves), a saved
 # session reopens, NO_COLOR and LANG=C (ASCII only) render, and the headless fallback without a terminal. TAP.
+# Whole-screen checks (tig's style): the captured screen against tests/screens/NAME.txt, both through the same sed
+# mask (the work folder, times, time stamps); a unified diff on failure. PDIFF_UPDATE_SCREENS=1 rewrites the files.
 : "${PDIFF:=./pdiff}" "${top_builddir:=.}"
 if ! command -v tmux > /dev/null 2>&1; then
     echo "1..0 # SKIP tmux is not installed"
@@ -46,6 +48,48 @@ wait_for() {
     done
     return 1
 }
+# wait_re TARGET ERE [SECONDS]: poll the pane until a line matches the extended regular expression
+wait_re() {
+    i=0
+    lim=$((${3:-10} * 10))
+    while [ $i -lt $lim ]; do
+        T capture-pane -p -t "$1" > "$work/screen.txt" 2> /dev/null
+        grep -q -E -- "$2" "$work/screen.txt" && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 1
+}
+check_re() { # TARGET ERE DESCRIPTION [SECONDS]
+    wait_re "$1" "$2" "${4:-10}"
+    ok $? "$3"
+}
+# mask: what varies between runs and trees, applied to the expected and the captured screen alike
+mask() {
+    sed -E -e "s|$work|WORK|g" -e 's/[0-9]{8}-[0-9]{6}/STAMP/g' -e 's/[0-9]+:[0-9]{2}(:[0-9]{2})?/T:TT/g' "$1"
+}
+# check_whole TARGET NAME DESCRIPTION: the whole screen equals tests/screens/NAME.txt once masked
+check_whole() {
+    expected="$top_srcdir/tests/screens/$2.txt"
+    if [ -n "$PDIFF_UPDATE_SCREENS" ]; then
+        sleep 1
+        T capture-pane -p -t "$1" > "$expected"
+    fi
+    mask "$expected" > "$work/$2.expected" 2> /dev/null
+    i=0
+    while [ $i -lt 100 ]; do
+        T capture-pane -p -t "$1" > "$work/$2.screen" 2> /dev/null
+        mask "$work/$2.screen" > "$work/$2.got"
+        cmp -s "$work/$2.expected" "$work/$2.got" && break
+        sleep 0.1
+        i=$((i + 1))
+    done
+    [ -s "$work/$2.expected" ] && cmp -s "$work/$2.expected" "$work/$2.got"
+    r=$?
+    rm -f "$work/screen.txt" # the diff below says it all
+    ok $r "$3"
+    [ $r -eq 0 ] || diff -u "$work/$2.expected" "$work/$2.got" | sed 's/^/#   /'
+}
 check_screen() { # TARGET TEXT DESCRIPTION [SECONDS]
     wait_for "$1" "$2" "${4:-10}"
     ok $? "$3"
@@ -75,7 +119,13 @@ launch() {
         echo
         echo "echo EXIT=\$? > '$work/$name.exit'"
     } > "$work/$name.sh"
-    T new-session -d -s "$name" -x 100 -y 30 -c "$work" "sh '$work/$name.sh'"
+    # a server that is shutting down (its last session just ended) refuses new sessions: try again until it takes
+    tries=0
+    until T new-session -d -s "$name" -x 100 -y 30 -c "$work" "sh '$work/$name.sh'" 2> /dev/null; do
+        tries=$((tries + 1))
+        [ $tries -ge 50 ] && { echo "# tmux refused session $name"; return 1; }
+        sleep 0.1
+    done
 }
 
 "$top_builddir/tests/gen_idx" "$work/data" 2000 500 12 > /dev/null || {
@@ -88,10 +138,45 @@ set -- --set "dataset=idx:$work/data" --set arch=mlp --set epochs=1 --set k=20 -
     --set ddpm_channels=8,8,8,8 --set ae_batch=20 --set ddpm_batch=20
 tiny="$*"
 
+# ---------------------------------------------------------------------------------------------- whole screens
+# Relative paths (the data set, a fake session written here) keep these screens the same wherever the tree is.
+fake="$work/screens/paper"
+mkdir -p "$fake"
+printf '"key","value"\n"dataset","idx:data"\n"arch","mlp"\n' > "$fake/config.csv"
+{
+    echo '"metric","value"'
+    echo '"task_accuracy",0.9412'
+    for s in train,12.5 collect,3.25 ae,40 ddpm,20.75 generate,5 analyze,2; do echo "\"seconds_${s%,*}\",${s#*,}"; done
+    echo '"original_best",0.9447'
+    echo '"original_mean",0.94175'
+    echo '"original_median",0.9418'
+    echo '"ensemble",0.9431'
+    echo '"pdiff_best",0.9453'
+    echo '"pdiff_mean",0.94226'
+    echo '"pdiff_median",0.9423'
+    echo '"ae_recon_best",0.9449'
+    echo '"ae_recon_mean",0.942'
+    echo '"ae_recon_median",0.9421'
+    echo '"novelty",0.125'
+} > "$fake/summary.csv"
+launch whole env LANG=C.UTF-8 LC_ALL=C.UTF-8 "$PDIFF" tui --set dataset=idx:data --set arch=mlp
+wait_for whole "[1 Setup]"
+check_whole whole setup "whole screen: Setup at 100x30 (mlp on the test data)"
+keys whole '?'
+wait_for whole "generated from the key table"
+check_whole whole help "whole screen: the help overlay on Setup"
+keys whole Escape q
+wait_file "$work/whole.exit" 10 # the next launch starts the tmux server again
+launch fakeres env LANG=C.UTF-8 LC_ALL=C.UTF-8 "$PDIFF" tui screens/paper
+wait_for fakeres "[3 Results]"
+check_whole fakeres results "whole screen: Results of a session with fixed CSV files"
+keys fakeres q
+wait_file "$work/fakeres.exit" 10
+
 # ---------------------------------------------------------------------------------------------- a session from Setup
 launch main env LANG=C.UTF-8 LC_ALL=C.UTF-8 NO_COLOR= "$PDIFF" tui --session "$sess" "$@"
 check_screen main "[1 Setup]" "Setup screen renders its title"
-check_screen main "files found in " "Setup shows the data set as found"
+check_re main "files found in .*data$" "Setup shows the data set as found (the path shortened, not the verdict)"
 check_screen main "D = 1,290 in 2 tensors" "Setup shows the default target (mlp: fc3) with D"
 check_screen main "fc2.weight" "Setup lists the model's tensors"
 keys main / f c 2 . b i a s Enter
@@ -134,7 +219,7 @@ wait_for main "$pbest"
 ok $? "Results shows p-diff best $pbest% as in summary.csv"
 wait_for main "$obest"
 ok $? "Results shows original best $obest% as in summary.csv"
-check_screen main "original" "Results lists the models"
+check_re main "^ +0 original +[0-9]+\.[0-9]{2} +[0-9]+\.[0-9]{4} " "Results lists the models (model 0, an original, with its numbers)"
 keys main o
 check_screen main "sorted by accuracy" "o sorts the model list"
 keys main 2
@@ -149,8 +234,9 @@ check_screen main "run1" "Sessions lists the new session"
 keys main 3 e
 wait_file "$sess/report.tex" 10
 ok $? "e exports report.csv and report.tex into the session"
-grep -q "diff" "$sess/report.csv" 2> /dev/null
-ok $? "report.csv has the p-diff rows"
+pbest_raw=$(grep '^"pdiff_best"' "$sess/summary.csv" | cut -d, -f2)
+grep -q -F -x "\"accuracy\",\"p-diff\",\"best\",$pbest_raw" "$sess/report.csv" 2> /dev/null
+ok $? "report.csv has the p-diff best row with summary.csv's value ($pbest_raw)"
 keys main s
 check_screen main "save settings to:" "s asks where to save the settings"
 keys main C-u
@@ -160,12 +246,15 @@ wait_file "$work/saved-config.csv" 5
 grep -q '^"save_every","1"' "$work/saved-config.csv" 2> /dev/null
 ok $? "s writes the Setup as a config.csv"
 
+# each check matches what only the new size draws: short tab names at 60 columns, full ones at 100
 T resize-window -t main -x 60 -y 20
-check_screen main "[3 Results]" "resized to 60x20: still draws"
+check_re main "^ pdiff +1 Set +2 Run +\[3 Results\] +4 Sim +5 Lat" "resized to 60x20: redrawn with the short tab names"
 T resize-window -t main -x 30 -y 10
-check_screen main "too small" "resized to 30x10: says the terminal is too small"
+check_screen main "too small: 30x10" "resized to 30x10: says the terminal is too small"
 T resize-window -t main -x 100 -y 30
-check_screen main "p-diff " "resized back to 100x30: Results again"
+wait_re main "^ pdiff +1 Setup +2 Run +\[3 Results\] +4 Similarity" && grep -q -E "^ +p-diff +$pbest " "$work/screen.txt" &&
+    ! grep -q "too small" "$work/screen.txt"
+ok $? "resized back to 100x30: Results again, full tab names and the table"
 keys main q
 wait_file "$work/main.exit" 10
 grep -q EXIT=0 "$work/main.exit" 2> /dev/null

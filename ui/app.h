@@ -1,4 +1,15 @@
-/* app.h — the TUI's state and the functions its files share (internal to ui/; main.c sees only tui.h).
+/* app.h — the TUI's shared state (internal to ui/; the program sees only tui.h). No functions: each ui/ module
+ * declares its own in its header, and calls go one way only (each line calls only what is below it):
+ *
+ *   tui.c      tui.h: the entry and the loop (nothing calls back into it)
+ *   keys.c     keys.h: the key table, the help overlay, the hints
+ *   actions.c  actions.h: run, resume, open a session, save the Setup, export
+ *   run.c      screen_run.h: the Run screen (when a run ends it opens its results: results.c)
+ *   setup.c results.c similarity.c latents.c sessions.c: the other screens (screen_*.h)
+ *   prompt.c   prompt.h: the line editor; Enter/Esc/edits call what its opener passed (ui_prompt_fns)
+ *   nav.c      nav.h: the clock, the message line, going to a screen (Sessions: marks the list stale, the
+ *              loop rescans it)
+ *   draw.c     draw.h, term.c term.h: painting; plot.c heatmap.c table.c: pure widgets, no terminal
  *
  * One ui_app holds everything: terminal capabilities, the Setup configuration, the running job and what it
  * streamed (stage progress, loss series, log lines), the loaded results snapshot and each screen's cursor.
@@ -18,6 +29,7 @@
 #include "heatmap.h"
 #include "job.h"
 #include "model.h"
+#include "path.h"
 #include "pipeline.h"
 #include "results.h"
 
@@ -95,10 +107,11 @@ typedef struct {
     pd_model *model; /* the Setup model (trainable = 0, max_batch 1), NULL when it cannot be built */
     ui_tensor *t;
     int nt;
-    char probe_key[1200];                    /* arch|width|dataset|data_dir the tensor list was made for */
+    char probe_key[2 * PD_CONFIG_STR + 64];  /* arch|width|dataset|data_dir the tensor list was made for */
     char model_note[PD_ERROR_MSG_MAX + 100]; /* "12x12x1, 10 classes" or why the list is empty */
     int data_ok;
-    char data_msg[600];
+    char data_dir[PD_PATH_MAX];      /* where the files are (or were looked for) */
+    char data_msg[PD_ERROR_MSG_MAX]; /* why they are missing */
     int target_bad;
     char target_msg[300];
     ui_setup_row *rows;
@@ -109,11 +122,19 @@ typedef struct {
 } ui_setup;
 
 typedef struct {
-    char name[256], path[4400];
+    char name[256], path[PD_PATH_MAX];
     char arch[16], dataset[64];
     double task, obest, pbest, pmedian;
     int complete;
 } ui_session_entry;
+
+struct ui_app;
+/* What an open prompt does (prompt.h): its opener passes these, so the prompt calls nobody else. */
+typedef struct {
+    int (*submit)(struct ui_app *a, const char *text);  /* Enter: 0 closes the prompt, else it stays open */
+    void (*change)(struct ui_app *a, const char *text); /* after each edit (live filters); may be NULL */
+    void (*cancel)(struct ui_app *a);                   /* Esc; may be NULL */
+} ui_prompt_fns;
 
 typedef struct ui_app {
     /* terminal */
@@ -125,6 +146,7 @@ typedef struct ui_app {
     int help, help_top;
     int confirm_quit;
     int prompt;
+    ui_prompt_fns prompt_fns;
     char line[512];
     int line_len, line_pos;
     int cur_y, cur_x; /* where the terminal cursor goes while a prompt is open (-1: the prompt line) */
@@ -133,13 +155,13 @@ typedef struct ui_app {
     double msg_until;
     /* Setup */
     pd_config cfg;
-    char session_arg[4096]; /* --session */
-    char sessions_root[4096];
+    char session_arg[PD_PATH_MAX]; /* --session */
+    char sessions_root[PD_PATH_MAX];
     ui_setup setup;
     /* the run */
     pd_job *job;
     double job_t0; /* monotonic time the job started */
-    char run_dir[4096];
+    char run_dir[PD_PATH_MAX];
     int stopping;       /* quit requested: exit once the job has saved */
     int interrupted;    /* stopped by Ctrl-C / SIGTERM */
     double run_seconds; /* final elapsed time of the last run */
@@ -158,6 +180,7 @@ typedef struct ui_app {
     /* sessions */
     ui_session_entry *sess;
     int nsess, sess_cursor, sess_top;
+    int sess_stale; /* rescan before the next key or frame (nav.c sets it, the loop rescans) */
     char sess_filter[64];
 } ui_app;
 
@@ -168,101 +191,5 @@ static inline void ui_app_copy(char *dst, size_t size, const char *src)
     memcpy(dst, src, n);
     dst[n] = '\0';
 }
-
-/* tui.c */
-double ui_tui_now(void);
-void ui_tui_message(ui_app *a, int is_error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void ui_tui_goto(ui_app *a, int screen);
-void ui_tui_open_results(ui_app *a, const char *dir);
-
-/* term.c: colours, glyphs and text */
-void ui_term_init_colors(ui_app *a);
-attr_t ui_term_role(const ui_app *a, int role);
-void ui_term_set(const ui_app *a, int role);
-void ui_term_pair(int fg, int bg, attr_t attrs); /* fg/bg terminal colours, via alloc_pair */
-void ui_term_text(int y, int x, int width, const char *s);
-void ui_term_textf(int y, int x, int width, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-void ui_term_fill(int y, int x, int width);
-void ui_term_box(const ui_app *a, int y, int x, int h, int w, const char *title);
-const char *ui_term_glyph(const ui_app *a, const char *utf8, const char *ascii);
-void ui_term_clip_rows(int *top, int cursor, int n, int height);
-/* Terminal protection: capture the restore sequence and tty modes (after setupterm), then protect() once
- * curses runs: signal handlers, the engine's assertion hook; emergency_restore() is async-signal-safe. */
-void ui_term_capture_restore(void);
-void ui_term_emergency_restore(void);
-void ui_term_protect(void);
-void ui_term_unprotect(void);
-int ui_term_signal_count(void); /* SIGINT/SIGTERM/SIGHUP seen so far */
-
-/* draw.c: widgets on the terminal */
-typedef struct {
-    const ui_series *s;
-    const char *label;
-    int color; /* series colour slot 1..8 */
-} ui_plot_line;
-void ui_draw_plot(ui_app *a, int y, int x, int h, int w, const char *title, const ui_plot_line *lines, int n,
-                  int logscale, const char *empty_note);
-void ui_draw_bar(const ui_app *a, int y, int x, int w, double frac);
-void ui_draw_scatter(ui_app *a, int y, int x, int h, int w, const char *title, const char *xlabel, const char *ylabel,
-                     const double *xs, const double *ys, const int *kind, int n, const char *const *kinds, int nkinds);
-char ui_draw_marker(int kind);
-/* A heat cell at (y, x): upper/lower colour slots (-1 none); one char. */
-void ui_draw_heat_cell(const ui_app *a, int y, int x, int upper, int lower);
-void ui_draw_legend(const ui_app *a, int y, int x, int w, const char *label, double lo, double hi);
-
-/* keys.c */
-void ui_keys_handle(ui_app *a, int key);
-void ui_keys_draw_help(ui_app *a);
-const char *ui_keys_hints(const ui_app *a);
-
-/* prompt.c: the one-line editor, list filters, the quit confirmation */
-void ui_prompt_open(ui_app *a, int kind, const char *initial);
-void ui_prompt_key(ui_app *a, int key);
-void ui_prompt_draw(ui_app *a);
-void ui_prompt_draw_confirm(ui_app *a);
-char *ui_prompt_filter(ui_app *a); /* the filter string of the current screen, NULL when none */
-
-/* actions.c */
-void ui_actions_run(ui_app *a);    /* start a run with the Setup settings */
-void ui_actions_resume(ui_app *a); /* resume the session selected on Sessions */
-void ui_actions_save(ui_app *a);   /* ask where, then ui_actions_save_to */
-void ui_actions_save_to(ui_app *a, const char *path);
-void ui_actions_export(ui_app *a, const char *dir);
-int ui_actions_write_report(const char *dir, int csv, pd_error *err);
-
-/* screens */
-void ui_setup_init(ui_app *a);
-void ui_setup_free(ui_app *a);
-void ui_setup_refresh(ui_app *a);
-void ui_setup_draw(ui_app *a, int y, int h);
-void ui_setup_nav(ui_app *a, int act);
-int ui_setup_commit(ui_app *a, const char *text); /* 0: accepted; -1: message in setup.err */
-const char *ui_setup_current_key(const ui_app *a);
-
-void ui_run_reset(ui_app *a);
-void ui_run_free(ui_app *a);
-void ui_run_poll(ui_app *a);         /* drain the job's events and metrics */
-void ui_run_from_results(ui_app *a); /* curves and stage times of a loaded session */
-void ui_run_draw(ui_app *a, int y, int h);
-void ui_run_log(ui_app *a, const char *line);
-int ui_run_active_stage(const ui_app *a);
-double ui_run_eta(const ui_app *a, int stage);
-double ui_run_elapsed(const ui_app *a);
-
-void ui_results_set(ui_app *a, pd_results *r); /* takes ownership */
-void ui_results_sort(ui_app *a);
-void ui_results_draw(ui_app *a, int y, int h);
-void ui_results_nav(ui_app *a, int act);
-
-void ui_similarity_draw(ui_app *a, int y, int h);
-void ui_similarity_nav(ui_app *a, int act);
-
-void ui_latents_draw(ui_app *a, int y, int h);
-
-void ui_sessions_scan(ui_app *a);
-void ui_sessions_free(ui_app *a);
-void ui_sessions_draw(ui_app *a, int y, int h);
-void ui_sessions_nav(ui_app *a, int act);
-const char *ui_sessions_selected(const ui_app *a);
 
 #endif

@@ -4,9 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
+#include "draw.h"
+
 #include "plot.h"
 #include "table.h"
+#include "term.h"
 
 static void ui_draw_canvas(const ui_app *a, const ui_plot_canvas *c, int y, int x)
 {
@@ -48,6 +50,33 @@ static void ui_draw_yaxis(const ui_app *a, int y, int x, int h, int lm, double l
     attrset(A_NORMAL);
 }
 
+/* One y range over every series' points (a constant series alone is widened; with others it is not) and the
+ * x range from the first to the last step; 1 when there are points, 0 when none, -1 out of memory. */
+static int ui_draw_plot_range(const ui_plot_line *lines, int n, int logscale, double *lo, double *hi, double *xlo,
+                              double *xhi)
+{
+    int total = 0, xhave = 0;
+    for (int i = 0; i < n; i++)
+        total += lines[i].s->n;
+    double *all = malloc(sizeof *all * (size_t)(total > 0 ? total : 1));
+    if (!all)
+        return -1;
+    total = 0;
+    for (int i = 0; i < n; i++) {
+        memcpy(all + total, lines[i].s->y, sizeof *all * (size_t)lines[i].s->n);
+        total += lines[i].s->n;
+        if (lines[i].s->n > 0) {
+            double a0 = lines[i].s->x[0], a1 = lines[i].s->x[lines[i].s->n - 1];
+            *xlo = xhave ? fmin(*xlo, a0) : a0;
+            *xhi = xhave ? fmax(*xhi, a1) : a1;
+            xhave = 1;
+        }
+    }
+    int have = ui_plot_range(all, total, logscale, lo, hi) > 0;
+    free(all);
+    return have;
+}
+
 void ui_draw_plot(ui_app *a, int y, int x, int h, int w, const char *title, const ui_plot_line *lines, int n,
                   int logscale, const char *empty_note)
 {
@@ -79,27 +108,10 @@ void ui_draw_plot(ui_app *a, int y, int x, int h, int w, const char *title, cons
     if (h < 4 || w < 16)
         return;
     int lm = 8, ch = h - 2, cw = w - lm;
-    /* one range over every series' points (a constant series alone is widened; with others it is not) */
     double lo = 0, hi = 0, xlo = 0, xhi = 0;
-    int total = 0, xhave = 0;
-    for (int i = 0; i < n; i++)
-        total += lines[i].s->n;
-    double *all = malloc(sizeof *all * (size_t)(total > 0 ? total : 1));
-    if (!all)
+    int have = ui_draw_plot_range(lines, n, logscale, &lo, &hi, &xlo, &xhi);
+    if (have < 0)
         return;
-    total = 0;
-    for (int i = 0; i < n; i++) {
-        memcpy(all + total, lines[i].s->y, sizeof *all * (size_t)lines[i].s->n);
-        total += lines[i].s->n;
-        if (lines[i].s->n > 0) {
-            double a0 = lines[i].s->x[0], a1 = lines[i].s->x[lines[i].s->n - 1];
-            xlo = xhave ? fmin(xlo, a0) : a0;
-            xhi = xhave ? fmax(xhi, a1) : a1;
-            xhave = 1;
-        }
-    }
-    int have = ui_plot_range(all, total, logscale, &lo, &hi) > 0;
-    free(all);
     if (!have) {
         ui_term_set(a, UI_C_DIM);
         const char *note = empty_note ? empty_note : "no data yet";

@@ -3,8 +3,17 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "app.h"
+#include "keys.h"
+
+#include "actions.h"
+#include "nav.h"
+#include "prompt.h"
+#include "screen_results.h"
+#include "screen_sessions.h"
+#include "screen_setup.h"
+#include "screen_similarity.h"
 #include "table.h"
+#include "term.h"
 
 typedef struct {
     int keys[7];       /* 0-terminated */
@@ -28,12 +37,12 @@ static void ui_keys_help(ui_app *a, int key)
 
 static void ui_keys_next(ui_app *a, int key)
 {
-    ui_tui_goto(a, (a->screen + (key == KEY_BTAB ? UI_NSCREENS - 1 : 1)) % UI_NSCREENS);
+    ui_nav_goto(a, (a->screen + (key == KEY_BTAB ? UI_NSCREENS - 1 : 1)) % UI_NSCREENS);
 }
 
 static void ui_keys_jump(ui_app *a, int key)
 {
-    ui_tui_goto(a, key - '1');
+    ui_nav_goto(a, key - '1');
 }
 
 static void ui_keys_quit(ui_app *a, int key)
@@ -108,10 +117,47 @@ static void ui_keys_nav(ui_app *a, int key)
     }
 }
 
+/* The filter string of the current screen, NULL when it has none. */
+static char *ui_keys_filter_of(ui_app *a)
+{
+    switch (a->screen) {
+    case UI_SETUP:
+        return a->setup.filter;
+    case UI_RESULTS:
+        return a->res_filter;
+    case UI_SESSIONS:
+        return a->sess_filter;
+    default:
+        return NULL;
+    }
+}
+
+/* The filter prompt's edits: the list follows the text as it is typed. */
+static void ui_keys_filter_changed(ui_app *a, const char *text)
+{
+    char *f = ui_keys_filter_of(a);
+    if (!f)
+        return;
+    ui_app_copy(f, sizeof a->res_filter, text);
+    if (a->screen == UI_SETUP)
+        ui_setup_refresh(a);
+    else if (a->screen == UI_RESULTS)
+        ui_results_sort(a);
+    else if (a->screen == UI_SESSIONS) {
+        a->sess_cursor = 0;
+        a->sess_top = 0;
+    }
+}
+
+static void ui_keys_filter_cleared(ui_app *a)
+{
+    ui_keys_filter_changed(a, "");
+}
+
 static void ui_keys_back(ui_app *a, int key)
 {
     (void)key;
-    char *f = ui_prompt_filter(a);
+    char *f = ui_keys_filter_of(a);
     if (f && *f) {
         f[0] = '\0';
         if (a->screen == UI_SETUP)
@@ -121,15 +167,16 @@ static void ui_keys_back(ui_app *a, int key)
         return;
     }
     if (a->prev_screen != a->screen)
-        ui_tui_goto(a, a->prev_screen);
+        ui_nav_goto(a, a->prev_screen);
 }
 
 static void ui_keys_filter(ui_app *a, int key)
 {
     (void)key;
-    char *f = ui_prompt_filter(a);
+    char *f = ui_keys_filter_of(a);
     if (f)
-        ui_prompt_open(a, UI_PROMPT_FILTER, f);
+        ui_prompt_open(a, UI_PROMPT_FILTER, f,
+                       (ui_prompt_fns){.change = ui_keys_filter_changed, .cancel = ui_keys_filter_cleared});
 }
 
 static void ui_keys_run(ui_app *a, int key)
@@ -143,9 +190,9 @@ static void ui_keys_cancel(ui_app *a, int key)
     (void)key;
     if (a->job && job_running(a->job)) {
         job_cancel(a->job);
-        ui_tui_message(a, 0, "stopping the run: the current stage saves its state (pdiff resume continues it)");
+        ui_nav_message(a, 0, "stopping the run: the current stage saves its state (pdiff resume continues it)");
     } else
-        ui_tui_message(a, 1, "no run is active");
+        ui_nav_message(a, 1, "no run is active");
 }
 
 static void ui_keys_save(ui_app *a, int key)
@@ -159,7 +206,7 @@ static void ui_keys_export(ui_app *a, int key)
     (void)key;
     const char *dir = a->screen == UI_SESSIONS ? ui_sessions_selected(a) : a->res ? a->res->dir : NULL;
     if (!dir)
-        ui_tui_message(a, 1, "no session to export: open one first (Sessions, 6)");
+        ui_nav_message(a, 1, "no session to export: open one first (Sessions, 6)");
     else
         ui_actions_export(a, dir);
 }
@@ -170,7 +217,7 @@ static void ui_keys_sort(ui_app *a, int key)
     static const char *const names[] = {"id", "accuracy", "kind", "max similarity"};
     a->res_sort = (a->res_sort + 1) % 4;
     ui_results_sort(a);
-    ui_tui_message(a, 0, "models sorted by %s", names[a->res_sort]);
+    ui_nav_message(a, 0, "models sorted by %s", names[a->res_sort]);
 }
 
 static void ui_keys_log(ui_app *a, int key)
@@ -183,7 +230,7 @@ static void ui_keys_zoom(ui_app *a, int key)
 {
     (void)key;
     a->sim_zoom = !a->sim_zoom;
-    ui_tui_message(a, 0, a->sim_zoom ? "heatmap: one cell per pair, scrolling" : "heatmap: fitted to the screen");
+    ui_nav_message(a, 0, a->sim_zoom ? "heatmap: one cell per pair, scrolling" : "heatmap: fitted to the screen");
 }
 
 static void ui_keys_redraw(ui_app *a, int key)
@@ -196,7 +243,15 @@ static void ui_keys_redraw(ui_app *a, int key)
 static void ui_keys_resume(ui_app *a, int key)
 {
     (void)key;
-    ui_actions_resume(a);
+    ui_actions_resume(a, ui_sessions_selected(a));
+}
+
+static void ui_keys_open(ui_app *a, int key)
+{
+    (void)key;
+    const char *dir = ui_sessions_selected(a);
+    if (dir && ui_actions_open(a, dir) == 0)
+        ui_nav_goto(a, UI_RESULTS);
 }
 
 static const ui_key ui_keys_table[] = {
@@ -241,7 +296,7 @@ static const ui_key ui_keys_table[] = {
      "edit the value (checked at once; Esc cancels)",
      "edit",
      ui_keys_nav},
-    {{'\n', '\r', KEY_ENTER}, "Enter", UI_ON(UI_SESSIONS), "open the session's results", "open", ui_keys_nav},
+    {{'\n', '\r', KEY_ENTER}, "Enter", UI_ON(UI_SESSIONS), "open the session's results", "open", ui_keys_open},
     {{' '}, "Space", UI_ON(UI_SETUP), "tick a tensor into the target / next choice", "tick", ui_keys_nav},
     {{'/'},
      "/",

@@ -4,7 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
+#include "screen_latents.h"
+
+#include "draw.h"
+#include "term.h"
 
 void ui_latents_draw(ui_app *a, int y, int h)
 {

@@ -164,6 +164,8 @@ int ui_plot_canvas_init(ui_plot_canvas *c, int w, int h)
 
 void ui_plot_canvas_free(ui_plot_canvas *c)
 {
+    if (!c)
+        return;
     free(c->bits);
     free(c->color);
     free(c->mark);

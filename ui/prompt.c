@@ -1,48 +1,21 @@
 /* prompt.c — the one-line editor (Setup values, list filters, the save path) and the quit confirmation
- * (see app.h). A filter applies as it is typed; Esc clears it. An edit is committed by Enter through
- * config_set() and stays open with the message shown inline when the value is refused. */
+ * (see prompt.h). What Enter, each edit and Esc do comes from the opener (ui_prompt_fns): a filter applies as
+ * it is typed and Esc clears it; a Setup edit is committed by Enter and stays open when the value is refused. */
+#include "prompt.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
 #include "table.h"
+#include "term.h"
 
 #define UI_KEY_CTRL(c) ((c)&0x1f)
 
-char *ui_prompt_filter(ui_app *a)
-{
-    switch (a->screen) {
-    case UI_SETUP:
-        return a->setup.filter;
-    case UI_RESULTS:
-        return a->res_filter;
-    case UI_SESSIONS:
-        return a->sess_filter;
-    default:
-        return NULL;
-    }
-}
-
-static void ui_prompt_filter_changed(ui_app *a)
-{
-    char *f = ui_prompt_filter(a);
-    if (!f)
-        return;
-    ui_app_copy(f, 64, a->line);
-    if (a->screen == UI_SETUP)
-        ui_setup_refresh(a);
-    else if (a->screen == UI_RESULTS)
-        ui_results_sort(a);
-    else if (a->screen == UI_SESSIONS) {
-        a->sess_cursor = 0;
-        a->sess_top = 0;
-    }
-}
-
-void ui_prompt_open(ui_app *a, int kind, const char *initial)
+void ui_prompt_open(ui_app *a, int kind, const char *initial, ui_prompt_fns fns)
 {
     a->prompt = kind;
+    a->prompt_fns = fns;
     ui_app_copy(a->line, sizeof a->line, initial ? initial : "");
     a->line_len = (int)strlen(a->line);
     a->line_pos = a->line_len;
@@ -56,88 +29,108 @@ static void ui_prompt_close(ui_app *a)
     curs_set(0);
 }
 
-void ui_prompt_key(ui_app *a, int key)
+static int ui_prompt_is_cont(char c)
 {
-    int changed = 0;
+    return ((unsigned char)c & 0xc0) == 0x80;
+}
+
+/* Delete the bytes [from, to) of the line. */
+static void ui_prompt_cut(ui_app *a, int from, int to)
+{
+    memmove(a->line + from, a->line + to, (size_t)(a->line_len - to + 1));
+    a->line_len -= to - from;
+    if (a->line_pos > from)
+        a->line_pos = a->line_pos >= to ? a->line_pos - (to - from) : from;
+}
+
+/* An editing key; 1 when the text changed. */
+static int ui_prompt_edit(ui_app *a, int key)
+{
+    int p = a->line_pos;
     switch (key) {
-    case 27:
-        if (a->prompt == UI_PROMPT_EDIT)
-            a->setup.err[0] = '\0';
-        if (a->prompt == UI_PROMPT_FILTER) {
-            a->line[0] = '\0';
-            a->line_len = a->line_pos = 0;
-            ui_prompt_filter_changed(a);
-        }
-        ui_prompt_close(a);
-        return;
-    case '\n':
-    case '\r':
-    case KEY_ENTER:
-        if (a->prompt == UI_PROMPT_EDIT) {
-            if (ui_setup_commit(a, a->line) == 0)
-                ui_prompt_close(a);
-        } else if (a->prompt == UI_PROMPT_SAVE) {
-            ui_prompt_close(a);
-            if (a->line[0])
-                ui_actions_save_to(a, a->line);
-        } else
-            ui_prompt_close(a);
-        return;
     case KEY_BACKSPACE:
     case 127:
     case 8:
-        if (a->line_pos > 0) {
-            int start = a->line_pos - 1;
-            while (start > 0 && ((unsigned char)a->line[start] & 0xc0) == 0x80)
-                start--;
-            memmove(a->line + start, a->line + a->line_pos, (size_t)(a->line_len - a->line_pos + 1));
-            a->line_len -= a->line_pos - start;
-            a->line_pos = start;
-            changed = 1;
-        }
-        break;
+        if (p == 0)
+            return 0;
+        while (--p > 0 && ui_prompt_is_cont(a->line[p]))
+            ;
+        ui_prompt_cut(a, p, a->line_pos);
+        return 1;
     case KEY_DC:
-        if (a->line_pos < a->line_len) {
-            int end = a->line_pos + 1;
-            while (end < a->line_len && ((unsigned char)a->line[end] & 0xc0) == 0x80)
-                end++;
-            memmove(a->line + a->line_pos, a->line + end, (size_t)(a->line_len - end + 1));
-            a->line_len -= end - a->line_pos;
-            changed = 1;
-        }
-        break;
+        if (p >= a->line_len)
+            return 0;
+        while (++p < a->line_len && ui_prompt_is_cont(a->line[p]))
+            ;
+        ui_prompt_cut(a, a->line_pos, p);
+        return 1;
     case KEY_LEFT:
-        while (a->line_pos > 0 && ((unsigned char)a->line[--a->line_pos] & 0xc0) == 0x80)
+        while (a->line_pos > 0 && ui_prompt_is_cont(a->line[--a->line_pos]))
             ;
-        break;
+        return 0;
     case KEY_RIGHT:
-        while (a->line_pos < a->line_len && ((unsigned char)a->line[++a->line_pos] & 0xc0) == 0x80)
+        while (a->line_pos < a->line_len && ui_prompt_is_cont(a->line[++a->line_pos]))
             ;
-        break;
+        return 0;
     case KEY_HOME:
     case UI_KEY_CTRL('a'):
         a->line_pos = 0;
-        break;
+        return 0;
     case KEY_END:
     case UI_KEY_CTRL('e'):
         a->line_pos = a->line_len;
-        break;
+        return 0;
     case UI_KEY_CTRL('u'):
         a->line[0] = '\0';
         a->line_len = a->line_pos = 0;
-        changed = 1;
-        break;
+        return 1;
     default:
-        if (key >= 32 && key < 256 && key != 127 && a->line_len < (int)sizeof a->line - 1) {
-            memmove(a->line + a->line_pos + 1, a->line + a->line_pos, (size_t)(a->line_len - a->line_pos + 1));
-            a->line[a->line_pos++] = (char)key;
-            a->line_len++;
-            changed = 1;
-        }
-        break;
+        if (key < 32 || key >= 256 || key == 127 || a->line_len >= (int)sizeof a->line - 1)
+            return 0;
+        memmove(a->line + p + 1, a->line + p, (size_t)(a->line_len - p + 1));
+        a->line[a->line_pos++] = (char)key;
+        a->line_len++;
+        return 1;
     }
-    if (changed && a->prompt == UI_PROMPT_FILTER)
-        ui_prompt_filter_changed(a);
+}
+
+void ui_prompt_key(ui_app *a, int key)
+{
+    ui_prompt_fns fns = a->prompt_fns;
+    if (key == 27) {
+        ui_prompt_close(a);
+        if (fns.cancel)
+            fns.cancel(a);
+        return;
+    }
+    if (key == '\n' || key == '\r' || key == KEY_ENTER) {
+        /* close first: the callback may open another prompt */
+        int kind = a->prompt;
+        ui_prompt_close(a);
+        if (fns.submit && fns.submit(a, a->line) != 0 && a->prompt == UI_PROMPT_NONE) {
+            a->prompt = kind; /* refused: keep editing */
+            curs_set(1);
+        }
+        return;
+    }
+    if (ui_prompt_edit(a, key) && fns.change)
+        fns.change(a, a->line);
+}
+
+const char *ui_prompt_visible(const ui_app *a, int room, int *cursor_x)
+{
+    char before[sizeof a->line];
+    snprintf(before, sizeof before, "%.*s", a->line_pos, a->line);
+    int bw = ui_table_text_width(before);
+    const char *shown = a->line;
+    while (bw > room && *shown) {
+        shown++;
+        while (ui_prompt_is_cont(*shown))
+            shown++;
+        bw--;
+    }
+    *cursor_x = bw;
+    return shown;
 }
 
 void ui_prompt_draw(ui_app *a)
@@ -150,17 +143,8 @@ void ui_prompt_draw(ui_app *a)
     ui_term_text(y, 0, lw, label);
     attrset(A_NORMAL);
     /* show the tail when the text is wider than the line */
-    int room = a->cols - lw - 1;
-    char before[512];
-    snprintf(before, sizeof before, "%.*s", a->line_pos, a->line);
-    int bw = ui_table_text_width(before);
-    const char *shown = a->line;
-    while (bw > room && *shown) {
-        shown++;
-        while (((unsigned char)*shown & 0xc0) == 0x80)
-            shown++;
-        bw--;
-    }
+    int bw;
+    const char *shown = ui_prompt_visible(a, a->cols - lw - 1, &bw);
     ui_term_text(y, lw, a->cols - lw, shown);
     a->cur_y = y;
     a->cur_x = lw + bw;

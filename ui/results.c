@@ -6,8 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
+#include "screen_results.h"
+
+#include "nav.h"
 #include "table.h"
+#include "term.h"
 
 void ui_results_set(ui_app *a, pd_results *r)
 {
@@ -16,6 +19,18 @@ void ui_results_set(ui_app *a, pd_results *r)
     a->res_cursor = a->res_top = 0;
     a->sim_r = a->sim_c = a->sim_r0 = a->sim_c0 = 0;
     ui_results_sort(a);
+}
+
+int ui_results_open(ui_app *a, const char *dir)
+{
+    pd_results *r = NULL;
+    pd_error err = {0};
+    if (results_load(&r, dir, &err) != PD_OK) {
+        ui_nav_error(a, &err);
+        return -1;
+    }
+    ui_results_set(a, r);
+    return 0;
 }
 
 static int ui_results_cmp(const void *pa, const void *pb, void *ctx)
@@ -127,17 +142,11 @@ static void ui_results_table_row(ui_app *a, int y, const char *label, const char
     ui_term_textf(y, 0, a->cols, "   %-12s %8s %8s %8s", label, v[0], v[1], v[2]);
 }
 
-void ui_results_draw(ui_app *a, int y, int h)
+/* The title line, the accuracy table and the novelty line: rows y .. y + 6. */
+static void ui_results_draw_summary(ui_app *a, int y)
 {
     int W = a->cols;
     const pd_results *r = a->res;
-    if (!r) {
-        ui_term_text(y + 1, 1, W - 1, "No session loaded.");
-        attrset(ui_term_role(a, UI_C_DIM));
-        ui_term_text(y + 2, 1, W - 1, "Start a run from Setup (1, then r) or open a saved one in Sessions (6).");
-        attrset(A_NORMAL);
-        return;
-    }
     const char *arch = results_config(r, "arch"), *ds = results_config(r, "dataset");
     char task[32];
     ui_table_fmt_pct(results_summary(r, "task_accuracy"), task, sizeof task);
@@ -160,59 +169,86 @@ void ui_results_draw(ui_app *a, int y, int h)
     ui_term_textf(y + 6, 0, W, "   novelty %s (p-diff models less similar to the originals than any original is)%s",
                   novs, isnan(nov) ? "; run the analyze stage" : "");
     attrset(A_NORMAL);
+}
 
-    int ly = y + 8, lh = h - 8;
-    if (lh < 1)
-        return;
-    if (!r->have_models) {
-        attrset(ui_term_role(a, UI_C_DIM));
-        ui_term_text(ly, 1, W - 1, "no per-model list yet (state/models.bin is written by the generate stage)");
-        attrset(A_NORMAL);
-        return;
-    }
-    static const ui_table_col cols[] = {{"id", 5, 6, 1},          {"kind", 10, 18, 0},  {"accuracy", 8, 9, 1},
-                                        {"loss", 8, 10, 1},       {"max IoU", 8, 9, 1}, {"nearest", 7, 8, 1},
-                                        {"nearest L2", 10, 12, 1}};
-    enum { NC = (int)(sizeof cols / sizeof cols[0]) };
-    int w[NC];
-    int shown = ui_table_layout(cols, NC, W - 2, w);
-    const char *head[NC];
-    for (int i = 0; i < NC; i++)
-        head[i] = cols[i].title;
+static const ui_table_col ui_results_cols[] = {{"id", 5, 6, 1},          {"kind", 10, 18, 0},  {"accuracy", 8, 9, 1},
+                                               {"loss", 8, 10, 1},       {"max IoU", 8, 9, 1}, {"nearest", 7, 8, 1},
+                                               {"nearest L2", 10, 12, 1}};
+enum { UI_RESULTS_NC = (int)(sizeof ui_results_cols / sizeof ui_results_cols[0]) };
+
+/* One model's row of the list, laid out by w. */
+static void ui_results_model_row(const ui_app *a, int32_t id, const int *w, int shown, char *line, size_t size)
+{
+    const pd_zoo *z = &a->res->zoo;
+    char c[UI_RESULTS_NC][48];
+    snprintf(c[0], sizeof c[0], "%d", (int)id);
+    ui_app_copy(c[1], sizeof c[1], z->kind[id]);
+    ui_table_fmt_pct(z->accuracy[id], c[2], sizeof c[2]);
+    ui_results_fmt(z->loss[id], "%.4f", c[3], sizeof c[3]);
+    ui_results_fmt(z->max_iou[id], "%.3f", c[4], sizeof c[4]);
+    if (z->nearest_id[id] >= 0)
+        snprintf(c[5], sizeof c[5], "%d", (int)z->nearest_id[id]);
+    else
+        snprintf(c[5], sizeof c[5], "-");
+    ui_results_fmt(z->nearest_l2[id], "%.4g", c[6], sizeof c[6]);
+    const char *cells[UI_RESULTS_NC];
+    for (int k = 0; k < UI_RESULTS_NC; k++)
+        cells[k] = c[k];
+    ui_table_row(cells, ui_results_cols, w, shown, a->utf8, line, size);
+}
+
+/* The per-model list: its heading on row ly - 1, the column titles on ly, the models below, lh rows in all. */
+static void ui_results_draw_models(ui_app *a, int ly, int lh)
+{
+    int W = a->cols;
+    const pd_results *r = a->res;
+    int w[UI_RESULTS_NC];
+    int shown = ui_table_layout(ui_results_cols, UI_RESULTS_NC, W - 2, w);
+    const char *head[UI_RESULTS_NC];
+    for (int i = 0; i < UI_RESULTS_NC; i++)
+        head[i] = ui_results_cols[i].title;
     char line[1024];
     static const char *const sorts[] = {"id", "accuracy", "kind", "max similarity"};
     attrset(ui_term_role(a, UI_C_HEAD));
     ui_term_textf(ly - 1, 0, W, " models: %d of %d, sorted by %s (o)%s%s", a->norder, (int)r->zoo.n, sorts[a->res_sort],
                   a->res_filter[0] ? ", kind contains " : "", a->res_filter);
-    ui_table_row(head, cols, w, shown, a->utf8, line, sizeof line);
+    ui_table_row(head, ui_results_cols, w, shown, a->utf8, line, sizeof line);
     attrset(A_UNDERLINE);
     ui_term_textf(ly, 0, W, " %s", line);
     attrset(A_NORMAL);
     ly++;
     lh--;
     ui_term_clip_rows(&a->res_top, a->res_cursor, a->norder, lh);
-    const pd_zoo *z = &r->zoo;
     for (int i = 0; i < lh && a->res_top + i < a->norder; i++) {
         int idx = a->res_top + i;
         int32_t id = a->order[idx];
-        char c[NC][48];
-        snprintf(c[0], sizeof c[0], "%d", (int)id);
-        ui_app_copy(c[1], sizeof c[1], z->kind[id]);
-        ui_table_fmt_pct(z->accuracy[id], c[2], sizeof c[2]);
-        ui_results_fmt(z->loss[id], "%.4f", c[3], sizeof c[3]);
-        ui_results_fmt(z->max_iou[id], "%.3f", c[4], sizeof c[4]);
-        if (z->nearest_id[id] >= 0)
-            snprintf(c[5], sizeof c[5], "%d", (int)z->nearest_id[id]);
-        else
-            snprintf(c[5], sizeof c[5], "-");
-        ui_results_fmt(z->nearest_l2[id], "%.4g", c[6], sizeof c[6]);
-        const char *cells[NC];
-        for (int k = 0; k < NC; k++)
-            cells[k] = c[k];
-        ui_table_row(cells, cols, w, shown, a->utf8, line, sizeof line);
-        int pd = strcmp(z->kind[id], "pdiff") == 0;
+        ui_results_model_row(a, id, w, shown, line, sizeof line);
+        int pd = strcmp(r->zoo.kind[id], "pdiff") == 0;
         attrset(idx == a->res_cursor ? ui_term_role(a, UI_C_SEL) : pd ? A_BOLD : A_NORMAL);
         ui_term_textf(ly + i, 0, W, " %s", line);
         attrset(A_NORMAL);
     }
+}
+
+void ui_results_draw(ui_app *a, int y, int h)
+{
+    int W = a->cols;
+    if (!a->res) {
+        ui_term_text(y + 1, 1, W - 1, "No session loaded.");
+        attrset(ui_term_role(a, UI_C_DIM));
+        ui_term_text(y + 2, 1, W - 1, "Start a run from Setup (1, then r) or open a saved one in Sessions (6).");
+        attrset(A_NORMAL);
+        return;
+    }
+    ui_results_draw_summary(a, y);
+    int ly = y + 8, lh = h - 8;
+    if (lh < 1)
+        return;
+    if (!a->res->have_models) {
+        attrset(ui_term_role(a, UI_C_DIM));
+        ui_term_text(ly, 1, W - 1, "no per-model list yet (state/models.bin is written by the generate stage)");
+        attrset(A_NORMAL);
+        return;
+    }
+    ui_results_draw_models(a, ly, lh);
 }

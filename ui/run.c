@@ -8,9 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
+#include "screen_run.h"
+
+#include "draw.h"
 #include "grow.h"
+#include "nav.h"
+#include "screen_results.h"
 #include "table.h"
+#include "term.h"
 
 static void ui_run_series_push(ui_series *s, double x, double y)
 {
@@ -96,7 +101,7 @@ static int ui_run_stage_of_unit(const ui_app *a, const char *unit)
 double ui_run_elapsed(const ui_app *a)
 {
     if (a->job)
-        return ui_tui_now() - a->job_t0;
+        return ui_nav_now() - a->job_t0;
     return a->run_seconds;
 }
 
@@ -126,26 +131,26 @@ static void ui_run_finished(ui_app *a, const pd_event *ev)
     }
     job_free(a->job);
     a->job = NULL;
-    char line[4200 + PD_ERROR_MSG_MAX];
+    char line[PD_PATH_MAX + PD_ERROR_MSG_MAX + 32];
     if (st == PD_OK)
         snprintf(line, sizeof line, "finished: results in %s", a->run_dir);
     else
         snprintf(line, sizeof line, "%s: %s", st == PD_ERR_CANCELLED ? "stopped" : "failed",
                  err.msg[0] ? err.msg : error_status_string(st));
     ui_run_log(a, line);
-    ui_tui_open_results(a, a->run_dir);
+    ui_results_open(a, a->run_dir);
     int have_table = a->res && !isnan(results_summary(a->res, "pdiff_best"));
     if (st == PD_OK) {
-        ui_tui_message(a, 0, "run finished in %.1f s: results of %s", ev->elapsed, a->run_dir);
-        ui_tui_goto(a, UI_RESULTS);
+        ui_nav_message(a, 0, "run finished in %.1f s: results of %s", ev->elapsed, a->run_dir);
+        ui_nav_goto(a, UI_RESULTS);
     } else if (st == PD_ERR_CANCELLED)
-        ui_tui_message(a, 0, "run stopped; its state is saved (Sessions: R resumes it)");
+        ui_nav_message(a, 0, "run stopped; its state is saved (Sessions: R resumes it)");
     else {
-        ui_tui_message(a, 1, "%s", line);
+        ui_nav_message(a, 1, "%s", line);
         if (have_table && !a->stopping)
-            ui_tui_goto(a, UI_RESULTS);
+            ui_nav_goto(a, UI_RESULTS);
     }
-    ui_sessions_scan(a);
+    a->sess_stale = 1; /* the new session's numbers */
     if (a->stopping) {
         a->quit = 1;
         a->exit_code = a->interrupted ? 130 : 0;
@@ -247,7 +252,7 @@ void ui_run_from_results(ui_app *a)
         }
     }
     a->run_seconds = total > 0 ? total : NAN;
-    char line[4200];
+    char line[PD_PATH_MAX + 32];
     snprintf(line, sizeof line, "opened session %s", r->dir);
     ui_run_log(a, line);
 }

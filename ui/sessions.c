@@ -9,65 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
+#include "screen_sessions.h"
+
+#include "config.h"
 #include "grow.h"
+#include "nav.h"
 #include "session.h"
 #include "table.h"
-
-/* One CSV field starting at *p (quoted with "" escapes, or bare up to ','); advances past the comma. */
-static void ui_sessions_field(const char **p, char *out, size_t size)
-{
-    const char *s = *p;
-    size_t o = 0;
-    if (*s == '"') {
-        s++;
-        while (*s && !(*s == '"' && s[1] != '"')) {
-            if (*s == '"')
-                s++;
-            if (o + 1 < size)
-                out[o++] = *s;
-            s++;
-        }
-        if (*s == '"')
-            s++;
-    } else
-        while (*s && *s != ',' && *s != '\n' && *s != '\r') {
-            if (o + 1 < size)
-                out[o++] = *s;
-            s++;
-        }
-    out[o] = '\0';
-    if (*s == ',')
-        s++;
-    *p = s;
-}
-
-/* The value of a key in a two-column CSV (summary.csv, config.csv); 0 when found. */
-static int ui_sessions_lookup(const char *path, const char *const *keys, char (*vals)[256], int n)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    char line[1024];
-    while (fgets(line, sizeof line, f)) {
-        const char *p = line;
-        char k[128], v[256];
-        ui_sessions_field(&p, k, sizeof k);
-        ui_sessions_field(&p, v, sizeof v);
-        for (int i = 0; i < n; i++)
-            if (strcmp(k, keys[i]) == 0)
-                ui_app_copy(vals[i], sizeof vals[i], v);
-    }
-    fclose(f);
-    return 0;
-}
-
-static double ui_sessions_num(const char *s)
-{
-    char *end;
-    double v = strtod(s, &end);
-    return *s && end != s ? v : NAN;
-}
+#include "term.h"
 
 static int ui_sessions_cmp(const void *x, const void *y)
 {
@@ -81,47 +30,65 @@ void ui_sessions_free(ui_app *a)
     a->nsess = 0;
 }
 
+/* A summary metric, NaN when absent */
+static double ui_sessions_metric(const pd_session *ss, const char *metric)
+{
+    double v;
+    return session_summary_get(ss, metric, &v) ? v : NAN;
+}
+
+/* The headline numbers of the session in s->path, through the engine's readers of summary.csv (session.h) and
+ * config.csv (config.h) */
+static pd_status ui_sessions_read(ui_session_entry *s, pd_error *err)
+{
+    s->task = s->obest = s->pbest = s->pmedian = NAN;
+    pd_session *ss;
+    PD_TRY(session_open(&ss, s->path, 0, err));
+    s->task = ui_sessions_metric(ss, "task_accuracy");
+    s->obest = ui_sessions_metric(ss, "original_best");
+    s->pbest = ui_sessions_metric(ss, "pdiff_best");
+    s->pmedian = ui_sessions_metric(ss, "pdiff_median");
+    s->complete = isfinite(s->pbest);
+    session_free(ss);
+    char file[PD_PATH_MAX];
+    PD_TRY(path_join(file, sizeof file, s->path, "config.csv", err));
+    pd_config cfg;
+    config_defaults(&cfg);
+    PD_TRY(config_load_csv(&cfg, file, 1, err));
+    ui_app_copy(s->arch, sizeof s->arch, cfg.arch);
+    ui_app_copy(s->dataset, sizeof s->dataset, cfg.dataset);
+    return PD_OK;
+}
+
 void ui_sessions_scan(ui_app *a)
 {
     ui_sessions_free(a);
-    DIR *d = opendir(a->sessions_root[0] ? a->sessions_root : ".");
+    const char *root = a->sessions_root[0] ? a->sessions_root : ".";
+    DIR *d = opendir(root);
     if (!d)
         return;
     int64_t cap = 0;
     struct dirent *e;
+    pd_error err = {0};
     while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        char path[4400];
-        snprintf(path, sizeof path, "%s/%s", a->sessions_root[0] ? a->sessions_root : ".", e->d_name);
-        if (!session_exists(path))
+        char path[PD_PATH_MAX];
+        if (e->d_name[0] == '.' || path_join(path, sizeof path, root, e->d_name, &err) != PD_OK ||
+            !session_exists(path))
             continue;
         ui_session_entry *n = pd_grow(a->sess, &cap, a->nsess + 1, sizeof *n, 32);
         if (!n)
             break;
         a->sess = n;
-        ui_session_entry *s = &a->sess[a->nsess++];
+        ui_session_entry *s = &a->sess[a->nsess];
         memset(s, 0, sizeof *s);
         ui_app_copy(s->name, sizeof s->name, e->d_name);
         ui_app_copy(s->path, sizeof s->path, path);
-        static const char *const mk[] = {"task_accuracy", "original_best", "pdiff_best", "pdiff_median"};
-        char mv[4][256] = {"", "", "", ""};
-        char file[4500];
-        snprintf(file, sizeof file, "%s/summary.csv", path);
-        ui_sessions_lookup(file, mk, mv, 4);
-        s->task = ui_sessions_num(mv[0]);
-        s->obest = ui_sessions_num(mv[1]);
-        s->pbest = ui_sessions_num(mv[2]);
-        s->pmedian = ui_sessions_num(mv[3]);
-        s->complete = isfinite(s->pbest);
-        static const char *const ck[] = {"arch", "dataset"};
-        char cv[2][256] = {"", ""};
-        snprintf(file, sizeof file, "%s/config.csv", path);
-        ui_sessions_lookup(file, ck, cv, 2);
-        ui_app_copy(s->arch, sizeof s->arch, cv[0]);
-        ui_app_copy(s->dataset, sizeof s->dataset, cv[1]);
+        ui_sessions_read(s, &err); /* listed anyway: what could not be read stays blank, the message says why */
+        a->nsess++;
     }
     closedir(d);
+    if (err.status != PD_OK) /* a session left out or partly read: say which */
+        ui_nav_error(a, &err);
     if (a->nsess > 1)
         qsort(a->sess, (size_t)a->nsess, sizeof *a->sess, ui_sessions_cmp);
     if (a->sess_cursor >= a->nsess)
@@ -180,20 +147,6 @@ void ui_sessions_nav(ui_app *a, int act)
     case UI_NAV_END:
         a->sess_cursor = n - 1;
         break;
-    case UI_NAV_ENTER: {
-        const char *dir = ui_sessions_selected(a);
-        if (dir) {
-            char path[4200];
-            ui_app_copy(path, sizeof path, dir);
-            ui_tui_open_results(a, path);
-            if (a->res && strcmp(a->res->dir, path) == 0) {
-                if (!a->job)
-                    ui_run_from_results(a);
-                ui_tui_goto(a, UI_RESULTS);
-            }
-        }
-        break;
-    }
     default:
         break;
     }

@@ -12,11 +12,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "app.h"
+#include "screen_setup.h"
+
 #include "backend.h"
 #include "dataset.h"
+#include "prompt.h"
 #include "table.h"
 #include "target.h"
+#include "term.h"
 
 /* ------------------------------------------------------------------------------------------------ probing */
 
@@ -63,13 +66,10 @@ static void ui_setup_probe(ui_app *a)
     ui_app_copy(s->probe_key, sizeof s->probe_key, key);
     ui_setup_free_model(s);
 
-    char dir[1200] = "";
     pd_error err = {0};
-    s->data_ok = dataset_locate(c->dataset, c->data_dir, dir, sizeof dir, &err) == PD_OK;
-    if (s->data_ok)
-        snprintf(s->data_msg, sizeof s->data_msg, "files found in %s", dir);
-    else
-        ui_app_copy(s->data_msg, sizeof s->data_msg, err.msg);
+    s->data_dir[0] = '\0';
+    s->data_ok = dataset_locate(c->dataset, c->data_dir, s->data_dir, sizeof s->data_dir, &err) == PD_OK;
+    ui_app_copy(s->data_msg, sizeof s->data_msg, s->data_ok ? "" : err.msg);
 
     int32_t ch = 1, h = 28, w = 28, classes = 10;
     pd_error perr = {0};
@@ -275,7 +275,8 @@ static void ui_setup_toggle(ui_app *a, int t)
     s->target_msg[0] = '\0';
 }
 
-int ui_setup_commit(ui_app *a, const char *text)
+/* The edit prompt's Enter: 0 when config_set() takes the value, -1 with the message in setup.err */
+static int ui_setup_commit(ui_app *a, const char *text)
 {
     ui_setup *s = &a->setup;
     const char *key = ui_setup_current_key(a);
@@ -291,6 +292,11 @@ int ui_setup_commit(ui_app *a, const char *text)
     s->err_row = -1;
     ui_setup_refresh(a);
     return 0;
+}
+
+static void ui_setup_cancel(ui_app *a)
+{
+    a->setup.err[0] = '\0';
 }
 
 static void ui_setup_cycle(ui_app *a, const pd_key_info *k, int dir)
@@ -381,7 +387,7 @@ void ui_setup_nav(ui_app *a, int act)
     else if (act == UI_NAV_ENTER || act == UI_NAV_SPACE) {
         char cur[PD_CONFIG_STR] = "";
         config_get(&a->cfg, k->name, cur, sizeof cur, NULL);
-        ui_prompt_open(a, UI_PROMPT_EDIT, cur);
+        ui_prompt_open(a, UI_PROMPT_EDIT, cur, (ui_prompt_fns){.submit = ui_setup_commit, .cancel = ui_setup_cancel});
     }
 }
 
@@ -443,16 +449,8 @@ static void ui_setup_draw_row(ui_app *a, int y, int idx, int sel)
     if (editing) {
         /* the edit buffer, scrolled so the cursor stays visible */
         attrset(A_UNDERLINE);
-        char before[512];
-        snprintf(before, sizeof before, "%.*s", a->line_pos, a->line);
-        int bw = ui_table_text_width(before);
-        const char *shown = a->line;
-        while (bw > vw - 1 && *shown) {
-            shown++;
-            while (((unsigned char)*shown & 0xc0) == 0x80)
-                shown++;
-            bw--;
-        }
+        int bw;
+        const char *shown = ui_prompt_visible(a, vw - 1, &bw);
         ui_term_text(y, nw + 3, vw, shown);
         attrset(A_NORMAL);
         a->cur_y = y;
@@ -460,17 +458,40 @@ static void ui_setup_draw_row(ui_app *a, int y, int idx, int sel)
     }
 }
 
+/* " data   SPEC  ✓ files found in DIR" or " data   SPEC  ✗ WHY": the verdict always shows; a long spec is
+ * shortened in the middle, a long folder or message at the start (the folder's own name stays). */
+static void ui_setup_draw_data(ui_app *a, int y)
+{
+    const ui_setup *s = &a->setup;
+    int W = a->cols;
+    const char *mark = s->data_ok ? ui_term_glyph(a, "\u2713", "ok:") : ui_term_glyph(a, "\u2717", "missing:");
+    const char *lead = s->data_ok ? " files found in " : " ";
+    const char *what = s->data_ok ? s->data_dir : s->data_msg;
+    int avail = W - 8 - 2 - ui_table_text_width(mark) - ui_table_text_width(lead) - 1;
+    int spec_w = ui_table_text_width(a->cfg.dataset), what_w = ui_table_text_width(what);
+    int spec_room = spec_w;
+    if (spec_w + what_w > avail) { /* the spec gets what the folder leaves, but at least 12 columns */
+        int want = what_w < avail / 2 ? what_w : avail / 2;
+        spec_room = avail - want < spec_w ? avail - want : spec_w;
+        if (spec_room < 12)
+            spec_room = spec_w < 12 ? spec_w : 12;
+    }
+    char spec[PD_CONFIG_STR + 8], tail[PD_PATH_MAX + PD_ERROR_MSG_MAX];
+    ui_table_elide(a->cfg.dataset, spec_room, UI_ELIDE_MIDDLE, a->utf8, spec, sizeof spec);
+    ui_table_elide(what, avail - ui_table_text_width(spec), UI_ELIDE_START, a->utf8, tail, sizeof tail);
+    attrset(A_BOLD);
+    ui_term_textf(y, 0, W, " data   %s", spec);
+    int dx = 9 + ui_table_text_width(spec);
+    attrset(ui_term_role(a, s->data_ok ? UI_C_OK : UI_C_ERROR));
+    ui_term_textf(y, dx, W - dx, "  %s%s%s", mark, lead, tail);
+    attrset(A_NORMAL);
+}
+
 void ui_setup_draw(ui_app *a, int y, int h)
 {
     ui_setup *s = &a->setup;
     int W = a->cols;
-    /* the data set and the model/target summary */
-    attrset(A_BOLD);
-    ui_term_textf(y, 0, W, " data   %s", a->cfg.dataset);
-    int dx = 9 + ui_table_text_width(a->cfg.dataset);
-    attrset(ui_term_role(a, s->data_ok ? UI_C_OK : UI_C_ERROR));
-    ui_term_textf(y, dx, W - dx, "  %s %s",
-                  s->data_ok ? ui_term_glyph(a, "\u2713", "ok:") : ui_term_glyph(a, "\u2717", "missing:"), s->data_msg);
+    ui_setup_draw_data(a, y);
     int ntick;
     int64_t d = ui_setup_d(s, &ntick);
     char dt[32];

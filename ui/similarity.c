@@ -9,9 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
+#include "screen_similarity.h"
+
+#include "draw.h"
 #include "plot.h"
 #include "table.h"
+#include "term.h"
 
 typedef struct {
     int rpl;    /* matrix units per text line: 2 with ▀ and colours, else 1 */

@@ -68,6 +68,23 @@ static size_t ui_table_prefix_bytes(const char *s, int cols)
     return i;
 }
 
+void ui_table_elide(const char *text, int w, int where, int utf8, char *out, size_t size)
+{
+    if (!size)
+        return;
+    const char *dots = utf8 ? "\u2026" : "...";
+    int tw = ui_table_text_width(text), dw = utf8 ? 1 : 3;
+    if (tw <= w || w <= dw) { /* fits, or no room for an ellipsis: cut at the end */
+        snprintf(out, size, "%.*s", (int)ui_table_prefix_bytes(text, w > 0 ? w : 0), text);
+        return;
+    }
+    int keep = w - dw; /* columns of text kept, split between the head and the tail */
+    int head = where == UI_ELIDE_END ? keep : where == UI_ELIDE_MIDDLE ? (keep + 1) / 2 : 0;
+    int tail = keep - head;
+    const char *t = text + ui_table_prefix_bytes(text, tw - tail);
+    snprintf(out, size, "%.*s%s%s", (int)ui_table_prefix_bytes(text, head), text, dots, t);
+}
+
 void ui_table_fit(const char *text, int w, int right, int utf8, char *out, size_t size)
 {
     if (!size)

@@ -25,6 +25,10 @@ int ui_table_layout(const ui_table_col *cols, int n, int width, int *widths);
 int ui_table_text_width(const char *s);
 /* text fitted to exactly w columns (padded, or truncated with an ellipsis) into out[size]. */
 void ui_table_fit(const char *text, int w, int right, int utf8, char *out, size_t size);
+/* text in at most w columns: unchanged when it fits, else cut at the end, in the middle or at the start, with an
+ * ellipsis ("…" in UTF-8, "..." in ASCII) where text was left out; not padded. For paths, _START keeps the name. */
+enum { UI_ELIDE_END, UI_ELIDE_MIDDLE, UI_ELIDE_START };
+void ui_table_elide(const char *text, int w, int where, int utf8, char *out, size_t size);
 /* A row of cells laid out by widths (shown columns only) into out[size]. */
 void ui_table_row(const char *const *cells, const ui_table_col *cols, const int *widths, int shown, int utf8, char *out,
                   size_t size);

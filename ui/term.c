@@ -14,7 +14,8 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "app.h"
+#include "term.h"
+
 #include "table.h"
 
 #include <term.h> /* last: it defines macros named like ordinary words (lines, tab) */

@@ -20,54 +20,31 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "actions.h"
 #include "app.h"
-#include "session.h"
+#include "keys.h"
+#include "nav.h"
+#include "prompt.h"
+#include "screen_latents.h"
+#include "screen_results.h"
+#include "screen_run.h"
+#include "screen_sessions.h"
+#include "screen_setup.h"
+#include "screen_similarity.h"
 #include "table.h"
+#include "term.h"
 
 #include <term.h> /* last: it defines macros named like ordinary words (lines, tab) */
 
 /* ------------------------------------------------------------------------------------------------ helpers */
 
-double ui_tui_now(void)
+/* The Sessions list is rescanned here, in the loop, when something marked it stale (nav.c, the run's end). */
+static void ui_tui_rescan(ui_app *a)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-void ui_tui_message(ui_app *a, int is_error, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(a->msg, sizeof a->msg, fmt, ap);
-    va_end(ap);
-    a->msg_err = is_error;
-    a->msg_until = ui_tui_now() + (is_error ? 10 : 6);
-    a->dirty = 1;
-}
-
-void ui_tui_goto(ui_app *a, int screen)
-{
-    if (screen < 0 || screen >= UI_NSCREENS)
+    if (!a->sess_stale)
         return;
-    if (screen != a->screen) {
-        a->prev_screen = a->screen;
-        a->screen = screen;
-    }
-    if (screen == UI_SESSIONS)
-        ui_sessions_scan(a);
-    a->dirty = 1;
-}
-
-void ui_tui_open_results(ui_app *a, const char *dir)
-{
-    pd_results *r = NULL;
-    pd_error err = {0};
-    if (results_load(&r, dir, &err) != PD_OK) {
-        ui_tui_message(a, 1, "%s", err.msg[0] ? err.msg : error_status_string(err.status));
-        return;
-    }
-    ui_results_set(a, r);
+    a->sess_stale = 0;
+    ui_sessions_scan(a);
 }
 
 static const char *ui_tui_base(const char *path)
@@ -136,14 +113,14 @@ static void ui_tui_draw_status(ui_app *a)
         snprintf(stage, sizeof stage, "stopping");
     ui_table_fmt_duration(ui_run_elapsed(a), el, sizeof el);
     const char *sep = ui_term_glyph(a, " \u2502 ", " | ");
-    char left[4400];
+    char left[PD_PATH_MAX + 256];
     snprintf(left, sizeof left, " %s%s%s%s%s%sETA %s", ui_tui_base(dir), sep, stage, sep, el, sep, eta);
     int lw = ui_table_text_width(left);
     ui_term_text(y, 0, lw < a->cols ? lw : a->cols, left);
     int room = a->cols - lw - 3;
     if (room < 4)
         return;
-    if (a->msg[0] && ui_tui_now() < a->msg_until) {
+    if (a->msg[0] && ui_nav_now() < a->msg_until) {
         attrset(a->msg_err ? (a->colors >= 8 ? ui_term_role(a, UI_C_ERROR) | A_REVERSE : A_BOLD | A_REVERSE)
                            : ui_term_role(a, UI_C_STATUS) | A_BOLD);
         ui_term_text(y, lw + 2, room, a->msg);
@@ -228,7 +205,7 @@ static void ui_tui_key(ui_app *a, int key)
             if (a->job && job_running(a->job)) {
                 job_cancel(a->job);
                 a->stopping = 1;
-                ui_tui_message(a, 0, "stopping the run and saving its state, then quitting");
+                ui_nav_message(a, 0, "stopping the run and saving its state, then quitting");
             } else {
                 a->quit = 1;
                 a->exit_code = 0;
@@ -270,7 +247,7 @@ static void ui_tui_on_signal(ui_app *a)
             job_cancel(a->job);
             a->stopping = 1;
             a->interrupted = 1;
-            ui_tui_message(a, 0, "interrupted: stopping the run and saving (Ctrl-C again quits at once)");
+            ui_nav_message(a, 0, "interrupted: stopping the run and saving (Ctrl-C again quits at once)");
         }
     } else {
         a->quit = 1;
@@ -283,10 +260,10 @@ static void ui_tui_loop(ui_app *a)
     double last_draw = 0;
     int handled_signals = 0, stdin_ok = 1;
     ui_tui_draw(a);
-    last_draw = ui_tui_now();
+    last_draw = ui_nav_now();
     a->dirty = 0;
     while (!a->quit) {
-        double now = ui_tui_now();
+        double now = ui_nav_now();
         /* while a run streams, take its wake-ups at most every 100 ms; keys always wake us */
         double since = now - last_draw;
         int listen_job = a->job && (!a->dirty || since >= 0.1);
@@ -308,13 +285,15 @@ static void ui_tui_loop(ui_app *a)
         int key, keyed = 0;
         while ((key = getch()) != ERR) {
             ui_tui_key(a, key);
+            ui_tui_rescan(a);
             keyed = 1;
             if (a->quit)
                 break;
         }
         if (a->job)
             ui_run_poll(a);
-        now = ui_tui_now();
+        ui_tui_rescan(a);
+        now = ui_nav_now();
         if (a->job && now - last_draw >= 1.0)
             a->dirty = 1; /* the clock and ETA */
         if (a->msg[0] && a->msg_until > 0 && now >= a->msg_until) {
@@ -356,16 +335,14 @@ static void ui_tui_free(ui_app *a)
 }
 
 /* The folder the Sessions screen lists: the one above --session DIR, or above SESSION, or sessions/. */
-static void ui_tui_sessions_root(ui_app *a, const char *session, const char *sess_dir)
+static pd_status ui_tui_sessions_root(ui_app *a, const char *session, const char *sess_dir, pd_error *err)
 {
     const char *from = sess_dir ? sess_dir : session;
-    if (!from) {
-        snprintf(a->sessions_root, sizeof a->sessions_root, "sessions");
-        return;
-    }
+    if (!from)
+        return path_format(a->sessions_root, sizeof a->sessions_root, err, "sessions");
     if (sess_dir)
-        ui_app_copy(a->session_arg, sizeof a->session_arg, sess_dir);
-    ui_app_copy(a->sessions_root, sizeof a->sessions_root, from);
+        PD_TRY(path_format(a->session_arg, sizeof a->session_arg, err, "%s", sess_dir));
+    PD_TRY(path_format(a->sessions_root, sizeof a->sessions_root, err, "%s", from));
     size_t len = strlen(a->sessions_root);
     while (!sess_dir && len > 1 && a->sessions_root[len - 1] == '/')
         a->sessions_root[--len] = '\0';
@@ -374,6 +351,7 @@ static void ui_tui_sessions_root(ui_app *a, const char *session, const char *ses
         *slash = '\0';
     else
         ui_app_copy(a->sessions_root, sizeof a->sessions_root, slash ? "/" : ".");
+    return PD_OK;
 }
 
 /* curses on, colours chosen; NULL when the terminal cannot be initialised */
@@ -402,35 +380,47 @@ static SCREEN *ui_tui_start_curses(ui_app *a)
     return scr;
 }
 
+/* The app with Setup pre-filled; NULL when out of memory. */
+static ui_app *ui_tui_new(const pd_config *cfg, int utf8)
+{
+    ui_app *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    a->cfg = *cfg;
+    a->utf8 = utf8;
+    a->run_seconds = NAN;
+    a->screen = a->prev_screen = UI_SETUP;
+    return a;
+}
+
+/* What needs curses on: the Setup model, the Sessions list, SESSION on Results; problems show as messages. */
+static void ui_tui_open(ui_app *a, const char *session, const char *sess_dir)
+{
+    pd_error err = {0};
+    if (ui_tui_sessions_root(a, session, sess_dir, &err) != PD_OK)
+        ui_nav_error(a, &err);
+    ui_setup_init(a);
+    ui_sessions_scan(a);
+    if (session && ui_actions_open(a, session) == 0)
+        a->screen = UI_RESULTS;
+}
+
 int tui_run(const pd_config *cfg, const char *session, const char *sess_dir)
 {
     setlocale(LC_ALL, "");
     const char *cs = nl_langinfo(CODESET);
     int utf8 = cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
     setlocale(LC_NUMERIC, "C");
-    ui_app *a = calloc(1, sizeof *a);
+    ui_app *a = ui_tui_new(cfg, utf8);
     if (!a)
         return 1;
-    a->cfg = *cfg;
-    a->utf8 = utf8;
-    a->run_seconds = NAN;
     SCREEN *scr = ui_tui_start_curses(a);
     if (!scr) {
         free(a);
         fprintf(stderr, "pdiff tui: cannot initialise the terminal (TERM=%s)\n", getenv("TERM") ? getenv("TERM") : "");
         return 1;
     }
-    ui_tui_sessions_root(a, session, sess_dir);
-    ui_setup_init(a);
-    ui_sessions_scan(a);
-    a->screen = a->prev_screen = UI_SETUP;
-    if (session) {
-        ui_tui_open_results(a, session);
-        if (a->res) {
-            ui_run_from_results(a);
-            a->screen = UI_RESULTS;
-        }
-    }
+    ui_tui_open(a, session, sess_dir);
 
     ui_tui_loop(a);
 

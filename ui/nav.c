@@ -1,0 +1,42 @@
+/* nav.c — the clock, the status line's message and going to a screen (see nav.h). */
+#include "nav.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+double ui_nav_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void ui_nav_message(ui_app *a, int is_error, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->msg, sizeof a->msg, fmt, ap);
+    va_end(ap);
+    a->msg_err = is_error;
+    a->msg_until = ui_nav_now() + (is_error ? 10 : 6);
+    a->dirty = 1;
+}
+
+void ui_nav_error(ui_app *a, const pd_error *err)
+{
+    ui_nav_message(a, 1, "%s", err->msg[0] ? err->msg : error_status_string(err->status));
+}
+
+void ui_nav_goto(ui_app *a, int screen)
+{
+    if (screen < 0 || screen >= UI_NSCREENS)
+        return;
+    if (screen != a->screen) {
+        a->prev_screen = a->screen;
+        a->screen = screen;
+    }
+    if (screen == UI_SESSIONS)
+        a->sess_stale = 1;
+    a->dirty = 1;
+}

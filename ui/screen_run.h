@@ -1,0 +1,17 @@
+/* screen_run.h — the Run screen (run.c): stage progress, loss curves, the log; it also drains the job's queues. */
+#ifndef PD_UI_SCREEN_RUN_H
+#define PD_UI_SCREEN_RUN_H
+
+#include "app.h"
+
+void ui_run_reset(ui_app *a);
+void ui_run_free(ui_app *a);
+void ui_run_poll(ui_app *a);         /* drain the job's events and metrics */
+void ui_run_from_results(ui_app *a); /* curves and stage times of a loaded session */
+void ui_run_draw(ui_app *a, int y, int h);
+void ui_run_log(ui_app *a, const char *line);
+int ui_run_active_stage(const ui_app *a);
+double ui_run_eta(const ui_app *a, int stage);
+double ui_run_elapsed(const ui_app *a);
+
+#endif
