@@ -4,13 +4,16 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "csvio.h"
 #include "grow.h"
+#include "path.h"
+#include "session.h"
 
 /* ------------------------------------------------------------------------------------------------ tables */
 
-void table_init(pd_table *t, const char *title, const char *label, int cols)
+void report_table_init(pd_report_table *t, const char *title, const char *label, int cols)
 {
     memset(t, 0, sizeof *t);
     snprintf(t->title, sizeof t->title, "%s", title);
@@ -18,8 +21,10 @@ void table_init(pd_table *t, const char *title, const char *label, int cols)
     t->cols = cols;
 }
 
-void table_free(pd_table *t)
+void report_table_free(pd_report_table *t)
 {
+    if (!t)
+        return;
     for (int i = 0; i < t->rows * t->cols; i++)
         free(t->cells[i]);
     free(t->cells);
@@ -27,7 +32,7 @@ void table_free(pd_table *t)
     memset(t, 0, sizeof *t);
 }
 
-pd_status table_row(pd_table *t, const char *const *texts, const double *values, const char *fmt)
+pd_status report_table_row(pd_report_table *t, const char *const *texts, const double *values, const char *fmt)
 {
     int64_t cap = t->cap; /* rows, for both arrays */
     char **nc = pd_grow(t->cells, &cap, t->rows + 1, (size_t)t->cols * sizeof *nc, 16);
@@ -52,16 +57,19 @@ pd_status table_row(pd_table *t, const char *const *texts, const double *values,
             else
                 snprintf(buf, sizeof buf, "-");
         }
-        t->cells[t->rows * t->cols + c] = strdup(buf);
+        char **cell = &t->cells[t->rows * t->cols + c];
         t->values[t->rows * t->cols + c] = v;
-        if (!t->cells[t->rows * t->cols + c])
+        if (!(*cell = strdup(buf))) {
+            while (c-- > 0) /* the row is not kept: free its cells */
+                free(*--cell);
             return PD_ERR_NOMEM;
+        }
     }
     t->rows++;
     return PD_OK;
 }
 
-static void table_latex_escape(const char *s, FILE *out)
+static void report_table_latex_escape(const char *s, FILE *out)
 {
     for (; *s; s++) {
         switch (*s) {
@@ -83,7 +91,7 @@ static void table_latex_escape(const char *s, FILE *out)
     }
 }
 
-static void table_print_text(const pd_table *t, FILE *out)
+static void report_table_print_text(const pd_report_table *t, FILE *out)
 {
     int width[32] = {0};
     for (int r = 0; r < t->rows; r++)
@@ -115,10 +123,10 @@ static void table_print_text(const pd_table *t, FILE *out)
     fputc('\n', out);
 }
 
-static void table_print_latex(const pd_table *t, FILE *out)
+static void report_table_print_latex(const pd_report_table *t, FILE *out)
 {
     fprintf(out, "%% %s\n\\begin{table}[t]\n\\centering\n\\caption{", t->title);
-    table_latex_escape(t->title, out);
+    report_table_latex_escape(t->title, out);
     fprintf(out, "}\n\\label{tab:%s}\n\\begin{tabular}{l", t->label);
     for (int c = 1; c < t->cols; c++)
         fputc('r', out);
@@ -128,7 +136,7 @@ static void table_print_latex(const pd_table *t, FILE *out)
             if (c)
                 fputs(" & ", out);
             const char *cell = t->cells[r * t->cols + c];
-            table_latex_escape(strcmp(cell, "-") == 0 ? "--" : cell, out);
+            report_table_latex_escape(strcmp(cell, "-") == 0 ? "--" : cell, out);
         }
         fputs(" \\\\\n", out);
         if (r == 0)
@@ -138,7 +146,7 @@ static void table_print_latex(const pd_table *t, FILE *out)
 }
 
 /* tidy CSV rows: table,kind,metric,value for every numeric cell */
-static void table_print_csv(const pd_table *t, pd_csv_writer *w)
+static void report_table_print_csv(const pd_report_table *t, pd_csv_writer *w)
 {
     for (int r = 1; r < t->rows; r++)
         for (int c = 1; c < t->cols; c++) {
@@ -153,16 +161,16 @@ static void table_print_csv(const pd_table *t, pd_csv_writer *w)
         }
 }
 
-void table_print(const pd_table *t, pd_report_format f, FILE *out)
+void report_table_print(const pd_report_table *t, pd_report_format f, FILE *out)
 {
     if (f == PD_REPORT_LATEX) {
-        table_print_latex(t, out);
+        report_table_print_latex(t, out);
     } else if (f == PD_REPORT_TEXT) {
-        table_print_text(t, out);
+        report_table_print_text(t, out);
     } else {
         pd_csv_writer *w;
         if (csvio_create_stream(&w, out, NULL) == PD_OK) {
-            table_print_csv(t, w);
+            report_table_print_csv(t, w);
             csvio_commit(w, NULL);
         }
     }
@@ -183,30 +191,22 @@ pd_status report_parse_format(const char *s, pd_report_format *f, pd_error *err)
     return PD_OK;
 }
 
-typedef struct {
-    pd_csv_table t;
-    int metric, value;
-} report_summary;
+/* summary.csv, read by its one reader (session.h) */
+typedef pd_session report_summary;
 
 static double report_get(const report_summary *s, const char *metric)
 {
-    for (int64_t r = 0; r < s->t.rows; r++)
-        if (strcmp(csvio_cell(&s->t, r, s->metric), metric) == 0) {
-            const char *v = csvio_cell(&s->t, r, s->value);
-            char *end;
-            double x = strtod(v, &end);
-            return end != v ? x : NAN;
-        }
-    return NAN;
+    double v;
+    return session_summary_get(s, metric, &v) ? v : NAN;
 }
 
 static pd_status report_accuracy_table(const report_summary *s, pd_report_format f, FILE *out)
 {
-    pd_table t;
+    pd_report_table t;
     int pct = f != PD_REPORT_CSV;
-    table_init(&t, pct ? "Test accuracy (%)" : "Test accuracy", "accuracy", 4);
+    report_table_init(&t, pct ? "Test accuracy (%)" : "Test accuracy", "accuracy", 4);
     const char *head[4] = {"method", "best", "mean", "median"};
-    pd_status st = table_row(&t, head, NULL, NULL);
+    pd_status st = report_table_row(&t, head, NULL, NULL);
     static const struct {
         const char *name, *prefix;
     } rows[] = {{"original", "original"}, {"ensemble", NULL}, {"p-diff", "pdiff"}, {"AE recon", "ae_recon"}};
@@ -225,20 +225,20 @@ static pd_status report_accuracy_table(const report_summary *s, pd_report_format
         }
         for (int j = 1; j < 4; j++)
             v[j] *= pct ? 100.0 : 1.0;
-        st = table_row(&t, txt, v, pct ? "%.2f" : "%.4f");
+        st = report_table_row(&t, txt, v, pct ? "%.2f" : "%.4f");
     }
     if (st == PD_OK)
-        table_print(&t, f, out);
-    table_free(&t);
+        report_table_print(&t, f, out);
+    report_table_free(&t);
     return st;
 }
 
 static pd_status report_time_table(const report_summary *s, pd_report_format f, FILE *out)
 {
-    pd_table t;
-    table_init(&t, "Wall time per stage (s)", "time", 2);
+    pd_report_table t;
+    report_table_init(&t, "Wall time per stage (s)", "time", 2);
     const char *head[2] = {"stage", "seconds"};
-    pd_status st = table_row(&t, head, NULL, NULL);
+    pd_status st = report_table_row(&t, head, NULL, NULL);
     static const char *const stages[] = {"train", "collect", "ae", "ddpm", "generate", "analyze"};
     double total = 0.0;
     int any = 0;
@@ -251,24 +251,25 @@ static pd_status report_time_table(const report_summary *s, pd_report_format f, 
         total += v[1];
         any = 1;
         const char *txt[2] = {stages[i], NULL};
-        st = table_row(&t, txt, v, "%.1f");
+        st = report_table_row(&t, txt, v, "%.1f");
     }
     if (st == PD_OK && any) {
         double v[2] = {NAN, total};
         const char *txt[2] = {"total", NULL};
-        st = table_row(&t, txt, v, "%.1f");
+        st = report_table_row(&t, txt, v, "%.1f");
     }
     if (st == PD_OK)
-        table_print(&t, f, out);
-    table_free(&t);
+        report_table_print(&t, f, out);
+    report_table_free(&t);
     return st;
 }
 
 /* Distinct kinds of models.csv in order of appearance; returns the count (0 when absent or not analysed). */
 static int report_kinds(const char *dir, char kinds[][32], int max, int *analysed, pd_error *err)
 {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/models.csv", dir);
+    char path[PD_PATH_MAX];
+    if (path_join(path, sizeof path, dir, "models.csv", err) != PD_OK)
+        return -1;
     FILE *f = fopen(path, "r");
     if (!f)
         return 0;
@@ -318,14 +319,15 @@ static pd_status report_memorization_table(const char *dir, const report_summary
     if (nk == 0 || !analysed)
         return PD_OK;
     int pct = f != PD_REPORT_CSV;
-    pd_table t;
-    table_init(&t, pct ? "Memorization: accuracy (%), max similarity to the originals (IoU of wrong predictions), "
-                         "nearest-original L2"
-                       : "Memorization",
-               "memorization", 8);
+    pd_report_table t;
+    report_table_init(&t,
+                      pct ? "Memorization: accuracy (%), max similarity to the originals (IoU of wrong predictions), "
+                            "nearest-original L2"
+                          : "Memorization",
+                      "memorization", 8);
     const char *head[8] = {"kind", "acc best", "acc mean", "acc median", "max-sim mean", "max-sim min", "max-sim max",
                            "nearest L2 median"};
-    pd_status st = table_row(&t, head, NULL, NULL);
+    pd_status st = report_table_row(&t, head, NULL, NULL);
     for (int i = 0; i < nk && st == PD_OK; i++) {
         char pre[64], key[128], label[64];
         snprintf(pre, sizeof pre, "%.31s", kinds[i]);
@@ -352,7 +354,7 @@ static pd_status report_memorization_table(const char *dir, const report_summary
             v[j] *= pct ? 100.0 : 1.0;
         const char *txt[8] = {report_kind_label(kinds[i], label, sizeof label), NULL, NULL, NULL,
                               NULL, NULL, NULL, NULL};
-        st = table_row(&t, txt, v, pct ? "%.2f" : "%.6g");
+        st = report_table_row(&t, txt, v, pct ? "%.2f" : "%.6g");
         /* similarity and L2 columns want more digits than percentages */
         for (int j = 4; j < 8 && st == PD_OK; j++) {
             char buf[64];
@@ -366,28 +368,24 @@ static pd_status report_memorization_table(const char *dir, const report_summary
         }
     }
     if (st == PD_OK) {
-        table_print(&t, f, out);
+        report_table_print(&t, f, out);
         double nov = report_get(s, "novelty");
         if (f == PD_REPORT_TEXT && isfinite(nov))
             fprintf(out, "Novelty: %.1f %% of the p-diff models have a max similarity below every original's.\n\n",
                     100.0 * nov);
     }
-    table_free(&t);
+    report_table_free(&t);
     return st == PD_OK ? PD_OK : error_set(err, st, "report: out of memory");
 }
 
 pd_status report_write(const char *dir, pd_report_format f, FILE *out, pd_error *err)
 {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/summary.csv", dir);
-    report_summary s;
-    PD_TRY(csvio_read(path, &s.t, err));
-    s.metric = csvio_column(&s.t, "metric");
-    s.value = csvio_column(&s.t, "value");
-    if (s.metric < 0 || s.value < 0) {
-        csvio_free(&s.t);
-        return error_set(err, PD_ERR_FORMAT, "%s: expected columns metric,value", path);
-    }
+    char path[PD_PATH_MAX];
+    PD_TRY(path_join(path, sizeof path, dir, "summary.csv", err));
+    if (access(path, F_OK) != 0)
+        return error_set(err, PD_ERR_IO, "%s: no such file (the generate stage writes it)", path);
+    report_summary *s;
+    PD_TRY(session_open(&s, dir, 0, err));
     if (f == PD_REPORT_CSV) {
         pd_csv_writer *w;
         if (csvio_create_stream(&w, out, err) == PD_OK) {
@@ -398,18 +396,18 @@ pd_status report_write(const char *dir, pd_report_format f, FILE *out, pd_error 
             csvio_commit(w, NULL);
         }
     } else if (f == PD_REPORT_TEXT) {
-        double task = report_get(&s, "task_accuracy");
+        double task = report_get(s, "task_accuracy");
         fprintf(out, "Session %s\n", dir);
         if (isfinite(task))
             fprintf(out, "Task model test accuracy: %.2f %%\n", 100.0 * task);
         fputc('\n', out);
     }
-    pd_status st = report_accuracy_table(&s, f, out);
+    pd_status st = report_accuracy_table(s, f, out);
     if (st == PD_OK)
-        st = report_memorization_table(dir, &s, f, out, err);
+        st = report_memorization_table(dir, s, f, out, err);
     if (st == PD_OK)
-        st = report_time_table(&s, f, out);
-    csvio_free(&s.t);
+        st = report_time_table(s, f, out);
+    session_free(s);
     if (st != PD_OK && err && err->status != st)
         return error_set(err, st, "report: out of memory");
     return st;

@@ -29,12 +29,12 @@ typedef struct {
     int64_t cap;
     char **cells;            /* rows x cols, malloc'd strings */
     double *values;          /* rows x cols numeric value (NaN for text) for CSV */
-} pd_table;
+} pd_report_table;
 
-void table_init(pd_table *t, const char *title, const char *label, int cols);
-void table_free(pd_table *t);
+void report_table_init(pd_report_table *t, const char *title, const char *label, int cols);
+void report_table_free(pd_report_table *t);
 /* Append a row: texts[i] for column i (NULL = use value[i] formatted with fmt, e.g. "%.2f"). */
-pd_status table_row(pd_table *t, const char *const *texts, const double *values, const char *fmt);
-void table_print(const pd_table *t, pd_report_format f, FILE *out);
+pd_status report_table_row(pd_report_table *t, const char *const *texts, const double *values, const char *fmt);
+void report_table_print(const pd_report_table *t, pd_report_format f, FILE *out);
 
 #endif

@@ -5,6 +5,7 @@
  * not written yet (have_* flags). The similarity matrix of p-diff models x originals comes from similarity.csv
  * when the analysis ran, else it is computed from the kept predictions. Once loaded the snapshot never changes,
  * so a UI can keep drawing it while a new run works on the session; load a fresh one when the run finishes.
+ * summary.csv and losses.csv are read by session.h's reader, on its rules (a repeated metric: its last value).
  */
 #ifndef PD_RESULTS_H
 #define PD_RESULTS_H
@@ -12,10 +13,11 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "path.h"
 #include "zoo.h"
 
 typedef struct {
-    char dir[4096];
+    char dir[PD_PATH_MAX]; /* the folder as given to results_load */
     /* summary.csv */
     int n_summary;
     char (*metric)[64];

@@ -1,4 +1,5 @@
-/* session.c — session directory bookkeeping: losses.csv and summary.csv (see session.h). */
+/* session.c — session directory bookkeeping: losses.csv and summary.csv (see session.h). This is the one reader
+ * of those two files; results.c gets them through session_open. */
 #include "session.h"
 
 #include <math.h>
@@ -10,6 +11,7 @@
 #include "atomic.h"
 #include "csvio.h"
 #include "grow.h"
+#include "path.h"
 
 typedef struct {
     char stage[16];
@@ -23,7 +25,7 @@ typedef struct {
 } session_metric;
 
 struct pd_session {
-    char dir[4096];
+    char dir[PD_PATH_MAX];
     session_loss *losses;
     int64_t n_losses, cap_losses;
     session_metric *metrics;
@@ -36,31 +38,34 @@ const char *session_dir(const pd_session *s)
     return s->dir;
 }
 
+/* session_open keeps SESSION_PATH_ROOM characters free after the folder's name, so these always fit in a
+ * PD_PATH_MAX buffer for a name of at most SESSION_NAME_MAX characters; anything else is a caller's bug. */
 const char *session_path(const pd_session *s, const char *name, char *buf, size_t size)
 {
-    snprintf(buf, size, "%s/%s", s->dir, name);
+    pd_status st = path_join(buf, size, s->dir, name, NULL);
+    PD_ASSERT(st == PD_OK);
     return buf;
 }
 
 const char *session_state_path(const pd_session *s, const char *name, char *buf, size_t size)
 {
-    snprintf(buf, size, "%s/state/%s.bin", s->dir, name);
+    pd_status st = path_format(buf, size, NULL, "%s/state/%s.bin", s->dir, name);
+    PD_ASSERT(st == PD_OK);
     return buf;
 }
 
 int session_file_exists(const pd_session *s, const char *name)
 {
-    char path[4200];
+    char path[PD_PATH_MAX];
     struct stat st;
-    return stat(session_path(s, name, path, sizeof path), &st) == 0;
+    return path_join(path, sizeof path, s->dir, name, NULL) == PD_OK && stat(path, &st) == 0;
 }
 
 int session_exists(const char *dir)
 {
-    char path[4200];
+    char path[PD_PATH_MAX];
     struct stat st;
-    snprintf(path, sizeof path, "%s/config.csv", dir);
-    return stat(path, &st) == 0;
+    return path_join(path, sizeof path, dir, "config.csv", NULL) == PD_OK && stat(path, &st) == 0;
 }
 
 pd_status session_loss_add(pd_session *s, const char *stage, int64_t step, double loss, double accuracy)
@@ -103,9 +108,10 @@ void session_loss_at(const pd_session *s, int64_t i, const char **stage, int64_t
 
 pd_status session_losses_write(pd_session *s, pd_error *err)
 {
-    char path[4200];
+    char path[PD_PATH_MAX];
     pd_csv_writer *w;
-    PD_TRY(csvio_create(&w, session_path(s, "losses.csv", path, sizeof path), err));
+    PD_TRY(path_join(path, sizeof path, s->dir, "losses.csv", err));
+    PD_TRY(csvio_create(&w, path, err));
     csvio_text(w, "stage");
     csvio_text(w, "step");
     csvio_text(w, "loss");
@@ -164,9 +170,10 @@ const char *session_summary_at(const pd_session *s, int i, double *value)
 
 pd_status session_summary_write(pd_session *s, pd_error *err)
 {
-    char path[4200];
+    char path[PD_PATH_MAX];
     pd_csv_writer *w;
-    PD_TRY(csvio_create(&w, session_path(s, "summary.csv", path, sizeof path), err));
+    PD_TRY(path_join(path, sizeof path, s->dir, "summary.csv", err));
+    PD_TRY(csvio_create(&w, path, err));
     csvio_text(w, "metric");
     csvio_text(w, "value");
     csvio_endrow(w);
@@ -178,80 +185,112 @@ pd_status session_summary_write(pd_session *s, pd_error *err)
     return csvio_commit(w, err);
 }
 
-static pd_status session_load_losses(pd_session *s, pd_error *err)
+/* The columns a session table needs (the first n_required of names) and may have (the rest; -1 when absent), in
+ * any order, other columns ignored. PD_ERR_FORMAT "PATH: no 'loss' column (expected stage,step,loss[,accuracy])". */
+static pd_status session_columns(const pd_csv_table *t, const char *path, const char *const *names, int n,
+                                 int n_required, const char *expect, int *cols, pd_error *err)
 {
-    char path[4200];
-    session_path(s, "losses.csv", path, sizeof path);
-    struct stat stt;
-    if (stat(path, &stt) != 0)
-        return PD_OK;
+    for (int i = 0; i < n; i++) {
+        cols[i] = csvio_column(t, names[i]);
+        if (cols[i] < 0 && i < n_required)
+            return error_set(err, PD_ERR_FORMAT, "%s: no '%s' column (expected %s)", path, names[i], expect);
+    }
+    return PD_OK;
+}
+
+/* A step cell: a whole number (pdiff writes them with csvio_int). */
+static pd_status session_cell_step(const pd_csv_table *t, const char *path, int64_t r, int col, int64_t *step,
+                                   pd_error *err)
+{
+    double v;
+    PD_TRY(csvio_cell_double(t, r, col, &v, err));
+    if (!(v == floor(v) && fabs(v) < 9.0e15)) /* also refuses NaN (an empty cell) */
+        return error_set(err, PD_ERR_FORMAT, "%s:%lld: column 'step': not a whole number: '%.60s'", path,
+                         (long long)r + 2, csvio_cell(t, r, col));
+    *step = (int64_t)v;
+    return PD_OK;
+}
+
+/* losses.csv: stage,step,loss[,accuracy] (session_losses_write's format); an empty loss or accuracy is NaN. */
+static pd_status session_read_losses(pd_session *s, const char *path, pd_error *err)
+{
+    static const char *const names[4] = {"stage", "step", "loss", "accuracy"};
     pd_csv_table t;
     PD_TRY(csvio_read(path, &t, err));
-    int cs = csvio_column(&t, "stage"), cst = csvio_column(&t, "step"), cl = csvio_column(&t, "loss"),
-        ca = csvio_column(&t, "accuracy");
-    pd_status st = PD_OK;
-    if (cs < 0 || cst < 0 || cl < 0)
-        st = error_set(err, PD_ERR_FORMAT, "%s: expected columns stage,step,loss[,accuracy]", path);
+    int c[4] = {-1, -1, -1, -1};
+    pd_status st = session_columns(&t, path, names, 4, 3, "stage,step,loss[,accuracy]", c, err);
     for (int64_t r = 0; st == PD_OK && r < t.rows; r++) {
-        double step, loss, acc = NAN;
-        st = csvio_cell_double(&t, r, cst, &step, err);
+        int64_t step = 0;
+        double loss = NAN, acc = NAN;
+        st = session_cell_step(&t, path, r, c[1], &step, err);
         if (st == PD_OK)
-            st = csvio_cell_double(&t, r, cl, &loss, err);
-        if (st == PD_OK && ca >= 0)
-            st = csvio_cell_double(&t, r, ca, &acc, err);
-        if (st == PD_OK && session_loss_add(s, csvio_cell(&t, r, cs), (int64_t)step, loss, acc) != PD_OK)
+            st = csvio_cell_double(&t, r, c[2], &loss, err);
+        if (st == PD_OK && c[3] >= 0)
+            st = csvio_cell_double(&t, r, c[3], &acc, err);
+        if (st == PD_OK && session_loss_add(s, csvio_cell(&t, r, c[0]), step, loss, acc) != PD_OK)
             st = error_set(err, PD_ERR_NOMEM, "%s: out of memory", path);
     }
     csvio_free(&t);
     return st;
 }
 
-static pd_status session_load_summary(pd_session *s, pd_error *err)
+/* summary.csv: metric,value (session_summary_write's format); any metric name, an empty value is NaN, a repeated
+ * metric keeps its first place and its last value. */
+static pd_status session_read_summary(pd_session *s, const char *path, pd_error *err)
 {
-    char path[4200];
-    session_path(s, "summary.csv", path, sizeof path);
-    struct stat stt;
-    if (stat(path, &stt) != 0)
-        return PD_OK;
+    static const char *const names[2] = {"metric", "value"};
     pd_csv_table t;
     PD_TRY(csvio_read(path, &t, err));
-    int cm = csvio_column(&t, "metric"), cv = csvio_column(&t, "value");
-    pd_status st = PD_OK;
-    if (cm < 0 || cv < 0)
-        st = error_set(err, PD_ERR_FORMAT, "%s: expected columns metric,value", path);
+    int c[2] = {-1, -1};
+    pd_status st = session_columns(&t, path, names, 2, 2, "metric,value", c, err);
     for (int64_t r = 0; st == PD_OK && r < t.rows; r++) {
-        double v;
-        st = csvio_cell_double(&t, r, cv, &v, err);
-        if (st == PD_OK && session_summary_set(s, csvio_cell(&t, r, cm), v) != PD_OK)
+        double v = NAN;
+        st = csvio_cell_double(&t, r, c[1], &v, err);
+        if (st == PD_OK && session_summary_set(s, csvio_cell(&t, r, c[0]), v) != PD_OK)
             st = error_set(err, PD_ERR_NOMEM, "%s: out of memory", path);
     }
     csvio_free(&t);
     return st;
+}
+
+/* Read dir/name with reader when the file exists; a missing file is an empty table. */
+static pd_status session_load(pd_session *s, const char *name,
+                              pd_status (*reader)(pd_session *, const char *, pd_error *), pd_error *err)
+{
+    char path[PD_PATH_MAX];
+    struct stat st;
+    PD_TRY(path_join(path, sizeof path, s->dir, name, err));
+    if (stat(path, &st) != 0)
+        return PD_OK;
+    return reader(s, path, err);
 }
 
 pd_status session_open(pd_session **out, const char *dir, int create, pd_error *err)
 {
     *out = NULL;
     struct stat st;
+    size_t len = strlen(dir);
+    if (len + SESSION_PATH_ROOM >= PD_PATH_MAX)
+        return error_set(err, PD_ERR_IO, "%.200s...: session folder path too long (%zu characters, at most %d)",
+                         dir, len, PD_PATH_MAX - 1 - SESSION_PATH_ROOM);
     if (!create && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)))
         return error_set(err, PD_ERR_IO, "%s: no such session folder", dir);
     pd_session *s = calloc(1, sizeof *s);
     if (!s)
         return error_set(err, PD_ERR_NOMEM, "session: out of memory");
-    snprintf(s->dir, sizeof s->dir, "%s", dir);
-    size_t len = strlen(s->dir);
+    pd_status rc = path_format(s->dir, sizeof s->dir, err, "%s", dir);
     while (len > 1 && s->dir[len - 1] == '/')
         s->dir[--len] = '\0';
-    pd_status rc = PD_OK;
-    if (create) {
-        char state[4200];
-        snprintf(state, sizeof state, "%s/state", s->dir);
-        rc = atomic_mkdirs(state, err);
+    if (rc == PD_OK && create) {
+        char state[PD_PATH_MAX];
+        rc = path_join(state, sizeof state, s->dir, "state", err);
+        if (rc == PD_OK)
+            rc = atomic_mkdirs(state, err);
     }
     if (rc == PD_OK)
-        rc = session_load_losses(s, err);
+        rc = session_load(s, "losses.csv", session_read_losses, err);
     if (rc == PD_OK)
-        rc = session_load_summary(s, err);
+        rc = session_load(s, "summary.csv", session_read_summary, err);
     if (rc != PD_OK) {
         session_free(s);
         return rc;

@@ -1,4 +1,4 @@
-/* session.h — a session directory: the files one pipeline run writes (DESIGN §5).
+/* session.h — a session directory: the files one pipeline run writes (doc/design.md §5; the files themselves: sessions/README).
  *
  * The session object keeps the small tables in memory (loss curve points, summary metrics) and writes them
  * whole, atomically, whenever a stage ends or saves (so a killed run leaves complete files). Large per-stage
@@ -11,6 +11,13 @@
  *   session_summary_set(s, "task_accuracy", 0.903);
  *   session_losses_write(s, &err); session_summary_write(s, &err);
  *   session_free(s);
+ *
+ * losses.csv and summary.csv have one reader, session_open (results.h's snapshot reads them through it):
+ *   losses.csv   columns stage, step, loss and optionally accuracy, in any order (others ignored); step a whole
+ *                number, loss and accuracy numbers or empty (NaN);
+ *   summary.csv  columns metric, value; any metric name; value a number or empty (NaN); a repeated metric keeps
+ *                its first place and its last value.
+ * A missing file is an empty table; a malformed one fails with one line naming the file (and line, column).
  */
 #ifndef PD_SESSION_H
 #define PD_SESSION_H
@@ -22,13 +29,20 @@
 
 typedef struct pd_session pd_session;
 
+/* The longest file name session_path / session_state_path take, and the room session_open keeps for it after
+ * the folder's name ("/state/" NAME ".bin"): a folder path longer than PD_PATH_MAX - 1 - SESSION_PATH_ROOM is
+ * refused (PD_ERR_IO), so every session path fits in a PD_PATH_MAX buffer. */
+#define SESSION_NAME_MAX 64
+#define SESSION_PATH_ROOM (SESSION_NAME_MAX + 12)
+
 /* Open (create != 0: create the folder and state/ when missing) and load existing losses.csv/summary.csv. */
 pd_status session_open(pd_session **out, const char *dir, int create, pd_error *err);
-void session_free(pd_session *s);
+void session_free(pd_session *s); /* NULL is a no-op */
 const char *session_dir(const pd_session *s);
-/* dir/name into buf; returns buf. */
+/* dir/name into buf (at least PD_PATH_MAX bytes; name at most SESSION_NAME_MAX characters, else PD_ASSERT
+ * fails); returns buf. */
 const char *session_path(const pd_session *s, const char *name, char *buf, size_t size);
-/* dir/state/name.bin into buf; returns buf. */
+/* dir/state/name.bin into buf, on the same terms; returns buf. */
 const char *session_state_path(const pd_session *s, const char *name, char *buf, size_t size);
 int session_file_exists(const pd_session *s, const char *name);
 

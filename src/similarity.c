@@ -33,6 +33,8 @@ pd_status similarity_init(pd_wrongsets *w, const uint8_t *preds, const uint8_t *
 
 void similarity_free(pd_wrongsets *w)
 {
+    if (!w)
+        return;
     free(w->bits);
     free(w->wrong);
     memset(w, 0, sizeof *w);

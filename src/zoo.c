@@ -18,6 +18,8 @@ void zoo_init(pd_zoo *z, int64_t d, int32_t n_test)
 
 void zoo_free(pd_zoo *z)
 {
+    if (!z)
+        return;
     free(z->kind);
     free(z->accuracy);
     free(z->loss);
