@@ -4,7 +4,7 @@
  * temb adds row t[b] of a learned table to every channel of sample b (in place allowed). Its backward pass
  * first sums dout over channels per sample (channels in order), then adds those sums to the table with one
  * thread per column walking the samples in order: repeated timesteps accumulate in the CPU's order, without
- * atomics. diffusion_step draws element i's noise at counter offset + i (cuda_rng_normal_at), the CPU's
+ * atomics. diffusion_step draws element i's noise at counter offset + i (rng_hash_normal), the CPU's
  * numbers. Timesteps and the schedule tables live on the device: no host round trip per step. */
 #include "cuda_internal.cuh"
 
@@ -84,7 +84,7 @@ static void cuda_diffusion_step(pd_backend *be, float *x, const float *eps, int6
         float x0p = v < -1.0f ? -1.0f : (v > 1.0f ? 1.0f : v); /* NaN passes through, as torch.clamp */
         float y = c1 * x0p + c2 * xi;
         if (sigma != 0.0f)
-            y += sigma * cuda_rng_normal_at(seed, offset + (uint64_t)i);
+            y += sigma * rng_hash_normal(seed, offset + (uint64_t)i);
         x[i] = y;
     });
 }

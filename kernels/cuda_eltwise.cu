@@ -3,8 +3,8 @@
  *
  * One grid-stride kernel per op (cuda_map). Each expression is written as the CPU writes it and the library
  * is compiled without FMA contraction, so these ops give the CPU's bits (tanh aside: CUDA's tanhf and
- * glibc's differ by an ulp or two). Random numbers come from cuda_rng_normal_at, the device copy of
- * rng_normal_at. */
+ * glibc's differ by an ulp or two). Random numbers come from rng_hash_normal (src/rng_hash.h), the one
+ * definition rng_normal_at uses too. */
 #include "cuda_internal.cuh"
 
 static void cuda_eltwise_fill(pd_backend *be, float *x, int64_t n, float value)
@@ -33,7 +33,7 @@ static void cuda_eltwise_add(pd_backend *be, float *out, const float *a, const f
 static void cuda_eltwise_randn(pd_backend *be, float *x, int64_t n, uint64_t seed, uint64_t offset)
 {
     /* x [n] = N(0,1) at counter (seed, offset + i) */
-    cuda_map(be, n, [=] __device__(int64_t i) { x[i] = cuda_rng_normal_at(seed, offset + (uint64_t)i); });
+    cuda_map(be, n, [=] __device__(int64_t i) { x[i] = rng_hash_normal(seed, offset + (uint64_t)i); });
 }
 
 static void cuda_eltwise_noise_mix(pd_backend *be, float *out, const float *x, float a, int64_t n, uint64_t seed,
@@ -41,7 +41,7 @@ static void cuda_eltwise_noise_mix(pd_backend *be, float *out, const float *x, f
 {
     /* out [n] = (1 - a) x [n] + a N(0,1); out may alias x */
     cuda_map(be, n, [=] __device__(int64_t i) {
-        out[i] = (1.0f - a) * x[i] + a * cuda_rng_normal_at(seed, offset + (uint64_t)i);
+        out[i] = (1.0f - a) * x[i] + a * rng_hash_normal(seed, offset + (uint64_t)i);
     });
 }
 

@@ -8,7 +8,8 @@
  *   - cuda_map(be, n, lambda): an element-wise kernel over [0, n) on the backend's stream;
  *   - cuda_scratch(be, bytes): device scratch, grown (never shrunk) on demand, valid until the next call;
  *   - cuda_sgemm: row-major GEMM through cuBLAS;
- *   - cuda_rng_normal_at: the device twin of rng_normal_at (src/rng.c), bit for bit;
+ *   - rng_hash_normal (src/rng_hash.h): the same counter-based normals as rng_normal_at, from the one
+ *     definition gcc and nvcc both read, so CPU and GPU streams match bit for bit;
  *   - warp and block reductions that always combine values in the same order.
  * Nothing here uses float atomics: every result is a fixed function of the inputs and the launch geometry,
  * and the geometry depends only on the shapes.
@@ -24,6 +25,7 @@ extern "C" {
 #include "backend.h"
 #include "error.h"
 }
+#include "rng_hash.h"
 
 typedef struct {
     pd_backend base; /* must be first */
@@ -98,30 +100,6 @@ void cuda_sgemm(pd_backend *be, int ta, int tb, int32_t m, int32_t n, int32_t k,
 /* db [c] += sum over n and len of t [n, c, len] (per-channel sums in double, fixed order) — the bias
  * gradient of the convolutions. */
 void cuda_channel_sums(pd_backend *be, float *db, const float *t, int32_t n, int32_t c, int64_t len);
-
-/* ---- counter-based RNG: the same function as rng_hash / rng_normal_at in src/rng.c ------------------- */
-
-__device__ __forceinline__ uint64_t cuda_rng_hash(uint64_t seed, uint64_t index)
-{
-    uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (index + 1);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    z ^= z >> 31;
-    z += 0x9E3779B97F4A7C15ULL;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-/* Box-Muller in double on the two halves of one hash, rounded to float, as the CPU does (the explicit
- * _rn intrinsics keep the compiler from contracting anything into an FMA). */
-__device__ __forceinline__ float cuda_rng_normal_at(uint64_t seed, uint64_t index)
-{
-    uint64_t h = cuda_rng_hash(seed, index);
-    double u1 = __dmul_rn(__dadd_rn((double)(h >> 32), 1.0), 1.0 / 4294967296.0);
-    double u2 = __dmul_rn((double)(h & 0xFFFFFFFFu), 1.0 / 4294967296.0);
-    return (float)__dmul_rn(sqrt(__dmul_rn(-2.0, log(u1))), cos(__dmul_rn(6.283185307179586, u2)));
-}
 
 /* ---- reductions in a fixed order ----------------------------------------------------------------------- */
 

@@ -22,11 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devbuf.h"
 #include "rng.h"
 
 #define AE_SLOPE 0.01f
 #define AE_EPS 1e-5f
-#define AE_MAX_ALLOCS 128
 
 typedef struct {
     int lead;                   /* leading LeakyReLU (all but encoder layer 0) */
@@ -72,9 +72,7 @@ struct pd_ae {
     /* state of the latest ae_forward, for ae_backward */
     int32_t fwd_n;
     float fwd_b;
-    void *allocs[AE_MAX_ALLOCS];
-    int n_allocs;
-    int alloc_failed;
+    pd_devbuf bufs; /* every backend buffer above */
 };
 
 /* ------------------------------------------------------------------------------------------ geometry */
@@ -91,6 +89,97 @@ pd_ae_geometry ae_geometry_medium(int32_t d)
     return g;
 }
 
+/* The encoder's layers from padded length dp; *len becomes the latent length. Returns 0 (err set) when a length
+ * falls below 2. */
+static int ae_plan_encoder(const pd_ae_geometry *g, ae_layer enc[4], int64_t *len, pd_error *err)
+{
+    int32_t f = g->fold, k = g->kernel;
+    int32_t ch[5] = {g->enc[0], g->enc[0], g->enc[1], g->enc[2], g->enc[3]};
+    for (int i = 0; i < 4; i++) {
+        ae_layer *L = &enc[i];
+        memset(L, 0, sizeof *L);
+        L->lead = i > 0;
+        L->cin = i == 0 ? 1 : ch[i];
+        L->cmid = ch[i];
+        L->cout = ch[i + 1];
+        L->ka = L->kb = k;
+        L->sa = 1;
+        L->pa = 1;
+        L->sb = f;
+        L->pb = 0;
+        int64_t mid = *len + 2 - k + 1;
+        int64_t lo = mid >= k ? (mid - k) / f + 1 : 0;
+        if (*len < 2 || mid < 2 || lo < 2) {
+            error_set(err, PD_ERR_CONFIG,
+                      "ae: d = %d is too short for fold %d, kernel %d: encoder layer %d would reach length %lld "
+                      "(at least 2 needed; use a smaller fold or kernel)",
+                      g->d, f, k, i, (long long)(lo < mid ? lo : mid));
+            return 0;
+        }
+        L->lin = (int32_t)*len;
+        L->lmid = (int32_t)mid;
+        L->lout = (int32_t)lo;
+        *len = lo;
+    }
+    return 1;
+}
+
+/* The decoder's layers from the latent length *len; *len becomes the output length. Returns 0 (err set) when a
+ * length falls below 2 or grows past big. */
+static int ae_plan_decoder(const pd_ae_geometry *g, ae_layer dec[4], int64_t *len, int64_t big, pd_error *err)
+{
+    int32_t f = g->fold, k = g->kernel;
+    int32_t dc[5] = {g->dec[0], g->dec[1], g->dec[2], g->dec[3], 1};
+    for (int i = 0; i < 4; i++) {
+        ae_layer *L = &dec[i];
+        memset(L, 0, sizeof *L);
+        L->lead = 1;
+        L->transposed = 1;
+        L->cin = L->cmid = dc[i];
+        L->cout = dc[i + 1];
+        L->ka = L->kb = k;
+        L->sa = f;
+        L->pa = 0;
+        L->sb = 1;
+        L->pb = i == 3 ? f : f - 1;
+        int64_t mid = (*len - 1) * f + k;
+        int64_t lo = mid + 2 * L->pb - k + 1;
+        if (mid > big || lo > big) {
+            error_set(err, PD_ERR_CONFIG, "ae: decoder layer %d length %lld too large", i, (long long)lo);
+            return 0;
+        }
+        if (mid < 2 || lo < 2) {
+            error_set(err, PD_ERR_CONFIG, "ae: decoder layer %d would reach length %lld (at least 2 needed)", i,
+                      (long long)(lo < mid ? lo : mid));
+            return 0;
+        }
+        L->lin = (int32_t)*len;
+        L->lmid = (int32_t)mid;
+        L->lout = (int32_t)lo;
+        *len = lo;
+    }
+    return 1;
+}
+
+/* The layers' parameter offsets in PyTorch registration order (per layer op_a weight, bias, conv_b weight,
+ * bias; encoder then decoder); returns the parameter count. */
+static int64_t ae_plan_offsets(ae_layer enc[4], ae_layer dec[4])
+{
+    int64_t off = 0;
+    for (int i = 0; i < 8; i++) {
+        ae_layer *L = i < 4 ? &enc[i] : &dec[i - 4];
+        L->wa = off;
+        off += (int64_t)L->cin * L->cmid * L->ka;
+        L->ba = off;
+        off += L->cmid;
+        L->wb = off;
+        off += (int64_t)L->cmid * L->cout * L->kb;
+        L->bb = off;
+        off += L->cout;
+    }
+    return off;
+}
+
 /* The layer plan of a geometry (channels, lengths, kernels; offsets of the parameters). Returns 0 and names the
  * problem in err when a length falls below 2 (InstanceNorm needs two elements, as PyTorch) or grows too large. */
 static int ae_plan(const pd_ae_geometry *g, ae_layer enc[4], ae_layer dec[4], int32_t *dp_out, int64_t *np_out,
@@ -105,83 +194,17 @@ static int ae_plan(const pd_ae_geometry *g, ae_layer enc[4], ae_layer dec[4], in
                   (long long)dp);
         return 0;
     }
-    int32_t ch[5] = {g->enc[0], g->enc[0], g->enc[1], g->enc[2], g->enc[3]};
-    int64_t off = 0, len = dp;
-    for (int i = 0; i < 4; i++) {
-        ae_layer *L = &enc[i];
-        memset(L, 0, sizeof *L);
-        L->lead = i > 0;
-        L->cin = i == 0 ? 1 : ch[i];
-        L->cmid = ch[i];
-        L->cout = ch[i + 1];
-        L->ka = L->kb = k;
-        L->sa = 1;
-        L->pa = 1;
-        L->sb = f;
-        L->pb = 0;
-        int64_t mid = len + 2 - k + 1;
-        int64_t lo = mid >= k ? (mid - k) / f + 1 : 0;
-        if (len < 2 || mid < 2 || lo < 2) {
-            error_set(err, PD_ERR_CONFIG,
-                      "ae: d = %d is too short for fold %d, kernel %d: encoder layer %d would reach length %lld "
-                      "(at least 2 needed; use a smaller fold or kernel)",
-                      g->d, f, k, i, (long long)(lo < mid ? lo : mid));
-            return 0;
-        }
-        L->lin = (int32_t)len;
-        L->lmid = (int32_t)mid;
-        L->lout = (int32_t)lo;
-        len = lo;
-    }
-    int32_t dc[5] = {g->dec[0], g->dec[1], g->dec[2], g->dec[3], 1};
-    for (int i = 0; i < 4; i++) {
-        ae_layer *L = &dec[i];
-        memset(L, 0, sizeof *L);
-        L->lead = 1;
-        L->transposed = 1;
-        L->cin = L->cmid = dc[i];
-        L->cout = dc[i + 1];
-        L->ka = L->kb = k;
-        L->sa = f;
-        L->pa = 0;
-        L->sb = 1;
-        L->pb = i == 3 ? f : f - 1;
-        int64_t mid = (len - 1) * f + k;
-        int64_t lo = mid + 2 * L->pb - k + 1;
-        if (mid > big || lo > big) {
-            error_set(err, PD_ERR_CONFIG, "ae: decoder layer %d length %lld too large", i, (long long)lo);
-            return 0;
-        }
-        if (mid < 2 || lo < 2) {
-            error_set(err, PD_ERR_CONFIG, "ae: decoder layer %d would reach length %lld (at least 2 needed)", i,
-                      (long long)(lo < mid ? lo : mid));
-            return 0;
-        }
-        L->lin = (int32_t)len;
-        L->lmid = (int32_t)mid;
-        L->lout = (int32_t)lo;
-        len = lo;
-    }
+    int64_t len = dp;
+    if (!ae_plan_encoder(g, enc, &len, err) || !ae_plan_decoder(g, dec, &len, big, err))
+        return 0;
     if (len < g->d) {
         error_set(err, PD_ERR_CONFIG,
                   "ae: the decoder of fold %d, kernel %d reconstructs only %lld of d = %d numbers; use a smaller kernel",
                   f, k, (long long)len, g->d);
         return 0;
     }
-    /* PyTorch registration order: per layer op_a weight, bias, conv_b weight, bias; encoder then decoder */
-    for (int i = 0; i < 8; i++) {
-        ae_layer *L = i < 4 ? &enc[i] : &dec[i - 4];
-        L->wa = off;
-        off += (int64_t)L->cin * L->cmid * L->ka;
-        L->ba = off;
-        off += L->cmid;
-        L->wb = off;
-        off += (int64_t)L->cmid * L->cout * L->kb;
-        L->bb = off;
-        off += L->cout;
-    }
     *dp_out = (int32_t)dp;
-    *np_out = off;
+    *np_out = ae_plan_offsets(enc, dec);
     return 1;
 }
 
@@ -212,19 +235,6 @@ pd_status ae_geometry_check(const pd_ae_geometry *g, pd_error *err)
 
 /* ------------------------------------------------------------------------------------------ lifetime */
 
-static float *ae_alloc(pd_ae *ae, int64_t n)
-{
-    if (ae->n_allocs >= AE_MAX_ALLOCS) {
-        ae->alloc_failed = 1;
-        return NULL;
-    }
-    float *p = backend_alloc_floats(ae->be, n);
-    if (!p)
-        ae->alloc_failed = 1;
-    ae->allocs[ae->n_allocs++] = p;
-    return p;
-}
-
 pd_status ae_create(pd_ae **out, pd_backend *be, const pd_ae_geometry *g, int32_t max_batch, int trainable,
                     pd_error *err)
 {
@@ -239,54 +249,55 @@ pd_status ae_create(pd_ae **out, pd_backend *be, const pd_ae_geometry *g, int32_
     ae->g = *g;
     ae->max_batch = max_batch;
     ae->trainable = trainable != 0;
+    devbuf_init(&ae->bufs, be);
     PD_ASSERT(ae_plan(g, ae->enc, ae->dec, &ae->dp, &ae->n_params, NULL));
     ae->lat_c = ae->enc[3].cout;
     ae->lat_l = ae->enc[3].lout;
     ae->lat = (int64_t)ae->lat_c * ae->lat_l;
     ae->lout = ae->dec[3].lout;
     int64_t mb = max_batch, d = g->d, biggest = 0;
-    ae->params = ae_alloc(ae, ae->n_params);
+    ae->params = devbuf_floats(&ae->bufs, ae->n_params);
     for (int i = 0; i < 8; i++) {
         ae_layer *L = i < 4 ? &ae->enc[i] : &ae->dec[i - 4];
         int64_t nin = (int64_t)L->cin * L->lin, nmid = (int64_t)L->cmid * L->lmid;
-        L->n0 = ae_alloc(ae, mb * nin);
-        L->c0 = ae_alloc(ae, mb * nmid);
-        L->n1 = ae_alloc(ae, mb * nmid);
+        L->n0 = devbuf_floats(&ae->bufs, mb * nin);
+        L->c0 = devbuf_floats(&ae->bufs, mb * nmid);
+        L->n1 = devbuf_floats(&ae->bufs, mb * nmid);
         pd_conv1d_shape sb = conv1d_shape_make(1, L->cmid, L->lmid, L->cout, L->kb, L->sb, L->pb);
         int64_t npb = be->conv1d_pack_floats ? be->conv1d_pack_floats(be, &sb) : 0;
         if (npb > 0)
-            L->wpk = ae_alloc(ae, npb);
-        L->out = ae_alloc(ae, mb * L->cout * L->lout);
-        L->m0 = ae_alloc(ae, mb * L->cin);
-        L->r0 = ae_alloc(ae, mb * L->cin);
-        L->m1 = ae_alloc(ae, mb * L->cmid);
-        L->r1 = ae_alloc(ae, mb * L->cmid);
+            L->wpk = devbuf_floats(&ae->bufs, npb);
+        L->out = devbuf_floats(&ae->bufs, mb * L->cout * L->lout);
+        L->m0 = devbuf_floats(&ae->bufs, mb * L->cin);
+        L->r0 = devbuf_floats(&ae->bufs, mb * L->cin);
+        L->m1 = devbuf_floats(&ae->bufs, mb * L->cmid);
+        L->r1 = devbuf_floats(&ae->bufs, mb * L->cmid);
         if (nin > biggest)
             biggest = nin;
         if (nmid > biggest)
             biggest = nmid;
     }
-    ae->xn = ae_alloc(ae, mb * d);
-    ae->x0 = ae_alloc(ae, mb * ae->dp);
-    ae->z = ae_alloc(ae, mb * ae->lat);
-    ae->zn = ae_alloc(ae, mb * ae->lat);
-    ae->zc = ae_alloc(ae, mb * ae->lat);
-    ae->zenc = ae_alloc(ae, mb * ae->lat);
-    ae->y = ae_alloc(ae, mb * d);
-    ae->ydec = ae_alloc(ae, mb * d);
+    ae->xn = devbuf_floats(&ae->bufs, mb * d);
+    ae->x0 = devbuf_floats(&ae->bufs, mb * ae->dp);
+    ae->z = devbuf_floats(&ae->bufs, mb * ae->lat);
+    ae->zn = devbuf_floats(&ae->bufs, mb * ae->lat);
+    ae->zc = devbuf_floats(&ae->bufs, mb * ae->lat);
+    ae->zenc = devbuf_floats(&ae->bufs, mb * ae->lat);
+    ae->y = devbuf_floats(&ae->bufs, mb * d);
+    ae->ydec = devbuf_floats(&ae->bufs, mb * d);
     if (ae->trainable) {
-        ae->grads = ae_alloc(ae, ae->n_params);
-        ae->m = ae_alloc(ae, ae->n_params);
-        ae->v = ae_alloc(ae, ae->n_params);
-        ae->gp = ae_alloc(ae, mb * biggest);
-        ae->gq = ae_alloc(ae, mb * biggest);
-        ae->dy = ae_alloc(ae, mb * d);
-        ae->dout = ae->lout == d ? ae->dy : ae_alloc(ae, mb * ae->lout);
-        ae->dz = ae_alloc(ae, mb * ae->lat);
-        ae->dz2 = ae_alloc(ae, mb * ae->lat);
-        ae->loss = ae_alloc(ae, 1);
+        ae->grads = devbuf_floats(&ae->bufs, ae->n_params);
+        ae->m = devbuf_floats(&ae->bufs, ae->n_params);
+        ae->v = devbuf_floats(&ae->bufs, ae->n_params);
+        ae->gp = devbuf_floats(&ae->bufs, mb * biggest);
+        ae->gq = devbuf_floats(&ae->bufs, mb * biggest);
+        ae->dy = devbuf_floats(&ae->bufs, mb * d);
+        ae->dout = ae->lout == d ? ae->dy : devbuf_floats(&ae->bufs, mb * ae->lout);
+        ae->dz = devbuf_floats(&ae->bufs, mb * ae->lat);
+        ae->dz2 = devbuf_floats(&ae->bufs, mb * ae->lat);
+        ae->loss = devbuf_floats(&ae->bufs, 1);
     }
-    if (ae->alloc_failed) {
+    if (devbuf_failed(&ae->bufs)) {
         long long np = (long long)ae->n_params;
         ae_free(ae);
         return error_set(err, PD_ERR_NOMEM, "ae: out of memory for %lld parameters with batch %d", np, max_batch);
@@ -299,8 +310,7 @@ void ae_free(pd_ae *ae)
 {
     if (!ae)
         return;
-    for (int i = 0; i < ae->n_allocs; i++)
-        ae->be->free(ae->be, ae->allocs[i]);
+    devbuf_free(&ae->bufs);
     free(ae);
 }
 

@@ -14,9 +14,9 @@
 
 #include "cifar.h"
 #include "idx.h"
+#include "path.h"
 #include "rng.h"
 
-#define DS_PATH_MAX 1200
 #define DS_MAX_FILES 6
 
 typedef enum { DS_IDX, DS_CIFAR } ds_format;
@@ -53,10 +53,10 @@ typedef struct {
     ds_format format;
     const ds_named *named; /* NULL for idx:/cifar: folders */
     int32_t classes;       /* 0 = from the data (idx:DIR) or from the files found (cifar:DIR) */
-    char base[DS_PATH_MAX]; /* the folder named by the spec or data_dir */
-    char dir[DS_PATH_MAX];  /* the folder the files are in */
+    char base[PD_PATH_MAX]; /* the folder named by the spec or data_dir */
+    char dir[PD_PATH_MAX];  /* the folder the files are in */
     int nfiles;             /* the last one is the test split's (IDX: images, labels, images, labels) */
-    char files[DS_MAX_FILES][DS_PATH_MAX];
+    char files[DS_MAX_FILES][PD_PATH_MAX];
 } ds_plan;
 
 static pd_status ds_plan_init(ds_plan *p, const char *spec, const char *data_dir, pd_error *err)
@@ -90,22 +90,6 @@ static pd_status ds_plan_init(ds_plan *p, const char *spec, const char *data_dir
     return PD_OK;
 }
 
-/* dst = a b c, cut to size (the folder's length is bounded in ds_plan_init, so nothing is cut in practice). */
-static void ds_cat(char *dst, size_t size, const char *a, const char *b, const char *c)
-{
-    const char *parts[3] = {a, b, c};
-    size_t len = 0;
-    for (int i = 0; i < 3; i++)
-        for (const char *q = parts[i]; q && *q && len + 1 < size; q++)
-            dst[len++] = *q;
-    dst[len] = '\0';
-}
-
-static void ds_join(char *out, const char *dir, const char *name)
-{
-    ds_cat(out, DS_PATH_MAX, dir, strcmp(dir, "/") == 0 ? "" : "/", name);
-}
-
 static int ds_is_file(const char *path)
 {
     struct stat sb;
@@ -134,16 +118,16 @@ __attribute__((format(printf, 3, 4))) static pd_status ds_missing(const ds_plan 
 
 static pd_status ds_locate_idx(ds_plan *p, pd_error *err)
 {
-    ds_cat(p->dir, sizeof p->dir, p->base, NULL, NULL);
+    PD_TRY(path_format(p->dir, sizeof p->dir, err, "%s", p->base));
     for (int i = 0; i < 4; i++) {
-        char gz[DS_PATH_MAX + 3];
-        ds_join(p->files[i], p->dir, ds_idx_files[i]);
-        ds_cat(gz, sizeof gz, p->files[i], ".gz", NULL);
+        char gz[PD_PATH_MAX];
+        PD_TRY(path_join(p->files[i], sizeof p->files[i], p->dir, ds_idx_files[i], err));
         if (ds_is_file(p->files[i]))
             continue;
+        PD_TRY(path_format(gz, sizeof gz, err, "%s.gz", p->files[i]));
         if (!ds_is_file(gz))
             return ds_missing(p, err, "%s: not found (nor %s.gz)", p->files[i], ds_idx_files[i]);
-        ds_cat(p->files[i], DS_PATH_MAX, gz, NULL, NULL);
+        PD_TRY(path_format(p->files[i], sizeof p->files[i], err, "%s", gz));
     }
     p->nfiles = 4;
     return PD_OK;
@@ -154,12 +138,14 @@ static int ds_try_cifar(ds_plan *p, const char *cand, int32_t classes, pd_error 
 {
     const char *const *names = classes == 10 ? ds_cifar10_files : ds_cifar100_files;
     int count = classes == 10 ? 6 : 2;
-    char path[DS_PATH_MAX];
-    ds_join(path, cand, names[0]);
+    char path[PD_PATH_MAX];
+    if (path_join(path, sizeof path, cand, names[0], err) != PD_OK)
+        return -1;
     if (!ds_is_file(path))
         return 0;
     for (int i = 0; i < count; i++) {
-        ds_join(p->files[i], cand, names[i]);
+        if (path_join(p->files[i], sizeof p->files[i], cand, names[i], err) != PD_OK)
+            return -1;
         if (!ds_is_file(p->files[i])) {
             ds_missing(p, err, "%s: not found%s", p->files[i],
                        classes == 10 ? " (CIFAR-10 needs data_batch_1..5.bin and test_batch.bin)"
@@ -167,7 +153,8 @@ static int ds_try_cifar(ds_plan *p, const char *cand, int32_t classes, pd_error 
             return -1;
         }
     }
-    ds_cat(p->dir, sizeof p->dir, cand, NULL, NULL);
+    if (path_format(p->dir, sizeof p->dir, err, "%s", cand) != PD_OK)
+        return -1;
     p->classes = classes;
     p->nfiles = count;
     return 1;
@@ -178,17 +165,17 @@ static pd_status ds_locate_cifar(ds_plan *p, pd_error *err)
     static const char *const subs[3] = {NULL, "cifar-10-batches-bin", "cifar-100-binary"};
     int32_t want = p->classes;
     for (int s = 0; s < 3; s++) {
-        char cand[DS_PATH_MAX];
+        char cand[PD_PATH_MAX];
         if (subs[s])
-            ds_join(cand, p->base, subs[s]);
+            PD_TRY(path_join(cand, sizeof cand, p->base, subs[s], err));
         else
-            ds_cat(cand, sizeof cand, p->base, NULL, NULL);
+            PD_TRY(path_format(cand, sizeof cand, err, "%s", p->base));
         for (int32_t classes = 10; classes <= 100; classes += 90) {
             if (want && want != classes)
                 continue;
             int r = ds_try_cifar(p, cand, classes, err);
             if (r < 0)
-                return PD_ERR_DATA;
+                return err ? err->status : PD_ERR_DATA;
             if (r > 0)
                 return PD_OK;
         }
@@ -218,8 +205,11 @@ pd_status dataset_locate(const char *spec, const char *data_dir, char *dir_out, 
     pd_status st = ds_plan_init(p, spec ? spec : "", data_dir, err);
     if (st == PD_OK)
         st = ds_locate(p, err);
-    if (dir_out && dir_size)
-        ds_cat(dir_out, dir_size, st == PD_OK ? p->dir : p->base, NULL, NULL);
+    if (dir_out && dir_size) { /* on failure, where the files were looked for (the failure's error stays) */
+        pd_status cs = path_format(dir_out, dir_size, st == PD_OK ? err : NULL, "%s", st == PD_OK ? p->dir : p->base);
+        if (st == PD_OK)
+            st = cs;
+    }
     free(p);
     return st;
 }
@@ -394,10 +384,10 @@ pd_status dataset_load(pd_dataset *ds, const char *spec, const char *data_dir, p
     pd_status st = ds_plan_init(p, spec, data_dir, err);
     if (st == PD_OK)
         st = ds_locate(p, err);
-    if (st == PD_OK) {
-        ds_cat(ds->dir, sizeof ds->dir, p->dir, NULL, NULL);
+    if (st == PD_OK)
+        st = path_format(ds->dir, sizeof ds->dir, err, "%s", p->dir);
+    if (st == PD_OK)
         st = ds_load_files(ds, p, err);
-    }
     free(p);
     if (st != PD_OK) {
         dataset_free(ds);

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devbuf.h"
+
 struct pd_evaluator {
     pd_backend *be;
     pd_model *m;          /* private, non-trainable copy with max_batch = batch */
@@ -27,21 +29,14 @@ struct pd_evaluator {
     int32_t *correct;     /* device [1] */
     int32_t *pred_dev;    /* device [batch] */
     int32_t *pred_host;   /* host [batch] */
+    pd_devbuf bufs;       /* every device buffer above */
 };
 
 void evaluator_free(pd_evaluator *ev)
 {
     if (!ev)
         return;
-    pd_backend *be = ev->be;
-    be->free(be, ev->cache);
-    be->free(be, ev->cache_min);
-    be->free(be, ev->pooled);
-    be->free(be, ev->labels_dev);
-    be->free(be, ev->vec);
-    be->free(be, ev->loss);
-    be->free(be, ev->correct);
-    be->free(be, ev->pred_dev);
+    devbuf_free(&ev->bufs);
     free(ev->labels);
     free(ev->pred_host);
     model_free(ev->m);
@@ -121,16 +116,18 @@ static pd_status evaluator_fill_cache(pd_evaluator *ev, const pd_split *test, co
     int64_t img = (int64_t)test->c * test->h * test->w;
     float *x_host = malloc((size_t)ev->batch * (size_t)img * sizeof(float));
     int32_t *idx = malloc((size_t)ev->batch * sizeof(int32_t));
-    float *x = backend_alloc_floats(be, (int64_t)ev->batch * img);
+    pd_devbuf tmps; /* the batch's device buffers */
+    devbuf_init(&tmps, be);
+    float *x = devbuf_floats(&tmps, (int64_t)ev->batch * img);
     float *tmp = NULL;
     int32_t *arg = NULL, c = 0, h = 0, w = 0;
     if (ev->fused) {
         model_node_shape(ev->m, ev->cut - 1, &c, &h, &w);
-        tmp = backend_alloc_floats(be, (int64_t)ev->batch * c * h * w);
-        arg = backend_alloc_ints(be, (int64_t)ev->batch * ev->fc * ev->fhw);
+        tmp = devbuf_floats(&tmps, (int64_t)ev->batch * c * h * w);
+        arg = devbuf_ints(&tmps, (int64_t)ev->batch * ev->fc * ev->fhw);
     }
     pd_status st = PD_OK;
-    if (!x_host || !idx || !x || (ev->fused && (!tmp || !arg)))
+    if (!x_host || !idx || devbuf_failed(&tmps))
         st = error_set(err, PD_ERR_NOMEM, "evaluate: out of memory for the test batch");
     for (int32_t at = 0; st == PD_OK && at < ev->n; at += ev->batch) {
         if (progress_cancelled(cb)) {
@@ -153,13 +150,11 @@ static pd_status evaluator_fill_cache(pd_evaluator *ev, const pd_split *test, co
         else
             be->copy(be, ev->cache + (int64_t)at * ev->feat, pre, (size_t)nb * (size_t)ev->feat * sizeof(float));
     }
-    be->free(be, tmp);
-    be->free(be, arg);
     if (st == PD_OK)
         be->upload(be, ev->labels_dev, ev->labels, (size_t)ev->n * sizeof(int32_t));
     free(x_host);
     free(idx);
-    be->free(be, x);
+    devbuf_free(&tmps);
     return st;
 }
 
@@ -172,6 +167,7 @@ pd_status evaluator_create(pd_evaluator **out, pd_model *m, const pd_target *t, 
     if (!ev)
         return error_set(err, PD_ERR_NOMEM, "evaluate: out of memory");
     ev->be = be;
+    devbuf_init(&ev->bufs, be);
     ev->t = t;
     ev->n = test->n;
     ev->batch = batch < test->n ? batch : test->n;
@@ -196,26 +192,26 @@ pd_status evaluator_create(pd_evaluator **out, pd_model *m, const pd_target *t, 
         ev->fhw = (h / 2) * (w / 2);
         ev->feat = (int64_t)c * ev->fhw;
         evaluator_bn_views(ev);
-        ev->cache_min = backend_alloc_floats(be, (int64_t)ev->n * ev->feat);
-        ev->pooled = backend_alloc_floats(be, (int64_t)ev->batch * ev->feat);
-        if (!ev->cache_min || !ev->pooled) {
+        ev->cache_min = devbuf_floats(&ev->bufs, (int64_t)ev->n * ev->feat);
+        ev->pooled = devbuf_floats(&ev->bufs, (int64_t)ev->batch * ev->feat);
+        if (devbuf_failed(&ev->bufs)) {
             evaluator_free(ev);
             return error_set(err, PD_ERR_NOMEM, "evaluate: out of memory caching the test set");
         }
     }
-    ev->cache = backend_alloc_floats(be, (int64_t)ev->n * ev->feat);
-    ev->labels_dev = backend_alloc_ints(be, ev->n);
+    ev->cache = devbuf_floats(&ev->bufs, (int64_t)ev->n * ev->feat);
+    ev->labels_dev = devbuf_ints(&ev->bufs, ev->n);
     ev->labels = malloc((size_t)ev->n * sizeof(int32_t));
-    ev->vec = backend_alloc_floats(be, t->d);
-    ev->loss = backend_alloc_floats(be, 1);
-    ev->correct = backend_alloc_ints(be, 1);
-    ev->pred_dev = backend_alloc_ints(be, ev->batch);
+    ev->vec = devbuf_floats(&ev->bufs, t->d);
+    ev->loss = devbuf_floats(&ev->bufs, 1);
+    ev->correct = devbuf_ints(&ev->bufs, 1);
+    ev->pred_dev = devbuf_ints(&ev->bufs, ev->batch);
     ev->pred_host = malloc((size_t)ev->batch * sizeof(int32_t));
-    if (!ev->cache || !ev->labels_dev || !ev->labels || !ev->vec || !ev->loss || !ev->correct || !ev->pred_dev ||
-        !ev->pred_host) {
+    if (devbuf_failed(&ev->bufs) || !ev->labels || !ev->pred_host) {
+        long long count = (long long)ev->n * ev->feat;
         evaluator_free(ev);
         return error_set(err, PD_ERR_NOMEM, "evaluate: out of memory caching %lld activations of the test set",
-                         (long long)ev->n * ev->feat);
+                         count);
     }
     st = evaluator_fill_cache(ev, test, cb, err);
     if (st != PD_OK) {

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "arch.h"
+#include "devbuf.h"
 #include "grow.h"
 #include "rng.h"
 
@@ -52,6 +53,7 @@ struct pd_model {
     const float *last_x; /* input of the latest forward (backward reads it) */
     int last_from;
     int build_failed;
+    pd_devbuf bufs; /* every backend buffer: the blocks above and each node's out, dout, arg, mean, rstd */
 };
 
 static const char *const model_arch_names[] = {"mlp", "convnet", "resnet18"};
@@ -260,6 +262,32 @@ static int64_t model_node_size(const model_node *n)
     return (int64_t)n->c * n->h * n->w;
 }
 
+/* Every buffer, for spec.max_batch samples; devbuf_failed(&m->bufs) tells whether they all came. */
+static void model_alloc_buffers(pd_model *m)
+{
+    pd_devbuf *db = &m->bufs;
+    m->params = devbuf_floats(db, m->n_params);
+    m->buffers = devbuf_floats(db, m->n_buffers);
+    if (m->spec.trainable) {
+        m->grads = devbuf_floats(db, m->n_params);
+        m->momentum = devbuf_floats(db, m->n_params);
+    }
+    int64_t nb = m->spec.max_batch;
+    for (int i = 0; i < m->n_nodes; i++) {
+        model_node *n = &m->nodes[i];
+        int64_t sz = nb * model_node_size(n);
+        n->out = devbuf_floats(db, sz);
+        if (m->spec.trainable)
+            n->dout = devbuf_floats(db, sz);
+        if (n->kind == NODE_MAXPOOL)
+            n->arg = devbuf_ints(db, sz);
+        if (n->kind == NODE_BN) {
+            n->mean = devbuf_floats(db, n->c);
+            n->rstd = devbuf_floats(db, n->c);
+        }
+    }
+}
+
 pd_status model_create(pd_model **out, pd_backend *be, const pd_model_spec *spec, pd_error *err)
 {
     *out = NULL;
@@ -273,6 +301,7 @@ pd_status model_create(pd_model **out, pd_backend *be, const pd_model_spec *spec
         return error_set(err, PD_ERR_NOMEM, "model: out of memory");
     m->be = be;
     m->spec = *spec;
+    devbuf_init(&m->bufs, be);
     pd_status st = arch_build(m, err);
     if (st != PD_OK) {
         model_free(m);
@@ -283,36 +312,8 @@ pd_status model_create(pd_model **out, pd_backend *be, const pd_model_spec *spec
         return error_set(err, PD_ERR_NOMEM, "model: out of memory while building %s", model_arch_name(spec->arch));
     }
     model_plan_fusion(m);
-    int ok = 1;
-    m->params = backend_alloc_floats(be, m->n_params);
-    m->buffers = backend_alloc_floats(be, m->n_buffers);
-    ok = m->params && m->buffers;
-    if (spec->trainable) {
-        m->grads = backend_alloc_floats(be, m->n_params);
-        m->momentum = backend_alloc_floats(be, m->n_params);
-        ok = ok && m->grads && m->momentum;
-    }
-    int64_t nb = spec->max_batch;
-    for (int i = 0; ok && i < m->n_nodes; i++) {
-        model_node *n = &m->nodes[i];
-        int64_t sz = nb * model_node_size(n);
-        n->out = backend_alloc_floats(be, sz);
-        ok = ok && n->out;
-        if (spec->trainable) {
-            n->dout = backend_alloc_floats(be, sz);
-            ok = ok && n->dout;
-        }
-        if (n->kind == NODE_MAXPOOL) {
-            n->arg = backend_alloc_ints(be, sz);
-            ok = ok && n->arg;
-        }
-        if (n->kind == NODE_BN) {
-            n->mean = backend_alloc_floats(be, n->c);
-            n->rstd = backend_alloc_floats(be, n->c);
-            ok = ok && n->mean && n->rstd;
-        }
-    }
-    if (!ok) {
+    model_alloc_buffers(m);
+    if (devbuf_failed(&m->bufs)) {
         model_free(m);
         return error_set(err, PD_ERR_NOMEM, "model: out of memory for %s with batch %d", model_arch_name(spec->arch),
                          spec->max_batch);
@@ -325,19 +326,7 @@ void model_free(pd_model *m)
 {
     if (!m)
         return;
-    pd_backend *be = m->be;
-    for (int i = 0; i < m->n_nodes; i++) {
-        model_node *n = &m->nodes[i];
-        be->free(be, n->out);
-        be->free(be, n->dout);
-        be->free(be, n->arg);
-        be->free(be, n->mean);
-        be->free(be, n->rstd);
-    }
-    be->free(be, m->params);
-    be->free(be, m->grads);
-    be->free(be, m->momentum);
-    be->free(be, m->buffers);
+    devbuf_free(&m->bufs);
     free(m->nodes);
     free(m->tensors);
     free(m->buffer_tensors);
@@ -558,97 +547,121 @@ static float *model_dst_grad(pd_model *m, int j, int stop, int *acc)
     return p->dout;
 }
 
-void model_backward(pd_model *m, const float *dlogits, int32_t n, int train, int stop_node)
+/* Back through a fused Conv -> BN -> ReLU (-> MaxPool) block starting at node f and ending at node last. */
+static void model_backward_conv_block(pd_model *m, int f, int last, const float *dout, int32_t n, int train,
+                                      int stop_node)
 {
     pd_backend *be = m->be;
+    float *P = m->params, *G = m->grads;
+    const model_node *cv = &m->nodes[f], *bn = &m->nodes[f + 1];
+    if (f + 1 < stop_node) /* below stop_node the block holds nothing that is needed */
+        return;
+    int acc = 0;
+    int32_t cc, ch, cw;
+    model_shape_of(m, cv->in, &cc, &ch, &cw);
+    pd_conv2d_shape s = conv2d_shape_make(n, cc, ch, cw, cv->c, cv->k, cv->stride, cv->pad);
+    int whole = f >= stop_node; /* else the BatchNorm's parameters only */
+    float *dcv = whole ? model_dst_grad(m, cv->in, stop_node, &acc) : NULL;
+    be->conv_bn_relu_backward(be, dcv, whole ? G + cv->w_off : NULL, whole && cv->b_off >= 0 ? G + cv->b_off : NULL,
+                              G + bn->w_off, G + bn->b_off, bn->out, dout, cv->out,
+                              model_src(m, cv->in, m->last_x, m->last_from), P + cv->w_off, &s, P + bn->w_off,
+                              P + bn->b_off, bn->mean, bn->rstd, last - f == 3, train, acc);
+}
+
+/* Back through a fused BN -> ReLU (-> MaxPool) chain starting at node b and ending at node last. */
+static void model_backward_bn_chain(pd_model *m, int b, int last, const float *dout, int32_t n, int train,
+                                    int stop_node)
+{
+    pd_backend *be = m->be;
+    float *P = m->params, *G = m->grads;
+    const model_node *bn = &m->nodes[b];
+    if (b < stop_node) /* below stop_node the chain holds nothing that is needed */
+        return;
+    int acc = 0;
+    float *dbn = model_dst_grad(m, bn->in, stop_node, &acc);
+    be->bn_relu_backward(be, dbn, G + bn->w_off, G + bn->b_off, dout, model_src(m, bn->in, m->last_x, m->last_from),
+                         P + bn->w_off, P + bn->b_off, bn->mean, bn->rstd, n, bn->c, bn->h, bn->w, last - b == 2,
+                         train, acc);
+}
+
+/* dst = dout (acc == 0) or dst += dout (acc == 1), size numbers; nothing when dst is NULL. */
+static void model_pass_grad(pd_backend *be, float *dst, const float *dout, int64_t size, int acc)
+{
+    if (!dst)
+        return;
+    if (acc)
+        be->axpby(be, dst, 1.0f, dout, 1.0f, size);
+    else
+        be->copy(be, dst, dout, (size_t)size * sizeof(float));
+}
+
+/* Back through one unfused node i. */
+static void model_backward_node(pd_model *m, int i, const float *dout, int32_t n, int train, int stop_node)
+{
+    pd_backend *be = m->be;
+    float *P = m->params, *G = m->grads;
+    model_node *nd = &m->nodes[i];
+    const float *in = model_src(m, nd->in, m->last_x, m->last_from);
+    int32_t ic, ih, iw;
+    model_shape_of(m, nd->in, &ic, &ih, &iw);
+    int64_t size = (int64_t)n * model_node_size(nd);
+    int acc = 0;
+    float *din = model_dst_grad(m, nd->in, stop_node, &acc);
+    switch (nd->kind) {
+    case NODE_CONV: {
+        pd_conv2d_shape s = conv2d_shape_make(n, ic, ih, iw, nd->c, nd->k, nd->stride, nd->pad);
+        be->conv2d_backward(be, din, G + nd->w_off, nd->b_off >= 0 ? G + nd->b_off : NULL, dout, in, P + nd->w_off,
+                            &s, acc);
+        break;
+    }
+    case NODE_BN:
+        be->batchnorm2d_backward(be, din, G + nd->w_off, G + nd->b_off, dout, in, P + nd->w_off, nd->mean, nd->rstd,
+                                 n, nd->c, nd->h * nd->w, train, acc);
+        break;
+    case NODE_RELU:
+        if (din)
+            be->relu_backward(be, din, dout, nd->out, size, acc);
+        break;
+    case NODE_MAXPOOL:
+        if (din)
+            be->maxpool2d_backward(be, din, dout, nd->arg, n, ic, ih, iw, acc);
+        break;
+    case NODE_AVGPOOL:
+        if (din)
+            be->avgpool_backward(be, din, dout, n, ic, ih * iw, acc);
+        break;
+    case NODE_LINEAR:
+        be->linear_backward(be, din, G + nd->w_off, G + nd->b_off, dout, in, P + nd->w_off, n, ic * ih * iw, nd->c,
+                            acc);
+        break;
+    case NODE_ADD: {
+        model_pass_grad(be, din, dout, size, acc);
+        int acc2 = 0;
+        float *din2 = model_dst_grad(m, nd->in2, stop_node, &acc2);
+        model_pass_grad(be, din2, dout, size, acc2);
+        break;
+    }
+    }
+}
+
+void model_backward(pd_model *m, const float *dlogits, int32_t n, int train, int stop_node)
+{
     PD_ASSERT(m->spec.trainable && m->grads);
     PD_ASSERT(stop_node >= m->last_from && stop_node < m->n_nodes);
-    float *P = m->params, *G = m->grads;
     for (int i = stop_node; i < m->n_nodes; i++)
         m->nodes[i].dout_set = 0;
     for (int i = m->n_nodes - 1; i >= stop_node; i--) {
         model_node *nd = &m->nodes[i];
         const float *dout = i == m->n_nodes - 1 ? dlogits : nd->dout;
-        const float *in = model_src(m, nd->in, m->last_x, m->last_from);
-        int32_t ic, ih, iw;
-        model_shape_of(m, nd->in, &ic, &ih, &iw);
-        int64_t size = (int64_t)n * model_node_size(nd);
-        int acc = 0;
-        if (nd->fused_from >= 0 && m->nodes[nd->fused_from].kind == NODE_CONV) { /* the end of a fused block */
-            int f = nd->fused_from;
-            const model_node *cv = &m->nodes[f], *bn = &m->nodes[f + 1];
-            if (f + 1 >= stop_node) { /* (below stop_node the block holds nothing that is needed) */
-                int32_t cc, ch, cw;
-                model_shape_of(m, cv->in, &cc, &ch, &cw);
-                pd_conv2d_shape s = conv2d_shape_make(n, cc, ch, cw, cv->c, cv->k, cv->stride, cv->pad);
-                int whole = f >= stop_node; /* else the BatchNorm's parameters only */
-                float *dcv = whole ? model_dst_grad(m, cv->in, stop_node, &acc) : NULL;
-                be->conv_bn_relu_backward(be, dcv, whole ? G + cv->w_off : NULL,
-                                          whole && cv->b_off >= 0 ? G + cv->b_off : NULL, G + bn->w_off,
-                                          G + bn->b_off, bn->out, dout, cv->out,
-                                          model_src(m, cv->in, m->last_x, m->last_from), P + cv->w_off, &s,
-                                          P + bn->w_off, P + bn->b_off, bn->mean, bn->rstd, i - f == 3, train, acc);
-            }
+        int f = nd->fused_from;
+        if (f >= 0 && m->nodes[f].kind == NODE_CONV) { /* the end of a fused block */
+            model_backward_conv_block(m, f, i, dout, n, train, stop_node);
             i = f;
-            continue;
-        }
-        if (nd->fused_from >= 0) { /* the end of a fused BN -> ReLU (-> MaxPool) chain: back through all of it */
-            int b = nd->fused_from;
-            const model_node *bn = &m->nodes[b];
-            if (b >= stop_node) { /* (below stop_node the chain holds nothing that is needed) */
-                float *dbn = model_dst_grad(m, bn->in, stop_node, &acc);
-                be->bn_relu_backward(be, dbn, G + bn->w_off, G + bn->b_off, dout,
-                                     model_src(m, bn->in, m->last_x, m->last_from), P + bn->w_off, P + bn->b_off,
-                                     bn->mean, bn->rstd, n, bn->c, bn->h, bn->w, i - b == 2, train, acc);
-            }
-            i = b;
-            continue;
-        }
-        float *din = model_dst_grad(m, nd->in, stop_node, &acc);
-        switch (nd->kind) {
-        case NODE_CONV: {
-            pd_conv2d_shape s = conv2d_shape_make(n, ic, ih, iw, nd->c, nd->k, nd->stride, nd->pad);
-            be->conv2d_backward(be, din, G + nd->w_off, nd->b_off >= 0 ? G + nd->b_off : NULL, dout, in,
-                                P + nd->w_off, &s, acc);
-            break;
-        }
-        case NODE_BN:
-            be->batchnorm2d_backward(be, din, G + nd->w_off, G + nd->b_off, dout, in, P + nd->w_off, nd->mean,
-                                     nd->rstd, n, nd->c, nd->h * nd->w, train, acc);
-            break;
-        case NODE_RELU:
-            if (din)
-                be->relu_backward(be, din, dout, nd->out, size, acc);
-            break;
-        case NODE_MAXPOOL:
-            if (din)
-                be->maxpool2d_backward(be, din, dout, nd->arg, n, ic, ih, iw, acc);
-            break;
-        case NODE_AVGPOOL:
-            if (din)
-                be->avgpool_backward(be, din, dout, n, ic, ih * iw, acc);
-            break;
-        case NODE_LINEAR:
-            be->linear_backward(be, din, G + nd->w_off, G + nd->b_off, dout, in, P + nd->w_off, n, ic * ih * iw,
-                                nd->c, acc);
-            break;
-        case NODE_ADD: {
-            if (din) {
-                if (acc)
-                    be->axpby(be, din, 1.0f, dout, 1.0f, size);
-                else
-                    be->copy(be, din, dout, (size_t)size * sizeof(float));
-            }
-            int acc2 = 0;
-            float *din2 = model_dst_grad(m, nd->in2, stop_node, &acc2);
-            if (din2) {
-                if (acc2)
-                    be->axpby(be, din2, 1.0f, dout, 1.0f, size);
-                else
-                    be->copy(be, din2, dout, (size_t)size * sizeof(float));
-            }
-            break;
-        }
+        } else if (f >= 0) { /* the end of a fused BN -> ReLU (-> MaxPool) chain: back through all of it */
+            model_backward_bn_chain(m, f, i, dout, n, train, stop_node);
+            i = f;
+        } else {
+            model_backward_node(m, i, dout, n, train, stop_node);
         }
     }
 }

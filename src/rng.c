@@ -1,33 +1,21 @@
-/* rng.c — counter-based random numbers (see rng.h). */
+/* rng.c — counter-based random numbers (see rng.h); the hash itself is in rng_hash.h, shared with the GPU. */
 #include "rng.h"
 
-#include <math.h>
+#include "rng_hash.h"
 
 uint64_t rng_hash(uint64_t seed, uint64_t index)
 {
-    uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (index + 1);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    z ^= z >> 31;
-    /* a second round decorrelates neighbouring seeds as well as neighbouring indices */
-    z += 0x9E3779B97F4A7C15ULL;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
+    return rng_hash_mix(seed, index);
 }
 
 float rng_uniform_at(uint64_t seed, uint64_t index)
 {
-    return (float)(rng_hash(seed, index) >> 40) * (1.0f / 16777216.0f);
+    return rng_hash_uniform(seed, index);
 }
 
 float rng_normal_at(uint64_t seed, uint64_t index)
 {
-    uint64_t h = rng_hash(seed, index);
-    /* u1 in (0, 1] so the log is finite; u2 in [0, 1) */
-    double u1 = ((double)(h >> 32) + 1.0) * (1.0 / 4294967296.0);
-    double u2 = (double)(h & 0xFFFFFFFFu) * (1.0 / 4294967296.0);
-    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+    return rng_hash_normal(seed, index);
 }
 
 uint64_t rng_derive(uint64_t seed, const char *purpose)

@@ -23,6 +23,7 @@
 #define STATE_SECTION 48u /* name 32 | dtype 4 | reserved 4 | count 8 */
 #define STATE_NAME 32
 #define STATE_KIND 16
+#define STATE_HINT "rerun the stage that wrote it or delete the session" /* ends the errors of a bad file */
 
 static size_t state_dtype_size(uint32_t dtype)
 {
@@ -324,28 +325,35 @@ static uint64_t state_walk(const pd_state *s, uint32_t nsec, int64_t *bad_dtype)
     return pos + 4;
 }
 
-static pd_status state_parse(pd_state *s, const char *kind, pd_error *err)
+/* The fixed header: magic, length, version. */
+static pd_status state_check_header(const pd_state *s, pd_error *err)
 {
     const char *path = s->path;
-    static const char hint[] = "rerun the stage that wrote it or delete the session";
     if (s->size < 8) {
         if (memcmp(s->buf, STATE_MAGIC, s->size) == 0)
-            return error_set(err, PD_ERR_STATE, "%s: truncated (%zu bytes); %s", path, s->size, hint);
+            return error_set(err, PD_ERR_STATE, "%s: truncated (%zu bytes); %s", path, s->size, STATE_HINT);
         return error_set(err, PD_ERR_STATE, "%s: not a pdiff state file", path);
     }
     if (memcmp(s->buf, STATE_MAGIC, 8) != 0)
         return error_set(err, PD_ERR_STATE, "%s: not a pdiff state file", path);
     if (s->size < STATE_HEADER + 4)
-        return error_set(err, PD_ERR_STATE, "%s: truncated (%zu bytes); %s", path, s->size, hint);
+        return error_set(err, PD_ERR_STATE, "%s: truncated (%zu bytes); %s", path, s->size, STATE_HINT);
     uint32_t version = state_rd32(s->buf + 8);
     if (version > STATE_VERSION)
         return error_set(err, PD_ERR_STATE,
                          "%s: written by a newer pdiff (state format %u, this build reads %u); upgrade pdiff or %s",
-                         path, version, STATE_VERSION, hint);
+                         path, version, STATE_VERSION, STATE_HINT);
     if (version == 0)
         return error_set(err, PD_ERR_STATE, "%s: unsupported state format version 0 (file corrupted?); %s", path,
-                         hint);
-    uint32_t nsec = state_rd32(s->buf + 12);
+                         STATE_HINT);
+    return PD_OK;
+}
+
+/* The checksum and the section structure of nsec sections: a bad checksum is explained as truncation when the
+ * headers say the file is short; with a good one the headers must describe the file exactly. */
+static pd_status state_check_structure(const pd_state *s, uint32_t nsec, pd_error *err)
+{
+    const char *path = s->path;
     uint32_t stored = state_rd32(s->buf + s->size - 4);
     uint32_t crc = (uint32_t)state_crc(crc32(0L, Z_NULL, 0), s->buf, s->size - 4);
     int64_t bad_dtype;
@@ -353,14 +361,14 @@ static pd_status state_parse(pd_state *s, const char *kind, pd_error *err)
     if (crc != stored) {
         if (implied == 0 && bad_dtype < 0)
             return error_set(err, PD_ERR_STATE, "%s: truncated (%zu bytes, %u sections announced); %s", path,
-                             s->size, nsec, hint);
+                             s->size, nsec, STATE_HINT);
         if (implied > s->size && bad_dtype < 0) {
             if (implied == UINT64_MAX)
-                return error_set(err, PD_ERR_STATE, "%s: truncated (%zu bytes); %s", path, s->size, hint);
+                return error_set(err, PD_ERR_STATE, "%s: truncated (%zu bytes); %s", path, s->size, STATE_HINT);
             return error_set(err, PD_ERR_STATE, "%s: truncated (%zu bytes, expected %llu); %s", path, s->size,
-                             (unsigned long long)implied, hint);
+                             (unsigned long long)implied, STATE_HINT);
         }
-        return error_set(err, PD_ERR_STATE, "%s: checksum mismatch (file corrupted?); %s", path, hint);
+        return error_set(err, PD_ERR_STATE, "%s: checksum mismatch (file corrupted?); %s", path, STATE_HINT);
     }
     /* The checksum holds, so the structure must be exactly right. */
     if (bad_dtype >= 0)
@@ -368,17 +376,17 @@ static pd_status state_parse(pd_state *s, const char *kind, pd_error *err)
                          path, (long long)bad_dtype);
     if (implied != s->size)
         return error_set(err, PD_ERR_STATE, "%s: malformed: sections describe %llu bytes, the file has %zu; %s",
-                         path, (unsigned long long)implied, s->size, hint);
-    memcpy(s->kind, s->buf + 16, STATE_KIND);
-    s->kind[STATE_KIND - 1] = '\0';
-    if (kind && strcmp(kind, s->kind) != 0)
-        return error_set(err, PD_ERR_STATE, "%s: holds '%s' state, expected '%s' (wrong file?)", path, s->kind,
-                         kind);
+                         path, (unsigned long long)implied, s->size, STATE_HINT);
+    return PD_OK;
+}
 
+/* The table of nsec (checked) sections; data not aligned for its type, or on a big-endian host, is copied. */
+static pd_status state_index(pd_state *s, uint32_t nsec, pd_error *err)
+{
     s->secs = calloc(nsec ? nsec : 1, sizeof *s->secs);
     s->owned = calloc(nsec ? nsec : 1, sizeof *s->owned);
     if (!s->secs || !s->owned)
-        return error_set(err, PD_ERR_NOMEM, "%s: out of memory", path);
+        return error_set(err, PD_ERR_NOMEM, "%s: out of memory", s->path);
     s->n = nsec;
     int le = state_host_le();
     size_t pos = STATE_HEADER;
@@ -395,7 +403,7 @@ static pd_status state_parse(pd_state *s, const char *kind, pd_error *err)
         if (bytes && (!le || (uintptr_t)data % es != 0)) {
             s->owned[i] = malloc(bytes);
             if (!s->owned[i])
-                return error_set(err, PD_ERR_NOMEM, "%s: out of memory for section '%s'", path, r->name);
+                return error_set(err, PD_ERR_NOMEM, "%s: out of memory for section '%s'", s->path, r->name);
             memcpy(s->owned[i], data, bytes);
             if (!le)
                 state_swap(s->owned[i], (size_t)r->count, es);
@@ -404,6 +412,19 @@ static pd_status state_parse(pd_state *s, const char *kind, pd_error *err)
         pos += STATE_SECTION + bytes;
     }
     return PD_OK;
+}
+
+static pd_status state_parse(pd_state *s, const char *kind, pd_error *err)
+{
+    PD_TRY(state_check_header(s, err));
+    uint32_t nsec = state_rd32(s->buf + 12);
+    PD_TRY(state_check_structure(s, nsec, err));
+    memcpy(s->kind, s->buf + 16, STATE_KIND);
+    s->kind[STATE_KIND - 1] = '\0';
+    if (kind && strcmp(kind, s->kind) != 0)
+        return error_set(err, PD_ERR_STATE, "%s: holds '%s' state, expected '%s' (wrong file?)", s->path, s->kind,
+                         kind);
+    return state_index(s, nsec, err);
 }
 
 pd_status state_load(pd_state **out, const char *path, const char *kind, pd_error *err)

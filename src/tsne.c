@@ -243,20 +243,21 @@ static pd_status tsne_check(const float *x, int32_t n, int32_t dim, const pd_tsn
     return PD_OK;
 }
 
-pd_status tsne_embed(const float *x, int32_t n, int32_t dim, const pd_tsne_opts *o, double *y, pd_error *err)
-{
-    static const pd_tsne_opts defaults = {0};
-    if (!o)
-        o = &defaults;
-    PD_TRY(tsne_check(x, n, dim, o, y, err));
-    const pd_callbacks *cb = o->cb;
-    int32_t iters = o->iterations > 0 ? o->iterations : 1000;
-    double perp = o->perplexity > 0.0 ? o->perplexity : 30.0;
-    if (perp > (n - 1) / 3.0)
-        perp = (n - 1) / 3.0;
-    double eta = o->learning_rate > 0.0 ? o->learning_rate : fmax(n / 12.0, 50.0);
-    int threads = o->threads > 1 ? o->threads : 1;
+/* The optimisation's state beside the workers' context. */
+typedef struct {
+    tsne_ctx c;
+    pd_pool *pool;             /* NULL: one thread */
+    size_t un, nblocks, ntiles;
+    double *y;                 /* [n, 2] the map (the caller's array) */
+    double *upd, *gains;       /* [n, 2] the latest update, per-coordinate gains */
+    double psum, plogp;        /* sum P, sum P log P (for the KL metric) */
+    int want_kl;
+} tsne_opt;
 
+/* Allocate the working memory of n points and set up the context and the tile list. */
+static pd_status tsne_alloc(tsne_opt *s, const float *x, int32_t n, int32_t dim, double perp, int threads,
+                            pd_error *err)
+{
     /* doubles: part [nblocks, n, 5], scratch [threads, n], klrow [n], update and gains [n, 2];
      * floats: P [n, n], y0 and y1 [n] */
     size_t un = (size_t)n, nblocks = (un + TSNE_TILE - 1) / TSNE_TILE, ntiles = nblocks * (nblocks + 1) / 2;
@@ -275,40 +276,131 @@ pd_status tsne_embed(const float *x, int32_t n, int32_t dim, const pd_tsne_opts 
         return error_set(err, PD_ERR_NOMEM, "tsne: out of memory for %d points (%.1f MB)", (int)n,
                          (double)(nd * sizeof(double) + nf * sizeof(float)) / 1e6);
     }
-    tsne_ctx c = {.x = x, .n = n, .dim = dim, .log_perp = log(perp), .p = flt, .tiles = tiles, .part = dbl};
-    c.scratch = c.part + 5 * nblocks * un;
-    c.klrow = c.scratch + (size_t)threads * un;
-    double *upd = c.klrow + un, *gains = upd + 2 * un;
-    c.y0 = c.p + un * un;
-    c.y1 = c.y0 + un;
+    s->c = (tsne_ctx){.x = x, .n = n, .dim = dim, .log_perp = log(perp), .p = flt, .tiles = tiles, .part = dbl};
+    s->c.scratch = s->c.part + 5 * nblocks * un;
+    s->c.klrow = s->c.scratch + (size_t)threads * un;
+    s->upd = s->c.klrow + un;
+    s->gains = s->upd + 2 * un;
+    s->c.y0 = s->c.p + un * un;
+    s->c.y1 = s->c.y0 + un;
+    s->pool = pool;
+    s->un = un;
+    s->nblocks = nblocks;
+    s->ntiles = ntiles;
     for (size_t a = 0, t = 0; a < nblocks; a++)
         for (size_t b = a; b < nblocks; b++, t++) {
             tiles[2 * t] = (int32_t)a;
             tiles[2 * t + 1] = (int32_t)b;
         }
+    return PD_OK;
+}
 
-    /* affinities */
-    tsne_run(pool, n, tsne_task_cond, &c);
-    float *p = c.p;
-    double psum = 0.0, plogp = 0.0; /* sum P, sum P log P (for the KL metric) */
-    int want_kl = cb && cb->on_metric;
+static void tsne_release(tsne_opt *s)
+{
+    pool_free(s->pool);
+    free(s->c.tiles);
+    free(s->c.p);
+    free(s->c.part);
+}
+
+/* P: the conditional affinities, symmetrised and floored; psum and (want_kl) plogp. */
+static void tsne_affinities(tsne_opt *s)
+{
+    tsne_run(s->pool, s->c.n, tsne_task_cond, &s->c);
+    float *p = s->c.p;
+    size_t un = s->un;
+    double psum = 0.0, plogp = 0.0;
     for (size_t i = 0; i < un; i++) {
         for (size_t j = i + 1; j < un; j++) {
-            double v = ((double)p[i * un + j] + p[j * un + i]) / (2.0 * n);
+            double v = ((double)p[i * un + j] + p[j * un + i]) / (2.0 * s->c.n);
             p[i * un + j] = p[j * un + i] = (float)(v > TSNE_P_FLOOR ? v : TSNE_P_FLOOR);
             psum += 2.0 * p[i * un + j];
-            plogp += want_kl ? 2.0 * p[i * un + j] * log(p[i * un + j]) : 0.0;
+            plogp += s->want_kl ? 2.0 * p[i * un + j] * log(p[i * un + j]) : 0.0;
         }
     }
+    s->psum = psum;
+    s->plogp = plogp;
+}
 
-    /* initial map */
-    for (size_t k = 0; k < 2 * un; k++) {
-        y[k] = 1e-2 * rng_normal_at(o->seed, k);
-        upd[k] = 0.0;
-        gains[k] = 1.0;
+/* The initial map N(0, 1e-4), recentred; no update yet, unit gains. */
+static void tsne_init_map(tsne_opt *s, uint64_t seed)
+{
+    for (size_t k = 0; k < 2 * s->un; k++) {
+        s->y[k] = 1e-2 * rng_normal_at(seed, k);
+        s->upd[k] = 0.0;
+        s->gains[k] = 1.0;
     }
-    tsne_recentre(y, n);
+    tsne_recentre(s->y, s->c.n);
+}
 
+/* The gradient's sums [n, 5] of the current map (part added up over partner blocks, in block order; they live in
+ * c.part) and zsum = sum of q. */
+static const double *tsne_gradient(tsne_opt *s, double *zsum)
+{
+    tsne_ctx *c = &s->c;
+    size_t un = s->un;
+    for (size_t i = 0; i < un; i++) {
+        c->y0[i] = (float)s->y[2 * i];
+        c->y1[i] = (float)s->y[2 * i + 1];
+    }
+    tsne_run(s->pool, (int64_t)s->ntiles, tsne_task_grad, c);
+    double *sums = c->part, z = 0.0;
+    for (size_t bl = 1; bl < s->nblocks; bl++)
+        for (size_t k = 0; k < 5 * un; k++)
+            sums[k] += c->part[5 * un * bl + k];
+    for (size_t i = 0; i < un; i++)
+        z += sums[5 * i];
+    *zsum = z;
+    return sums;
+}
+
+/* KL(P || Q) of the current map to the metric callback. */
+static void tsne_report_kl(tsne_opt *s, const pd_callbacks *cb, int32_t it, double zsum)
+{
+    tsne_run(s->pool, (int64_t)s->nblocks, tsne_task_kl, &s->c);
+    double kl = s->plogp + s->psum * log(zsum);
+    for (size_t i = 0; i < s->un; i++)
+        kl += 2.0 * s->c.klrow[i];
+    progress_metric(cb, "tsne", it, kl, NAN);
+}
+
+/* One step of gradient descent with momentum and gains, then the recentring; returns 0 when the map diverged. */
+static int tsne_update(tsne_opt *s, const double *sums, double zsum, int32_t it, double eta)
+{
+    double exag = it < TSNE_EXAG_ITERS ? TSNE_EXAGGERATION : 1.0;
+    double mom = it < TSNE_EXAG_ITERS ? 0.5 : 0.8;
+    double *y = s->y, *upd = s->upd, *gains = s->gains;
+    for (size_t k = 0; k < 2 * s->un; k++) {
+        const double *sk = sums + 5 * (k / 2) + k % 2; /* sk[1] attraction, sk[3] repulsion on this axis */
+        double g = 4.0 * (exag * sk[1] - sk[3] / zsum);
+        gains[k] = tsne_sign(g) != tsne_sign(upd[k]) ? gains[k] + 0.2 : gains[k] * 0.8;
+        if (gains[k] < 0.01)
+            gains[k] = 0.01;
+        upd[k] = mom * upd[k] - eta * gains[k] * g;
+        y[k] += upd[k];
+    }
+    return tsne_recentre(y, s->c.n);
+}
+
+pd_status tsne_embed(const float *x, int32_t n, int32_t dim, const pd_tsne_opts *o, double *y, pd_error *err)
+{
+    static const pd_tsne_opts defaults = {0};
+    if (!o)
+        o = &defaults;
+    PD_TRY(tsne_check(x, n, dim, o, y, err));
+    const pd_callbacks *cb = o->cb;
+    int32_t iters = o->iterations > 0 ? o->iterations : 1000;
+    double perp = o->perplexity > 0.0 ? o->perplexity : 30.0;
+    if (perp > (n - 1) / 3.0)
+        perp = (n - 1) / 3.0;
+    double eta = o->learning_rate > 0.0 ? o->learning_rate : fmax(n / 12.0, 50.0);
+    int threads = o->threads > 1 ? o->threads : 1;
+    tsne_opt s;
+    PD_TRY(tsne_alloc(&s, x, n, dim, perp, threads, err));
+    s.y = y;
+    s.want_kl = cb && cb->on_metric;
+    tsne_affinities(&s);
+    tsne_init_map(&s, o->seed);
     pd_status st = PD_OK;
     for (int32_t it = 0; it < iters; it++) {
         if (progress_cancelled(cb)) {
@@ -316,45 +408,17 @@ pd_status tsne_embed(const float *x, int32_t n, int32_t dim, const pd_tsne_opts 
                            (int)iters);
             break;
         }
-        for (size_t i = 0; i < un; i++) {
-            c.y0[i] = (float)y[2 * i];
-            c.y1[i] = (float)y[2 * i + 1];
-        }
-        tsne_run(pool, (int64_t)ntiles, tsne_task_grad, &c);
-        double *sums = c.part, zsum = 0.0; /* sums [n, 5]: part added up over partner blocks, in block order */
-        for (size_t bl = 1; bl < nblocks; bl++)
-            for (size_t k = 0; k < 5 * un; k++)
-                sums[k] += c.part[5 * un * bl + k];
-        for (size_t i = 0; i < un; i++)
-            zsum += sums[5 * i];
-        if (want_kl && (it % TSNE_METRIC_EVERY == 0 || it == iters - 1)) {
-            tsne_run(pool, (int64_t)nblocks, tsne_task_kl, &c);
-            double kl = plogp + psum * log(zsum);
-            for (size_t i = 0; i < un; i++)
-                kl += 2.0 * c.klrow[i];
-            progress_metric(cb, "tsne", it, kl, NAN);
-        }
-        double exag = it < TSNE_EXAG_ITERS ? TSNE_EXAGGERATION : 1.0;
-        double mom = it < TSNE_EXAG_ITERS ? 0.5 : 0.8;
-        for (size_t k = 0; k < 2 * un; k++) {
-            const double *s = sums + 5 * (k / 2) + k % 2; /* s[1] attraction, s[3] repulsion on this axis */
-            double g = 4.0 * (exag * s[1] - s[3] / zsum);
-            gains[k] = tsne_sign(g) != tsne_sign(upd[k]) ? gains[k] + 0.2 : gains[k] * 0.8;
-            if (gains[k] < 0.01)
-                gains[k] = 0.01;
-            upd[k] = mom * upd[k] - eta * gains[k] * g;
-            y[k] += upd[k];
-        }
-        if (!tsne_recentre(y, n)) {
+        double zsum;
+        const double *sums = tsne_gradient(&s, &zsum);
+        if (s.want_kl && (it % TSNE_METRIC_EVERY == 0 || it == iters - 1))
+            tsne_report_kl(&s, cb, it, zsum);
+        if (!tsne_update(&s, sums, zsum, it, eta)) {
             st = error_set(err, PD_ERR_NUMERIC, "tsne: the map diverged at iteration %d", (int)it);
             break;
         }
         if ((it + 1) % 10 == 0 || it + 1 == iters)
             progress_report(cb, "tsne", it + 1, iters);
     }
-    pool_free(pool);
-    free(tiles);
-    free(flt);
-    free(dbl);
+    tsne_release(&s);
     return st;
 }

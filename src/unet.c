@@ -21,11 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devbuf.h"
 #include "rng.h"
 
 #define UNET_SLOPE 0.01f
 #define UNET_EPS 1e-5f
-#define UNET_MAX_ALLOCS 128
 
 typedef struct {
     int lead;                /* leading LeakyReLU (all but e1) */
@@ -54,28 +54,11 @@ struct pd_unet {
     const float *last_x;           /* its input */
     int32_t last_n;
     int frozen;                    /* unet_freeze: the prepared weights stay valid */
-    void *allocs[UNET_MAX_ALLOCS];
-    int n_allocs;
-    int alloc_failed;
+    pd_devbuf bufs;                /* every backend buffer above */
 };
 
-static float *unet_alloc(pd_unet *u, int64_t n)
+static pd_status unet_geometry_check(const pd_unet_geometry *g, int32_t max_batch, pd_error *err)
 {
-    if (u->n_allocs >= UNET_MAX_ALLOCS) {
-        u->alloc_failed = 1;
-        return NULL;
-    }
-    float *p = backend_alloc_floats(u->be, n);
-    if (!p)
-        u->alloc_failed = 1;
-    u->allocs[u->n_allocs++] = p;
-    return p;
-}
-
-pd_status unet_create(pd_unet **out, pd_backend *be, const pd_unet_geometry *g, int32_t max_batch, int trainable,
-                      pd_error *err)
-{
-    *out = NULL;
     if (g->length < 2)
         return error_set(err, PD_ERR_CONFIG, "unet: latent length must be >= 2, got %d", g->length);
     if (g->timesteps < 1)
@@ -86,17 +69,17 @@ pd_status unet_create(pd_unet **out, pd_backend *be, const pd_unet_geometry *g, 
                              g->channels[i]);
     if (max_batch < 1)
         return error_set(err, PD_ERR_CONFIG, "unet: batch must be >= 1, got %d", max_batch);
-    pd_unet *u = calloc(1, sizeof *u);
-    if (!u)
-        return error_set(err, PD_ERR_NOMEM, "unet: out of memory");
-    u->be = be;
-    u->g = *g;
-    u->max_batch = max_batch;
-    u->trainable = trainable != 0;
-    const int32_t *c = g->channels;
+    return PD_OK;
+}
+
+/* The blocks' channels and parameter offsets (PyTorch registration order), u->table and u->n_params; returns
+ * the widest channel count. */
+static int64_t unet_plan(pd_unet *u)
+{
+    const int32_t *c = u->g.channels;
     const int32_t spec[8][3] = {{1, c[0], c[0]},    {c[0], c[1], c[1]}, {c[1], c[2], c[2]}, {c[2], c[3], c[3]},
                                 {c[3], c[2], c[2]}, {c[2], c[1], c[1]}, {c[1], c[0], c[0]}, {c[0], c[0], 1}};
-    int64_t off = 0, mb = max_batch, L = g->length, widest = 0;
+    int64_t off = 0, widest = 0;
     for (int k = 0; k < 8; k++) {
         unet_block *B = &u->blk[k];
         B->lead = k > 0;
@@ -116,40 +99,65 @@ pd_status unet_create(pd_unet **out, pd_backend *be, const pd_unet_geometry *g, 
                 widest = spec[k][j];
     }
     u->table = off;
-    u->n_params = off + (int64_t)g->timesteps * L;
-    u->params = unet_alloc(u, u->n_params);
+    u->n_params = off + (int64_t)u->g.timesteps * u->g.length;
+    return widest;
+}
+
+/* Every buffer, for max_batch samples; devbuf_failed(&u->bufs) tells whether they all came. */
+static void unet_alloc_buffers(pd_unet *u, int64_t widest)
+{
+    pd_backend *be = u->be;
+    pd_devbuf *db = &u->bufs;
+    int64_t mb = u->max_batch, L = u->g.length;
+    u->params = devbuf_floats(db, u->n_params);
     for (int k = 0; k < 8; k++) {
         unet_block *B = &u->blk[k];
-        B->n0 = unet_alloc(u, mb * B->cin * L);
-        B->c0 = unet_alloc(u, mb * B->cmid * L);
-        B->n1 = unet_alloc(u, mb * B->cmid * L);
+        B->n0 = devbuf_floats(db, mb * B->cin * L);
+        B->c0 = devbuf_floats(db, mb * B->cmid * L);
+        B->n1 = devbuf_floats(db, mb * B->cmid * L);
         pd_conv1d_shape sa = conv1d_shape_make(1, B->cin, (int32_t)L, B->cmid, 3, 1, 1);
         pd_conv1d_shape sb = conv1d_shape_make(1, B->cmid, (int32_t)L, B->cout, 3, 1, 1);
         int64_t npa = be->conv1d_pack_floats ? be->conv1d_pack_floats(be, &sa) : 0;
         int64_t npb = be->conv1d_pack_floats ? be->conv1d_pack_floats(be, &sb) : 0;
         if (npa > 0)
-            B->pa = unet_alloc(u, npa);
+            B->pa = devbuf_floats(db, npa);
         if (npb > 0)
-            B->pb = unet_alloc(u, npb);
-        B->out = unet_alloc(u, mb * B->cout * L);
-        B->m0 = unet_alloc(u, mb * B->cin);
-        B->r0 = unet_alloc(u, mb * B->cin);
-        B->m1 = unet_alloc(u, mb * B->cmid);
-        B->r1 = unet_alloc(u, mb * B->cmid);
+            B->pb = devbuf_floats(db, npb);
+        B->out = devbuf_floats(db, mb * B->cout * L);
+        B->m0 = devbuf_floats(db, mb * B->cin);
+        B->r0 = devbuf_floats(db, mb * B->cin);
+        B->m1 = devbuf_floats(db, mb * B->cmid);
+        B->r1 = devbuf_floats(db, mb * B->cmid);
     }
     if (u->trainable) {
-        u->grads = unet_alloc(u, u->n_params);
-        u->m = unet_alloc(u, u->n_params);
-        u->v = unet_alloc(u, u->n_params);
-        u->gp = unet_alloc(u, mb * widest * L);
-        u->gq = unet_alloc(u, mb * widest * L);
+        u->grads = devbuf_floats(db, u->n_params);
+        u->m = devbuf_floats(db, u->n_params);
+        u->v = devbuf_floats(db, u->n_params);
+        u->gp = devbuf_floats(db, mb * widest * L);
+        u->gq = devbuf_floats(db, mb * widest * L);
         for (int j = 0; j < 3; j++)
-            u->dg[j] = unet_alloc(u, mb * c[j] * L);
+            u->dg[j] = devbuf_floats(db, mb * u->g.channels[j] * L);
     }
-    if (u->alloc_failed) {
+}
+
+pd_status unet_create(pd_unet **out, pd_backend *be, const pd_unet_geometry *g, int32_t max_batch, int trainable,
+                      pd_error *err)
+{
+    *out = NULL;
+    PD_TRY(unet_geometry_check(g, max_batch, err));
+    pd_unet *u = calloc(1, sizeof *u);
+    if (!u)
+        return error_set(err, PD_ERR_NOMEM, "unet: out of memory");
+    u->be = be;
+    u->g = *g;
+    u->max_batch = max_batch;
+    u->trainable = trainable != 0;
+    devbuf_init(&u->bufs, be);
+    unet_alloc_buffers(u, unet_plan(u));
+    if (devbuf_failed(&u->bufs)) {
+        long long np = (long long)u->table;
         unet_free(u);
-        return error_set(err, PD_ERR_NOMEM, "unet: out of memory for %lld parameters with batch %d",
-                         (long long)off, max_batch);
+        return error_set(err, PD_ERR_NOMEM, "unet: out of memory for %lld parameters with batch %d", np, max_batch);
     }
     *out = u;
     return PD_OK;
@@ -159,8 +167,7 @@ void unet_free(pd_unet *u)
 {
     if (!u)
         return;
-    for (int i = 0; i < u->n_allocs; i++)
-        u->be->free(u->be, u->allocs[i]);
+    devbuf_free(&u->bufs);
     free(u);
 }
 

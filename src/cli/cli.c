@@ -12,6 +12,7 @@
 
 #include "backend.h"
 #include "blas.h"
+#include "path.h"
 #include "pdiff_build.h"
 #include "pipeline.h"
 #include "report.h"
@@ -145,17 +146,19 @@ static pd_status cli_build_config(pd_config *cfg, const char *base_csv, const cl
     return config_validate(cfg, err);
 }
 
-static void cli_default_session(char *buf, size_t size)
+/* sessions/YYYYMMDD-HHMMSS, with -2, -3, ... appended while that folder exists. */
+static pd_status cli_default_session(char *buf, size_t size, pd_error *err)
 {
     time_t now = time(NULL);
     struct tm tm;
     localtime_r(&now, &tm);
     char stamp[32];
     strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-    snprintf(buf, size, "sessions/%s", stamp);
+    PD_TRY(path_format(buf, size, err, "sessions/%s", stamp));
     struct stat st;
     for (int i = 2; stat(buf, &st) == 0 && i < 1000; i++)
-        snprintf(buf, size, "sessions/%s-%d", stamp, i);
+        PD_TRY(path_format(buf, size, err, "sessions/%s-%d", stamp, i));
+    return PD_OK;
 }
 
 static int cli_execute(const pd_config *cfg, const char *dir, unsigned mask, int resume, int quiet)
@@ -194,12 +197,12 @@ int cli_run(int argc, char **argv)
     unsigned mask = PIPELINE_ALL_STAGES;
     if (o.stages && pipeline_parse_stages(o.stages, &mask, &err) != PD_OK)
         return cli_fail(&err);
-    char dir[4096];
-    if (o.session)
-        snprintf(dir, sizeof dir, "%s", o.session);
-    else
-        cli_default_session(dir, sizeof dir);
-    char base[4200];
+    char dir[PD_PATH_MAX];
+    pd_status st = o.session ? path_format(dir, sizeof dir, &err, "%s", o.session)
+                             : cli_default_session(dir, sizeof dir, &err);
+    if (st != PD_OK)
+        return cli_fail(&err);
+    char base[PD_PATH_MAX];
     const char *base_csv = NULL;
     if (session_exists(dir)) {
         if (!o.stages) {
@@ -209,7 +212,8 @@ int cli_run(int argc, char **argv)
                     dir, dir);
             return 1;
         }
-        snprintf(base, sizeof base, "%s/config.csv", dir);
+        if (path_join(base, sizeof base, dir, "config.csv", &err) != PD_OK)
+            return cli_fail(&err);
         base_csv = base;
     }
     pd_config cfg;
@@ -233,10 +237,11 @@ int cli_resume(int argc, char **argv)
         fprintf(stderr, "pdiff resume: %s: not a session folder (no config.csv)\n", dir);
         return 1;
     }
-    char base[4200];
-    snprintf(base, sizeof base, "%s/config.csv", dir);
-    pd_config cfg;
     pd_error err = {0};
+    char base[PD_PATH_MAX];
+    if (path_join(base, sizeof base, dir, "config.csv", &err) != PD_OK)
+        return cli_fail(&err);
+    pd_config cfg;
     if (cli_build_config(&cfg, base, &o, &err) != PD_OK)
         return cli_fail(&err);
     return cli_execute(&cfg, dir, PIPELINE_ALL_STAGES, 1, o.quiet);

@@ -6,18 +6,23 @@
 #include <time.h>
 
 #include "cli.h"
+#include "path.h"
 #include "sweep.h"
 
-int cli_sweep(int argc, char **argv)
+typedef struct {
+    const char *sets[256], *config_file, *dir, *spec;
+    int n_sets, quiet;
+    pd_report_format fmt;
+} cli_sweep_opts;
+
+/* The options into o: -1 to go on, else the exit status (after any message). */
+static int cli_sweep_parse(int argc, char **argv, cli_sweep_opts *o)
 {
     static const struct option longopts[] = {
         {"set", required_argument, NULL, 's'},     {"config", required_argument, NULL, 'c'},
         {"session", required_argument, NULL, 'd'}, {"format", required_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    const char *sets[256], *config_file = NULL, *dir_opt = NULL;
-    int n_sets = 0, quiet = 0;
-    pd_report_format fmt = PD_REPORT_TEXT;
     pd_error err = {0};
     optind = 1;
     opterr = 0;
@@ -25,21 +30,21 @@ int cli_sweep(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
         switch (c) {
         case 's':
-            if (n_sets < 256)
-                sets[n_sets++] = optarg;
+            if (o->n_sets < 256)
+                o->sets[o->n_sets++] = optarg;
             break;
         case 'c':
-            config_file = optarg;
+            o->config_file = optarg;
             break;
         case 'd':
-            dir_opt = optarg;
+            o->dir = optarg;
             break;
         case 'f':
-            if (report_parse_format(optarg, &fmt, &err) != PD_OK)
+            if (report_parse_format(optarg, &o->fmt, &err) != PD_OK)
                 return cli_fail(&err);
             break;
         case 'q':
-            quiet = 1;
+            o->quiet = 1;
             break;
         case 'h':
             cli_usage(stdout);
@@ -53,45 +58,60 @@ int cli_sweep(int argc, char **argv)
         fprintf(stderr, "pdiff sweep: usage: pdiff sweep KEY=V1,V2,... [--set KEY=VALUE]... [--session DIR]\n");
         return 2;
     }
-    const char *spec = argv[optind];
+    o->spec = argv[optind];
+    return -1;
+}
+
+/* The sweep's folder: --session DIR, else sessions/sweep-KEY-YYYYMMDD-HHMMSS. */
+static pd_status cli_sweep_dir(const cli_sweep_opts *o, char *dir, size_t size, pd_error *err)
+{
+    if (o->dir)
+        return path_format(dir, size, err, "%s", o->dir);
+    char key[64] = "sweep", stamp[32];
+    const char *eq = strchr(o->spec, '=');
+    if (eq && (size_t)(eq - o->spec) < sizeof key) {
+        memcpy(key, o->spec, (size_t)(eq - o->spec));
+        key[eq - o->spec] = '\0';
+    }
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    return path_format(dir, size, err, "sessions/sweep-%s-%s", key, stamp);
+}
+
+int cli_sweep(int argc, char **argv)
+{
+    cli_sweep_opts o = {.fmt = PD_REPORT_TEXT};
+    int rc = cli_sweep_parse(argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    pd_error err = {0};
     pd_config cfg;
     config_defaults(&cfg);
-    if (config_file && config_load_csv(&cfg, config_file, 0, &err) != PD_OK)
+    if (o.config_file && config_load_csv(&cfg, o.config_file, 0, &err) != PD_OK)
         return cli_fail(&err);
-    for (int i = 0; i < n_sets; i++)
-        if (config_set_pair(&cfg, sets[i], &err) != PD_OK)
+    for (int i = 0; i < o.n_sets; i++)
+        if (config_set_pair(&cfg, o.sets[i], &err) != PD_OK)
             return cli_fail(&err);
     if (config_validate(&cfg, &err) != PD_OK)
         return cli_fail(&err);
-    char dir[4096];
-    if (dir_opt) {
-        snprintf(dir, sizeof dir, "%s", dir_opt);
-    } else {
-        char key[64] = "sweep", stamp[32];
-        const char *eq = strchr(spec, '=');
-        if (eq && (size_t)(eq - spec) < sizeof key) {
-            memcpy(key, spec, (size_t)(eq - spec));
-            key[eq - spec] = '\0';
-        }
-        time_t now = time(NULL);
-        struct tm tm;
-        localtime_r(&now, &tm);
-        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-        snprintf(dir, sizeof dir, "sessions/sweep-%s-%s", key, stamp);
-    }
+    char dir[PD_PATH_MAX];
+    if (cli_sweep_dir(&o, dir, sizeof dir, &err) != PD_OK)
+        return cli_fail(&err);
     cli_progress prog;
-    cli_progress_init(&prog, quiet);
+    cli_progress_init(&prog, o.quiet);
     pd_callbacks cb = cli_progress_callbacks(&prog);
     cli_signals_install();
-    if (!quiet)
+    if (!o.quiet)
         fprintf(stderr, "pdiff: sweep in %s\n", dir);
-    pd_status st = sweep_run(&cfg, spec, dir, &cb, &err);
+    pd_status st = sweep_run(&cfg, o.spec, dir, &cb, &err);
     cli_progress_finish(&prog);
     if (st != PD_OK)
         return cli_fail(&err);
-    if (sweep_report(dir, fmt, stdout, &err) != PD_OK)
+    if (sweep_report(dir, o.fmt, stdout, &err) != PD_OK)
         return cli_fail(&err);
-    if (!quiet)
+    if (!o.quiet)
         fprintf(stderr, "pdiff: sweep tables in %s/sweep.csv and %s/sweep.tex\n", dir, dir);
     return fflush(stdout) == 0 ? 0 : 1;
 }

@@ -7,6 +7,7 @@
 #include <zlib.h>
 
 #include "blas.h"
+#include "path.h"
 #include "pdiff_build.h"
 #include "state.h"
 
@@ -116,7 +117,7 @@ pd_status pipeline_write_config(pd_pipeline *p, pd_error *err)
         keys[n] = "target_tensors", vals[n++] = p->target.names;
         keys[n] = "target_d", vals[n++] = d;
     }
-    char path[4200];
+    char path[PD_PATH_MAX];
     return config_write_csv(&p->cfg, session_path(p->session, "config.csv", path, sizeof path), keys, vals, n, err);
 }
 
@@ -146,7 +147,7 @@ pd_status pipeline_need_model(pd_pipeline *p, pd_error *err)
 
 pd_status pipeline_need_state(pd_pipeline *p, const char *name, pd_stage producer, pd_error *err)
 {
-    char path[4200];
+    char path[PD_PATH_MAX];
     session_state_path(p->session, name, path, sizeof path);
     FILE *f = fopen(path, "rb");
     if (f) {
@@ -163,7 +164,7 @@ pd_status pipeline_load_task(pd_pipeline *p, pd_error *err)
 {
     PD_TRY(pipeline_need_state(p, "task", PD_STAGE_TRAIN, err));
     PD_TRY(pipeline_need_model(p, err));
-    char path[4200];
+    char path[PD_PATH_MAX];
     session_state_path(p->session, "task", path, sizeof path);
     pd_state *s;
     PD_TRY(state_load(&s, path, "task", err));
@@ -193,7 +194,7 @@ pd_status pipeline_load_vectors(pd_pipeline *p, float **vecs, int32_t *k, int64_
 {
     *vecs = NULL;
     PD_TRY(pipeline_need_state(p, "collect", PD_STAGE_COLLECT, err));
-    char path[4200];
+    char path[PD_PATH_MAX];
     session_state_path(p->session, "collect", path, sizeof path);
     pd_state *s;
     PD_TRY(state_load(&s, path, "collect", err));
@@ -220,7 +221,7 @@ pd_status pipeline_load_vectors(pd_pipeline *p, float **vecs, int32_t *k, int64_
 static pd_status pipeline_marks_load(const pd_pipeline *p, int64_t done[PD_STAGE_COUNT], pd_error *err)
 {
     memset(done, 0, sizeof(int64_t) * PD_STAGE_COUNT);
-    char path[4200];
+    char path[PD_PATH_MAX];
     session_state_path(p->session, "stages", path, sizeof path);
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -246,7 +247,7 @@ static pd_status pipeline_marks_save(const pd_pipeline *p, const int64_t done[PD
             return st;
         }
     }
-    char path[4200];
+    char path[PD_PATH_MAX];
     return state_writer_commit(w, session_state_path(p->session, "stages", path, sizeof path), err);
 }
 

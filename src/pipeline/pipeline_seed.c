@@ -5,14 +5,15 @@
 #include <string.h>
 
 #include "atomic.h"
+#include "path.h"
 #include "pipeline.h"
 #include "state.h"
 
 static pd_status pipeline_seed_copy(const char *src_dir, const char *dst_dir, const char *name, pd_error *err)
 {
-    char src[4200], dst[4200];
-    snprintf(src, sizeof src, "%s/%s", src_dir, name);
-    snprintf(dst, sizeof dst, "%s/%s", dst_dir, name);
+    char src[PD_PATH_MAX], dst[PD_PATH_MAX];
+    PD_TRY(path_join(src, sizeof src, src_dir, name, err));
+    PD_TRY(path_join(dst, sizeof dst, dst_dir, name, err));
     FILE *f = fopen(src, "rb");
     if (!f)
         return PD_OK; /* not written by the source: nothing to share */
@@ -23,8 +24,10 @@ static pd_status pipeline_seed_copy(const char *src_dir, const char *dst_dir, co
 /* state/collect.bin and params.csv with the first k vectors of the source's collection */
 static pd_status pipeline_seed_slice(const char *src_dir, const char *dst_dir, int32_t k, pd_error *err)
 {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/state/collect.bin", src_dir);
+    char path[PD_PATH_MAX], dst_collect[PD_PATH_MAX], dst_params[PD_PATH_MAX];
+    PD_TRY(path_join(path, sizeof path, src_dir, "state/collect.bin", err));
+    PD_TRY(path_join(dst_collect, sizeof dst_collect, dst_dir, "state/collect.bin", err));
+    PD_TRY(path_join(dst_params, sizeof dst_params, dst_dir, "params.csv", err));
     pd_state *s;
     PD_TRY(state_load(&s, path, "collect", err));
     int64_t kk = 0, d = 0;
@@ -36,12 +39,10 @@ static pd_status pipeline_seed_slice(const char *src_dir, const char *dst_dir, i
     const float *v = st == PD_OK ? state_get(s, "vectors", PD_DTYPE_F32, kk * d, NULL, err) : NULL;
     if (st == PD_OK && !v)
         st = err ? err->status : PD_ERR_STATE;
-    snprintf(path, sizeof path, "%s/state/collect.bin", dst_dir);
     if (st == PD_OK)
-        st = pipeline_write_collect(path, v, k, d, err);
-    snprintf(path, sizeof path, "%s/params.csv", dst_dir);
+        st = pipeline_write_collect(dst_collect, v, k, d, err);
     if (st == PD_OK)
-        st = pipeline_write_params(path, v, k, d, err);
+        st = pipeline_write_params(dst_params, v, k, d, err);
     state_free(s);
     return st;
 }
@@ -49,8 +50,9 @@ static pd_status pipeline_seed_slice(const char *src_dir, const char *dst_dir, i
 pd_status pipeline_seed_session(const char *dst_dir, const char *src_dir, pd_stage upto, int32_t k_slice,
                                 pd_error *err)
 {
-    char state_dir[4200];
-    snprintf(state_dir, sizeof state_dir, "%s/state", dst_dir);
+    char state_dir[PD_PATH_MAX], path[PD_PATH_MAX];
+    PD_TRY(path_join(state_dir, sizeof state_dir, dst_dir, "state", err));
+    PD_TRY(path_join(path, sizeof path, dst_dir, "state/stages.bin", err));
     PD_TRY(atomic_mkdirs(state_dir, err));
     if (upto > PD_STAGE_TRAIN) {
         PD_TRY(pipeline_seed_copy(src_dir, dst_dir, "state/task.bin", err));
@@ -74,8 +76,6 @@ pd_status pipeline_seed_session(const char *dst_dir, const char *src_dir, pd_sta
     pd_status st = PD_OK;
     for (int i = 0; i < PD_STAGE_COUNT && st == PD_OK; i++)
         st = state_put_i64(w, pipeline_stage_name((pd_stage)i), i < (int)upto, err);
-    char path[4200];
-    snprintf(path, sizeof path, "%s/state/stages.bin", dst_dir);
     if (st != PD_OK) {
         state_writer_free(w);
         return st;

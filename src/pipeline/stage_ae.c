@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ae.h"
+#include "path.h"
 #include "pipeline_ctx.h"
 #include "rng.h"
 #include "stage_util.h"
@@ -27,7 +28,7 @@ typedef struct {
     int32_t k, batch;
     int64_t d;
     int32_t geometry[11];
-    char path[4200];
+    char path[PD_PATH_MAX];
 } stage_ae_ctx;
 
 pd_status stage_ae_geometry(const pd_config *c, int64_t d, pd_ae_geometry *g, pd_error *err)

@@ -1,4 +1,4 @@
-/* stage_analyze.c — the "analyze" stage: memorization versus generalization (DESIGN §1).
+/* stage_analyze.c — the "analyze" stage: memorization versus generalization (doc/design.md §1 step 5).
  *
  * Adds the comparison models to the zoo the generate stage left, evaluated like every other model:
  *   noise:SIGMA  n_noise evenly spaced originals plus N(0, SIGMA^2) on every coordinate, for each SIGMA
@@ -19,6 +19,7 @@
 
 #include "csvio.h"
 #include "evaluate.h"
+#include "path.h"
 #include "pipeline_ctx.h"
 #include "rng.h"
 #include "similarity.h"
@@ -150,7 +151,7 @@ static pd_status analyze_similarity(pd_pipeline *p, pd_zoo *z, int32_t k, pd_err
     pd_wrongsets w;
     if (similarity_init(&w, z->preds, z->labels, z->n, z->n_test) != PD_OK)
         return error_set(err, PD_ERR_NOMEM, "analyze: out of memory");
-    char path[4200];
+    char path[PD_PATH_MAX];
     pd_csv_writer *cw;
     pd_status st = csvio_create(&cw, session_path(p->session, "similarity.csv", path, sizeof path), err);
     if (st == PD_OK) {
@@ -274,7 +275,7 @@ pd_status stage_analyze(pd_pipeline *p, int resume, pd_error *err)
 {
     (void)resume;
     double t0 = stage_now();
-    char path[4200];
+    char path[PD_PATH_MAX];
     pd_zoo z;
     PD_TRY(pipeline_need_state(p, "models", PD_STAGE_GENERATE, err));
     PD_TRY(zoo_load(&z, session_state_path(p->session, "models", path, sizeof path), err));

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "csvio.h"
+#include "path.h"
 #include "pipeline_ctx.h"
 #include "rng.h"
 #include "stage_util.h"
@@ -150,7 +151,7 @@ pd_status stage_collect(pd_pipeline *p, int resume, pd_error *err)
         st = collect_train(p, vec, (int64_t)k * c->save_every, c->save_every, vecs,
                            rng_derive(c->seed, "collect-shuffle"), "collect", err);
     }
-    char path[4200];
+    char path[PD_PATH_MAX];
     if (st == PD_OK)
         st = pipeline_write_collect(session_state_path(p->session, "collect", path, sizeof path), vecs, k, d, err);
     if (st == PD_OK)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ddpm.h"
+#include "path.h"
 #include "pipeline_ctx.h"
 #include "rng.h"
 #include "stage_util.h"
@@ -19,7 +20,7 @@ typedef struct {
     float *host_all, *host_batch; /* host */
     int32_t k, batch, length;
     int32_t geometry[6];
-    char path[4200];
+    char path[PD_PATH_MAX];
 } stage_ddpm_ctx;
 
 pd_status stage_unet_geometry(const pd_config *c, int32_t length, pd_unet_geometry *g, pd_error *err)
@@ -77,7 +78,7 @@ static pd_status stage_ddpm_save(void *vp, int64_t step, int complete, pd_error 
 /* The latents [k, L] the ae stage left in state/ae.bin. */
 static pd_status stage_ddpm_latents(pd_pipeline *p, float **lat, int32_t *k, int32_t *length, pd_error *err)
 {
-    char path[4200];
+    char path[PD_PATH_MAX];
     session_state_path(p->session, "ae", path, sizeof path);
     PD_TRY(pipeline_need_state(p, "ae", PD_STAGE_AE, err));
     pd_state *s;

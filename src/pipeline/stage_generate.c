@@ -11,6 +11,7 @@
 
 #include "ddpm.h"
 #include "evaluate.h"
+#include "path.h"
 #include "pipeline_ctx.h"
 #include "rng.h"
 #include "stage_util.h"
@@ -43,7 +44,7 @@ pd_status stage_load_ae(pd_pipeline *p, int64_t d, int32_t max_batch, pd_ae **ou
     stage_ae_signature(&g, sig);
     pd_ae *ae;
     PD_TRY(ae_create(&ae, be, &g, max_batch, 0, err));
-    char path[4200];
+    char path[PD_PATH_MAX];
     stage_net net = {ae_params(ae), NULL, NULL, ae_param_count(ae), sig, 11};
     int64_t step;
     int complete;
@@ -58,21 +59,28 @@ pd_status stage_load_ae(pd_pipeline *p, int64_t d, int32_t max_batch, pd_ae **ou
     const float *sd = m ? state_get(s, "std", PD_DTYPE_F32, d, NULL, err) : NULL;
     *mean = malloc((size_t)d * sizeof(float));
     *std = malloc((size_t)d * sizeof(float));
-    st = sd ? PD_OK : (err ? err->status : PD_ERR_STATE);
-    if (st == PD_OK && !complete)
-        st = error_set(err, PD_ERR_STATE, "%s: the ae stage did not finish; run it (or pdiff resume) first", path);
-    if (st == PD_OK && (!*mean || !*std))
-        st = error_set(err, PD_ERR_NOMEM, "out of memory loading %s", path);
-    if (st == PD_OK) {
-        memcpy(*mean, m, (size_t)d * sizeof(float));
-        memcpy(*std, sd, (size_t)d * sizeof(float));
-        *out = ae;
-    } else {
-        ae_free(ae);
-        free(*mean);
-        free(*std);
-        *mean = *std = NULL;
+    if (!sd) {
+        st = err ? err->status : PD_ERR_STATE;
+        goto fail;
     }
+    if (!complete) {
+        st = error_set(err, PD_ERR_STATE, "%s: the ae stage did not finish; run it (or pdiff resume) first", path);
+        goto fail;
+    }
+    if (!*mean || !*std) {
+        st = error_set(err, PD_ERR_NOMEM, "out of memory loading %s", path);
+        goto fail;
+    }
+    memcpy(*mean, m, (size_t)d * sizeof(float));
+    memcpy(*std, sd, (size_t)d * sizeof(float));
+    *out = ae;
+    state_free(s);
+    return PD_OK;
+fail:
+    ae_free(ae);
+    free(*mean);
+    free(*std);
+    *mean = *std = NULL;
     state_free(s);
     return st;
 }
@@ -87,7 +95,7 @@ static pd_status stage_gen_load(pd_pipeline *p, stage_gen_nets *n, int64_t d, in
     stage_unet_signature(&ug, usig);
     int32_t ub = p->cfg.n_generate < 256 ? p->cfg.n_generate : 256;
     PD_TRY(unet_create(&n->unet, p->be, &ug, ub, 0, err));
-    char path[4200];
+    char path[PD_PATH_MAX];
     stage_net unet = {unet_params(n->unet), NULL, NULL, unet_param_count(n->unet), usig, 6};
     int64_t step;
     int complete;
@@ -109,16 +117,109 @@ static void stage_gen_decode(pd_backend *be, stage_gen_nets *nets, const float *
             out[(int64_t)i * d + j] = out[(int64_t)i * d + j] * nets->std[j] + nets->mean[j];
 }
 
-static pd_status stage_gen_eval_add(pd_pipeline *p, pd_evaluator *ev, pd_zoo *z, const char *kind, const float *v,
-                                    uint8_t *pred, pd_error *err)
+/* The models evaluated so far, with the progress over all of them. */
+typedef struct {
+    pd_pipeline *p;
+    pd_evaluator *ev;
+    pd_zoo z;
+    uint8_t *pred;          /* host [test images] predictions of the latest model */
+    int64_t done, total;
+} stage_gen_zoo;
+
+/* Evaluate vector v and add it to the zoo as a model of this kind; one step of progress. */
+static pd_status stage_gen_add(stage_gen_zoo *g, const char *kind, const float *v, pd_error *err)
 {
+    pd_pipeline *p = g->p;
     double acc, loss;
-    PD_TRY(evaluator_run(ev, v, &acc, &loss, pred, err));
-    if (zoo_add(z, kind, v, acc, loss, pred) < 0)
+    pd_status st = evaluator_run(g->ev, v, &acc, &loss, g->pred, err);
+    if (st == PD_OK && zoo_add(&g->z, kind, v, acc, loss, g->pred) < 0)
+        st = error_set(err, PD_ERR_NOMEM, "generate: out of memory");
+    if (st == PD_OK && progress_cancelled(&p->cb))
+        st = error_set(err, PD_ERR_CANCELLED, "generate cancelled");
+    progress_report(&p->cb, "evaluate", ++g->done, g->total);
+    return st;
+}
+
+/* The evaluator over the test set, and the zoo's labels. */
+static pd_status stage_gen_open_eval(stage_gen_zoo *g, pd_error *err)
+{
+    pd_pipeline *p = g->p;
+    progress_log(&p->cb, "generate: evaluating on %d test images", p->data.test.n);
+    PD_TRY(evaluator_create(&g->ev, p->task, &p->target, &p->data.test, PIPELINE_EVAL_BATCH, &p->cb, err));
+    if (zoo_set_labels(&g->z, evaluator_labels(g->ev)) != PD_OK)
         return error_set(err, PD_ERR_NOMEM, "generate: out of memory");
-    if (progress_cancelled(&p->cb))
-        return error_set(err, PD_ERR_CANCELLED, "generate cancelled");
     return PD_OK;
+}
+
+/* Sample n latents (DDPM or DDIM) and decode them, un-standardised, into out [n, d] (host). */
+static pd_status stage_gen_sample(pd_pipeline *p, stage_gen_nets *nets, int32_t n, int64_t d, float *out,
+                                  pd_error *err)
+{
+    const pd_config *cfg = &p->cfg;
+    pd_backend *be = p->be;
+    float *zdev = backend_alloc_floats(be, (int64_t)n * ae_latent_size(nets->ae));
+    if (!zdev)
+        return error_set(err, PD_ERR_NOMEM, "generate: out of memory");
+    progress_log(&p->cb, "generate: sampling %d latents (%s sampler)", n, cfg->sampler);
+    pd_ddpm_schedule sched;
+    pd_status st = ddpm_schedule_init(&sched, be, cfg->timesteps, cfg->beta_start, cfg->beta_end, err);
+    if (st == PD_OK) {
+        pd_sampler smp = strcmp(cfg->sampler, "ddim") == 0 ? PD_SAMPLER_DDIM : PD_SAMPLER_DDPM;
+        st = ddpm_sample(nets->unet, &sched, zdev, n, smp, cfg->ddim_steps, rng_derive(cfg->seed, "sample"), &p->cb,
+                         err);
+        ddpm_schedule_free(&sched);
+    }
+    if (st == PD_OK)
+        stage_gen_decode(be, nets, zdev, n, d, out);
+    be->free(be, zdev);
+    return st;
+}
+
+/* The k originals, then the ensemble: one model whose vector is their mean. */
+static pd_status stage_gen_originals(stage_gen_zoo *g, const float *vecs, int32_t k, int64_t d, pd_error *err)
+{
+    for (int32_t i = 0; i < k; i++)
+        PD_TRY(stage_gen_add(g, "original", vecs + (int64_t)i * d, err));
+    float *mean = malloc((size_t)d * sizeof(float));
+    if (!mean)
+        return error_set(err, PD_ERR_NOMEM, "generate: out of memory");
+    for (int64_t j = 0; j < d; j++) {
+        double s = 0.0;
+        for (int32_t i = 0; i < k; i++)
+            s += vecs[(int64_t)i * d + j];
+        mean[j] = (float)(s / k);
+    }
+    pd_status st = stage_gen_add(g, "ensemble", mean, err);
+    free(mean);
+    return st;
+}
+
+/* AE reconstructions of n_rec evenly spaced originals, through the standardisation. */
+static pd_status stage_gen_recons(stage_gen_zoo *g, stage_gen_nets *nets, const float *vecs, int32_t k,
+                                  int32_t n_rec, int64_t d, pd_error *err)
+{
+    pd_backend *be = g->p->be;
+    size_t bytes = (size_t)n_rec * (size_t)d * sizeof(float);
+    float *x = malloc(bytes), *rec = malloc(bytes);
+    float *xdev = backend_alloc_floats(be, (int64_t)n_rec * d);
+    pd_status st = PD_OK;
+    if (!x || !rec || !xdev) {
+        st = error_set(err, PD_ERR_NOMEM, "generate: out of memory");
+    } else {
+        for (int32_t r = 0; r < n_rec; r++) {
+            int32_t i = (int32_t)((int64_t)r * k / n_rec);
+            for (int64_t j = 0; j < d; j++)
+                x[(int64_t)r * d + j] = (vecs[(int64_t)i * d + j] - nets->mean[j]) / nets->std[j];
+        }
+        be->upload(be, xdev, x, bytes);
+        stage_gen_decode(be, nets, ae_encode(nets->ae, xdev, n_rec), n_rec, d, rec);
+    }
+    for (int32_t r = 0; st == PD_OK && r < n_rec; r++)
+        st = stage_gen_add(g, "ae_recon", rec + (int64_t)r * d, err);
+    be->free(be, xdev);
+    free(x);
+    free(rec);
+    return st;
 }
 
 static void stage_gen_summary(pd_pipeline *p, const pd_zoo *z, const char *kind, const char *prefix)
@@ -135,129 +236,76 @@ static void stage_gen_summary(pd_pipeline *p, const pd_zoo *z, const char *kind,
     free(acc);
 }
 
+/* models.csv, state/models.bin and the accuracy rows of summary.csv. */
+static pd_status stage_gen_write(pd_pipeline *p, const pd_zoo *z, double t0, pd_error *err)
+{
+    char path[PD_PATH_MAX];
+    PD_TRY(zoo_write_csv(z, session_path(p->session, "models.csv", path, sizeof path), err));
+    PD_TRY(zoo_save(z, session_state_path(p->session, "models", path, sizeof path), err));
+    stage_gen_summary(p, z, "original", "original");
+    double ens;
+    zoo_accuracies(z, "ensemble", &ens);
+    session_summary_set(p->session, "ensemble", ens);
+    stage_gen_summary(p, z, "pdiff", "pdiff");
+    stage_gen_summary(p, z, "ae_recon", "ae_recon");
+    double best, mean, median;
+    session_summary_get(p->session, "pdiff_best", &best);
+    session_summary_get(p->session, "pdiff_median", &median);
+    session_summary_get(p->session, "original_median", &mean);
+    progress_log(&p->cb, "generate: p-diff best %.4f median %.4f (originals median %.4f)", best, median, mean);
+    session_summary_set(p->session, "seconds_generate", stage_now() - t0);
+    return PD_OK;
+}
+
 pd_status stage_generate(pd_pipeline *p, int resume, pd_error *err)
 {
     (void)resume;
     double t0 = stage_now();
     const pd_config *cfg = &p->cfg;
-    pd_backend *be = p->be;
     PD_TRY(pipeline_load_task(p, err));
     PD_TRY(pipeline_need_target(p, err));
-    float *vecs = NULL;
+    float *vecs = NULL, *gen = NULL;
     int32_t k;
     int64_t d;
     PD_TRY(pipeline_load_vectors(p, &vecs, &k, &d, err));
     stage_gen_nets nets = {0};
-    pd_evaluator *ev = NULL;
-    pd_zoo z;
-    zoo_init(&z, d, p->data.test.n);
+    stage_gen_zoo g = {.p = p};
+    zoo_init(&g.z, d, p->data.test.n);
     int32_t n_gen = cfg->n_generate, n_rec = cfg->n_recon < k ? cfg->n_recon : k;
     int32_t max_batch = k > n_gen ? k : n_gen;
-    pd_status st = d == p->target.d ? PD_OK
-                                    : error_set(err, PD_ERR_STATE, "state/collect.bin holds vectors of %lld numbers but "
-                                                "target '%s' has %lld: rerun collect", (long long)d, cfg->target,
-                                                (long long)p->target.d);
-    if (st == PD_OK)
-        st = stage_gen_load(p, &nets, d, max_batch, err);
-    float *gen = malloc((size_t)max_batch * (size_t)d * sizeof(float));
-    uint8_t *pred = malloc((size_t)p->data.test.n);
-    float *zdev = backend_alloc_floats(be, (int64_t)max_batch * (nets.ae ? ae_latent_size(nets.ae) : 1));
-    if (st == PD_OK && (!gen || !pred || !zdev))
+    pd_status st = PD_OK;
+    if (d != p->target.d) {
+        st = error_set(err, PD_ERR_STATE, "state/collect.bin holds vectors of %lld numbers but target '%s' has %lld: "
+                       "rerun collect", (long long)d, cfg->target, (long long)p->target.d);
+        goto done;
+    }
+    if ((st = stage_gen_load(p, &nets, d, max_batch, err)) != PD_OK)
+        goto done;
+    gen = malloc((size_t)max_batch * (size_t)d * sizeof(float));
+    g.pred = malloc((size_t)p->data.test.n);
+    if (!gen || !g.pred) {
         st = error_set(err, PD_ERR_NOMEM, "generate: out of memory");
-    if (st == PD_OK) {
-        progress_log(&p->cb, "generate: sampling %d latents (%s sampler)", n_gen, cfg->sampler);
-        pd_ddpm_schedule sched;
-        st = ddpm_schedule_init(&sched, be, cfg->timesteps, cfg->beta_start, cfg->beta_end, err);
-        if (st == PD_OK) {
-            pd_sampler smp = strcmp(cfg->sampler, "ddim") == 0 ? PD_SAMPLER_DDIM : PD_SAMPLER_DDPM;
-            st = ddpm_sample(nets.unet, &sched, zdev, n_gen, smp, cfg->ddim_steps, rng_derive(cfg->seed, "sample"),
-                             &p->cb, err);
-            ddpm_schedule_free(&sched);
-        }
-        if (st == PD_OK)
-            stage_gen_decode(be, &nets, zdev, n_gen, d, gen);
+        goto done;
     }
-    if (st == PD_OK) {
-        progress_log(&p->cb, "generate: evaluating on %d test images", p->data.test.n);
-        st = evaluator_create(&ev, p->task, &p->target, &p->data.test, PIPELINE_EVAL_BATCH, &p->cb, err);
-    }
-    if (st == PD_OK && zoo_set_labels(&z, evaluator_labels(ev)) != PD_OK)
-        st = error_set(err, PD_ERR_NOMEM, "generate: out of memory");
-    int64_t total = (int64_t)k + 1 + n_rec + n_gen, done = 0;
-    for (int32_t i = 0; st == PD_OK && i < k; i++) {
-        st = stage_gen_eval_add(p, ev, &z, "original", vecs + (int64_t)i * d, pred, err);
-        progress_report(&p->cb, "evaluate", ++done, total);
-    }
-    if (st == PD_OK) {
-        float *mean = malloc((size_t)d * sizeof(float));
-        if (!mean)
-            st = error_set(err, PD_ERR_NOMEM, "generate: out of memory");
-        for (int64_t j = 0; st == PD_OK && j < d; j++) {
-            double s = 0.0;
-            for (int32_t i = 0; i < k; i++)
-                s += vecs[(int64_t)i * d + j];
-            mean[j] = (float)(s / k);
-        }
-        if (st == PD_OK)
-            st = stage_gen_eval_add(p, ev, &z, "ensemble", mean, pred, err);
-        progress_report(&p->cb, "evaluate", ++done, total);
-        free(mean);
-    }
-    if (st == PD_OK && n_rec > 0) {
-        /* reconstructions of evenly spaced originals, through the standardisation */
-        for (int32_t r = 0; r < n_rec; r++) {
-            int32_t i = (int32_t)((int64_t)r * k / n_rec);
-            for (int64_t j = 0; j < d; j++)
-                gen[(int64_t)r * d + j] = (vecs[(int64_t)i * d + j] - nets.mean[j]) / nets.std[j];
-        }
-        float *xdev = backend_alloc_floats(be, (int64_t)n_rec * d);
-        float *rec = malloc((size_t)n_rec * (size_t)d * sizeof(float));
-        if (!xdev || !rec) {
-            st = error_set(err, PD_ERR_NOMEM, "generate: out of memory");
-        } else {
-            be->upload(be, xdev, gen, (size_t)n_rec * (size_t)d * sizeof(float));
-            const float *lat = ae_encode(nets.ae, xdev, n_rec);
-            stage_gen_decode(be, &nets, lat, n_rec, d, rec);
-            for (int32_t r = 0; st == PD_OK && r < n_rec; r++) {
-                st = stage_gen_eval_add(p, ev, &z, "ae_recon", rec + (int64_t)r * d, pred, err);
-                progress_report(&p->cb, "evaluate", ++done, total);
-            }
-        }
-        be->free(be, xdev);
-        free(rec);
-        /* the samples were decoded into gen before; decode them again since gen was reused */
-        if (st == PD_OK)
-            stage_gen_decode(be, &nets, zdev, n_gen, d, gen);
-    }
-    for (int32_t i = 0; st == PD_OK && i < n_gen; i++) {
-        st = stage_gen_eval_add(p, ev, &z, "pdiff", gen + (int64_t)i * d, pred, err);
-        progress_report(&p->cb, "evaluate", ++done, total);
-    }
-    char path[4200];
+    /* the samples, decoded once: gen holds them until their evaluation, after the originals' */
+    if ((st = stage_gen_sample(p, &nets, n_gen, d, gen, err)) != PD_OK)
+        goto done;
+    if ((st = stage_gen_open_eval(&g, err)) != PD_OK)
+        goto done;
+    g.total = (int64_t)k + 1 + n_rec + n_gen;
+    st = stage_gen_originals(&g, vecs, k, d, err);
+    if (st == PD_OK && n_rec > 0)
+        st = stage_gen_recons(&g, &nets, vecs, k, n_rec, d, err);
+    for (int32_t i = 0; st == PD_OK && i < n_gen; i++)
+        st = stage_gen_add(&g, "pdiff", gen + (int64_t)i * d, err);
     if (st == PD_OK)
-        st = zoo_write_csv(&z, session_path(p->session, "models.csv", path, sizeof path), err);
-    if (st == PD_OK)
-        st = zoo_save(&z, session_state_path(p->session, "models", path, sizeof path), err);
-    if (st == PD_OK) {
-        stage_gen_summary(p, &z, "original", "original");
-        double ens;
-        zoo_accuracies(&z, "ensemble", &ens);
-        session_summary_set(p->session, "ensemble", ens);
-        stage_gen_summary(p, &z, "pdiff", "pdiff");
-        stage_gen_summary(p, &z, "ae_recon", "ae_recon");
-        double best, mean, median;
-        session_summary_get(p->session, "pdiff_best", &best);
-        session_summary_get(p->session, "pdiff_median", &median);
-        session_summary_get(p->session, "original_median", &mean);
-        progress_log(&p->cb, "generate: p-diff best %.4f median %.4f (originals median %.4f)", best, median, mean);
-        session_summary_set(p->session, "seconds_generate", stage_now() - t0);
-    }
-    be->free(be, zdev);
+        st = stage_gen_write(p, &g.z, t0, err);
+done:
     free(gen);
-    free(pred);
+    free(g.pred);
     free(vecs);
-    evaluator_free(ev);
+    evaluator_free(g.ev);
     stage_gen_nets_free(&nets);
-    zoo_free(&z);
+    zoo_free(&g.z);
     return st;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "csvio.h"
+#include "path.h"
 #include "pipeline_ctx.h"
 #include "rng.h"
 #include "tsne.h"
@@ -52,7 +53,7 @@ pd_status stage_analyze_latents(pd_pipeline *p, const pd_zoo *z, pd_error *err)
         st = tsne_embed(lat, n, (int32_t)ls, &o, y, err);
     }
     if (st == PD_OK) {
-        char path[4200];
+        char path[PD_PATH_MAX];
         pd_csv_writer *w;
         st = csvio_create(&w, session_path(p->session, "latents.csv", path, sizeof path), err);
         if (st == PD_OK) {

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "path.h"
 #include "pipeline_ctx.h"
 #include "rng.h"
 #include "stage_util.h"
@@ -31,7 +32,7 @@ static pd_status stage_train_save(pd_pipeline *p, double accuracy, pd_error *err
             st = state_put_i64(w, "arch", sp->arch, err);
         if (st == PD_OK)
             st = state_put_f64(w, "test_accuracy", accuracy, err);
-        char path[4200];
+        char path[PD_PATH_MAX];
         if (st == PD_OK)
             st = state_writer_commit(w, session_state_path(p->session, "task", path, sizeof path), err);
         else
