@@ -35,28 +35,38 @@ static int atomic_split(const char *path, char *dir, size_t dsize, const char **
     return **base != '\0';
 }
 
+/* f->tmp = the hidden temporary name next to path (".NAME.tmp.<pid>" in the same folder). */
+static pd_status atomic_tmp_name(pd_atomic_file *f, const char *path, const char *dir, const char *base,
+                                 pd_error *err)
+{
+    pd_status st;
+    if (strchr(path, '/'))
+        st = path_format(f->tmp, sizeof f->tmp, NULL, "%s/.%s.tmp.%ld", strcmp(dir, "/") ? dir : "", base,
+                         (long)getpid());
+    else
+        st = path_format(f->tmp, sizeof f->tmp, NULL, ".%s.tmp.%ld", base, (long)getpid());
+    if (st != PD_OK)
+        return error_set(err, PD_ERR_IO, "%.200s...: path too long for its temporary file name (.%.40s.tmp.%ld, "
+                         "at most %zu characters in all)", path, base, (long)getpid(), sizeof f->tmp - 1);
+    return PD_OK;
+}
+
 pd_status atomic_open(pd_atomic_file *f, const char *path, pd_error *err)
 {
-    char dir[4096];
-    const char *base;
+    char dir[PD_PATH_MAX];
+    const char *base = NULL;
     memset(f, 0, sizeof *f);
     if (!path || !*path)
         return error_set(err, PD_ERR_IO, "(empty path): cannot write a file without a name");
-    if (strlen(path) >= sizeof f->path)
-        return error_set(err, PD_ERR_IO, "%.200s...: path too long", path);
-    if (!atomic_split(path, dir, sizeof dir, &base))
-        return error_set(err, PD_ERR_IO, "%s: not a file name (ends with '/')", path);
-    int n;
-    if (strchr(path, '/'))
-        n = snprintf(f->tmp, sizeof f->tmp, "%s/.%s.tmp.%ld", strcmp(dir, "/") ? dir : "", base,
-                     (long)getpid());
-    else
-        n = snprintf(f->tmp, sizeof f->tmp, ".%s.tmp.%ld", base, (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof f->tmp) {
-        f->tmp[0] = '\0';
-        return error_set(err, PD_ERR_IO, "%.200s...: path too long", path);
+    pd_status st = path_format(f->path, sizeof f->path, err, "%s", path);
+    if (st == PD_OK && !atomic_split(path, dir, sizeof dir, &base))
+        st = error_set(err, PD_ERR_IO, "%s: not a file name (ends with '/')", path);
+    if (st == PD_OK)
+        st = atomic_tmp_name(f, path, dir, base, err);
+    if (st != PD_OK) {
+        memset(f, 0, sizeof *f); /* nothing for atomic_abort to remove */
+        return st;
     }
-    snprintf(f->path, sizeof f->path, "%s", path);
 
     int fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0) {
@@ -80,7 +90,7 @@ pd_status atomic_open(pd_atomic_file *f, const char *path, pd_error *err)
 /* Best-effort fsync of the folder holding path, so that the rename is durable. */
 static void atomic_sync_dir(const char *path)
 {
-    char dir[4096];
+    char dir[PD_PATH_MAX];
     const char *base;
     atomic_split(path, dir, sizeof dir, &base);
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -151,13 +161,11 @@ static pd_status atomic_mkdir_one(const char *dir, pd_error *err)
 
 pd_status atomic_mkdirs(const char *dir, pd_error *err)
 {
-    char buf[4096];
+    char buf[PD_PATH_MAX];
     if (!dir || !*dir)
         return PD_OK;
-    size_t n = strlen(dir);
-    if (n >= sizeof buf)
-        return error_set(err, PD_ERR_IO, "%.200s...: path too long", dir);
-    memcpy(buf, dir, n + 1);
+    PD_TRY(path_format(buf, sizeof buf, err, "%s", dir));
+    size_t n = strlen(buf);
     while (n > 1 && buf[n - 1] == '/')
         buf[--n] = '\0';
     for (size_t i = 1; i < n; i++) {

@@ -13,13 +13,15 @@
 #include <stdio.h>
 
 #include "error.h"
+#include "path.h"
 
 typedef struct {
     FILE *fp;
-    char path[4096];
-    char tmp[4096];
+    char path[PD_PATH_MAX];
+    char tmp[PD_PATH_MAX];
 } pd_atomic_file;
 
+/* PD_ERR_IO naming the path when it, or the temporary name next to it, does not fit in PD_PATH_MAX. */
 pd_status atomic_open(pd_atomic_file *f, const char *path, pd_error *err);
 pd_status atomic_commit(pd_atomic_file *f, pd_error *err); /* also checks ferror; the file is closed either way */
 void atomic_abort(pd_atomic_file *f);                      /* safe after commit or on a zeroed struct */

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "path.h"
 #include "pipeline.h"
 
 #define JOB_EVENTS 1024
@@ -17,7 +18,7 @@
 
 struct pd_job {
     pd_config cfg;
-    char dir[4096];
+    char dir[PD_PATH_MAX];
     unsigned stages;
     int resume;
     pthread_t thread;
@@ -144,8 +145,12 @@ pd_status job_start(pd_job **out, const pd_config *cfg, const char *session_dir,
     pd_job *j = calloc(1, sizeof *j);
     if (!j)
         return error_set(err, PD_ERR_NOMEM, "job: out of memory");
+    pd_status st = path_format(j->dir, sizeof j->dir, err, "%s", session_dir);
+    if (st != PD_OK) {
+        free(j);
+        return st;
+    }
     j->cfg = *cfg;
-    snprintf(j->dir, sizeof j->dir, "%s", session_dir);
     j->stages = stages;
     j->resume = resume;
     j->t0 = job_now();

@@ -45,6 +45,8 @@ typedef struct {
 
 typedef struct pd_job pd_job;
 
+/* Fails at once (no job, *out = NULL) on an invalid configuration or a session_dir over PD_PATH_MAX; every later
+ * failure, a missing data set included, comes as the FINISHED event. */
 pd_status job_start(pd_job **out, const pd_config *cfg, const char *session_dir, unsigned stages, int resume,
                     pd_error *err);
 void job_cancel(pd_job *j);

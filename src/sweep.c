@@ -7,6 +7,7 @@
 
 #include "atomic.h"
 #include "csvio.h"
+#include "path.h"
 #include "results.h"
 
 #define SWEEP_MAX_VALUES 64
@@ -56,7 +57,10 @@ static pd_status sweep_parse(const char *spec, sweep_spec *s, pd_error *err)
     memcpy(s->key, spec, (size_t)(eq - spec));
     const char *sep = strchr(eq + 1, ';') ? ";" : ",";
     char buf[4096];
-    snprintf(buf, sizeof buf, "%s", eq + 1);
+    if (strlen(eq + 1) >= sizeof buf)
+        return error_set(err, PD_ERR_USAGE, "sweep: the values of %s are too long (at most %zu characters)", s->key,
+                         sizeof buf - 1);
+    memcpy(buf, eq + 1, strlen(eq + 1) + 1);
     char *save = NULL;
     for (char *v = strtok_r(buf, sep, &save); v; v = strtok_r(NULL, sep, &save)) {
         if (s->n == SWEEP_MAX_VALUES)
@@ -73,20 +77,28 @@ static pd_status sweep_parse(const char *spec, sweep_spec *s, pd_error *err)
 }
 
 /* folder name for a value: KEY-VALUE with characters unsafe in file names replaced */
-static void sweep_session_dir(const char *dir, const char *key, const char *value, char *out, size_t size)
+static pd_status sweep_session_name(const char *key, const char *value, char *out, size_t size, pd_error *err)
 {
-    char v[PD_CONFIG_STR];
-    snprintf(v, sizeof v, "%s", value);
-    for (char *c = v; *c; c++)
+    PD_TRY(path_format(out, size, err, "%s-%s", key, value));
+    for (char *c = out + strlen(key) + 1; *c; c++)
         if (*c == '/' || *c == ',' || *c == ':' || *c == ' ' || *c == '*' || *c == '?')
             *c = '_';
-    snprintf(out, size, "%s/%s-%s", dir, key, v);
+    return PD_OK;
+}
+
+/* dir/KEY-VALUE */
+static pd_status sweep_session_dir(const char *dir, const char *key, const char *value, char *out, size_t size,
+                                   pd_error *err)
+{
+    char name[PD_PATH_MAX];
+    PD_TRY(sweep_session_name(key, value, name, sizeof name, err));
+    return path_join(out, size, dir, name, err);
 }
 
 static pd_status sweep_write_index(const char *dir, const sweep_spec *s, pd_error *err)
 {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/sweep_index.csv", dir);
+    char path[PD_PATH_MAX];
+    PD_TRY(path_join(path, sizeof path, dir, "sweep_index.csv", err));
     pd_csv_writer *w;
     PD_TRY(csvio_create(&w, path, err));
     csvio_text(w, "key");
@@ -94,11 +106,15 @@ static pd_status sweep_write_index(const char *dir, const sweep_spec *s, pd_erro
     csvio_text(w, "session");
     csvio_endrow(w);
     for (int i = 0; i < s->n; i++) {
-        char sess[4200];
-        sweep_session_dir(".", s->key, s->values[i], sess, sizeof sess);
+        char sess[PD_PATH_MAX];
+        pd_status st = sweep_session_name(s->key, s->values[i], sess, sizeof sess, err);
+        if (st != PD_OK) {
+            csvio_abort(w);
+            return st;
+        }
         csvio_text(w, s->key);
         csvio_text(w, s->values[i]);
-        csvio_text(w, sess + 2);
+        csvio_text(w, sess);
         csvio_endrow(w);
     }
     return csvio_commit(w, err);
@@ -110,8 +126,8 @@ static pd_status sweep_one(const pd_config *base, const sweep_spec *s, int i, co
     pd_config cfg = *base;
     PD_TRY(config_set(&cfg, s->key, s->values[i], err));
     PD_TRY(config_validate(&cfg, err));
-    char sess[4200];
-    sweep_session_dir(dir, s->key, s->values[i], sess, sizeof sess);
+    char sess[PD_PATH_MAX];
+    PD_TRY(sweep_session_dir(dir, s->key, s->values[i], sess, sizeof sess, err));
     if (seed_from)
         PD_TRY(pipeline_seed_session(sess, seed_from, upto, k_slice, err));
     progress_log(cb, "sweep: %s=%s -> %s%s", s->key, s->values[i], sess, seed_from ? " (sharing earlier stages)" : "");
@@ -122,6 +138,26 @@ static pd_status sweep_one(const pd_config *base, const sweep_spec *s, int i, co
     if (st != PD_OK)
         error_prefix(err, "sweep %s=%s", s->key, s->values[i]);
     return st;
+}
+
+/* dir/sweep.csv and dir/sweep.tex, the combined table (atomic) */
+static pd_status sweep_write_tables(const char *dir, pd_error *err)
+{
+    static const char *const names[2] = {"sweep.csv", "sweep.tex"};
+    static const pd_report_format fmts[2] = {PD_REPORT_CSV, PD_REPORT_LATEX};
+    for (int i = 0; i < 2; i++) {
+        char path[PD_PATH_MAX];
+        pd_atomic_file f;
+        PD_TRY(path_join(path, sizeof path, dir, names[i], err));
+        PD_TRY(atomic_open(&f, path, err));
+        pd_status st = sweep_report(dir, fmts[i], f.fp, err);
+        if (st != PD_OK) {
+            atomic_abort(&f);
+            return st;
+        }
+        PD_TRY(atomic_commit(&f, err));
+    }
+    return PD_OK;
 }
 
 pd_status sweep_run(const pd_config *base, const char *spec, const char *dir, const pd_callbacks *cb,
@@ -149,11 +185,11 @@ pd_status sweep_run(const pd_config *base, const char *spec, const char *dir, co
         for (int i = 1; i < s->n; i++)
             if (atol(s->values[i]) > atol(s->values[first]))
                 first = i;
-    char base_sess[4200];
-    if (st == PD_OK) {
-        sweep_session_dir(dir, s->key, s->values[first], base_sess, sizeof base_sess);
+    char base_sess[PD_PATH_MAX];
+    if (st == PD_OK)
+        st = sweep_session_dir(dir, s->key, s->values[first], base_sess, sizeof base_sess, err);
+    if (st == PD_OK)
         st = sweep_one(base, s, first, dir, NULL, upto, 0, cb, err);
-    }
     for (int i = 0; st == PD_OK && i < s->n; i++) {
         if (i == first)
             continue;
@@ -161,31 +197,16 @@ pd_status sweep_run(const pd_config *base, const char *spec, const char *dir, co
         st = sweep_one(base, s, i, dir, share ? base_sess : NULL, is_k ? PD_STAGE_AE : upto,
                        is_k ? (int32_t)atol(s->values[i]) : 0, cb, err);
     }
-    if (st == PD_OK) {
-        char path[4200];
-        const char *names[2] = {"sweep.csv", "sweep.tex"};
-        pd_report_format fmts[2] = {PD_REPORT_CSV, PD_REPORT_LATEX};
-        for (int i = 0; i < 2 && st == PD_OK; i++) {
-            snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-            pd_atomic_file f;
-            st = atomic_open(&f, path, err);
-            if (st == PD_OK) {
-                st = sweep_report(dir, fmts[i], f.fp, err);
-                if (st == PD_OK)
-                    st = atomic_commit(&f, err);
-                else
-                    atomic_abort(&f);
-            }
-        }
-    }
+    if (st == PD_OK)
+        st = sweep_write_tables(dir, err);
     free(s);
     return st;
 }
 
 pd_status sweep_report(const char *dir, pd_report_format f, FILE *out, pd_error *err)
 {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/sweep_index.csv", dir);
+    char path[PD_PATH_MAX];
+    PD_TRY(path_join(path, sizeof path, dir, "sweep_index.csv", err));
     pd_csv_table idx;
     PD_TRY(csvio_read(path, &idx, err));
     int ck = csvio_column(&idx, "key"), cv = csvio_column(&idx, "value"), cs = csvio_column(&idx, "session");
@@ -197,16 +218,17 @@ pd_status sweep_report(const char *dir, pd_report_format f, FILE *out, pd_error 
     char title[160];
     snprintf(title, sizeof title, "Ablation over %s: test accuracy%s and novelty", csvio_cell(&idx, 0, ck),
              pct ? " (%)" : "");
-    pd_table t;
-    table_init(&t, title, "sweep", 6);
+    pd_report_table t;
+    report_table_init(&t, title, "sweep", 6);
     const char *head[6] = {csvio_cell(&idx, 0, ck), "original best", "p-diff best", "p-diff mean", "p-diff median",
                            "novelty"};
-    pd_status st = table_row(&t, head, NULL, NULL);
+    pd_status st = report_table_row(&t, head, NULL, NULL);
     for (int64_t r = 0; st == PD_OK && r < idx.rows; r++) {
-        char sess[4200];
-        snprintf(sess, sizeof sess, "%s/%s", dir, csvio_cell(&idx, r, cs));
+        char sess[PD_PATH_MAX];
         pd_results *res;
-        st = results_load(&res, sess, err);
+        st = path_join(sess, sizeof sess, dir, csvio_cell(&idx, r, cs), err);
+        if (st == PD_OK)
+            st = results_load(&res, sess, err);
         if (st != PD_OK)
             break;
         static const char *const metrics[5] = {"original_best", "pdiff_best", "pdiff_mean", "pdiff_median",
@@ -216,7 +238,7 @@ pd_status sweep_report(const char *dir, pd_report_format f, FILE *out, pd_error 
             v[1 + j] = results_summary(res, metrics[j]) * (pct && j < 4 ? 100.0 : 1.0);
         results_free(res);
         const char *txt[6] = {csvio_cell(&idx, r, cv), NULL, NULL, NULL, NULL, NULL};
-        st = table_row(&t, txt, v, pct ? "%.2f" : "%.6g");
+        st = report_table_row(&t, txt, v, pct ? "%.2f" : "%.6g");
     }
     if (st == PD_OK) {
         if (f == PD_REPORT_CSV) {
@@ -229,9 +251,9 @@ pd_status sweep_report(const char *dir, pd_report_format f, FILE *out, pd_error 
                 csvio_commit(w, NULL);
             }
         }
-        table_print(&t, f, out);
+        report_table_print(&t, f, out);
     }
-    table_free(&t);
+    report_table_free(&t);
     csvio_free(&idx);
     return st;
 }
