@@ -179,6 +179,8 @@ int main(void)
     test_case(5, 7, 250, 0, 1);  /* the AE's LeakyReLU -> InstanceNorm */
     test_case(3, 5, 600, 1, 1);  /* rows longer than a block, with the embedding */
     test_case(2, 4, 601, 1, 0);  /* an odd length over blocks, temb without LeakyReLU */
+    test_case(2, 3, 16385, 0, 1); /* rows longer than a task's share (target=all): no task of zero rows */
+    test_case(2, 2, 20000, 1, 0); /* the same with the embedding */
     test_conv_case(7, 32, 12, 40, 1, 1); /* a partial vector of channels, the convolution kept */
     test_conv_case(5, 48, 12, 64, 0, 0);
     test_conv_case(3, 32, 9, 32, 1, 0);  /* a partial last tile */

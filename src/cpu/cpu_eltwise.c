@@ -170,12 +170,12 @@ static void cpu_eltwise_clamp_backward_kernel(const cpu_eltwise_args *a, int64_t
     if (a->acc) {
         for (int64_t i = lo; i < hi; i++) {
             float g = dout[i], v = in[i];
-            din[i] += (v >= l) & (v <= h) ? g : 0.0f;
+            din[i] += ((v >= l) & (v <= h)) ? g : 0.0f;
         }
     } else {
         for (int64_t i = lo; i < hi; i++) {
             float g = dout[i], v = in[i];
-            din[i] = (v >= l) & (v <= h) ? g : 0.0f;
+            din[i] = ((v >= l) & (v <= h)) ? g : 0.0f;
         }
     }
 }

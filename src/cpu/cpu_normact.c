@@ -529,6 +529,17 @@ static void cpu_normact_forward_task(void *ctx, int64_t task, int thread)
                             jb->eps);
 }
 
+/* Rows a task takes: about CPU_NORMACT_TASK_ELEMS numbers in whole groups of CPU_NORMACT_R rows, at least one
+ * group however long a row is (a row over CPU_NORMACT_TASK_ELEMS numbers is a task group of its own), at most all. */
+static int64_t cpu_normact_rows_per_task(int64_t rows, int32_t l)
+{
+    int64_t per = CPU_NORMACT_TASK_ELEMS / l;
+    if (per < 1)
+        per = 1;
+    per = (per + CPU_NORMACT_R - 1) / CPU_NORMACT_R * CPU_NORMACT_R; /* whole groups */
+    return per < rows ? per : rows;
+}
+
 /* out [n, c, l] (may be in), in [n, c, l]; table [T, l] and t [n] or NULL; save_mean, save_rstd [n c] */
 static void cpu_normact_forward(pd_backend *be, float *out, const float *in, const float *table, const int32_t *t,
                                 float *save_mean, float *save_rstd, int32_t n, int32_t c, int32_t l, int lead,
@@ -540,9 +551,7 @@ static void cpu_normact_forward(pd_backend *be, float *out, const float *in, con
     cpu_normact_job jb = {.out = out, .in = in, .table = t ? table : NULL, .t = t, .mean_out = save_mean,
                           .rstd_out = save_rstd, .rows = rows, .c = c, .l = l, .lead = lead, .slope = slope,
                           .eps = eps};
-    int64_t per = CPU_NORMACT_TASK_ELEMS / l;
-    per = (per + CPU_NORMACT_R - 1) / CPU_NORMACT_R * CPU_NORMACT_R; /* whole groups */
-    jb.per_task = per < rows ? per : rows;
+    jb.per_task = cpu_normact_rows_per_task(rows, l);
     cpu_parallel_for(be, (rows + jb.per_task - 1) / jb.per_task, cpu_normact_forward_task, &jb);
 }
 
@@ -613,9 +622,7 @@ static void cpu_normact_backward(pd_backend *be, float *din, float *dtable, cons
         jb.per_task = per < 1 ? 1 : per;
         units = n;
     } else {
-        int64_t per = CPU_NORMACT_TASK_ELEMS / l;
-        per = (per + CPU_NORMACT_R - 1) / CPU_NORMACT_R * CPU_NORMACT_R;
-        jb.per_task = per < rows ? per : rows;
+        jb.per_task = cpu_normact_rows_per_task(rows, l);
     }
     cpu_parallel_for(be, (units + jb.per_task - 1) / jb.per_task, cpu_normact_backward_task, &jb);
     if (!dtable)

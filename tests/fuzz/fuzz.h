@@ -1,0 +1,68 @@
+/* fuzz.h — shared by the fuzz targets (tests/fuzz/fuzz_*.c). Each target defines LLVMFuzzerTestOneInput, which
+ * libFuzzer calls (configure --enable-fuzz, CC=clang) or fuzz_replay.c calls for every file of a corpus (make check).
+ * pdiff's parsers read files, so the input is written to a file of this process first. */
+#ifndef PD_FUZZ_H
+#define PD_FUZZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define FUZZ_MAX_NAMES 8
+
+static char fuzz_dir_[64];
+static char fuzz_names_[FUZZ_MAX_NAMES][160];
+static int fuzz_n_names_;
+
+static void fuzz_cleanup_(void)
+{
+    for (int i = 0; i < fuzz_n_names_; i++)
+        unlink(fuzz_names_[i]);
+    if (fuzz_dir_[0])
+        rmdir(fuzz_dir_);
+}
+
+/* This process's scratch folder (made once, emptied and removed at exit), or NULL. */
+static inline const char *fuzz_dir(void)
+{
+    if (!fuzz_dir_[0]) {
+        snprintf(fuzz_dir_, sizeof fuzz_dir_, "/tmp/pdiff-fuzz-XXXXXX");
+        if (!mkdtemp(fuzz_dir_)) {
+            fuzz_dir_[0] = '\0';
+            return NULL;
+        }
+        atexit(fuzz_cleanup_);
+    }
+    return fuzz_dir_;
+}
+
+/* Write data to the file `name` (at most FUZZ_MAX_NAMES different names) in the scratch folder; its path, or NULL. */
+static inline const char *fuzz_file(const char *name, const uint8_t *data, size_t size)
+{
+    const char *dir = fuzz_dir();
+    if (!dir)
+        return NULL;
+    char path[160];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int i = 0;
+    while (i < fuzz_n_names_ && strcmp(fuzz_names_[i], path) != 0)
+        i++;
+    if (i == fuzz_n_names_) {
+        if (i == FUZZ_MAX_NAMES)
+            return NULL;
+        snprintf(fuzz_names_[fuzz_n_names_++], sizeof fuzz_names_[0], "%s", path);
+    }
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return NULL;
+    int ok = fwrite(data, 1, size, f) == size;
+    ok = fclose(f) == 0 && ok;
+    return ok ? fuzz_names_[i] : NULL;
+}
+
+#endif
