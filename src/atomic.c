@@ -51,6 +51,24 @@ static pd_status atomic_tmp_name(pd_atomic_file *f, const char *path, const char
     return PD_OK;
 }
 
+long atomic_tmp_pid(const char *name)
+{
+    const char *t = NULL;
+    if (!name || name[0] != '.')
+        return 0;
+    for (const char *p = strstr(name + 1, ".tmp."); p; p = strstr(p + 1, ".tmp."))
+        t = p; /* the last one: NAME may contain ".tmp." itself */
+    if (!t || t == name + 1 || !t[5])
+        return 0;
+    long pid = 0;
+    for (const char *d = t + 5; *d; d++) {
+        if (*d < '0' || *d > '9' || pid > 99999999)
+            return 0;
+        pid = pid * 10 + (*d - '0');
+    }
+    return pid;
+}
+
 pd_status atomic_open(pd_atomic_file *f, const char *path, pd_error *err)
 {
     char dir[PD_PATH_MAX];

@@ -27,6 +27,8 @@ pd_status atomic_commit(pd_atomic_file *f, pd_error *err); /* also checks ferror
 void atomic_abort(pd_atomic_file *f);                      /* safe after commit or on a zeroed struct */
 /* Copy a file atomically (dst appears complete or not at all). */
 pd_status atomic_copy_file(const char *src, const char *dst, pd_error *err);
+/* The process id in a temporary file's name (".NAME.tmp.PID", a base name without folder), else 0. */
+long atomic_tmp_pid(const char *name);
 /* mkdir -p */
 pd_status atomic_mkdirs(const char *dir, pd_error *err);
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "csvio.h"
 
@@ -99,8 +100,10 @@ static const cfg_key config_keys[] = {
     CFG_INT(n_finetune, "10", 0, 100000, "generate", "fine-tuned originals"),
     CFG_INT(finetune_steps, "20", 0, 1000000, "generate", "extra training steps of each fine-tuned original"),
     {.info = {"seed", PD_KEY_U64, 0, 18446744073709551615.0, NULL, "run", "random seed"}, CFG_F(seed), .def = "1"},
-    CFG_INT(threads, "0", 0, 256, "run", "CPU threads (0 = all cores)"),
-    CFG_CHOICE(device, "cpu", "cpu|cuda", "run", "compute device"),
+    {.info = {"threads", PD_KEY_INT, 0, 256, NULL, "run", "CPU threads (0 = all cores)", .run_only = 1},
+     CFG_F(threads), .def = "0"},
+    {.info = {"device", PD_KEY_CHOICE, 0, 0, "cpu|cuda", "run", "compute device", .run_only = 1}, CFG_F(device),
+     .def = "cpu"},
 };
 
 #define CFG_NKEYS ((int)(sizeof config_keys / sizeof config_keys[0]))
@@ -440,11 +443,20 @@ static int cfg_is_geometry(const char *key)
     return !strcmp(key, "ae_fold") || !strcmp(key, "ae_kernel") || !strcmp(key, "ae_enc") || !strcmp(key, "ae_dec");
 }
 
+/* "KEY: unknown key (...)" with a long key cut to 64 characters. */
+static pd_status cfg_unknown_key(const char *key, pd_error *err)
+{
+    if (!key)
+        key = "";
+    return error_set(err, PD_ERR_CONFIG, "%.64s%s: unknown key (see pdiff --help for the list)", key,
+                     strlen(key) > 64 ? "..." : "");
+}
+
 pd_status config_set(pd_config *c, const char *key, const char *value, pd_error *err)
 {
     const cfg_key *k = cfg_find(key);
     if (!k)
-        return error_set(err, PD_ERR_CONFIG, "%s: unknown key (see pdiff --help for the list)", key ? key : "");
+        return cfg_unknown_key(key, err);
     if (!value)
         value = "";
     cfg_value v;
@@ -489,7 +501,7 @@ pd_status config_get(const pd_config *c, const char *key, char *buf, size_t size
 {
     const cfg_key *k = cfg_find(key);
     if (!k)
-        return error_set(err, PD_ERR_CONFIG, "%s: unknown key (see pdiff --help for the list)", key ? key : "");
+        return cfg_unknown_key(key, err);
     if (!cfg_format(c, k, buf, size))
         return error_set(err, PD_ERR_INTERNAL, "%s: buffer of %zu bytes too small for the value", key, size);
     return PD_OK;
@@ -545,47 +557,128 @@ int config_is_record_key(const char *key)
     return 0;
 }
 
-pd_status config_load_csv(pd_config *c, const char *path, int skip_unknown, pd_error *err)
+/* The file itself, before it is parsed: a regular file of at most CONFIG_FILE_MAX bytes, no NUL byte (libcsv would
+ * pass it on and the value would end there). A file that cannot be opened is left to csvio_read to report. */
+static pd_status cfg_check_file(const char *path, pd_error *err)
 {
-    pd_csv_table t;
-    PD_TRY(csvio_read(path, &t, err));
-    if (t.cols != 2 || strcmp(t.header[0], "key") != 0 || strcmp(t.header[1], "value") != 0) {
-        pd_status s = error_set(err, PD_ERR_CONFIG, "%s:1: header must be 'key,value', got '%s%s%s'", path,
-                                t.header[0], t.cols > 1 ? "," : "", t.cols > 1 ? t.header[1] : "");
-        csvio_free(&t);
-        return s;
-    }
-    pd_config work = *c;
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return PD_OK;
+    if (!S_ISREG(st.st_mode)) /* not opened: a FIFO would block, a device (/dev/zero) never end */
+        return error_set(err, PD_ERR_CONFIG, "%s: not a regular file (settings come from a CSV text file)", path);
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return PD_OK;
     pd_status s = PD_OK;
-    /* The preset row resets everything, so it is applied first wherever it stands. Line numbers count the
-     * newlines inside quoted cells; they are exact unless the file has blank lines (libcsv skips them). */
-    for (int pass = 0; pass < 2 && s == PD_OK; pass++) {
-        long long line = 2 + cfg_newlines(t.header[0]) + cfg_newlines(t.header[1]), next = line;
-        for (int64_t r = 0; r < t.rows && s == PD_OK; r++, line = next) {
-            const char *key = csvio_cell(&t, r, 0), *value = csvio_cell(&t, r, 1);
+    char *buf = NULL;
+    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode))
+        s = error_set(err, PD_ERR_CONFIG, "%s: not a regular file (settings come from a CSV text file)", path);
+    else if (st.st_size > CONFIG_FILE_MAX)
+        s = error_set(err, PD_ERR_CONFIG, "%s: too large for a settings file (%lld bytes, at most %d)", path,
+                      (long long)st.st_size, CONFIG_FILE_MAX);
+    else if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
+        s = error_set(err, PD_ERR_NOMEM, "%s: out of memory", path);
+    size_t n = buf ? fread(buf, 1, (size_t)st.st_size + 1, fp) : 0; /* one more: a file that grew is seen */
+    const char *nul = buf ? memchr(buf, '\0', n) : NULL;
+    if (s == PD_OK && n > CONFIG_FILE_MAX)
+        s = error_set(err, PD_ERR_CONFIG, "%s: too large for a settings file (over %d bytes)", path, CONFIG_FILE_MAX);
+    else if (s == PD_OK && nul) {
+        long long line = 1;
+        for (const char *q = buf; q < nul; q++)
+            line += *q == '\n';
+        s = error_set(err, PD_ERR_CONFIG, "%s:%lld: a NUL byte (a settings file is text)", path, line);
+    }
+    free(buf);
+    fclose(fp);
+    return s;
+}
+
+/* Apply the rows of t to work: the preset row first wherever it stands (it resets everything). seen (NULL: not
+ * wanted) gets a 1 for each setting that has a row. */
+static pd_status cfg_apply_rows(pd_config *work, const pd_csv_table *t, const char *path, int skip_unknown,
+                                unsigned char *seen, pd_error *err)
+{
+    /* Line numbers count the newlines inside quoted cells; they are exact unless the file has blank lines (libcsv
+     * skips them). */
+    for (int pass = 0; pass < 2; pass++) {
+        long long line = 2 + cfg_newlines(t->header[0]) + cfg_newlines(t->header[1]), next = line;
+        for (int64_t r = 0; r < t->rows; r++, line = next) {
+            const char *key = csvio_cell(t, r, 0), *value = csvio_cell(t, r, 1);
             int is_preset = strcmp(key, "preset") == 0;
             next = line + 1 + cfg_newlines(key) + cfg_newlines(value);
             if (is_preset != (pass == 0))
                 continue;
-            if (!cfg_find(key)) {
+            const cfg_key *k = cfg_find(key);
+            if (!k) {
                 if (skip_unknown || config_is_record_key(key))
                     continue;
-                s = error_set(err, PD_ERR_CONFIG, "%s:%lld: %s: unknown key (see pdiff --help for the list)", path,
-                              line, key);
-                break;
+                return error_set(err, PD_ERR_CONFIG, "%s:%lld: %.64s%s: unknown key (see pdiff --help for the list)",
+                                 path, line, key, strlen(key) > 64 ? "..." : "");
             }
+            if (seen)
+                seen[k - config_keys] = 1;
             /* undo the formula neutralisation csvio applied when writing ("'-x" -> "-x") */
             if (value[0] == '\'' && value[1] && strchr("=+-@\t\r", value[1]))
                 value++;
-            s = config_set(&work, key, value, err);
-            if (s != PD_OK)
+            pd_status st = config_set(work, key, value, err);
+            if (st != PD_OK) {
                 error_prefix(err, "%s:%lld", path, line);
+                return st;
+            }
         }
     }
+    return PD_OK;
+}
+
+static pd_status cfg_load(pd_config *c, const char *path, int skip_unknown, unsigned char *seen, pd_error *err)
+{
+    pd_csv_table t;
+    PD_TRY(cfg_check_file(path, err));
+    PD_TRY(csvio_read(path, &t, err));
+    pd_config work = *c;
+    pd_status s;
+    if (t.cols != 2 || strcmp(t.header[0], "key") != 0 || strcmp(t.header[1], "value") != 0)
+        s = error_set(err, PD_ERR_CONFIG, "%s:1: header must be 'key,value', got '%.64s%s%.64s'", path, t.header[0],
+                      t.cols > 1 ? "," : "", t.cols > 1 ? t.header[1] : "");
+    else
+        s = cfg_apply_rows(&work, &t, path, skip_unknown, seen, err);
     csvio_free(&t);
     if (s == PD_OK)
         *c = work;
     return s;
+}
+
+pd_status config_load_csv(pd_config *c, const char *path, int skip_unknown, pd_error *err)
+{
+    return cfg_load(c, path, skip_unknown, NULL, err);
+}
+
+pd_status config_load_session_csv(pd_config *c, const char *path, pd_error *err)
+{
+    unsigned char seen[CFG_NKEYS];
+    memset(seen, 0, sizeof seen);
+    pd_config work = *c;
+    PD_TRY(cfg_load(&work, path, 1, seen, err));
+    for (int i = 0; i < CFG_NKEYS; i++)
+        if (!seen[i])
+            return error_set(err, PD_ERR_CONFIG, "%s: no row for the setting '%s' (a session's config.csv lists every "
+                             "setting; restore the row, the session cannot continue without it)",
+                             path, config_keys[i].info.name);
+    *c = work;
+    return PD_OK;
+}
+
+const pd_key_info *config_first_change(const pd_config *a, const pd_config *b)
+{
+    for (int i = 0; i < CFG_NKEYS; i++) {
+        const cfg_key *k = &config_keys[i];
+        char x[PD_CONFIG_STR + 32], y[PD_CONFIG_STR + 32];
+        if (k->info.run_only)
+            continue;
+        if (!cfg_format(a, k, x, sizeof x) || !cfg_format(b, k, y, sizeof y) || strcmp(x, y) != 0)
+            return &k->info;
+    }
+    return NULL;
 }
 
 pd_status config_write_csv(const pd_config *c, const char *path, const char *const *extra_keys,

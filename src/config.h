@@ -85,6 +85,8 @@ typedef struct {
     const char *choices;   /* CHOICE: "ddpm|ddim" */
     const char *group;     /* "data", "task", "collect", "ae", "ddpm", "generate", "run" — for the TUI */
     const char *help;      /* one line */
+    int run_only;          /* 1: says only how a run goes (threads, device), not what it computes: a resume may
+                            * change it; every other setting is fixed once a session has run */
 } pd_key_info;
 
 void config_defaults(pd_config *c);
@@ -100,8 +102,16 @@ pd_status config_get(const pd_config *c, const char *key, char *buf, size_t size
 pd_status config_validate(const pd_config *c, pd_error *err);
 /* Read a CSV file of key,value rows (header "key,value"). The rows a session's config.csv records after the
  * settings (config_is_record_key: versions, resolved values) are always skipped; any other key that is not a
- * setting is skipped when skip_unknown != 0, refused otherwise (a typo names its line). */
+ * setting is skipped when skip_unknown != 0, refused otherwise (a typo names its line). The file must be a regular
+ * file of at most CONFIG_FILE_MAX bytes without NUL bytes. On failure c is left untouched. */
+#define CONFIG_FILE_MAX (1024 * 1024)
 pd_status config_load_csv(pd_config *c, const char *path, int skip_unknown, pd_error *err);
+/* A session's own config.csv, to continue the session: as config_load_csv with skip_unknown, and every setting must
+ * have its row (a missing or blanked row is refused naming the file and the key, never filled with a default). */
+pd_status config_load_session_csv(pd_config *c, const char *path, pd_error *err);
+/* The first setting, in table order, whose value differs between a and b and that is not run_only; NULL when
+ * they agree on every such setting (what a resume may change). */
+const pd_key_info *config_first_change(const pd_config *a, const pd_config *b);
 /* 1 when key is one of the rows pipeline_write_config records after the settings. */
 int config_is_record_key(const char *key);
 /* Write every setting as key,value (atomic), followed by extra rows (extra_keys[i], extra_values[i]). */

@@ -50,6 +50,13 @@ pd_status ddpm_schedule_init(pd_ddpm_schedule *s, pd_backend *be, int32_t T, dou
         tmp[i] = (float)sqrt(prod);
         tmp[T + i] = (float)sqrt(1.0 - prod);
     }
+    if (!isfinite((float)sqrt(1.0 / prod))) { /* sampling divides by sqrt(alpha_bar): it must stay a float */
+        free(tmp);
+        ddpm_schedule_free(s);
+        return error_set(err, PD_ERR_CONFIG,
+                         "timesteps, beta_start, beta_end: the schedule's alpha_bar falls to %g by the last of %d steps, "
+                         "too small to sample from; use fewer timesteps or smaller betas", prod, T);
+    }
     be->upload(be, s->sqrt_ab, tmp, (size_t)T * sizeof *tmp);
     be->upload(be, s->sqrt_1mab, tmp + T, (size_t)T * sizeof *tmp);
     free(tmp);

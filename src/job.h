@@ -46,7 +46,9 @@ typedef struct {
 typedef struct pd_job pd_job;
 
 /* Fails at once (no job, *out = NULL) on an invalid configuration or a session_dir over PD_PATH_MAX; every later
- * failure, a missing data set included, comes as the FINISHED event. */
+ * failure, a missing data set included, comes as the FINISHED event. The worker holds the session's writer lock
+ * (session_open with create, through pipeline_open) for the whole run: a session another run is writing, in this
+ * process or another (pdiff run/resume), ends the job with PD_ERR_IO "DIR: in use by pdiff run (pid N); ...". */
 pd_status job_start(pd_job **out, const pd_config *cfg, const char *session_dir, unsigned stages, int resume,
                     pd_error *err);
 void job_cancel(pd_job *j);

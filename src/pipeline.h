@@ -36,7 +36,9 @@ const char *pipeline_stage_name(pd_stage s);
 /* "train,collect" / "all" → bit mask of (1 << stage); PD_ERR_USAGE naming a bad stage. */
 pd_status pipeline_parse_stages(const char *list, unsigned *mask, pd_error *err);
 
-/* Validate cfg, create the session folder and the compute backend, write config.csv. */
+/* Validate cfg, create the session folder and the compute backend, write config.csv (in a session with completed
+ * stages only once the first stage run saves state or ends well, so a run refused for settings that contradict
+ * what earlier stages produced leaves config.csv as it was). */
 pd_status pipeline_open(pd_pipeline **out, const pd_config *cfg, const char *dir, const pd_callbacks *cb,
                         pd_error *err);
 /* Run the stages in mask, in order. resume != 0: skip stages the session already completed and continue a

@@ -2,6 +2,7 @@
  * one reader; config.csv (as text), similarity.csv and latents.csv are read here, their only readers as tables. */
 #include "results.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +94,36 @@ static pd_status results_load_session(pd_results *r, pd_error *err)
     return st;
 }
 
+/* A model id cell: a whole number from 0 to n - 1 (an empty or 'nan' cell is none). */
+static pd_status results_cell_id(const pd_csv_table *t, int64_t row, int col, int32_t n, int32_t *id, pd_error *err)
+{
+    double v;
+    PD_TRY(csvio_cell_double(t, row, col, &v, err));
+    if (!(v >= 0 && v < (double)n && v == floor(v)))
+        return error_set(err, PD_ERR_FORMAT,
+                         "%s:%lld: column '%s': not a model id (a whole number from 0 to %ld): '%.60s'", t->path,
+                         (long long)row + 2, t->header[col], (long)n - 1, csvio_cell(t, row, col));
+    *id = (int32_t)v;
+    return PD_OK;
+}
+
+/* A number cell from lo to hi; an empty (or 'nan') cell only when may_be_empty, as NaN. */
+static pd_status results_cell_num(const pd_csv_table *t, int64_t row, int col, double lo, double hi, int may_be_empty,
+                                  double *out, pd_error *err)
+{
+    PD_TRY(csvio_cell_double(t, row, col, out, err));
+    if ((*out >= lo && *out <= hi) || (may_be_empty && isnan(*out)))
+        return PD_OK;
+    char want[96];
+    if (lo == -DBL_MAX && hi == DBL_MAX)
+        snprintf(want, sizeof want, "a finite number");
+    else
+        snprintf(want, sizeof want, "a number from %g to %g%s", lo, hi, may_be_empty ? " or empty" : "");
+    return error_set(err, PD_ERR_FORMAT, "%s:%lld: column '%s': not %s: '%.60s'", t->path, (long long)row + 2,
+                     t->header[col], want, csvio_cell(t, row, col));
+}
+
+/* latents.csv (id, kind, tsne_x, tsne_y); ids name models of state/models.bin when it was read. */
 static pd_status results_load_latents(pd_results *r, pd_error *err)
 {
     char path[PD_PATH_MAX];
@@ -114,14 +145,13 @@ static pd_status results_load_latents(pd_results *r, pd_error *err)
                        : error_set(err, PD_ERR_NOMEM, "%s: out of memory", path);
     if (st == PD_OK && (ci < 0 || ck < 0 || cx < 0 || cy < 0))
         st = error_set(err, PD_ERR_FORMAT, "%s: expected columns id,kind,tsne_x,tsne_y", path);
+    int32_t n_ids = r->have_models ? r->zoo.n : INT32_MAX;
     for (int64_t i = 0; st == PD_OK && i < t.rows; i++) {
-        double id;
-        st = csvio_cell_double(&t, i, ci, &id, err);
+        st = results_cell_id(&t, i, ci, n_ids, &r->latent_id[i], err);
         if (st == PD_OK)
-            st = csvio_cell_double(&t, i, cx, &r->latent_x[i], err);
+            st = results_cell_num(&t, i, cx, -DBL_MAX, DBL_MAX, 0, &r->latent_x[i], err);
         if (st == PD_OK)
-            st = csvio_cell_double(&t, i, cy, &r->latent_y[i], err);
-        r->latent_id[i] = (int32_t)id;
+            st = results_cell_num(&t, i, cy, -DBL_MAX, DBL_MAX, 0, &r->latent_y[i], err);
         snprintf(r->latent_kind[i], sizeof r->latent_kind[i], "%s", csvio_cell(&t, i, ck));
         r->n_latents++;
     }
@@ -151,17 +181,15 @@ static pd_status results_sim_from_csv(pd_results *r, const char *path, pd_error 
     for (int32_t i = 0; st == PD_OK && i < r->sim_cols; i++)
         col_of[r->sim_col_ids[i]] = i;
     for (int64_t i = 0; st == PD_OK && i < t.rows; i++) {
-        double a, b, v;
-        st = csvio_cell_double(&t, i, ca, &a, err);
+        int32_t a = 0, b = 0;
+        double v = NAN;
+        st = results_cell_id(&t, i, ca, z->n, &a, err);
         if (st == PD_OK)
-            st = csvio_cell_double(&t, i, cb, &b, err);
+            st = results_cell_id(&t, i, cb, z->n, &b, err);
         if (st == PD_OK)
-            st = csvio_cell_double(&t, i, cv, &v, err);
-        if (st != PD_OK || a < 0 || b < 0 || a >= z->n || b >= z->n)
-            continue;
-        int32_t ra = row_of[(int32_t)a], cbb = col_of[(int32_t)b];
-        if (ra >= 0 && cbb >= 0)
-            r->sim[(int64_t)ra * r->sim_cols + cbb] = (float)v;
+            st = results_cell_num(&t, i, cv, 0, 1, 1, &v, err);
+        if (st == PD_OK && row_of[a] >= 0 && col_of[b] >= 0)
+            r->sim[(int64_t)row_of[a] * r->sim_cols + col_of[b]] = (float)v;
     }
     free(row_of);
     free(col_of);
@@ -188,7 +216,7 @@ static pd_status results_sim_from_preds(pd_results *r, pd_error *err)
 }
 
 /* p-diff rows x original columns: from similarity.csv when present, else from the kept predictions. */
-static pd_status results_build_similarity(pd_results *r, pd_error *err)
+static pd_status results_load_similarity(pd_results *r, pd_error *err)
 {
     if (!r->have_models)
         return PD_OK;
@@ -225,6 +253,59 @@ static pd_status results_load_models(pd_results *r, pd_error *err)
     return PD_OK;
 }
 
+static void results_drop_models(pd_results *r)
+{
+    if (r->have_models)
+        zoo_free(&r->zoo);
+    r->have_models = 0;
+}
+
+static void results_drop_similarity(pd_results *r)
+{
+    free(r->sim_row_ids);
+    free(r->sim_col_ids);
+    free(r->sim);
+    r->sim_row_ids = r->sim_col_ids = NULL;
+    r->sim = NULL;
+    r->sim_rows = r->sim_cols = 0;
+    r->have_similarity = 0;
+}
+
+static void results_drop_latents(pd_results *r)
+{
+    free(r->latent_id);
+    free(r->latent_kind);
+    free(r->latent_x);
+    free(r->latent_y);
+    r->latent_id = NULL;
+    r->latent_kind = NULL;
+    r->latent_x = r->latent_y = NULL;
+    r->n_latents = 0;
+    r->have_latents = 0;
+}
+
+/* A message as one line: the readers quote what they found in a file, which may hold a line break or another
+ * control character (a quoted CSV cell, a state file's kind); each becomes '?'. */
+static void results_one_line(char *msg)
+{
+    for (unsigned char *c = (unsigned char *)msg; *c; c++)
+        if (*c < 0x20 || *c == 0x7f)
+            *c = '?';
+}
+
+/* A part of the snapshot: when its file cannot be read, the part is left out and why keeps the reason. */
+static void results_load_part(pd_results *r, pd_status (*load)(pd_results *, pd_error *),
+                              void (*drop)(pd_results *), char *why)
+{
+    pd_error perr = {0};
+    pd_status st = load(r, &perr);
+    if (st == PD_OK)
+        return;
+    drop(r);
+    snprintf(why, PD_ERROR_MSG_MAX, "%s", perr.msg[0] ? perr.msg : error_status_string(st));
+    results_one_line(why);
+}
+
 pd_status results_load(pd_results **out, const char *dir, pd_error *err)
 {
     *out = NULL;
@@ -232,28 +313,21 @@ pd_status results_load(pd_results **out, const char *dir, pd_error *err)
     if (!r)
         return error_set(err, PD_ERR_NOMEM, "results: out of memory");
     pd_status st = path_format(r->dir, sizeof r->dir, err, "%s", dir);
-    if (st != PD_OK)
-        goto fail;
-    st = results_load_config(r, err);
-    if (st != PD_OK)
-        goto fail;
-    st = results_load_session(r, err);
-    if (st != PD_OK)
-        goto fail;
-    st = results_load_models(r, err);
-    if (st != PD_OK)
-        goto fail;
-    st = results_build_similarity(r, err);
-    if (st != PD_OK)
-        goto fail;
-    st = results_load_latents(r, err);
-    if (st != PD_OK)
-        goto fail;
+    if (st == PD_OK)
+        st = results_load_config(r, err);
+    if (st == PD_OK)
+        st = results_load_session(r, err);
+    if (st != PD_OK) {
+        results_free(r);
+        if (err)
+            results_one_line(err->msg);
+        return st;
+    }
+    results_load_part(r, results_load_models, results_drop_models, r->models_error);
+    results_load_part(r, results_load_similarity, results_drop_similarity, r->similarity_error);
+    results_load_part(r, results_load_latents, results_drop_latents, r->latents_error);
     *out = r;
     return PD_OK;
-fail:
-    results_free(r);
-    return st;
 }
 
 void results_free(pd_results *r)
@@ -268,16 +342,19 @@ void results_free(pd_results *r)
     free(r->loss_step);
     free(r->loss);
     free(r->loss_accuracy);
-    if (r->have_models)
-        zoo_free(&r->zoo);
-    free(r->sim_row_ids);
-    free(r->sim_col_ids);
-    free(r->sim);
-    free(r->latent_id);
-    free(r->latent_kind);
-    free(r->latent_x);
-    free(r->latent_y);
+    results_drop_models(r);
+    results_drop_similarity(r);
+    results_drop_latents(r);
     free(r);
+}
+
+const char *results_problem(const pd_results *r)
+{
+    const char *why[3] = {r->models_error, r->similarity_error, r->latents_error};
+    for (int i = 0; i < 3; i++)
+        if (why[i][0])
+            return why[i];
+    return NULL;
 }
 
 double results_summary(const pd_results *r, const char *metric)

@@ -6,6 +6,12 @@
  * when the analysis ran, else it is computed from the kept predictions. Once loaded the snapshot never changes,
  * so a UI can keep drawing it while a new run works on the session; load a fresh one when the run finishes.
  * summary.csv and losses.csv are read by session.h's reader, on its rules (a repeated metric: its last value).
+ *
+ * Every id and number of similarity.csv and latents.csv is checked (a model id is a whole number naming a model of
+ * state/models.bin, an IoU lies in [0, 1] or is empty, a t-SNE coordinate is finite); a file that breaks a rule is
+ * refused with one line naming the file, line and column (a control character it quotes shows as '?'). config.csv, summary.csv and losses.csv are the session:
+ * when one is damaged results_load fails. state/models.bin, similarity.csv and latents.csv are parts: a damaged
+ * part is left out (its have_* flag 0) and its reason kept in *_error, so that the rest can still be shown.
  */
 #ifndef PD_RESULTS_H
 #define PD_RESULTS_H
@@ -45,11 +51,15 @@ typedef struct {
     int32_t *latent_id;
     char (*latent_kind)[ZOO_KIND_MAX];
     double *latent_x, *latent_y;
+    /* why a part could not be read (one line naming the file), "" when it was read or is absent */
+    char models_error[PD_ERROR_MSG_MAX], similarity_error[PD_ERROR_MSG_MAX], latents_error[PD_ERROR_MSG_MAX];
 } pd_results;
 
 /* PD_ERR_IO when dir is not a session (no config.csv); damaged files give their own message. */
 pd_status results_load(pd_results **out, const char *dir, pd_error *err);
 void results_free(pd_results *r); /* NULL is a no-op */
+/* The first part that could not be read, as its one-line reason; NULL when every file present was read. */
+const char *results_problem(const pd_results *r);
 /* A summary metric, NaN when absent. */
 double results_summary(const pd_results *r, const char *metric);
 /* A config value, NULL when absent. */

@@ -2,11 +2,16 @@
  * of those two files; results.c gets them through session_open. */
 #include "session.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "atomic.h"
 #include "csvio.h"
@@ -31,6 +36,7 @@ struct pd_session {
     session_metric *metrics;
     int n_metrics;
     int64_t cap_metrics;
+    int lock_fd; /* the writer lock on dir/.lock (session_open with create), -1 for a reader */
 };
 
 const char *session_dir(const pd_session *s)
@@ -65,7 +71,7 @@ int session_exists(const char *dir)
 {
     char path[PD_PATH_MAX];
     struct stat st;
-    return path_join(path, sizeof path, dir, "config.csv", NULL) == PD_OK && stat(path, &st) == 0;
+    return dir && dir[0] && path_join(path, sizeof path, dir, "config.csv", NULL) == PD_OK && stat(path, &st) == 0;
 }
 
 pd_status session_loss_add(pd_session *s, const char *stage, int64_t step, double loss, double accuracy)
@@ -265,10 +271,105 @@ static pd_status session_load(pd_session *s, const char *name,
     return reader(s, path, err);
 }
 
+/* ------------------------------------------------------------------------------------------------ writer lock */
+
+static char session_writer[64] = "pdiff";
+
+void session_set_writer_name(const char *name)
+{
+    snprintf(session_writer, sizeof session_writer, "%s", name && name[0] ? name : "pdiff");
+}
+
+/* The lock is held: say by whom, from the owner's line "PID COMMAND" (empty while the owner is writing it). */
+static pd_status session_lock_busy(const char *dir, int fd, pd_error *err)
+{
+    char buf[128] = {0};
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    long pid = 0;
+    int used = 0;
+    if (n <= 0 || sscanf(buf, "%ld %n", &pid, &used) != 1 || pid <= 0)
+        return error_set(err, PD_ERR_IO, "%s: in use by another pdiff process; a session has one writer at a time "
+                         "(wait until it ends, or stop it)", dir);
+    char *who = buf + used;
+    who[strcspn(who, "\r\n")] = '\0';
+    return error_set(err, PD_ERR_IO, "%s: in use by %.64s (pid %ld); a session has one writer at a time (wait until "
+                     "it ends, or stop it)", dir, who[0] ? who : "pdiff", pid);
+}
+
+/* Take dir/.lock (flock, released by session_free or when the process dies) and write "PID COMMAND" in it. A file
+ * system without flock leaves the session unlocked rather than unusable. */
+static pd_status session_lock(pd_session *s, pd_error *err)
+{
+    char path[PD_PATH_MAX];
+    PD_TRY(path_join(path, sizeof path, s->dir, ".lock", err));
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return error_set(err, PD_ERR_IO, "%s: cannot open the session's lock file: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+        pd_status st = session_lock_busy(s->dir, fd, err);
+        close(fd);
+        return st;
+    }
+    s->lock_fd = fd;
+    char line[128];
+    int n = snprintf(line, sizeof line, "%ld %s\n", (long)getpid(), session_writer);
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, line, (size_t)n, 0) != n) {
+        /* best effort: the lock holds without the line; the message then says "another pdiff process" */
+    }
+    return PD_OK;
+}
+
+pd_status session_check_unlocked(const char *dir, pd_error *err)
+{
+    char path[PD_PATH_MAX];
+    if (!dir || !dir[0] || path_join(path, sizeof path, dir, ".lock", NULL) != PD_OK)
+        return PD_OK; /* session_open says what is wrong with such a path */
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return PD_OK;
+    pd_status st = PD_OK;
+    if (flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK)
+        st = session_lock_busy(dir, fd, err);
+    close(fd); /* releases the probe */
+    return st;
+}
+
+/* Remove the temporaries (atomic.h) that killed writers left in dir: with the lock held no other writer is at
+ * work, so every one of another process is stale. Best effort. */
+static void session_remove_stale(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        long pid = atomic_tmp_pid(e->d_name);
+        if (pid > 0 && pid != (long)getpid())
+            (void)unlinkat(dirfd(d), e->d_name, 0);
+    }
+    closedir(d);
+}
+
+/* The writer's part of session_open: the folders, the lock, no stale temporaries. */
+static pd_status session_create(pd_session *s, pd_error *err)
+{
+    char state[PD_PATH_MAX];
+    PD_TRY(path_join(state, sizeof state, s->dir, "state", err));
+    PD_TRY(atomic_mkdirs(state, err));
+    PD_TRY(session_lock(s, err));
+    session_remove_stale(s->dir);
+    session_remove_stale(state);
+    return PD_OK;
+}
+
+/* ------------------------------------------------------------------------------------------------ open */
+
 pd_status session_open(pd_session **out, const char *dir, int create, pd_error *err)
 {
     *out = NULL;
     struct stat st;
+    if (!dir || !dir[0])
+        return error_set(err, PD_ERR_IO, "session folder: empty path (name a folder)");
     size_t len = strlen(dir);
     if (len + SESSION_PATH_ROOM >= PD_PATH_MAX)
         return error_set(err, PD_ERR_IO, "%.200s...: session folder path too long (%zu characters, at most %d)",
@@ -278,15 +379,12 @@ pd_status session_open(pd_session **out, const char *dir, int create, pd_error *
     pd_session *s = calloc(1, sizeof *s);
     if (!s)
         return error_set(err, PD_ERR_NOMEM, "session: out of memory");
+    s->lock_fd = -1;
     pd_status rc = path_format(s->dir, sizeof s->dir, err, "%s", dir);
     while (len > 1 && s->dir[len - 1] == '/')
         s->dir[--len] = '\0';
-    if (rc == PD_OK && create) {
-        char state[PD_PATH_MAX];
-        rc = path_join(state, sizeof state, s->dir, "state", err);
-        if (rc == PD_OK)
-            rc = atomic_mkdirs(state, err);
-    }
+    if (rc == PD_OK && create)
+        rc = session_create(s, err);
     if (rc == PD_OK)
         rc = session_load(s, "losses.csv", session_read_losses, err);
     if (rc == PD_OK)
@@ -303,6 +401,12 @@ void session_free(pd_session *s)
 {
     if (!s)
         return;
+    if (s->lock_fd >= 0) {
+        if (ftruncate(s->lock_fd, 0) != 0) {
+            /* best effort: a stale owner line is harmless once the lock is released */
+        }
+        close(s->lock_fd); /* releases the lock */
+    }
     free(s->losses);
     free(s->metrics);
     free(s);

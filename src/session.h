@@ -35,9 +35,21 @@ typedef struct pd_session pd_session;
 #define SESSION_NAME_MAX 64
 #define SESSION_PATH_ROOM (SESSION_NAME_MAX + 12)
 
-/* Open (create != 0: create the folder and state/ when missing) and load existing losses.csv/summary.csv. */
+/* Open (create != 0: create the folder and state/ when missing) and load existing losses.csv/summary.csv. An
+ * empty dir is refused (PD_ERR_IO).
+ * create != 0 opens the session as its one writer: it takes the lock dir/.lock (flock) until session_free and
+ * writes "PID NAME" in it (NAME: session_set_writer_name). While another process or another pd_session holds it,
+ * session_open fails with PD_ERR_IO "DIR: in use by pdiff run (pid 123); ...". The lock of a dead process is
+ * released by the system, so it never blocks. With the lock taken, the temporary files (atomic.h) that killed
+ * writers left in dir and dir/state are removed. Readers (create == 0) take no lock. */
 pd_status session_open(pd_session **out, const char *dir, int create, pd_error *err);
-void session_free(pd_session *s); /* NULL is a no-op */
+void session_free(pd_session *s); /* NULL is a no-op; releases the writer lock */
+/* PD_OK when no writer holds dir's lock (or dir has none), else PD_ERR_IO with session_open's "in use by" message.
+ * Takes no lock (a shared probe, released at once): for a front end that wants to say so before anything else. */
+pd_status session_check_unlocked(const char *dir, pd_error *err);
+/* The name the lock file gives this process ("pdiff run", "pdiff tui"; default "pdiff"). Set it once, before
+ * any session is opened for writing (it is not synchronised). */
+void session_set_writer_name(const char *name);
 const char *session_dir(const pd_session *s);
 /* dir/name into buf (at least PD_PATH_MAX bytes; name at most SESSION_NAME_MAX characters, else PD_ASSERT
  * fails); returns buf. */
@@ -62,7 +74,7 @@ pd_status session_summary_write(pd_session *s, pd_error *err);
 int session_summary_count(const pd_session *s);
 const char *session_summary_at(const pd_session *s, int i, double *value);
 
-/* Does dir look like a session (has config.csv)? */
+/* Does dir look like a session (has config.csv)? 0 for an empty or NULL dir. */
 int session_exists(const char *dir);
 
 #endif

@@ -6,6 +6,12 @@
  * mode over a split and returns accuracy and mean loss, optionally every prediction.
  *
  * The batch loop stages each batch through a host buffer and one upload, so it works on every backend.
+ *
+ * Checkpoints: with a save hook, train_task calls it every save_every steps (before the last) and when it is
+ * cancelled (then returns PD_ERR_CANCELLED after a successful save), with the pd_train_point the run stands at;
+ * the caller saves that point with the model's parameters, BatchNorm buffers and momentum (model_params,
+ * model_buffers, model_momentum). A run given that point back in `from`, on a model restored to that state,
+ * continues to exactly the result of an uninterrupted one (loss points included).
  */
 #ifndef PD_TRAIN_H
 #define PD_TRAIN_H
@@ -16,6 +22,14 @@
 #include "model.h"
 #include "progress.h"
 
+/* Where a training run stands between two steps, besides the model's own state. */
+typedef struct {
+    int64_t step;     /* steps done */
+    float loss_sum;   /* training loss summed over the steps since the last loss point */
+    int32_t correct;  /* correct training predictions since the last loss point */
+    int64_t seen;     /* training images since the last loss point */
+} pd_train_point;
+
 typedef struct {
     int32_t epochs;
     int32_t batch;
@@ -23,6 +37,10 @@ typedef struct {
     int cosine;          /* 1: lr_t = lr (1 + cos(pi t / steps)) / 2 for step t = 0..steps-1 */
     uint64_t seed;       /* shuffling stream */
     int32_t log_every;   /* steps between loss points (0: 50) */
+    const pd_train_point *from; /* NULL: start at step 0; else continue after from->step */
+    int64_t save_every;  /* steps between checkpoints (0: only when cancelled) */
+    pd_status (*save)(void *ctx, const pd_train_point *at, pd_error *err); /* NULL: no checkpoints */
+    void *save_ctx;
 } pd_train_opts;
 
 typedef struct {
@@ -30,6 +48,10 @@ typedef struct {
     double last_accuracy; /* training accuracy of the last logged interval */
     int64_t steps;
 } pd_train_result;
+
+/* The batch train_task uses with m, its steps per epoch and in all. */
+int32_t train_batch_size(const pd_model *m, const pd_train_opts *o);
+int64_t train_total_steps(const pd_model *m, const pd_dataset *ds, const pd_train_opts *o);
 
 pd_status train_task(pd_model *m, const pd_dataset *ds, const pd_train_opts *o, const pd_callbacks *cb,
                      pd_train_result *res, pd_error *err);

@@ -70,6 +70,7 @@ int32_t zoo_add(pd_zoo *z, const char *kind, const float *vec, double accuracy, 
     if (z->n == z->cap && zoo_grow(z, z->cap ? 2 * z->cap : 256) != 0)
         return -1;
     int32_t i = z->n++;
+    memset(z->kind[i], 0, ZOO_KIND_MAX); /* the bytes after the name are saved too (zoo_save): no heap garbage */
     snprintf(z->kind[i], ZOO_KIND_MAX, "%s", kind);
     z->accuracy[i] = accuracy;
     z->loss[i] = loss;
@@ -174,61 +175,90 @@ pd_status zoo_save(const pd_zoo *z, const char *path, pd_error *err)
     return state_writer_commit(w, path, err);
 }
 
+/* models.bin's sections, each checked against n, d and n_test by state_get. */
+typedef struct {
+    const void *kind, *acc, *loss, *iou, *l2, *nid, *vec, *pred, *labels;
+} zoo_sections;
+
+/* n, d and n_test: in range, and so that every section's size (n * d, n * n_test) is a sane int64. */
+static pd_status zoo_load_sizes(const pd_state *s, const char *path, int64_t *n, int64_t *d, int64_t *nt,
+                                pd_error *err)
+{
+    PD_TRY(state_get_i64(s, "n", n, err));
+    PD_TRY(state_get_i64(s, "d", d, err));
+    PD_TRY(state_get_i64(s, "n_test", nt, err));
+    if (*n < 0 || *n > (1 << 24) || *d < 1 || *d > (INT64_C(1) << 40) / (*n > 0 ? *n : 1) || *nt < 0 ||
+        *nt > INT32_MAX - 64)
+        return error_set(err, PD_ERR_STATE, "%s: implausible sizes (n %lld, d %lld, n_test %lld)", path,
+                         (long long)*n, (long long)*d, (long long)*nt);
+    return PD_OK;
+}
+
+static pd_status zoo_load_sections(const pd_state *s, const char *path, int64_t n, int64_t d, int64_t nt,
+                                   zoo_sections *p, pd_error *err)
+{
+    memset(p, 0, sizeof *p);
+    p->kind = state_get(s, "kind", PD_DTYPE_U8, n * ZOO_KIND_MAX, NULL, err);
+    p->acc = p->kind ? state_get(s, "accuracy", PD_DTYPE_F64, n, NULL, err) : NULL;
+    p->loss = p->acc ? state_get(s, "loss", PD_DTYPE_F64, n, NULL, err) : NULL;
+    p->iou = p->loss ? state_get(s, "max_iou", PD_DTYPE_F64, n, NULL, err) : NULL;
+    p->l2 = p->iou ? state_get(s, "nearest_l2", PD_DTYPE_F64, n, NULL, err) : NULL;
+    p->nid = p->l2 ? state_get(s, "nearest_id", PD_DTYPE_I32, n, NULL, err) : NULL;
+    p->vec = p->nid ? state_get(s, "vectors", PD_DTYPE_F32, n * d, NULL, err) : NULL;
+    p->pred = p->vec ? state_get(s, "preds", PD_DTYPE_U8, n * nt, NULL, err) : NULL;
+    if (!p->pred)
+        return err ? err->status : PD_ERR_STATE;
+    if (state_has(s, "labels") && !(p->labels = state_get(s, "labels", PD_DTYPE_U8, nt, NULL, err)))
+        return err ? err->status : PD_ERR_STATE;
+    const int32_t *nid = p->nid;
+    for (int64_t i = 0; i < n; i++) /* an original's id, or -1 until analysed */
+        if (nid[i] < -1 || nid[i] >= n)
+            return error_set(err, PD_ERR_STATE, "%s: model %lld: nearest_id %d is not a model id", path,
+                             (long long)i, (int)nid[i]);
+    return PD_OK;
+}
+
+/* The zoo from the checked sections (an empty zoo allocates nothing: its arrays stay NULL). */
+static pd_status zoo_load_copy(pd_zoo *z, const char *path, int64_t n, int64_t d, int64_t nt, const zoo_sections *p,
+                               pd_error *err)
+{
+    zoo_init(z, d, (int32_t)nt);
+    int ok = n == 0 || zoo_grow(z, (int32_t)n) == 0;
+    if (ok && p->labels)
+        ok = (z->labels = malloc((size_t)nt + 1)) != NULL;
+    if (!ok) {
+        zoo_free(z);
+        return error_set(err, PD_ERR_NOMEM, "%s: out of memory", path);
+    }
+    if (p->labels)
+        memcpy(z->labels, p->labels, (size_t)nt);
+    if (n == 0)
+        return PD_OK;
+    z->n = (int32_t)n;
+    memcpy(z->kind, p->kind, (size_t)n * ZOO_KIND_MAX);
+    for (int32_t i = 0; i < z->n; i++)
+        z->kind[i][ZOO_KIND_MAX - 1] = '\0';
+    memcpy(z->accuracy, p->acc, (size_t)n * sizeof(double));
+    memcpy(z->loss, p->loss, (size_t)n * sizeof(double));
+    memcpy(z->max_iou, p->iou, (size_t)n * sizeof(double));
+    memcpy(z->nearest_l2, p->l2, (size_t)n * sizeof(double));
+    memcpy(z->nearest_id, p->nid, (size_t)n * sizeof(int32_t));
+    memcpy(z->vectors, p->vec, (size_t)(n * d) * sizeof(float));
+    memcpy(z->preds, p->pred, (size_t)(n * nt));
+    return PD_OK;
+}
+
 pd_status zoo_load(pd_zoo *z, const char *path, pd_error *err)
 {
     pd_state *s;
     PD_TRY(state_load(&s, path, "models", err));
     int64_t n = 0, d = 0, nt = 0;
-    pd_status st = state_get_i64(s, "n", &n, err);
+    zoo_sections p;
+    pd_status st = zoo_load_sizes(s, path, &n, &d, &nt, err);
     if (st == PD_OK)
-        st = state_get_i64(s, "d", &d, err);
+        st = zoo_load_sections(s, path, n, d, nt, &p, err);
     if (st == PD_OK)
-        st = state_get_i64(s, "n_test", &nt, err);
-    if (st == PD_OK && (n < 0 || n > (1 << 24) || d < 1 || nt < 0))
-        st = error_set(err, PD_ERR_STATE, "%s: implausible sizes", path);
-    const void *kind = NULL, *acc = NULL, *loss = NULL, *iou = NULL, *l2 = NULL, *nid = NULL, *vec = NULL, *pred = NULL;
-    if (st == PD_OK) {
-        kind = state_get(s, "kind", PD_DTYPE_U8, n * ZOO_KIND_MAX, NULL, err);
-        acc = kind ? state_get(s, "accuracy", PD_DTYPE_F64, n, NULL, err) : NULL;
-        loss = acc ? state_get(s, "loss", PD_DTYPE_F64, n, NULL, err) : NULL;
-        iou = loss ? state_get(s, "max_iou", PD_DTYPE_F64, n, NULL, err) : NULL;
-        l2 = iou ? state_get(s, "nearest_l2", PD_DTYPE_F64, n, NULL, err) : NULL;
-        nid = l2 ? state_get(s, "nearest_id", PD_DTYPE_I32, n, NULL, err) : NULL;
-        vec = nid ? state_get(s, "vectors", PD_DTYPE_F32, n * d, NULL, err) : NULL;
-        pred = vec ? state_get(s, "preds", PD_DTYPE_U8, n * nt, NULL, err) : NULL;
-        if (!pred)
-            st = err ? err->status : PD_ERR_STATE;
-    }
-    if (st == PD_OK) {
-        zoo_init(z, d, (int32_t)nt);
-        if (n > 0 && zoo_grow(z, (int32_t)n) != 0) {
-            zoo_free(z);
-            st = error_set(err, PD_ERR_NOMEM, "%s: out of memory", path);
-        }
-    }
-    if (st == PD_OK) {
-        z->n = (int32_t)n;
-        memcpy(z->kind, kind, (size_t)n * ZOO_KIND_MAX);
-        for (int32_t i = 0; i < z->n; i++)
-            z->kind[i][ZOO_KIND_MAX - 1] = '\0';
-        memcpy(z->accuracy, acc, (size_t)n * sizeof(double));
-        memcpy(z->loss, loss, (size_t)n * sizeof(double));
-        memcpy(z->max_iou, iou, (size_t)n * sizeof(double));
-        memcpy(z->nearest_l2, l2, (size_t)n * sizeof(double));
-        memcpy(z->nearest_id, nid, (size_t)n * sizeof(int32_t));
-        memcpy(z->vectors, vec, (size_t)(n * d) * sizeof(float));
-        memcpy(z->preds, pred, (size_t)(n * nt));
-        if (state_has(s, "labels")) {
-            const uint8_t *lab = state_get(s, "labels", PD_DTYPE_U8, nt, NULL, err);
-            z->labels = lab ? malloc((size_t)(nt > 0 ? nt : 1)) : NULL;
-            if (!lab || !z->labels) {
-                zoo_free(z);
-                st = lab ? error_set(err, PD_ERR_NOMEM, "%s: out of memory", path) : (err ? err->status : PD_ERR_STATE);
-            } else {
-                memcpy(z->labels, lab, (size_t)nt);
-            }
-        }
-    }
+        st = zoo_load_copy(z, path, n, d, nt, &p, err);
     state_free(s);
     return st;
 }

@@ -58,6 +58,10 @@ cp "$work/data"/* "$work/bad/"
 head -c 1000 "$work/data/train-images-idx3-ubyte" > "$work/bad/train-images-idx3-ubyte"
 expect 1 "train-images-idx3-ubyte.*truncated" "truncated IDX file: exit 1 naming the file" -- \
     "$PDIFF" run --stages train --set "dataset=idx:$work/bad" --session "$work/s3" --quiet
+check "a run that failed before any stage completed leaves no session folder behind" test ! -e "$work/s3"
+mkdir -p "$work/s3b"; echo keep > "$work/s3b/notes.txt"
+"$PDIFF" run --stages train --set "dataset=idx:$work/bad" --session "$work/s3b" --quiet 2> /dev/null
+check "(but a folder that existed before keeps its files)" test -s "$work/s3b/notes.txt"
 printf 'XXXX' | dd of="$work/bad/train-images-idx3-ubyte" conv=notrunc 2>/dev/null
 cp "$work/data/train-images-idx3-ubyte" "$work/bad/train-images-idx3-ubyte"
 printf '\001\002\003\004' | dd of="$work/bad/train-images-idx3-ubyte" conv=notrunc 2>/dev/null
@@ -72,6 +76,72 @@ expect 2 "no_such_bench" "unknown bench workload: exit 2" -- "$PDIFF" bench --on
 expect 1 "nothere.csv" "missing --config file: exit 1 naming it" -- "$PDIFF" run --config "$work/nothere.csv" --quiet
 expect 1 "typo.csv:[0-9]*: epocs: unknown key" "unknown key in a --config file: exit 1 naming file, line and key" -- \
     "$PDIFF" run --config "$work/typo.csv" --quiet
+
+# an empty session folder name names no folder (it used to write into / or the current folder)
+for cmd in "run --session" "resume" "report" "sweep k=5,10 --session" "tui" "tui --session"; do
+    # shellcheck disable=SC2086
+    expect 1 "empty folder name" "pdiff $cmd '': exit 1, one line" -- timeout 60 "$PDIFF" $cmd '' < /dev/null
+done
+
+# one writer per session: a second run or resume is refused naming the owner; a reader (report) is not
+tiny="--set dataset=idx:$work/data --set arch=mlp --set epochs=1 --set k=10 --set ae_steps=30 --set ddpm_steps=30
+ --set n_generate=4 --set timesteps=30 --set ddpm_channels=8,8,8,8 --set n_finetune=1 --set n_noise=1 --set n_recon=1
+ --set threads=2"
+lk="$work/locked"
+# shellcheck disable=SC2086
+"$PDIFF" run --session "$lk" $tiny --set ae_steps=10000000 > /dev/null 2> "$work/lk1.err" &
+pid=$!
+t=0; while [ $t -lt 600 ] && ! grep -q 'stage ae: start' "$work/lk1.err" 2> /dev/null; do sleep 0.1; t=$((t + 1)); done
+expect 1 "in use by pdiff run (pid $pid)" "a second writer on a busy session: exit 1 naming the owner" -- \
+    timeout 60 "$PDIFF" run --session "$lk" --stages generate --quiet
+expect 1 "in use by pdiff run (pid $pid)" "a new run into a busy session: exit 1 naming the owner" -- \
+    timeout 60 "$PDIFF" run --session "$lk" --quiet
+expect 1 "in use by pdiff run (pid $pid)" "resume of a busy session: exit 1 naming the owner" -- \
+    timeout 60 "$PDIFF" resume "$lk" --set ae_steps=10000000 --quiet
+check "report reads a busy session" "$PDIFF" report "$lk"
+kill -INT $pid; wait $pid
+"$PDIFF" resume "$lk" --set ae_steps=10000000 > /dev/null 2> "$work/lk2.err" &
+pid=$!
+t=0; while [ $t -lt 600 ] && ! grep -q 'stage ae: start' "$work/lk2.err" 2> /dev/null; do sleep 0.1; t=$((t + 1)); done
+kill -9 $pid; wait $pid 2> /dev/null
+: > "$lk/.summary.csv.tmp.99999999"; : > "$lk/state/.ae.bin.tmp.99999998"
+"$PDIFF" resume "$lk" --set ae_steps=10000000 --quiet > /dev/null 2>&1 &
+pid=$!
+t=0; while [ $t -lt 300 ] && [ -e "$lk/.summary.csv.tmp.99999999" ]; do sleep 0.1; t=$((t + 1)); done
+check "the lock of a killed writer does not block a resume, which removes the killed writers' temporaries" \
+    sh -c "! ls -a '$lk' '$lk/state' | grep -q '\.tmp\.9999999'"
+kill -INT $pid; wait $pid
+
+# resume keeps the settings the session ran with: only run settings (threads, device) may change
+fin="$work/finished"
+# shellcheck disable=SC2086
+"$PDIFF" run --session "$fin" $tiny --quiet; ok $? "a tiny whole run exits 0"
+"$PDIFF" resume "$fin" --set threads=1 --quiet; ok $? "resume --set threads=1 is accepted"
+cp "$fin/config.csv" "$work/fin.config.csv"
+expect 1 "k: cannot change when resuming" "resume --set k=20: exit 1 naming the key" -- \
+    "$PDIFF" resume "$fin" --set k=20 --quiet
+expect 1 "preset: cannot change when resuming" "resume --set preset=paper: exit 1 naming the key" -- \
+    "$PDIFF" resume "$fin" --set preset=paper --quiet
+check "config.csv still says what the session ran with" cmp -s "$fin/config.csv" "$work/fin.config.csv"
+grep -v '^"ae_lr",' "$work/fin.config.csv" > "$fin/config.csv"
+expect 1 "config.csv: no row for the setting 'ae_lr'" "resume with a config.csv row removed: exit 1 naming file and key" -- \
+    "$PDIFF" resume "$fin" --quiet
+sed 's/^"k",.*$//' "$work/fin.config.csv" > "$fin/config.csv"
+expect 1 "config.csv: no row for the setting 'k'" "resume with a blanked config.csv row: exit 1 naming file and key" -- \
+    "$PDIFF" resume "$fin" --quiet
+expect 1 "config.csv: no row for the setting 'k'" "run --stages on that session: the same" -- \
+    "$PDIFF" run --session "$fin" --stages analyze --quiet
+
+# hostile --config files
+printf 'key,value\nk,5\000zz\n' > "$work/nul.csv"
+expect 1 "nul.csv:2: a NUL byte" "a NUL byte in a --config value: exit 1 naming file and line" -- \
+    "$PDIFF" run --config "$work/nul.csv" --set "dataset=idx:$work/nowhere" --quiet
+expect 1 "/dev/zero: not a regular file" "--config /dev/zero: exit 1 at once" -- \
+    timeout 20 "$PDIFF" run --config /dev/zero --quiet
+awk 'BEGIN { printf "key,value\n"; for (i = 0; i < 100000; i++) printf "a"; printf ",1\n" }' > "$work/longkey.csv"
+expect 1 "aaa\.\.\.: unknown key" "a 100000-character unknown key: exit 1, the key cut" -- \
+    "$PDIFF" run --config "$work/longkey.csv" --quiet
+check "(the line is short)" test "$(wc -c < "$work/err.txt")" -lt 300
 
 # bench runs and prints its lines
 "$PDIFF" bench --only task_eval_ips --threads 1 > "$work/bench.out" 2>/dev/null

@@ -1,7 +1,9 @@
 #!/bin/sh
 # pipeline.sh — the whole p-diff pipeline end to end on a generated data set, in seconds: every session file
-# and column, report formats, resume after an interrupted stage (same numbers as an uninterrupted run), a
-# corrupted state file refused, and a sweep. TAP output.
+# and column, report formats, resume after an interrupted stage (same numbers as an uninterrupted run), Ctrl-C and
+# kill -9 in train, collect and ddpm resumed to the same files, a test set other than generate's refused with
+# config.csv kept, state files with values out of range (tests/state_edit) refused, divergence and NaN results
+# refused or warned about, a corrupted state file refused, and a sweep. TAP output.
 : "${PDIFF:=./pdiff}" "${top_builddir:=.}"
 work="$top_builddir/tests/work/pipeline"
 rm -rf "$work"; mkdir -p "$work/data"
@@ -99,6 +101,116 @@ sleep 1; kill -INT $pid; wait $pid
 "$PDIFF" resume "$i" --set ddpm_steps=20000 --quiet 2> "$work/resume.err"; ok $? "resume after Ctrl-C finishes the run"
 check "resumed run wrote the results" test -s "$i/models.csv"
 check "the ddpm loss curve reaches the last step" sh -c "grep -q '^\"ddpm\",20000,' '$i/losses.csv'"
+
+# Ctrl-C and kill -9 during every training stage, then resume: the same files as an uninterrupted run, loss
+# curve included (train and collect checkpoint like ae and ddpm; losses.csv is written with every checkpoint)
+long="$tiny --set epochs=60 --set save_every=40 --set ddpm_steps=500"
+u="$work/long"
+# shellcheck disable=SC2086
+"$PDIFF" run --session "$u" $long --quiet; ok $? "uninterrupted longer run"
+same_as_long() { # SESSION DESCRIPTION
+    bad=""
+    for f in config.csv losses.csv params.csv models.csv similarity.csv latents.csv state/task.bin \
+        state/collect.bin state/ae.bin state/ddpm.bin state/models.bin state/stages.bin; do
+        cmp -s "$u/$f" "$1/$f" || bad="$bad $f"
+    done
+    [ "$(grep -v '^"seconds_' "$u/summary.csv")" = "$(grep -v '^"seconds_' "$1/summary.csv")" ] || bad="$bad summary.csv"
+    ls "$1/state" | grep -q ckpt && bad="$bad $(ls "$1/state" | grep ckpt)"
+    ok "$([ -z "$bad" ] && echo 0 || echo 1)" "$2${bad:+ (differ:$bad)}"
+}
+wait_for() { # SHELL-CONDITION: up to 60 s
+    t=0; while [ $t -lt 1200 ] && ! eval "$1"; do sleep 0.05; t=$((t + 1)); done
+}
+c="$work/ctrlc"
+# shellcheck disable=SC2086
+"$PDIFF" run --session "$c" $long > /dev/null 2> "$work/c1.err" &
+pid=$!
+wait_for "grep -q 'stage train: start' '$work/c1.err'"; sleep 0.3; kill -INT $pid; wait $pid; rc=$?
+check "Ctrl-C during train exits 130 and saves (rc $rc)" sh -c "[ $rc -eq 130 ] && grep -q 'task training stopped after step [0-9]* of 720 (saved)' '$work/c1.err'"
+check "the train checkpoint is there" test -s "$c/state/train_ckpt.bin"
+"$PDIFF" resume "$c" > /dev/null 2> "$work/c2.err" &
+pid=$!
+wait_for "grep -q 'stage collect: start' '$work/c2.err'"; sleep 0.1; kill -INT $pid; wait $pid; rc=$?
+check "resume continues train from its checkpoint" grep -q 'train: resuming after step' "$work/c2.err"
+check "Ctrl-C during collect exits 130 and saves (rc $rc)" sh -c "[ $rc -eq 130 ] && grep -q 'collect stopped after iteration [0-9]* of 800 (saved)' '$work/c2.err'"
+"$PDIFF" resume "$c" > /dev/null 2> "$work/c3.err"; ok $? "resume after Ctrl-C in collect finishes"
+check "resume continues collect from its checkpoint" grep -q 'collect: resuming after iteration' "$work/c3.err"
+same_as_long "$c" "Ctrl-C in train and in collect, resumed: every file equals the uninterrupted run's"
+k="$work/killed"
+# shellcheck disable=SC2086
+"$PDIFF" run --session "$k" $long --quiet 2> /dev/null &
+pid=$!
+wait_for "test -e '$k/state/train_ckpt.bin'"; kill -9 $pid; wait $pid 2> /dev/null
+check "kill -9 in train leaves its periodic checkpoint" test -e "$k/state/train_ckpt.bin"
+"$PDIFF" resume "$k" --quiet 2> /dev/null &
+pid=$!
+wait_for "test -e '$k/state/collect_ckpt.bin'"; kill -9 $pid; wait $pid 2> /dev/null
+check "kill -9 in collect leaves its periodic checkpoint" test -e "$k/state/collect_ckpt.bin"
+"$PDIFF" resume "$k" --quiet 2> /dev/null &
+pid=$!
+wait_for "test -e '$k/state/ddpm.bin'"; kill -9 $pid; wait $pid 2> /dev/null
+check "losses.csv has the ddpm points up to the killed run's checkpoint" sh -c "grep -q '^\"ddpm\",50,' '$k/losses.csv'"
+"$PDIFF" resume "$k" --quiet; ok $? "resume after kill -9 in train, collect and ddpm finishes"
+same_as_long "$k" "killed three times, resumed: every file equals the uninterrupted run's, losses.csv included"
+
+# analyze against another test set is refused, config.csv stays, and resume still works
+mkdir -p "$work/data800" "$work/data12"
+"$top_builddir/tests/gen_idx" "$work/data800" 1500 800 10 > /dev/null
+"$top_builddir/tests/gen_idx" "$work/data12" 1500 400 12 > /dev/null
+a="$work/other_data"
+cp -r "$s" "$a"; cp "$a/config.csv" "$work/config.before"
+expect_fail 1 "800" "analyze with 800 test images instead of 400 is refused" -- \
+    "$PDIFF" run --session "$a" --stages analyze --set "dataset=idx:$work/data800" --quiet
+check "the refused run left config.csv as it was" cmp -s "$a/config.csv" "$work/config.before"
+expect_fail 1 "12x12 images" "analyze with images of another size is refused" -- \
+    "$PDIFF" run --session "$a" --stages analyze --set "dataset=idx:$work/data12" --quiet
+check "config.csv still as it was" cmp -s "$a/config.csv" "$work/config.before"
+"$PDIFF" resume "$a" --quiet; ok $? "resume after the refused runs works"
+check "... with the session's own data set" cmp -s "$a/config.csv" "$work/config.before"
+
+# state files with a valid checksum but values out of range are refused naming file and value
+edit() { "$top_builddir/tests/state_edit" "$@"; }
+crafted() { rm -rf "$work/crafted"; cp -r "$s" "$work/crafted"; }
+crafted; edit "$work/crafted/state/ae.bin" step 0 -5; edit "$work/crafted/state/stages.bin" ae 0 0
+expect_fail 1 "ae.bin: step -5" "ae.bin with step -5 is refused (no assertion)" -- "$PDIFF" resume "$work/crafted" --quiet
+check "... and losses.csv keeps the ae curve" grep -q '^"ae",80,' "$work/crafted/losses.csv"
+crafted; edit "$work/crafted/state/ddpm.bin" step 0 -5; edit "$work/crafted/state/stages.bin" ddpm 0 0
+expect_fail 1 "ddpm.bin: step -5" "ddpm.bin with step -5 is refused (no assertion)" -- "$PDIFF" resume "$work/crafted" --quiet
+crafted; edit "$work/crafted/state/ae.bin" complete 0 7
+expect_fail 1 "ae.bin: complete 7" "ae.bin with complete 7 is refused" -- "$PDIFF" run --session "$work/crafted" --stages generate --quiet
+crafted; edit "$work/crafted/state/collect.bin" k 0 -1
+expect_fail 1 "collect.bin: k -1" "collect.bin with k -1 is refused" -- "$PDIFF" run --session "$work/crafted" --stages ae --quiet
+crafted; edit "$work/crafted/state/collect.bin" k 0 2; edit "$work/crafted/state/collect.bin" d 0 4611686018427387904
+expect_fail 1 "collect.bin: d 4611686018427387904" "collect.bin with k x d overflowing is refused" -- \
+    "$PDIFF" run --session "$work/crafted" --stages ae --quiet
+crafted; edit "$work/crafted/state/collect.bin" vectors 5 nan
+expect_fail 1 "collect.bin: vector 0 holds nan" "collect.bin with a NaN vector is refused" -- \
+    "$PDIFF" run --session "$work/crafted" --stages ae --quiet
+crafted; edit "$work/crafted/state/ae.bin" latents 3 inf
+expect_fail 1 "ae.bin: latent 3 holds inf" "ae.bin with an infinite latent is refused" -- \
+    "$PDIFF" run --session "$work/crafted" --stages ddpm --quiet
+crafted; edit "$work/crafted/state/stages.bin" ae 0 5
+expect_fail 1 "stages.bin: stage ae is marked 5" "stages.bin with a mark of 5 is refused" -- "$PDIFF" resume "$work/crafted" --quiet
+
+# no silent bad results: diverging collect, a broken noise schedule, unusable ae.bin or ddpm.bin, a task model at chance
+d="$work/diverged"
+# shellcheck disable=SC2086
+expect_fail 1 "collect_lr" "a diverging collection stops naming collect_lr" -- \
+    "$PDIFF" run --session "$d" $tiny --set collect_lr=10 --set momentum=0.99 --set weight_decay=1 --set k=50 --quiet
+check "... and the collect stage is not done" test ! -e "$d/state/collect.bin"
+crafted
+expect_fail 1 "timesteps" "a schedule whose alpha_bar underflows is refused naming timesteps" -- "$PDIFF" run \
+    --session "$work/crafted" --stages ddpm,generate --set timesteps=100000 --set beta_start=0.99 --set beta_end=0.999999 --quiet
+crafted; edit "$work/crafted/state/ae.bin" std 0 0
+expect_fail 1 "ae.bin: std\[0\] is 0" "ae.bin with std 0 is refused" -- "$PDIFF" run --session "$work/crafted" --stages generate --quiet
+crafted; edit "$work/crafted/state/ddpm.bin" params 0 nan
+expect_fail 1 "sampled vectors are not finite" "NaN samples are refused, not evaluated" -- \
+    "$PDIFF" run --session "$work/crafted" --stages generate --quiet
+check "... and summary.csv keeps the finite pdiff_best" grep -q '^"pdiff_best",[0-9]' "$work/crafted/summary.csv"
+# shellcheck disable=SC2086
+"$PDIFF" run --session "$work/lr10" $tiny --set lr=10 --stages train > /dev/null 2> "$work/lr10.err"; ok $? "lr=10 still runs"
+check "... with a warning that the task model is near chance, naming lr" grep -q 'warning: .*near chance.*lower lr' "$work/lr10.err"
+check "a normal run has no such warning" sh -c "grep -q 'train: test accuracy' '$work/c2.err' && ! grep -q 'near chance' '$work/c2.err'"
 
 # a corrupted state file is refused with its name
 cp "$s/state/ae.bin" "$work/ae.bin.orig"

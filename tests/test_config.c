@@ -346,6 +346,113 @@ static void test_csv(void)
     tap_ok(s == PD_ERR_IO && strstr(err.msg, "missing.csv"), "missing file: %s", err.msg);
 }
 
+/* Hostile --config files: NUL bytes, a huge unknown key, a device, a file over the size limit. */
+static void test_csv_hostile(void)
+{
+    pd_config d, before;
+    pd_error err = {0};
+    config_defaults(&d);
+    before = d;
+    const char *path = tap_path("nul.csv");
+    FILE *fp = fopen(path, "wb");
+    if (fp) {
+        fwrite("key,value\nk,50\nepochs,5\0zz\n", 1, 28, fp);
+        fclose(fp);
+    }
+    pd_status s = config_load_csv(&d, path, 0, &err);
+    tap_ok(s == PD_ERR_CONFIG && strstr(err.msg, "nul.csv:3: a NUL byte") && memcmp(&d, &before, sizeof d) == 0,
+           "a NUL byte inside a value is refused, not cut: %s", err.msg);
+
+    path = tap_path("longkey.csv");
+    fp = fopen(path, "w");
+    if (fp) {
+        fputs("key,value\n", fp);
+        for (int i = 0; i < 100000; i++)
+            fputc('a', fp);
+        fputs(",1\n", fp);
+        fclose(fp);
+    }
+    s = config_load_csv(&d, path, 0, &err);
+    tap_ok(s == PD_ERR_CONFIG && strstr(err.msg, "aaaa...: unknown key (see pdiff --help for the list)") &&
+               strlen(err.msg) < 300,
+           "a 100000-character unknown key is cut in the message (%zu characters)", strlen(err.msg));
+    char key[200];
+    memset(key, 'b', sizeof key - 1);
+    key[sizeof key - 1] = '\0';
+    s = config_set(&d, key, "1", &err);
+    tap_ok(s == PD_ERR_CONFIG && strstr(err.msg, "bbb...: unknown key") && strlen(err.msg) < 150,
+           "config_set cuts a long unknown key too: %s", err.msg);
+
+    s = config_load_csv(&d, "/dev/zero", 0, &err);
+    tap_ok(s == PD_ERR_CONFIG && strstr(err.msg, "/dev/zero: not a regular file"), "/dev/zero is refused: %s",
+           err.msg);
+    s = config_load_csv(&d, tap_path(""), 0, &err);
+    tap_ok(s == PD_ERR_CONFIG && strstr(err.msg, "not a regular file"), "a folder is refused: %s", err.msg);
+
+    path = tap_path("big.csv");
+    fp = fopen(path, "w");
+    if (fp) {
+        fputs("key,value\n", fp);
+        for (int i = 0; i < CONFIG_FILE_MAX / 8; i++)
+            fputs("k,50\n\n\n\n", fp);
+        fclose(fp);
+    }
+    s = config_load_csv(&d, path, 0, &err);
+    tap_ok(s == PD_ERR_CONFIG && strstr(err.msg, "big.csv: too large for a settings file"), "a file over %d bytes: %s",
+           CONFIG_FILE_MAX, err.msg);
+}
+
+/* A session's config.csv to continue it: every setting must have its row; only run settings may change. */
+static void test_session_csv(void)
+{
+    pd_config c, d;
+    pd_error err = {0};
+    config_defaults(&c);
+    config_set(&c, "k", "50", &err);
+    const char *path = tap_path("session.csv");
+    const char *const keys[] = {"pdiff_version"};
+    const char *const vals[] = {"0.1.0"};
+    config_write_csv(&c, path, keys, vals, 1, &err);
+    config_defaults(&d);
+    pd_status s = config_load_session_csv(&d, path, &err);
+    tap_ok(s == PD_OK && configs_equal(&c, &d), "config_load_session_csv reads a whole config.csv (%s)", err.msg);
+
+    /* the k row blanked (an empty line: libcsv skips it), and the ae_steps row emptied to "","" */
+    FILE *in = fopen(path, "r"), *out = fopen(tap_path("blanked.csv"), "w");
+    char line[1024];
+    while (in && out && fgets(line, sizeof line, in))
+        fputs(strncmp(line, "\"k\",", 4) == 0 ? "\n" : strncmp(line, "\"ae_steps\",", 11) == 0 ? "\"\",\"\"\n" : line, out);
+    if (in)
+        fclose(in);
+    if (out)
+        fclose(out);
+    config_defaults(&d);
+    pd_config before = d;
+    s = config_load_session_csv(&d, tap_path("blanked.csv"), &err);
+    tap_ok(s == PD_ERR_CONFIG && strstr(err.msg, "blanked.csv: no row for the setting 'k'") &&
+               memcmp(&d, &before, sizeof d) == 0,
+           "a blanked row is refused naming file and key, not filled with the default: %s", err.msg);
+    s = config_load_csv(&d, tap_path("blanked.csv"), 1, &err);
+    tap_ok(s == PD_OK && d.k == 200, "(config_load_csv, for --config files, still takes a partial file)");
+
+    const pd_key_info *th = config_key_find("threads"), *dev = config_key_find("device"), *k = config_key_find("k");
+    tap_ok(th && th->run_only && dev && dev->run_only && k && !k->run_only, "threads and device are run-only, k is not");
+    config_defaults(&d);
+    d = c;
+    config_set(&d, "threads", "3", &err);
+    config_set(&d, "device", "cuda", &err);
+    tap_ok(config_first_change(&c, &d) == NULL, "config_first_change ignores run-only settings");
+    config_set(&d, "lr", "0.01", &err);
+    config_set(&d, "seed", "9", &err);
+    const pd_key_info *ch = config_first_change(&c, &d);
+    tap_ok(ch && strcmp(ch->name, "lr") == 0, "config_first_change names the first changed setting (%s)",
+           ch ? ch->name : "none");
+    d = c;
+    config_set(&d, "preset", "paper", &err);
+    ch = config_first_change(&c, &d);
+    tap_ok(ch && strcmp(ch->name, "preset") == 0, "a preset counts as a change (%s)", ch ? ch->name : "none");
+}
+
 static void test_comma_locale(void)
 {
     static const char *const names[] = {"de_DE.UTF-8", "de_DE.utf8", "de_DE", "fr_FR.UTF-8", "fr_FR.utf8",
@@ -397,6 +504,8 @@ int main(void)
     test_validate();
     test_presets_and_ae();
     test_csv();
+    test_csv_hostile();
+    test_session_csv();
     test_comma_locale();
     return tap_done();
 }

@@ -15,6 +15,7 @@
 #include "path.h"
 #include "report.h"
 #include "similarity.h"
+#include "state.h"
 #include "sweep.h"
 #include "tap.h"
 #include "zoo.h"
@@ -142,16 +143,11 @@ static int same_double(double a, double b)
     return memcmp(&a, &b, sizeof a) == 0; /* NaN == NaN, -0 != 0: bit for bit */
 }
 
-static void zoo_fill(pd_zoo *z)
+static void zoo_fill_models(pd_zoo *z)
 {
     static const char *const kinds[] = {"original", "original",   "original",  "ensemble",
                                         "ae_recon", "pdiff",      "pdiff",     "noise:0.01",
                                         "noise:0.1", "a kind longer than 23 chars"};
-    int32_t labels[ZT];
-    zoo_init(z, ZD, ZT);
-    for (int i = 0; i < ZT; i++)
-        labels[i] = (i * 7) % 10;
-    zoo_set_labels(z, labels);
     for (int m = 0; m < 10; m++) {
         float vec[ZD];
         uint8_t pred[ZT];
@@ -167,6 +163,116 @@ static void zoo_fill(pd_zoo *z)
         z->nearest_l2[m] = 3.25 / m;
         z->nearest_id[m] = m % 3;
     }
+}
+
+static void zoo_fill(pd_zoo *z)
+{
+    int32_t labels[ZT];
+    zoo_init(z, ZD, ZT);
+    for (int i = 0; i < ZT; i++)
+        labels[i] = (i * 7) % 10;
+    zoo_set_labels(z, labels);
+    zoo_fill_models(z);
+}
+
+/* zoo_fill, with every byte of the zoo's arrays (all z->cap slots) set to g before the models are added. */
+static void zoo_fill_on_garbage(pd_zoo *z, int g)
+{
+    zoo_fill(z);
+    size_t cap = (size_t)z->cap;
+    memset(z->kind, g, cap * ZOO_KIND_MAX);
+    memset(z->accuracy, g, cap * sizeof(double));
+    memset(z->loss, g, cap * sizeof(double));
+    memset(z->max_iou, g, cap * sizeof(double));
+    memset(z->nearest_l2, g, cap * sizeof(double));
+    memset(z->nearest_id, g, cap * sizeof(int32_t));
+    memset(z->vectors, g, cap * ZD * sizeof(float));
+    memset(z->preds, g, cap * ZT);
+    z->n = 0;
+    zoo_fill_models(z);
+}
+
+/* The whole file into buf (at most size bytes); its length, -1 when unreadable. */
+static long read_bytes(const char *path, unsigned char *buf, size_t size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    long n = (long)fread(buf, 1, size, f);
+    fclose(f);
+    return n;
+}
+
+/* Two saves of the same models write the same bytes, whatever the heap held before (no uninitialised bytes: the
+ * padding after a kind's name was saved as it was). */
+static void test_zoo_deterministic(void)
+{
+    static unsigned char a[1 << 16], b[1 << 16];
+    pd_zoo z;
+    pd_error err = {0};
+    zoo_fill_on_garbage(&z, 0x5a);
+    pd_status st = zoo_save(&z, wpath("garbage1.bin"), &err);
+    zoo_free(&z);
+    zoo_fill_on_garbage(&z, 0xa5);
+    if (st == PD_OK)
+        st = zoo_save(&z, wpath("garbage2.bin"), &err);
+    zoo_free(&z);
+    long na = read_bytes(wpath("garbage1.bin"), a, sizeof a), nb = read_bytes(wpath("garbage2.bin"), b, sizeof b);
+    tap_ok(st == PD_OK && na > 0 && na < (long)sizeof a && na == nb && memcmp(a, b, (size_t)na) == 0,
+           "zoo_save writes the same bytes for the same models, whatever the heap held (%s)", err.msg);
+}
+
+/* A models.bin with sizes n, d, n_test and sections for n models (nearest_id[0] = nid0); zoo_load's message. */
+static const char *zoo_load_crafted(const char *name, int64_t n, int64_t d, int64_t nt, int32_t nid0)
+{
+    static pd_error err;
+    static char kind[2 * ZOO_KIND_MAX];
+    static double dv[2];
+    static int32_t nid[2];
+    static float vec[2 * 3];
+    static uint8_t pred[2 * 4];
+    nid[0] = nid0;
+    nid[1] = -1;
+    int64_t m = n < 2 ? n : 2, dd = d <= 3 ? d : 0, tt = nt <= 4 ? nt : 0;
+    pd_state_writer *w;
+    err = (pd_error){0};
+    pd_status st = state_writer_create(&w, "models", &err);
+    if (st == PD_OK) {
+        state_put_i64(w, "n", n, &err);
+        state_put_i64(w, "d", d, &err);
+        state_put_i64(w, "n_test", nt, &err);
+        state_put(w, "kind", PD_DTYPE_U8, kind, m * ZOO_KIND_MAX, &err);
+        static const char *const f64[] = {"accuracy", "loss", "max_iou", "nearest_l2"};
+        for (int i = 0; i < 4; i++)
+            state_put(w, f64[i], PD_DTYPE_F64, dv, m, &err);
+        state_put(w, "nearest_id", PD_DTYPE_I32, nid, m, &err);
+        state_put(w, "vectors", PD_DTYPE_F32, vec, m * dd, &err);
+        state_put(w, "preds", PD_DTYPE_U8, pred, m * tt, &err);
+        st = state_writer_commit(w, wpath(name), &err);
+    }
+    if (st != PD_OK)
+        return "(not written)";
+    pd_zoo z;
+    memset(&z, 0, sizeof z);
+    err = (pd_error){0};
+    st = zoo_load(&z, wpath(name), &err);
+    zoo_free(&z);
+    return st == PD_OK ? "(accepted)" : err.msg;
+}
+
+/* models.bin with a valid checksum but sizes or ids out of range: refused with a line naming the file. */
+static void test_zoo_refused(void)
+{
+    const char *msg = zoo_load_crafted("ok.bin", 2, 3, 4, 1);
+    tap_ok(strcmp(msg, "(accepted)") == 0, "crafted models.bin: a sane one loads (%s)", msg);
+    msg = zoo_load_crafted("overflow.bin", 2, INT64_MAX / 2 + 1, 4, 1);
+    tap_ok(strstr(msg, "overflow.bin") && strstr(msg, "implausible sizes"), "n x d overflowing: %s", msg);
+    msg = zoo_load_crafted("ntest.bin", 0, 3, INT64_C(1) << 40, -1);
+    tap_ok(strstr(msg, "ntest.bin") && strstr(msg, "implausible sizes"), "n_test beyond int32: %s", msg);
+    msg = zoo_load_crafted("nid.bin", 2, 3, 4, 7);
+    tap_ok(strstr(msg, "nid.bin") && strstr(msg, "nearest_id 7"), "a nearest_id naming no model: %s", msg);
+    msg = zoo_load_crafted("nid2.bin", 2, 3, 4, -2);
+    tap_ok(strstr(msg, "nid2.bin") && strstr(msg, "nearest_id -2"), "a nearest_id below -1: %s", msg);
 }
 
 static void test_zoo_round_trip(void)
@@ -569,6 +675,8 @@ int main(void)
     snprintf(work, sizeof work, "%s", tap_workdir("test_io"));
     test_atomic();
     test_zoo_round_trip();
+    test_zoo_deterministic();
+    test_zoo_refused();
     test_zoo_csv();
     test_similarity();
     test_report_table();

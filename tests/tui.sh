@@ -285,6 +285,41 @@ wait_file "$work/ascii.exit" 10
 grep -q EXIT=0 "$work/ascii.exit" 2> /dev/null
 ok $? "LANG=C TUI exits 0"
 
+# ---------------------------------------------------------------------------------------------- damaged parts
+# A damaged state/models.bin or similarity.csv: the session still opens (table, losses, config), the screen of the
+# damaged part says which file, line and column; an empty id cell in similarity.csv once read row_of[(int32_t)NaN].
+# 300 columns: the messages name the whole path.
+dmg="$work/sessions/dmg"
+rm -rf "$dmg" && cp -r "$sess" "$dmg"
+printf 'XXXXXXXX' | dd of="$dmg/state/models.bin" bs=1 seek=100 conv=notrunc 2> /dev/null
+launch dmg env LANG=C.UTF-8 LC_ALL=C.UTF-8 "$PDIFF" tui "$dmg"
+T resize-window -t dmg -x 300 -y 30
+check_screen dmg "[3 Results]" "a damaged models.bin: the session still opens on Results"
+check_screen dmg "$pbest" "a damaged models.bin: Results shows the table of summary.csv"
+check_screen dmg "no per-model list: $dmg/state/models.bin" "a damaged models.bin: Results says it could not be read"
+keys dmg 4
+check_screen dmg "no similarity matrix: $dmg/state/models.bin" "a damaged models.bin: Similarity says why it is empty"
+keys dmg 2
+check_screen dmg "done in" "a damaged models.bin: Run shows the session's stages"
+keys dmg q
+wait_file "$work/dmg.exit" 10
+grep -q EXIT=0 "$work/dmg.exit" 2> /dev/null
+ok $? "a damaged models.bin: the TUI exits 0"
+simbad="$work/sessions/simbad"
+rm -rf "$simbad" && cp -r "$sess" "$simbad"
+printf '"a","b","iou"\n,1,0.5\n' > "$simbad/similarity.csv"
+launch simbad env LANG=C.UTF-8 LC_ALL=C.UTF-8 "$PDIFF" tui "$simbad"
+T resize-window -t simbad -x 300 -y 30
+check_screen simbad "[3 Results]" "similarity.csv with an empty id: the session opens"
+check_re simbad "^ +0 original +[0-9]+\.[0-9]{2} " "similarity.csv with an empty id: Results lists the models"
+keys simbad 4
+check_screen simbad "no similarity matrix: $simbad/similarity.csv:2: column 'a': not a model id" \
+    "similarity.csv with an empty id: Similarity names the file, line and column"
+keys simbad q
+wait_file "$work/simbad.exit" 10
+grep -q EXIT=0 "$work/simbad.exit" 2> /dev/null
+ok $? "similarity.csv with an empty id: the TUI exits 0"
+
 # ---------------------------------------------------------------------------------------------- q with a run active
 long="$work/sessions/long"
 launch busy env LANG=C.UTF-8 LC_ALL=C.UTF-8 "$PDIFF" tui --session "$long" "$@" --set ae_steps=10000000
@@ -305,6 +340,11 @@ ok $? "the stopped session keeps its files"
 ok $? "without a terminal, tui SESSION exits 0"
 grep -q "p-diff" "$work/headless.out" && grep -q "report" "$work/headless.err"
 ok $? "without a terminal it prints the report and says why"
+
+# a sanitizer build (configure --enable-asan) reports into the TUIs' stderr; an empty series once gave
+# "memcpy from NULL" on the Run screen of a fresh TUI
+! grep -l -E "runtime error|AddressSanitizer|LeakSanitizer" "$work"/*.err 2> /dev/null | sed 's/^/# sanitizer report in /' | grep .
+ok $? "no sanitizer report in any TUI's stderr"
 
 echo "1..$n"
 [ $failed -eq 0 ]

@@ -41,20 +41,38 @@ if [ "$mode" = run ]; then
     exec ./build/pdiff "$@"
 fi
 
+# count_results DIR: the TAP results of the make check run in DIR, added to pass/fail/skip
+count_results() {
+    for trs in $(find "$1/tests" -name '*.trs' 2>/dev/null); do
+        p=$(grep -c -E '^:test-result: (PASS|XFAIL)' "$trs")
+        f=$(grep -c -E '^:test-result: (FAIL|ERROR|XPASS)' "$trs")
+        s=$(grep -c '^:test-result: SKIP' "$trs")
+        pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
+    done
+}
+
 set +e
+pass=0; fail=0; skip=0
 make -j"$jobs" check
 rc=$?
-pass=0; fail=0; skip=0
-for trs in $(find tests -name '*.trs' 2>/dev/null); do
-    p=$(grep -c -E '^:test-result: (PASS|XFAIL)' "$trs")
-    f=$(grep -c -E '^:test-result: (FAIL|ERROR|XPASS)' "$trs")
-    s=$(grep -c '^:test-result: SKIP' "$trs")
-    pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
-done
-set -e
-if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
-    fail=1   # the harness failed before producing results (build or driver error)
+count_results .
+[ "$rc" -ne 0 ] && [ "$fail" -eq 0 ] && fail=1 # the harness failed before producing results (build or driver error)
+echo "quickstart: normal build: $pass passed, $fail failed, $skip skipped (see build/test-suite.log)"
+
+# The same suite in a sanitizer build (AddressSanitizer, UBSan with float-cast-overflow; the first report stops the
+# test that made it, so it counts as failed). PDIFF_NO_ASAN=1 skips it.
+if [ "${PDIFF_NO_ASAN:-0}" != 1 ]; then
+    mkdir -p "$top/build-asan"
+    cd "$top/build-asan"
+    [ -f Makefile ] || ../configure --enable-asan --with-cuda=no > configure.log
+    p0=$pass; f0=$fail
+    make -j"$jobs" > make.log 2>&1 && ASAN_OPTIONS=detect_leaks=1 make -j"$jobs" check
+    rc=$?
+    count_results .
+    [ "$rc" -ne 0 ] && [ "$fail" -eq "$f0" ] && fail=$((fail + 1))
+    echo "quickstart: sanitizer build: $((pass - p0)) passed, $((fail - f0)) failed (see build-asan/test-suite.log)"
 fi
-echo "quickstart: $skip skipped (see build/test-suite.log)"
+set -e
+echo "quickstart: $skip skipped"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

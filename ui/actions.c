@@ -165,7 +165,7 @@ void ui_actions_resume(ui_app *a, const char *dir)
     pd_error err = {0};
     config_defaults(&cfg);
     if (path_format(d, sizeof d, &err, "%s", dir) != PD_OK ||
-        path_join(path, sizeof path, d, "config.csv", &err) != PD_OK || config_load_csv(&cfg, path, 1, &err) != PD_OK ||
+        path_join(path, sizeof path, d, "config.csv", &err) != PD_OK || config_load_session_csv(&cfg, path, &err) != PD_OK ||
         config_validate(&cfg, &err) != PD_OK) {
         ui_nav_error(a, &err);
         return;

@@ -63,7 +63,8 @@ static int ui_draw_plot_range(const ui_plot_line *lines, int n, int logscale, do
         return -1;
     total = 0;
     for (int i = 0; i < n; i++) {
-        memcpy(all + total, lines[i].s->y, sizeof *all * (size_t)lines[i].s->n);
+        if (lines[i].s->n > 0) /* an empty series may have no array at all */
+            memcpy(all + total, lines[i].s->y, sizeof *all * (size_t)lines[i].s->n);
         total += lines[i].s->n;
         if (lines[i].s->n > 0) {
             double a0 = lines[i].s->x[0], a1 = lines[i].s->x[lines[i].s->n - 1];

@@ -22,6 +22,12 @@ void ui_latents_draw(ui_app *a, int y, int h)
         attrset(A_NORMAL);
         return;
     }
+    if (r->latents_error[0]) {
+        attrset(ui_term_role(a, UI_C_ERROR));
+        ui_term_textf(y + 2, 1, W - 1, "latents.csv could not be read: %s", r->latents_error);
+        attrset(A_NORMAL);
+        return;
+    }
     if (!r->have_latents || r->n_latents < 1) {
         attrset(ui_term_role(a, UI_C_DIM));
         ui_term_text(y + 2, 1, W - 1, "This session has no latents.csv: run the analyze stage to embed the latents");

@@ -18,6 +18,9 @@ void ui_nav_message(ui_app *a, int is_error, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(a->msg, sizeof a->msg, fmt, ap);
     va_end(ap);
+    for (unsigned char *c = (unsigned char *)a->msg; *c; c++) /* one line: a file's bytes may be quoted */
+        if (*c < 0x20 || *c == 0x7f)
+            *c = '?';
     a->msg_err = is_error;
     a->msg_until = ui_nav_now() + (is_error ? 10 : 6);
     a->dirty = 1;

@@ -30,6 +30,8 @@ int ui_results_open(ui_app *a, const char *dir)
         return -1;
     }
     ui_results_set(a, r);
+    if (results_problem(r)) /* the screens of that part say it again */
+        ui_nav_message(a, 1, "opened without a damaged file: %s", results_problem(r));
     return 0;
 }
 
@@ -245,8 +247,11 @@ void ui_results_draw(ui_app *a, int y, int h)
     if (lh < 1)
         return;
     if (!a->res->have_models) {
-        attrset(ui_term_role(a, UI_C_DIM));
-        ui_term_text(ly, 1, W - 1, "no per-model list yet (state/models.bin is written by the generate stage)");
+        attrset(ui_term_role(a, a->res->models_error[0] ? UI_C_ERROR : UI_C_DIM));
+        if (a->res->models_error[0])
+            ui_term_textf(ly, 1, W - 1, "no per-model list: %s", a->res->models_error);
+        else
+            ui_term_text(ly, 1, W - 1, "no per-model list yet (state/models.bin is written by the generate stage)");
         attrset(A_NORMAL);
         return;
     }

@@ -218,10 +218,14 @@ void ui_similarity_draw(ui_app *a, int y, int h)
         ui_term_text(y, 0, W, " IoU of wrong predictions");
     attrset(A_NORMAL);
     if (!r || !r->have_similarity || r->sim_rows < 1 || r->sim_cols < 1) {
-        attrset(ui_term_role(a, UI_C_DIM));
-        ui_term_text(y + 2, 1, W - 1,
-                     r ? "no similarity matrix in this session yet (it needs the generate stage's p-diff models)"
-                       : "No session loaded: start a run (Setup, r) or open one (Sessions, 6).");
+        const char *why = !r ? "" : r->similarity_error[0] ? r->similarity_error : r->models_error;
+        attrset(ui_term_role(a, why[0] ? UI_C_ERROR : UI_C_DIM));
+        if (why[0])
+            ui_term_textf(y + 2, 1, W - 1, "no similarity matrix: %s", why);
+        else
+            ui_term_text(y + 2, 1, W - 1,
+                         r ? "no similarity matrix in this session yet (it needs the generate stage's p-diff models)"
+                           : "No session loaded: start a run (Setup, r) or open one (Sessions, 6).");
         attrset(A_NORMAL);
         return;
     }

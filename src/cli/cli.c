@@ -1,6 +1,9 @@
 /* cli.c — command dispatch, help and version, `run` and `resume` (see cli.h). */
 #include "cli.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +50,7 @@ void cli_usage(FILE *out)
             "      --quiet              no progress output\n"
             "  resume SESSION [--set threads=N] [--quiet]\n"
             "                           continue an interrupted session from its last completed stage/step\n"
+            "                           (only threads and device may change; one writer per session at a time)\n"
             "  report SESSION [--format text|csv|latex]   the paper-style tables of a session\n"
             "  sweep KEY=V1,V2,... [--set ...] [--session DIR]   ablation: one session per value + a table\n"
             "  bench [--only NAME]... [--threads N] [--set device=cuda]   performance workloads\n"
@@ -73,6 +77,14 @@ void cli_version(FILE *out)
     fprintf(out, "backends: %s\n", backend_built_list());
     fprintf(out, "blas: %s\n", blas);
     fprintf(out, "libcsv %s, zlib %s\n", PD_CSV_BUILD_VERSION, zlibVersion());
+}
+
+int cli_session_arg(const char *cmd, const char *what, const char *dir)
+{
+    if (dir && dir[0])
+        return 0;
+    fprintf(stderr, "pdiff %s: %s: empty folder name (name the session's folder)\n", cmd, what);
+    return 1;
 }
 
 /* ------------------------------------------------------------------------------------------------ options */
@@ -133,12 +145,13 @@ static int cli_parse_run_opts(int argc, char **argv, cli_run_opts *o, const char
     return 0;
 }
 
-/* Defaults, then base (a session's config.csv), then --config, then --set in order. */
+/* Defaults, then base (a session's config.csv: every setting must have its row), then --config, then --set in
+ * order. */
 static pd_status cli_build_config(pd_config *cfg, const char *base_csv, const cli_run_opts *o, pd_error *err)
 {
     config_defaults(cfg);
     if (base_csv)
-        PD_TRY(config_load_csv(cfg, base_csv, 1, err));
+        PD_TRY(config_load_session_csv(cfg, base_csv, err));
     if (o->config_file)
         PD_TRY(config_load_csv(cfg, o->config_file, 0, err));
     for (int i = 0; i < o->n_sets; i++)
@@ -161,7 +174,46 @@ static pd_status cli_default_session(char *buf, size_t size, pd_error *err)
     return PD_OK;
 }
 
-static int cli_execute(const pd_config *cfg, const char *dir, unsigned mask, int resume, int quiet)
+/* Unlink the files (not folders) of dir but the one named keep (NULL: none), then rmdir dir when rm_dir (it fails,
+ * harmlessly, when something is left). Best effort. */
+static void cli_remove_files(const char *dir, const char *keep, int rm_dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    struct stat st;
+    while ((e = readdir(d)) != NULL)
+        if (!(keep && strcmp(e->d_name, keep) == 0) && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            !S_ISDIR(st.st_mode))
+            (void)unlinkat(dirfd(d), e->d_name, 0);
+    closedir(d);
+    if (rm_dir)
+        (void)rmdir(dir);
+}
+
+/* A run that made dir and failed before any stage completed leaves nothing behind, so that the same --session
+ * can be used again: its files go while the run still holds the session's lock (locked: all but the lock file),
+ * the lock file and the folders once it let go. Only a folder this run created gets here. */
+static void cli_discard_session(const char *dir, int locked)
+{
+    char state[PD_PATH_MAX];
+    if (path_join(state, sizeof state, dir, "state", NULL) != PD_OK)
+        return;
+    cli_remove_files(state, NULL, !locked);
+    cli_remove_files(dir, locked ? ".lock" : NULL, !locked);
+}
+
+static int cli_nothing_done(const pd_pipeline *p)
+{
+    for (int s = 0; s < PD_STAGE_COUNT; s++)
+        if (pipeline_stage_done(p, (pd_stage)s))
+            return 0;
+    return 1;
+}
+
+/* created: this run made dir (it did not exist before). */
+static int cli_execute(const pd_config *cfg, const char *dir, unsigned mask, int resume, int created, int quiet)
 {
     pd_error err = {0};
     cli_progress prog;
@@ -175,7 +227,12 @@ static int cli_execute(const pd_config *cfg, const char *dir, unsigned mask, int
         fprintf(stderr, "pdiff: session %s\n", dir);
     pd_status st = pipeline_run(p, mask, resume, &err);
     cli_progress_finish(&prog);
+    int discard = st != PD_OK && st != PD_ERR_CANCELLED && created && cli_nothing_done(p);
+    if (discard)
+        cli_discard_session(dir, 1);
     pipeline_free(p);
+    if (discard)
+        cli_discard_session(dir, 0);
     if (st != PD_OK)
         return cli_fail(&err);
     if (!quiet)
@@ -193,6 +250,9 @@ int cli_run(int argc, char **argv)
         fprintf(stderr, "pdiff run: unexpected argument '%s' (settings go in --set KEY=VALUE)\n", argv[optind]);
         return 2;
     }
+    if (o.session && cli_session_arg("run", "--session", o.session))
+        return 1;
+    session_set_writer_name("pdiff run");
     pd_error err = {0};
     unsigned mask = PIPELINE_ALL_STAGES;
     if (o.stages && pipeline_parse_stages(o.stages, &mask, &err) != PD_OK)
@@ -204,6 +264,8 @@ int cli_run(int argc, char **argv)
         return cli_fail(&err);
     char base[PD_PATH_MAX];
     const char *base_csv = NULL;
+    if (session_check_unlocked(dir, &err) != PD_OK)
+        return cli_fail(&err);
     if (session_exists(dir)) {
         if (!o.stages) {
             fprintf(stderr,
@@ -219,7 +281,26 @@ int cli_run(int argc, char **argv)
     pd_config cfg;
     if (cli_build_config(&cfg, base_csv, &o, &err) != PD_OK)
         return cli_fail(&err);
-    return cli_execute(&cfg, dir, mask, 0, o.quiet);
+    struct stat sb;
+    int created = stat(dir, &sb) != 0 && errno == ENOENT;
+    return cli_execute(&cfg, dir, mask, 0, created, o.quiet);
+}
+
+/* Resuming may change only run settings (threads, device): what the session's earlier stages computed depends on
+ * the others, and config.csv must keep saying what the session ran with. */
+static int cli_resume_check(const char *dir, const pd_config *ran, const pd_config *cfg)
+{
+    const pd_key_info *k = config_first_change(ran, cfg);
+    if (!k)
+        return 0;
+    char was[PD_CONFIG_STR + 32] = "", now[PD_CONFIG_STR + 32] = "";
+    config_get(ran, k->name, was, sizeof was, NULL);
+    config_get(cfg, k->name, now, sizeof now, NULL);
+    fprintf(stderr,
+            "pdiff resume: %s: cannot change when resuming (%s ran with '%.60s', not '%.60s'); only run settings "
+            "(threads, device) can; start a new session with pdiff run --config %s/config.csv --set %s=...\n",
+            k->name, dir, was, now, dir, k->name);
+    return 1;
 }
 
 int cli_resume(int argc, char **argv)
@@ -233,18 +314,24 @@ int cli_resume(int argc, char **argv)
         return 2;
     }
     const char *dir = argv[optind];
+    if (cli_session_arg("resume", "SESSION", dir))
+        return 1;
     if (!session_exists(dir)) {
         fprintf(stderr, "pdiff resume: %s: not a session folder (no config.csv)\n", dir);
         return 1;
     }
+    session_set_writer_name("pdiff resume");
     pd_error err = {0};
     char base[PD_PATH_MAX];
-    if (path_join(base, sizeof base, dir, "config.csv", &err) != PD_OK)
+    if (session_check_unlocked(dir, &err) != PD_OK || path_join(base, sizeof base, dir, "config.csv", &err) != PD_OK)
         return cli_fail(&err);
-    pd_config cfg;
-    if (cli_build_config(&cfg, base, &o, &err) != PD_OK)
+    pd_config ran, cfg;
+    config_defaults(&ran);
+    if (config_load_session_csv(&ran, base, &err) != PD_OK || cli_build_config(&cfg, base, &o, &err) != PD_OK)
         return cli_fail(&err);
-    return cli_execute(&cfg, dir, PIPELINE_ALL_STAGES, 1, o.quiet);
+    if (cli_resume_check(dir, &ran, &cfg))
+        return 1;
+    return cli_execute(&cfg, dir, PIPELINE_ALL_STAGES, 1, 0, o.quiet);
 }
 
 int cli_report(int argc, char **argv)
@@ -273,6 +360,8 @@ int cli_report(int argc, char **argv)
         fprintf(stderr, "pdiff report: usage: pdiff report SESSION [--format text|csv|latex]\n");
         return 2;
     }
+    if (cli_session_arg("report", "SESSION", argv[optind]))
+        return 1;
     if (!session_exists(argv[optind])) {
         fprintf(stderr, "pdiff report: %s: not a session folder (no config.csv)\n", argv[optind]);
         return 1;

@@ -24,6 +24,9 @@ void cli_version(FILE *out);
 
 /* Print "pdiff: message" for a failed status and return its exit code. */
 int cli_fail(const pd_error *err);
+/* A session folder named on the command line (what: "--session", "SESSION"): 0 when usable, else 1 after saying on
+ * stderr that an empty name names no folder (it would write into the current folder or /). */
+int cli_session_arg(const char *cmd, const char *what, const char *dir);
 
 /* Progress bars and log lines on stderr (cli_progress.c). */
 typedef struct {

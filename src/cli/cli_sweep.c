@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "path.h"
+#include "session.h"
 #include "sweep.h"
 
 typedef struct {
@@ -58,6 +59,8 @@ static int cli_sweep_parse(int argc, char **argv, cli_sweep_opts *o)
         fprintf(stderr, "pdiff sweep: usage: pdiff sweep KEY=V1,V2,... [--set KEY=VALUE]... [--session DIR]\n");
         return 2;
     }
+    if (o->dir && cli_session_arg("sweep", "--session", o->dir))
+        return 1;
     o->spec = argv[optind];
     return -1;
 }
@@ -86,6 +89,7 @@ int cli_sweep(int argc, char **argv)
     int rc = cli_sweep_parse(argc, argv, &o);
     if (rc >= 0)
         return rc;
+    session_set_writer_name("pdiff sweep");
     pd_error err = {0};
     pd_config cfg;
     config_defaults(&cfg);

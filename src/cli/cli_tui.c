@@ -68,6 +68,9 @@ static int cli_tui_parse(int argc, char **argv, cli_tui_opts *o)
         fprintf(stderr, "pdiff tui: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
+    if ((o->session && cli_session_arg("tui", "SESSION", o->session)) ||
+        (o->sess_dir && cli_session_arg("tui", "--session", o->sess_dir)))
+        return 1;
     if (o->session && !session_exists(o->session)) {
         fprintf(stderr, "pdiff tui: %s: not a session folder (no config.csv)\n", o->session);
         return 1;
@@ -130,6 +133,7 @@ int cli_tui(int argc, char **argv)
     if (!o.sets)
         return 1;
     int rc = cli_tui_parse(argc, argv, &o);
+    session_set_writer_name("pdiff tui");
     if (rc < 0) {
         pd_config cfg;
         pd_error err = {0};

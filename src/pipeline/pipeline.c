@@ -1,6 +1,7 @@
 /* pipeline.c — stage orchestration, shared loading, config.csv (see pipeline.h, pipeline_ctx.h). */
 #include "pipeline_ctx.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,7 +91,7 @@ static int pipeline_should_cancel(void *ud)
 
 /* ------------------------------------------------------------------------------------------------ config */
 
-pd_status pipeline_write_config(pd_pipeline *p, pd_error *err)
+static pd_status pipeline_config_store(pd_pipeline *p, pd_error *err)
 {
     char blas[256], threads[16], d[32], classes[16], train_n[16], test_n[16];
     blas_describe(blas, sizeof blas);
@@ -119,6 +120,38 @@ pd_status pipeline_write_config(pd_pipeline *p, pd_error *err)
     }
     char path[PD_PATH_MAX];
     return config_write_csv(&p->cfg, session_path(p->session, "config.csv", path, sizeof path), keys, vals, n, err);
+}
+
+pd_status pipeline_write_config(pd_pipeline *p, pd_error *err)
+{
+    if (p->config_held) {
+        p->config_pending = 1;
+        return PD_OK;
+    }
+    return pipeline_config_store(p, err);
+}
+
+/* Stop holding config.csv back: write it when a rewrite waits. */
+static pd_status pipeline_config_release(pd_pipeline *p, pd_error *err)
+{
+    p->config_held = 0;
+    if (!p->config_pending)
+        return PD_OK;
+    PD_TRY(pipeline_config_store(p, err));
+    p->config_pending = 0;
+    return PD_OK;
+}
+
+pd_status pipeline_checkpoint(pd_pipeline *p, pd_error *err)
+{
+    PD_TRY(pipeline_config_release(p, err));
+    return session_losses_write(p->session, err);
+}
+
+void pipeline_drop_state(pd_pipeline *p, const char *name)
+{
+    char path[PD_PATH_MAX];
+    remove(session_state_path(p->session, name, path, sizeof path));
 }
 
 /* ------------------------------------------------------------------------------------------------ loading */
@@ -160,6 +193,27 @@ pd_status pipeline_need_state(pd_pipeline *p, const char *name, pd_stage produce
                      pipeline_stage_names[producer]);
 }
 
+pd_status pipeline_check_task_shape(const pd_pipeline *p, const pd_state *s, const char *path, pd_error *err)
+{
+    const pd_model_spec *sp = model_spec(p->task);
+    const int32_t *sh = state_get(s, "shape", PD_DTYPE_I32, 5, NULL, err);
+    if (!sh)
+        return err ? err->status : PD_ERR_STATE;
+    int64_t arch = 0;
+    PD_TRY(state_get_i64(s, "arch", &arch, err));
+    if (sh[0] != sp->in_c || sh[1] != sp->in_h || sh[2] != sp->in_w || sh[3] != sp->classes)
+        return error_set(err, PD_ERR_STATE,
+                         "%s: made for %dx%dx%d images of %d classes, but data set %s has %dx%dx%d images of %d classes "
+                         "(use the data set the session was trained on, or rerun train)",
+                         path, sh[0], sh[1], sh[2], sh[3], p->cfg.dataset, sp->in_c, sp->in_h, sp->in_w, sp->classes);
+    if (arch != sp->arch || (sp->arch == PD_ARCH_RESNET18 && sh[4] != sp->width))
+        return error_set(err, PD_ERR_STATE,
+                         "%s: made for another task model (arch %s, width %d) than arch=%s width=%d (rerun train)",
+                         path, model_arch_name(arch >= 0 && arch < 3 ? (pd_arch)arch : (pd_arch)3), sh[4],
+                         p->cfg.arch, sp->width);
+    return PD_OK;
+}
+
 pd_status pipeline_load_task(pd_pipeline *p, pd_error *err)
 {
     PD_TRY(pipeline_need_state(p, "task", PD_STAGE_TRAIN, err));
@@ -168,7 +222,9 @@ pd_status pipeline_load_task(pd_pipeline *p, pd_error *err)
     session_state_path(p->session, "task", path, sizeof path);
     pd_state *s;
     PD_TRY(state_load(&s, path, "task", err));
-    const float *params = state_get(s, "params", PD_DTYPE_F32, model_param_count(p->task), NULL, err);
+    const float *params = NULL;
+    if (pipeline_check_task_shape(p, s, path, err) == PD_OK)
+        params = state_get(s, "params", PD_DTYPE_F32, model_param_count(p->task), NULL, err);
     const float *bufs = params ? state_get(s, "buffers", PD_DTYPE_F32, model_buffer_count(p->task), NULL, err) : NULL;
     if (!params || !bufs) {
         state_free(s);
@@ -198,13 +254,22 @@ pd_status pipeline_load_vectors(pd_pipeline *p, float **vecs, int32_t *k, int64_
     session_state_path(p->session, "collect", path, sizeof path);
     pd_state *s;
     PD_TRY(state_load(&s, path, "collect", err));
-    int64_t kk = 0, dd = 0, count = 0;
+    int64_t kk = 0, dd = 0;
     pd_status st = state_get_i64(s, "k", &kk, err);
     if (st == PD_OK)
         st = state_get_i64(s, "d", &dd, err);
-    const float *v = st == PD_OK ? state_get(s, "vectors", PD_DTYPE_F32, kk * dd, &count, err) : NULL;
+    if (st == PD_OK && (kk < 1 || kk > INT32_MAX))
+        st = error_set(err, PD_ERR_STATE, "%s: k %lld outside 1..%d (rerun collect)", path, (long long)kk, INT32_MAX);
+    if (st == PD_OK && (dd < 1 || dd > INT32_MAX || dd > INT64_MAX / (int64_t)sizeof(float) / kk))
+        st = error_set(err, PD_ERR_STATE, "%s: d %lld outside 1..%d or too large for k %lld (rerun collect)", path,
+                       (long long)dd, INT32_MAX, (long long)kk);
+    const float *v = st == PD_OK ? state_get(s, "vectors", PD_DTYPE_F32, kk * dd, NULL, err) : NULL;
     if (st == PD_OK && !v)
         st = err ? err->status : PD_ERR_STATE;
+    for (int64_t i = 0; st == PD_OK && i < kk * dd; i++)
+        if (!isfinite(v[i]))
+            st = error_set(err, PD_ERR_STATE, "%s: vector %lld holds %g, not a finite number (rerun collect)", path,
+                           (long long)(i / dd), (double)v[i]);
     if (st == PD_OK && (*vecs = malloc((size_t)(kk * dd) * sizeof(float))) == NULL)
         st = error_set(err, PD_ERR_NOMEM, "%s: out of memory", path);
     if (st == PD_OK) {
@@ -229,11 +294,16 @@ static pd_status pipeline_marks_load(const pd_pipeline *p, int64_t done[PD_STAGE
     fclose(f);
     pd_state *s;
     PD_TRY(state_load(&s, path, "stages", err));
-    for (int i = 0; i < PD_STAGE_COUNT; i++)
+    pd_status st = PD_OK;
+    for (int i = 0; i < PD_STAGE_COUNT && st == PD_OK; i++) {
         if (state_has(s, pipeline_stage_names[i]))
             state_get_i64(s, pipeline_stage_names[i], &done[i], NULL);
+        if (done[i] != 0 && done[i] != 1)
+            st = error_set(err, PD_ERR_STATE, "%s: stage %s is marked %lld, neither 0 nor 1 (damaged file?)", path,
+                           pipeline_stage_names[i], (long long)done[i]);
+    }
     state_free(s);
-    return PD_OK;
+    return st;
 }
 
 static pd_status pipeline_marks_save(const pd_pipeline *p, const int64_t done[PD_STAGE_COUNT], pd_error *err)
@@ -249,6 +319,19 @@ static pd_status pipeline_marks_save(const pd_pipeline *p, const int64_t done[PD
     }
     char path[PD_PATH_MAX];
     return state_writer_commit(w, session_state_path(p->session, "stages", path, sizeof path), err);
+}
+
+/* A session with completed stages keeps its config.csv until a stage saves or ends (pipeline_write_config). */
+static pd_status pipeline_hold_config(pd_pipeline *p, pd_error *err)
+{
+    int64_t done[PD_STAGE_COUNT];
+    PD_TRY(pipeline_marks_load(p, done, err));
+    for (int i = 0; i < PD_STAGE_COUNT; i++)
+        if (done[i])
+            p->config_held = 1;
+    if (!session_file_exists(p->session, "config.csv"))
+        p->config_held = 0;
+    return PD_OK;
 }
 
 int pipeline_stage_done(const pd_pipeline *p, pd_stage s)
@@ -284,6 +367,8 @@ pd_status pipeline_open(pd_pipeline **out, const pd_config *cfg, const char *dir
     if (st == PD_OK)
         st = session_open(&p->session, dir, 1, err);
     if (st == PD_OK)
+        st = pipeline_hold_config(p, err);
+    if (st == PD_OK)
         st = pipeline_write_config(p, err);
     if (st != PD_OK) {
         pipeline_free(p);
@@ -310,6 +395,8 @@ pd_status pipeline_run(pd_pipeline *p, unsigned mask, int resume, pd_error *err)
             p->user_cb.on_stage(p->user_cb.ud, pipeline_stage_names[s], 1);
         progress_log(&p->cb, "stage %s: start", pipeline_stage_names[s]);
         pd_status st = pipeline_stage_fns[s](p, resume, err);
+        if (st == PD_OK)
+            st = pipeline_config_release(p, err);
         pd_error werr;
         if (session_losses_write(p->session, &werr) != PD_OK && st == PD_OK)
             st = error_set(err, werr.status, "%s", werr.msg);

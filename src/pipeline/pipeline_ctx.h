@@ -14,6 +14,7 @@
 #include "model.h"
 #include "pipeline.h"
 #include "session.h"
+#include "state.h"
 #include "target.h"
 #include "unet.h"
 #include "zoo.h"
@@ -32,6 +33,8 @@ struct pd_pipeline {
     pd_target target;
     int target_resolved;
     pd_stage current;       /* the stage running */
+    int config_held;        /* config.csv is not rewritten until the running stage saves something (see below) */
+    int config_pending;     /* a rewrite of config.csv waits for that */
 };
 
 /* Load the data set once. */
@@ -46,8 +49,19 @@ pd_status pipeline_load_task(pd_pipeline *p, pd_error *err);
 pd_status pipeline_need_target(pd_pipeline *p, pd_error *err);
 /* Load state/collect.bin: vectors [k, d] host (malloc'd, caller frees). */
 pd_status pipeline_load_vectors(pd_pipeline *p, float **vecs, int32_t *k, int64_t *d, pd_error *err);
-/* Rewrite config.csv with the current extra rows (resolved target, data set facts, versions). */
+/* Rewrite config.csv with the current extra rows (resolved target, data set facts, versions). In a session with
+ * completed stages the rewrite waits (config_held) until the running stage saves state or ends, so that a stage
+ * that refuses the settings (a data set that does not match what earlier stages produced, ...) leaves config.csv
+ * as it was. */
 pd_status pipeline_write_config(pd_pipeline *p, pd_error *err);
+/* A stage is about to save state (a checkpoint): config.csv (when held back) and losses.csv go first, so that a
+ * run killed after the save resumes with the settings and the whole loss curve up to it. */
+pd_status pipeline_checkpoint(pd_pipeline *p, pd_error *err);
+/* Delete state/NAME.bin when present (a checkpoint the finished or restarted stage no longer needs). */
+void pipeline_drop_state(pd_pipeline *p, const char *name);
+/* PD_ERR_STATE naming path when the "shape" and "arch" of a task model state file s differ from the task model
+ * (the data set's image size and classes, the config's arch and width). */
+pd_status pipeline_check_task_shape(const pd_pipeline *p, const pd_state *s, const char *path, pd_error *err);
 
 /* The AE geometry a config asks for with vectors of length d, and its signature in state files. */
 pd_status stage_ae_geometry(const pd_config *c, int64_t d, pd_ae_geometry *g, pd_error *err);
@@ -56,11 +70,32 @@ void stage_ae_signature(const pd_ae_geometry *g, int32_t sig[11]);
 pd_status stage_unet_geometry(const pd_config *c, int32_t length, pd_unet_geometry *g, pd_error *err);
 void stage_unet_signature(const pd_unet_geometry *g, int32_t sig[6]);
 
+/* Where a collection stands between two iterations, besides its vector and momentum. */
+typedef struct {
+    int64_t done;    /* iterations done */
+    double loss_acc; /* loss summed over the iterations since the last loss point */
+    int32_t loss_n;  /* iterations since the last loss point */
+} collect_point;
+
+/* One run of collect_train. */
+typedef struct {
+    int32_t save_every;       /* keep the vector every save_every iterations ... */
+    float *out;               /* ... into out [iters / save_every, d] (host; NULL: keep none) */
+    uint64_t seed;            /* batch order */
+    const char *metric_stage; /* names loss points and progress (NULL: none) */
+    const collect_point *from; /* NULL: from iteration 0 with zero momentum; else continue after from->done ... */
+    const float *from_mom;    /* ... with this momentum (host [d]; vec and out's first vectors restored by the caller) */
+    int64_t every;            /* checkpoint every `every` iterations (0: only when cancelled) */
+    /* checkpoint hook (NULL: none): vec and mom are device [d]; on cancellation collect_train saves, then returns
+     * PD_ERR_CANCELLED */
+    pd_status (*save)(void *ctx, const collect_point *at, const float *vec, const float *mom, pd_error *err);
+    void *ctx;
+} collect_job;
+
 /* Train the target vector vec (device [d], loaded into the task model each step) for iters SGD iterations
- * with a fresh momentum buffer on batches shuffled by seed, BatchNorm frozen; every save_every iterations copy
- * it into out [saved, d] (host, may be NULL). metric_stage names loss points and progress (NULL: none). */
-pd_status collect_train(pd_pipeline *p, float *vec, int64_t iters, int32_t save_every, float *out, uint64_t seed,
-                        const char *metric_stage, pd_error *err);
+ * (momentum, BatchNorm frozen) as job says. A non-finite loss or kept vector stops with PD_ERR_NUMERIC naming
+ * collect_lr. */
+pd_status collect_train(pd_pipeline *p, float *vec, int64_t iters, const collect_job *job, pd_error *err);
 
 /* Load the finished AE of state/ae.bin (non-trainable, max_batch) with its standardisation mean/std [d]
  * (malloc'd; the caller frees them and ae_free's the AE). */

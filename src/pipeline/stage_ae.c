@@ -91,6 +91,7 @@ static pd_status stage_ae_save(void *vp, int64_t step, int complete, pd_error *e
 {
     stage_ae_ctx *c = vp;
     pd_backend *be = c->p->be;
+    PD_TRY(pipeline_checkpoint(c->p, err));
     stage_net net = {ae_params(c->ae), ae_adam_m(c->ae), ae_adam_v(c->ae), ae_param_count(c->ae), c->geometry, 11};
     stage_extra extra[3] = {{"mean", c->mean, c->d}, {"std", c->std, c->d}, {"latents", NULL, 0}};
     float *lat = NULL;
@@ -166,12 +167,13 @@ pd_status stage_ae(pd_pipeline *p, int resume, pd_error *err)
             stage_net net = {ae_params(c.ae), ae_adam_m(c.ae), ae_adam_v(c.ae), ae_param_count(c.ae), c.geometry, 11};
             pd_state *s;
             int complete;
-            st = stage_net_load(be, &net, c.path, "ae", &start, &complete, &s, err);
+            st = stage_net_load(be, &net, c.path, "ae", cfg->ae_steps, &start, &complete, &s, err);
             state_free(s);
             if (st == PD_OK)
                 progress_log(&p->cb, "ae: resuming after step %lld", (long long)start);
         }
-        session_loss_drop_stage(p->session, "ae", start);
+        if (st == PD_OK) /* a refused checkpoint leaves the curve as it was */
+            session_loss_drop_stage(p->session, "ae", start);
     }
     if (st == PD_OK) {
         c.opts = (pd_ae_train_opts){.input_noise = (float)cfg->input_noise, .latent_noise = (float)cfg->latent_noise,

@@ -86,8 +86,9 @@ static pd_status analyze_finetune(analyze_ctx *a, pd_error *err)
     pd_status st = PD_OK;
     for (int32_t i = 0; st == PD_OK && i < n; i++) {
         p->be->upload(p->be, dev, a->orig + (int64_t)(i * (int64_t)a->k / n) * a->d, (size_t)a->d * sizeof(float));
-        st = collect_train(p, dev, c->finetune_steps, c->finetune_steps, a->vec,
-                           rng_hash(rng_derive(c->seed, "analyze-finetune"), (uint64_t)i), NULL, err);
+        collect_job job = {.save_every = c->finetune_steps, .out = a->vec,
+                           .seed = rng_hash(rng_derive(c->seed, "analyze-finetune"), (uint64_t)i)};
+        st = collect_train(p, dev, c->finetune_steps, &job, err);
         if (st == PD_OK)
             st = analyze_add(a, "finetune", a->vec, err);
     }
@@ -271,6 +272,22 @@ out:
 }
 
 
+/* The zoo's predictions must be of the loaded test split: same image count and labels. */
+static pd_status analyze_check_test(const pd_pipeline *p, const pd_zoo *z, const char *path, pd_error *err)
+{
+    const pd_split *t = &p->data.test;
+    if (z->n_test != t->n)
+        return error_set(err, PD_ERR_STATE,
+                         "%s: generate evaluated %d test images, but data set %s has %d (use the data set generate "
+                         "ran on, or rerun generate)", path, z->n_test, p->cfg.dataset, t->n);
+    for (int32_t i = 0; i < t->n; i++)
+        if (z->labels[i] != (uint8_t)t->labels[i])
+            return error_set(err, PD_ERR_STATE,
+                             "%s: the test labels differ from data set %s's at image %d (use the data set generate "
+                             "ran on, or rerun generate)", path, p->cfg.dataset, i);
+    return PD_OK;
+}
+
 pd_status stage_analyze(pd_pipeline *p, int resume, pd_error *err)
 {
     (void)resume;
@@ -290,6 +307,8 @@ pd_status stage_analyze(pd_pipeline *p, int resume, pd_error *err)
     pd_status st = z.labels ? PD_OK : error_set(err, PD_ERR_STATE, "%s: no test labels (rerun generate)", path);
     if (st == PD_OK)
         st = pipeline_load_task(p, err);
+    if (st == PD_OK)
+        st = analyze_check_test(p, &z, path, err);
     if (st == PD_OK)
         st = pipeline_need_target(p, err);
     if (st == PD_OK && p->target.d != z.d)

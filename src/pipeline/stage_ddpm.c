@@ -1,6 +1,7 @@
 /* stage_ddpm.c — the "ddpm" stage: train the latent diffusion model on the AE latents of the K vectors.
  * Checkpoints (parameters, AdamW moments, step) go to state/ddpm.bin; a resumed run continues from the last one.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,7 @@ static float stage_ddpm_take_loss(void *vp)
 static pd_status stage_ddpm_save(void *vp, int64_t step, int complete, pd_error *err)
 {
     stage_ddpm_ctx *c = vp;
+    PD_TRY(pipeline_checkpoint(c->p, err));
     stage_net net = {unet_params(c->unet), unet_adam_m(c->unet), unet_adam_v(c->unet), unet_param_count(c->unet),
                      c->geometry, 6};
     return stage_net_save(c->p->be, &net, c->path, "ddpm", step, complete, NULL, 0, err);
@@ -98,8 +100,12 @@ static pd_status stage_ddpm_latents(pd_pipeline *p, float **lat, int32_t *k, int
     if (st == PD_OK)
         st = pipeline_load_vectors(p, &vecs, &kk, &dd, err);
     free(vecs);
-    if (st == PD_OK && (dd != d || kk <= 0 || count % kk != 0))
+    if (st == PD_OK && (dd != d || kk <= 0 || count <= 0 || count % kk != 0 || count / kk > INT32_MAX))
         st = error_set(err, PD_ERR_STATE, "%s: does not match state/collect.bin (rerun the ae stage)", path);
+    for (int64_t i = 0; st == PD_OK && i < count; i++)
+        if (!isfinite(l[i]))
+            st = error_set(err, PD_ERR_STATE, "%s: latent %lld holds %g, not a finite number (rerun the ae stage)",
+                           path, (long long)i, (double)l[i]);
     if (st == PD_OK && (*lat = malloc((size_t)count * sizeof(float))) == NULL)
         st = error_set(err, PD_ERR_NOMEM, "ddpm: out of memory");
     if (st == PD_OK) {
@@ -150,12 +156,13 @@ pd_status stage_ddpm(pd_pipeline *p, int resume, pd_error *err)
                              c.geometry, 6};
             pd_state *s;
             int complete;
-            st = stage_net_load(be, &net, c.path, "ddpm", &start, &complete, &s, err);
+            st = stage_net_load(be, &net, c.path, "ddpm", cfg->ddpm_steps, &start, &complete, &s, err);
             state_free(s);
             if (st == PD_OK)
                 progress_log(&p->cb, "ddpm: resuming after step %lld", (long long)start);
         }
-        session_loss_drop_stage(p->session, "ddpm", start);
+        if (st == PD_OK) /* a refused checkpoint leaves the curve as it was */
+            session_loss_drop_stage(p->session, "ddpm", start);
     }
     if (st == PD_OK) {
         c.opts = (pd_ddpm_train_opts){.lr = (float)cfg->ddpm_lr, .weight_decay = (float)cfg->ddpm_weight_decay,

@@ -5,6 +5,7 @@
  * n_generate p-diff samples (DDPM or DDIM in latent space, decoded, un-standardised). The accuracy table goes
  * to summary.csv; every model with its vector and predictions to state/models.bin for the analysis.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,36 @@ static void stage_gen_nets_free(stage_gen_nets *n)
     free(n->std);
 }
 
+/* The standardisation in ae.bin must be usable: every mean finite, every std positive and finite. */
+static pd_status stage_check_standardisation(const char *path, const float *mean, const float *std, int64_t d,
+                                             pd_error *err)
+{
+    for (int64_t j = 0; j < d; j++) {
+        if (!isfinite(mean[j]))
+            return error_set(err, PD_ERR_STATE, "%s: mean[%lld] is %g, not a finite number (rerun the ae stage)", path,
+                             (long long)j, (double)mean[j]);
+        if (!isfinite(std[j]) || !(std[j] > 0.0f))
+            return error_set(err, PD_ERR_STATE, "%s: std[%lld] is %g, not a positive finite number (rerun the ae stage)",
+                             path, (long long)j, (double)std[j]);
+    }
+    return PD_OK;
+}
+
+/* PD_ERR_NUMERIC when any of the n vectors [n, d] holds a NaN or infinity; what: says what they are and why. */
+static pd_status stage_check_finite(const float *v, int32_t n, int64_t d, const char *what, pd_error *err)
+{
+    int32_t bad = 0;
+    for (int32_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < d; j++)
+            if (!isfinite(v[(int64_t)i * d + j])) {
+                bad++;
+                break;
+            }
+    if (bad)
+        return error_set(err, PD_ERR_NUMERIC, "generate: %d of %d %s", bad, n, what);
+    return PD_OK;
+}
+
 pd_status stage_load_ae(pd_pipeline *p, int64_t d, int32_t max_batch, pd_ae **out, float **mean, float **std,
                         pd_error *err)
 {
@@ -49,7 +80,7 @@ pd_status stage_load_ae(pd_pipeline *p, int64_t d, int32_t max_batch, pd_ae **ou
     int64_t step;
     int complete;
     pd_state *s;
-    pd_status st = stage_net_load(be, &net, session_state_path(p->session, "ae", path, sizeof path), "ae", &step,
+    pd_status st = stage_net_load(be, &net, session_state_path(p->session, "ae", path, sizeof path), "ae", -1, &step,
                                   &complete, &s, err);
     if (st != PD_OK) {
         ae_free(ae);
@@ -71,6 +102,8 @@ pd_status stage_load_ae(pd_pipeline *p, int64_t d, int32_t max_batch, pd_ae **ou
         st = error_set(err, PD_ERR_NOMEM, "out of memory loading %s", path);
         goto fail;
     }
+    if ((st = stage_check_standardisation(path, m, sd, d, err)) != PD_OK)
+        goto fail;
     memcpy(*mean, m, (size_t)d * sizeof(float));
     memcpy(*std, sd, (size_t)d * sizeof(float));
     *out = ae;
@@ -100,7 +133,7 @@ static pd_status stage_gen_load(pd_pipeline *p, stage_gen_nets *n, int64_t d, in
     int64_t step;
     int complete;
     pd_state *s;
-    PD_TRY(stage_net_load(p->be, &unet, session_state_path(p->session, "ddpm", path, sizeof path), "ddpm", &step,
+    PD_TRY(stage_net_load(p->be, &unet, session_state_path(p->session, "ddpm", path, sizeof path), "ddpm", -1, &step,
                           &complete, &s, err));
     state_free(s);
     if (!complete)
@@ -169,8 +202,13 @@ static pd_status stage_gen_sample(pd_pipeline *p, stage_gen_nets *nets, int32_t 
                          err);
         ddpm_schedule_free(&sched);
     }
-    if (st == PD_OK)
+    if (st == PD_OK) {
         stage_gen_decode(be, nets, zdev, n, d, out);
+        char what[256];
+        snprintf(what, sizeof what, "sampled vectors are not finite (NaN or Inf): sampling diverged; check timesteps, "
+                 "beta_start, beta_end (now %d, %g, %g) and ddpm_lr", cfg->timesteps, cfg->beta_start, cfg->beta_end);
+        st = stage_check_finite(out, n, d, what, err);
+    }
     be->free(be, zdev);
     return st;
 }
@@ -213,6 +251,8 @@ static pd_status stage_gen_recons(stage_gen_zoo *g, stage_gen_nets *nets, const 
         }
         be->upload(be, xdev, x, bytes);
         stage_gen_decode(be, nets, ae_encode(nets->ae, xdev, n_rec), n_rec, d, rec);
+        st = stage_check_finite(rec, n_rec, d, "AE reconstructions are not finite (NaN or Inf): state/ae.bin is "
+                                "unusable; rerun the ae stage (lower ae_lr)", err);
     }
     for (int32_t r = 0; st == PD_OK && r < n_rec; r++)
         st = stage_gen_add(g, "ae_recon", rec + (int64_t)r * d, err);

@@ -73,8 +73,8 @@ pd_status stage_net_save(pd_backend *be, const stage_net *net, const char *path,
     return state_writer_commit(w, path, err);
 }
 
-pd_status stage_net_load(pd_backend *be, const stage_net *net, const char *path, const char *kind, int64_t *step,
-                         int *complete, pd_state **state, pd_error *err)
+pd_status stage_net_load(pd_backend *be, const stage_net *net, const char *path, const char *kind, int64_t max_step,
+                         int64_t *step, int *complete, pd_state **state, pd_error *err)
 {
     *state = NULL;
     pd_state *s;
@@ -99,6 +99,13 @@ pd_status stage_net_load(pd_backend *be, const stage_net *net, const char *path,
         st = state_get_i64(s, "step", step, err);
     if (st == PD_OK)
         st = state_get_i64(s, "complete", &done, err);
+    if (st == PD_OK && *step < 0)
+        st = error_set(err, PD_ERR_STATE, "%s: step %lld is negative (damaged file?)", path, (long long)*step);
+    if (st == PD_OK && max_step >= 0 && *step > max_step)
+        st = error_set(err, PD_ERR_STATE, "%s: step %lld is past the %lld steps of this run (settings changed since?)",
+                       path, (long long)*step, (long long)max_step);
+    if (st == PD_OK && done != 0 && done != 1)
+        st = error_set(err, PD_ERR_STATE, "%s: complete %lld is neither 0 nor 1", path, (long long)done);
     if (st != PD_OK) {
         state_free(s);
         return st;
@@ -129,4 +136,16 @@ pd_status stage_loop_run(const stage_loop *l, const pd_callbacks *cb, pd_error *
             PD_TRY(l->save(l->ctx, s, 0, err));
     }
     return l->save(l->ctx, l->total, 1, err);
+}
+
+pd_status stage_state_load_optional(pd_session *session, const char *name, const char *kind, char *path, size_t size,
+                                    pd_state **out, pd_error *err)
+{
+    *out = NULL;
+    session_state_path(session, name, path, size);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return PD_OK;
+    fclose(f);
+    return state_load(out, path, kind, err);
 }

@@ -28,6 +28,9 @@ void stage_summary_accuracy(pd_session *s, const char *prefix, const double *acc
 #include "backend.h"
 #include "state.h"
 
+/* The session's state/NAME.bin (path receives it) loaded as kind when it exists; *out is NULL when there is none. */
+pd_status stage_state_load_optional(pd_session *session, const char *name, const char *kind, char *path, size_t size,
+                                    pd_state **out, pd_error *err);
 /* A trainable network's checkpoint: parameters and AdamW moments (device blocks of `count` floats), the last
  * completed step, a geometry signature that must match on load, and optional extra host sections. */
 typedef struct {
@@ -46,9 +49,10 @@ typedef struct {
 pd_status stage_net_save(pd_backend *be, const stage_net *net, const char *path, const char *kind, int64_t step,
                          int complete, const stage_extra *extra, int n_extra, pd_error *err);
 /* Load a checkpoint written by stage_net_save into net's device blocks. The caller keeps *state open to read
- * extra sections (state_free it). PD_ERR_STATE naming the file when the geometry differs. */
-pd_status stage_net_load(pd_backend *be, const stage_net *net, const char *path, const char *kind, int64_t *step,
-                         int *complete, pd_state **state, pd_error *err);
+ * extra sections (state_free it). PD_ERR_STATE naming the file when the geometry differs, or the step lies outside
+ * 0..max_step (max_step < 0: any step >= 0), or complete is not 0 or 1. */
+pd_status stage_net_load(pd_backend *be, const stage_net *net, const char *path, const char *kind, int64_t max_step,
+                         int64_t *step, int *complete, pd_state **state, pd_error *err);
 
 #include "progress.h"
 

@@ -1,0 +1,102 @@
+#!/bin/sh
+# faults.sh — a session survives faults. kill -9 at several points of a small run, each followed by `pdiff resume`,
+# ends with the same files as an uninterrupted run (every CSV, losses.csv included); a second writer on a session is
+# refused naming the owner; a full disk (a small tmpfs, when this test may mount one) ends with a clear message and
+# a resumable session. Where the kills land depends on the machine's speed; what is checked does not. TAP output.
+: "${PDIFF:=./pdiff}" "${top_builddir:=.}"
+work="$top_builddir/tests/work/faults"
+rm -rf "$work"; mkdir -p "$work/data"
+work=$(cd "$work" && pwd)
+n=0; failed=0
+ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
+"$top_builddir/tests/gen_idx" "$work/data" 1500 400 10 || { echo "Bail out! gen_idx failed"; exit 1; }
+
+tiny="--set dataset=idx:$work/data --set arch=mlp --set epochs=2 --set k=20 --set save_every=1 --set ae_steps=150
+ --set ddpm_steps=150 --set n_generate=8 --set n_recon=2 --set timesteps=60 --set ddpm_channels=8,8,8,8
+ --set n_noise=2 --set noise_sigmas=0.01,0.1 --set n_finetune=2 --set finetune_steps=3 --set threads=2 --set seed=7"
+ref="$work/ref"
+# shellcheck disable=SC2086
+"$PDIFF" run --session "$ref" $tiny --quiet 2> "$work/ref.err"; ok $? "the uninterrupted run exits 0"
+
+# same_files A B: every CSV of the two sessions is identical (summary.csv without its seconds_ rows)
+same_files() {
+    for f in config.csv losses.csv params.csv models.csv similarity.csv latents.csv; do
+        cmp -s "$1/$f" "$2/$f" || { echo "# $f differs"; return 1; }
+    done
+    grep -v '^"seconds_' "$1/summary.csv" > "$work/a.sum"; grep -v '^"seconds_' "$2/summary.csv" > "$work/b.sum"
+    cmp -s "$work/a.sum" "$work/b.sum" || { echo "# summary.csv differs"; return 1; }
+}
+
+# wait_text FILE TEXT: poll (at most 60 s) until FILE contains TEXT
+wait_text() {
+    t=0
+    while [ $t -lt 600 ] && ! grep -q "$2" "$1" 2> /dev/null; do sleep 0.1; t=$((t + 1)); done
+}
+
+# Kill points: at the start of each stage, and part-way through it (after a few of its own progress lines).
+k=0
+for point in train:1 collect:1 ae:1 ddpm:0 ddpm:1 generate:1 analyze:0; do
+    stage=${point%:*} late=${point#*:}
+    where=$([ "$late" -eq 1 ] && echo "part-way through" || echo "at the start of")
+    {
+        k=$((k + 1))
+        s="$work/kill$k"
+        # shellcheck disable=SC2086
+        "$PDIFF" run --session "$s" $tiny > /dev/null 2> "$work/kill$k.err" &
+        pid=$!
+        wait_text "$work/kill$k.err" "stage $stage: start"
+        [ "$late" -eq 1 ] && sleep 0.3
+        kill -9 $pid 2> /dev/null
+        wait $pid 2> /dev/null
+        rc=0
+        tries=0
+        # resume until done (a kill may land before the session exists: then run it again from scratch)
+        while :; do
+            tries=$((tries + 1))
+            if [ -f "$s/config.csv" ]; then
+                "$PDIFF" resume "$s" --quiet 2>> "$work/kill$k.err"; rc=$?
+            else
+                # shellcheck disable=SC2086
+                "$PDIFF" run --session "$s" $tiny --quiet 2>> "$work/kill$k.err"; rc=$?
+            fi
+            [ $rc -eq 0 ] || [ $tries -ge 2 ] && break
+        done
+        ok $rc "kill -9 $where stage $stage, then resume: exits 0"
+        same_files "$ref" "$s"; ok $? "kill -9 $where stage $stage: the resumed session equals the uninterrupted run"
+        left=$(find "$s" -name '*.tmp.*' | head -n 3)
+        ok $([ -z "$left" ] && echo 0 || echo 1) "kill -9 $where stage $stage: no temporary file left after resume${left:+: $left}"
+    }
+done
+
+# two writers on one session: the second is refused with exit 1 and a line naming the owner
+s="$work/two"
+# shellcheck disable=SC2086
+"$PDIFF" run --session "$s" $tiny --set ddpm_steps=100000 > /dev/null 2> "$work/two1.err" &
+pid=$!
+wait_text "$work/two1.err" "stage train: start"
+# shellcheck disable=SC2086
+"$PDIFF" run --session "$s" $tiny --quiet > /dev/null 2> "$work/two2.err"; rc=$?
+ok $([ $rc -eq 1 ] && echo 0 || echo 1) "a second run on a busy session exits 1 (got $rc)"
+grep -q "pid $pid" "$work/two2.err"; ok $? "its message names the owner (pid $pid): $(head -c 200 "$work/two2.err")"
+"$PDIFF" resume "$s" --quiet > /dev/null 2> "$work/two3.err"; rc=$?
+ok $([ $rc -eq 1 ] && echo 0 || echo 1) "resume of a busy session exits 1 too (got $rc)"
+kill -INT $pid; wait $pid
+grep -q '"ddpm_steps","100000"' "$s/config.csv"; ok $? "the owner's config.csv is intact"
+
+# a full disk: a 2 MB tmpfs (skipped where this test may not mount one)
+mnt="$work/small"
+mkdir -p "$mnt"
+if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=2m tmpfs "$mnt" 2> /dev/null; then
+    # shellcheck disable=SC2086
+    "$PDIFF" run --session "$mnt/s" $tiny --quiet > /dev/null 2> "$work/full.err"; rc=$?
+    ok $([ $rc -eq 1 ] && echo 0 || echo 1) "a run on a full disk exits 1 (got $rc)"
+    grep -q -i "no space" "$work/full.err"; ok $? "it says the disk is full: $(head -c 200 "$work/full.err")"
+    left=$(find "$mnt/s" -name '*.tmp.*' 2> /dev/null | head -n 3)
+    ok $([ -z "$left" ] && echo 0 || echo 1) "no temporary file left on the full disk${left:+: $left}"
+    umount "$mnt"
+else
+    n=$((n + 1)); echo "ok $n # SKIP cannot mount a tmpfs here"
+fi
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
