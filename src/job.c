@@ -28,9 +28,9 @@ struct pd_job {
     atomic_bool running;
     int pipe_fd[2];
     double t0;
-    pd_event events[JOB_EVENTS];
+    pd_job_event events[JOB_EVENTS];
     int ev_head, ev_count;
-    pd_metric metrics[JOB_METRICS];
+    pd_job_metric metrics[JOB_METRICS];
     int m_head, m_count;
     pd_status final_status;
     pd_error final_err;
@@ -51,15 +51,15 @@ static void job_wake(pd_job *j)
 }
 
 /* Append an event (caller holds no lock). Progress events replace a queued one of the same unit. */
-static void job_push_event(pd_job *j, pd_event_kind kind, const char *text, int64_t done, int64_t total,
+static void job_push_event(pd_job *j, pd_job_event_kind kind, const char *text, int64_t done, int64_t total,
                            pd_status status)
 {
     pthread_mutex_lock(&j->mu);
-    pd_event *e = NULL;
-    if (kind == PD_EVENT_PROGRESS)
+    pd_job_event *e = NULL;
+    if (kind == PD_JOB_EVENT_PROGRESS)
         for (int i = 0; i < j->ev_count; i++) {
-            pd_event *q = &j->events[(j->ev_head + i) % JOB_EVENTS];
-            if (q->kind == PD_EVENT_PROGRESS && strcmp(q->text, text) == 0)
+            pd_job_event *q = &j->events[(j->ev_head + i) % JOB_EVENTS];
+            if (q->kind == PD_JOB_EVENT_PROGRESS && strcmp(q->text, text) == 0)
                 e = q;
         }
     if (!e) {
@@ -82,17 +82,17 @@ static void job_push_event(pd_job *j, pd_event_kind kind, const char *text, int6
 
 static void job_on_progress(void *ud, const char *stage, int64_t done, int64_t total)
 {
-    job_push_event(ud, PD_EVENT_PROGRESS, stage, done, total, PD_OK);
+    job_push_event(ud, PD_JOB_EVENT_PROGRESS, stage, done, total, PD_OK);
 }
 
 static void job_on_log(void *ud, const char *line)
 {
-    job_push_event(ud, PD_EVENT_LOG, line, 0, 0, PD_OK);
+    job_push_event(ud, PD_JOB_EVENT_LOG, line, 0, 0, PD_OK);
 }
 
 static void job_on_stage(void *ud, const char *stage, int started)
 {
-    job_push_event(ud, started ? PD_EVENT_STAGE_START : PD_EVENT_STAGE_DONE, stage, 0, 0, PD_OK);
+    job_push_event(ud, started ? PD_JOB_EVENT_STAGE_START : PD_JOB_EVENT_STAGE_DONE, stage, 0, 0, PD_OK);
 }
 
 static void job_on_metric(void *ud, const char *stage, int64_t step, double loss, double acc)
@@ -103,7 +103,7 @@ static void job_on_metric(void *ud, const char *stage, int64_t step, double loss
         j->m_head = (j->m_head + 1) % JOB_METRICS;
         j->m_count--;
     }
-    pd_metric *m = &j->metrics[(j->m_head + j->m_count) % JOB_METRICS];
+    pd_job_metric *m = &j->metrics[(j->m_head + j->m_count) % JOB_METRICS];
     j->m_count++;
     snprintf(m->stage, sizeof m->stage, "%s", stage);
     m->step = step;
@@ -133,7 +133,7 @@ static void *job_main(void *arg)
     j->final_status = st;
     j->final_err = err;
     atomic_store(&j->running, 0);
-    job_push_event(j, PD_EVENT_FINISHED, st == PD_OK ? "" : err.msg, 0, 0, st);
+    job_push_event(j, PD_JOB_EVENT_FINISHED, st == PD_OK ? "" : err.msg, 0, 0, st);
     return NULL;
 }
 
@@ -195,7 +195,7 @@ static void job_drain_pipe(pd_job *j)
         ;
 }
 
-int job_poll_events(pd_job *j, pd_event *out, int max)
+int job_poll_events(pd_job *j, pd_job_event *out, int max)
 {
     job_drain_pipe(j);
     pthread_mutex_lock(&j->mu);
@@ -208,7 +208,7 @@ int job_poll_events(pd_job *j, pd_event *out, int max)
     return n;
 }
 
-int job_poll_metrics(pd_job *j, pd_metric *out, int max)
+int job_poll_metrics(pd_job *j, pd_job_metric *out, int max)
 {
     pthread_mutex_lock(&j->mu);
     int n = j->m_count < max ? j->m_count : max;

@@ -22,26 +22,26 @@
 #include "error.h"
 
 typedef enum {
-    PD_EVENT_STAGE_START,   /* text = stage name */
-    PD_EVENT_STAGE_DONE,    /* text = stage name */
-    PD_EVENT_PROGRESS,      /* text = progress unit ("task", "evaluate", ...), done/total */
-    PD_EVENT_LOG,           /* text = the line */
-    PD_EVENT_FINISHED       /* status = final status, text = error message (empty on success) */
-} pd_event_kind;
+    PD_JOB_EVENT_STAGE_START,   /* text = stage name */
+    PD_JOB_EVENT_STAGE_DONE,    /* text = stage name */
+    PD_JOB_EVENT_PROGRESS,      /* text = progress unit ("task", "evaluate", ...), done/total */
+    PD_JOB_EVENT_LOG,           /* text = the line */
+    PD_JOB_EVENT_FINISHED       /* status = final status, text = error message (empty on success) */
+} pd_job_event_kind;
 
 typedef struct {
-    pd_event_kind kind;
+    pd_job_event_kind kind;
     pd_status status;
     int64_t done, total;
     double elapsed;         /* seconds since job start */
     char text[PD_ERROR_MSG_MAX];
-} pd_event;
+} pd_job_event;
 
 typedef struct {
     char stage[16];         /* task, collect, ae, ddpm */
     int64_t step;
     double loss, accuracy;  /* accuracy NaN when none */
-} pd_metric;
+} pd_job_metric;
 
 typedef struct pd_job pd_job;
 
@@ -55,8 +55,8 @@ void job_cancel(pd_job *j);
 int job_running(const pd_job *j);
 /* Copy up to max queued events/metrics into out (oldest first) and remove them; returns the count.
  * Progress events are coalesced: only the latest per unit is kept. */
-int job_poll_events(pd_job *j, pd_event *out, int max);
-int job_poll_metrics(pd_job *j, pd_metric *out, int max);
+int job_poll_events(pd_job *j, pd_job_event *out, int max);
+int job_poll_metrics(pd_job *j, pd_job_metric *out, int max);
 /* Read end of the wake-up pipe (readable when something was queued); job_poll_* drain it. */
 int job_wake_fd(const pd_job *j);
 const char *job_session_dir(const pd_job *j);

@@ -204,7 +204,7 @@ static pd_status results_sim_from_preds(pd_results *r, pd_error *err)
     const pd_zoo *z = &r->zoo;
     if (!z->labels)
         return PD_OK;
-    pd_wrongsets w;
+    pd_similarity_sets w;
     if (similarity_init(&w, z->preds, z->labels, z->n, z->n_test) != PD_OK)
         return error_set(err, PD_ERR_NOMEM, "results: out of memory");
     for (int32_t i = 0; i < r->sim_rows; i++)

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-pd_status similarity_init(pd_wrongsets *w, const uint8_t *preds, const uint8_t *labels, int32_t n_models,
+pd_status similarity_init(pd_similarity_sets *w, const uint8_t *preds, const uint8_t *labels, int32_t n_models,
                           int32_t n_test)
 {
     memset(w, 0, sizeof *w);
@@ -31,7 +31,7 @@ pd_status similarity_init(pd_wrongsets *w, const uint8_t *preds, const uint8_t *
     return PD_OK;
 }
 
-void similarity_free(pd_wrongsets *w)
+void similarity_free(pd_similarity_sets *w)
 {
     if (!w)
         return;
@@ -40,7 +40,7 @@ void similarity_free(pd_wrongsets *w)
     memset(w, 0, sizeof *w);
 }
 
-double similarity_iou(const pd_wrongsets *w, int32_t a, int32_t b)
+double similarity_iou(const pd_similarity_sets *w, int32_t a, int32_t b)
 {
     const uint64_t *x = w->bits + (int64_t)a * w->words, *y = w->bits + (int64_t)b * w->words;
     int64_t inter = 0;

@@ -388,7 +388,7 @@ static void test_similarity(void)
             preds[m * NT + i] = (uint8_t)(wrong ? (labels[i] + 1 + (r >> 40) % 9) % 10 : labels[i]);
         }
     memcpy(preds + 5 * NT, preds + 4 * NT, NT); /* 5 = 4 */
-    pd_wrongsets w;
+    pd_similarity_sets w;
     if (!tap_ok(similarity_init(&w, preds, labels, NM, NT) == PD_OK, "similarity_init"))
         return;
     int counts = 1, iou = 1;
@@ -424,7 +424,7 @@ static void test_similarity(void)
     pd_error err = {0};
     zoo_fill(&z);
     int same = zoo_save(&z, wpath("sim.bin"), &err) == PD_OK && zoo_load(&y, wpath("sim.bin"), &err) == PD_OK;
-    pd_wrongsets a, b;
+    pd_similarity_sets a, b;
     if (same && similarity_init(&a, z.preds, z.labels, z.n, z.n_test) == PD_OK) {
         if (similarity_init(&b, y.preds, y.labels, y.n, y.n_test) == PD_OK) {
             for (int i = 0; i < z.n; i++)

@@ -135,37 +135,37 @@ typedef struct {
     char want_log[128]; /* a log line starting with this was seen: */
     char seen_log[PD_ERROR_MSG_MAX];
     int64_t ae_done; /* latest "ae" progress */
-    pd_metric *metrics;
+    pd_job_metric *metrics;
     int n_metrics, cap_metrics, bad_metrics;
 } job_log;
 
-static void log_event(job_log *l, const pd_event *e)
+static void log_event(job_log *l, const pd_job_event *e)
 {
     l->events++;
     if (l->finished)
         l->after_finished++;
     switch (e->kind) {
-    case PD_EVENT_STAGE_START:
+    case PD_JOB_EVENT_STAGE_START:
         if (l->n_started < MAX_STAGES)
             snprintf(l->started[l->n_started++], 16, "%s", e->text);
         break;
-    case PD_EVENT_STAGE_DONE:
+    case PD_JOB_EVENT_STAGE_DONE:
         if (l->n_done < MAX_STAGES)
             snprintf(l->done[l->n_done++], 16, "%s", e->text);
         break;
-    case PD_EVENT_PROGRESS:
+    case PD_JOB_EVENT_PROGRESS:
         l->progress++;
         if (!e->text[0] || e->total < 1 || e->done < 0 || e->done > e->total)
             l->bad_progress++;
         if (strcmp(e->text, "ae") == 0)
             l->ae_done = e->done;
         break;
-    case PD_EVENT_LOG:
+    case PD_JOB_EVENT_LOG:
         l->logs++;
         if (l->want_log[0] && strncmp(e->text, l->want_log, strlen(l->want_log)) == 0)
             snprintf(l->seen_log, sizeof l->seen_log, "%s", e->text);
         break;
-    case PD_EVENT_FINISHED:
+    case PD_JOB_EVENT_FINISHED:
         l->finished++;
         l->status = e->status;
         snprintf(l->text, sizeof l->text, "%s", e->text);
@@ -175,8 +175,8 @@ static void log_event(job_log *l, const pd_event *e)
 
 static void log_drain(pd_job *j, job_log *l)
 {
-    pd_event ev[64];
-    pd_metric m[256];
+    pd_job_event ev[64];
+    pd_job_metric m[256];
     int n;
     while ((n = job_poll_events(j, ev, 64)) > 0)
         for (int i = 0; i < n; i++)
@@ -184,7 +184,7 @@ static void log_drain(pd_job *j, job_log *l)
     while ((n = job_poll_metrics(j, m, 256)) > 0) {
         if (l->n_metrics + n > l->cap_metrics) {
             int cap = 2 * (l->n_metrics + n);
-            pd_metric *nm = realloc(l->metrics, (size_t)cap * sizeof *nm);
+            pd_job_metric *nm = realloc(l->metrics, (size_t)cap * sizeof *nm);
             if (!nm) {
                 l->bad_metrics += n;
                 continue;
@@ -286,7 +286,7 @@ static void check_snapshot(const char *dir, const job_log *l)
     /* every metric point the job reported is in losses.csv (written with enough digits for 1e-6) */
     int missing = 0;
     for (int i = 0; i < l->n_metrics; i++) {
-        const pd_metric *m = &l->metrics[i];
+        const pd_job_metric *m = &l->metrics[i];
         int found = 0;
         for (int64_t q = 0; q < r->n_losses && !found; q++)
             found = strcmp(r->loss_stage[q], m->stage) == 0 && r->loss_step[q] == m->step &&

@@ -117,7 +117,7 @@ double ui_run_eta(const ui_app *a, int s)
     return (double)(st->total - st->done) * t / (double)did;
 }
 
-static void ui_run_finished(ui_app *a, const pd_event *ev)
+static void ui_run_finished(ui_app *a, const pd_job_event *ev)
 {
     pd_error err = {0};
     pd_status st = job_wait(a->job, &err);
@@ -157,7 +157,7 @@ static void ui_run_finished(ui_app *a, const pd_event *ev)
     }
 }
 
-static void ui_run_metric(ui_app *a, const pd_metric *m)
+static void ui_run_metric(ui_app *a, const pd_job_metric *m)
 {
     if (strcmp(m->stage, "task") == 0) {
         ui_run_series_push(&a->task_loss, (double)m->step, m->loss);
@@ -174,8 +174,8 @@ static void ui_run_metric(ui_app *a, const pd_metric *m)
 
 void ui_run_poll(ui_app *a)
 {
-    pd_event ev[64];
-    pd_metric met[512];
+    pd_job_event ev[64];
+    pd_job_metric met[512];
     int n;
     while (a->job && (n = job_poll_metrics(a->job, met, 512)) > 0) {
         for (int i = 0; i < n; i++)
@@ -185,23 +185,23 @@ void ui_run_poll(ui_app *a)
     while (a->job && (n = job_poll_events(a->job, ev, 64)) > 0) {
         a->dirty = 1;
         for (int i = 0; i < n && a->job; i++) {
-            const pd_event *e = &ev[i];
+            const pd_job_event *e = &ev[i];
             int s;
             switch (e->kind) {
-            case PD_EVENT_STAGE_START:
+            case PD_JOB_EVENT_STAGE_START:
                 if ((s = ui_run_stage_of(e->text)) >= 0) {
                     memset(&a->stage[s], 0, sizeof a->stage[s]);
                     a->stage[s].state = UI_STAGE_RUNNING;
                     a->stage[s].t_start = a->stage[s].unit_t0 = e->elapsed;
                 }
                 break;
-            case PD_EVENT_STAGE_DONE:
+            case PD_JOB_EVENT_STAGE_DONE:
                 if ((s = ui_run_stage_of(e->text)) >= 0) {
                     a->stage[s].state = UI_STAGE_DONE;
                     a->stage[s].t_end = e->elapsed;
                 }
                 break;
-            case PD_EVENT_PROGRESS:
+            case PD_JOB_EVENT_PROGRESS:
                 if ((s = ui_run_stage_of_unit(a, e->text)) >= 0) {
                     ui_stage *st = &a->stage[s];
                     if (strcmp(st->unit, e->text) != 0 || e->done < st->done) {
@@ -217,10 +217,10 @@ void ui_run_poll(ui_app *a)
                     }
                 }
                 break;
-            case PD_EVENT_LOG:
+            case PD_JOB_EVENT_LOG:
                 ui_run_log(a, e->text);
                 break;
-            case PD_EVENT_FINISHED:
+            case PD_JOB_EVENT_FINISHED:
                 ui_run_finished(a, e);
                 break;
             }
@@ -235,7 +235,7 @@ void ui_run_from_results(ui_app *a)
     if (!r)
         return;
     for (int64_t i = 0; i < r->n_losses; i++) {
-        pd_metric m = {.step = r->loss_step[i], .loss = r->loss[i], .accuracy = r->loss_accuracy[i]};
+        pd_job_metric m = {.step = r->loss_step[i], .loss = r->loss[i], .accuracy = r->loss_accuracy[i]};
         ui_app_copy(m.stage, sizeof m.stage, r->loss_stage[i]);
         ui_run_metric(a, &m);
     }

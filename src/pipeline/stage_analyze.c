@@ -149,7 +149,7 @@ static pd_status analyze_interpolations(analyze_ctx *a, pd_error *err)
 /* max_iou against originals (excluding itself) and the L2-nearest original (excluding itself). */
 static pd_status analyze_similarity(pd_pipeline *p, pd_zoo *z, int32_t k, pd_error *err)
 {
-    pd_wrongsets w;
+    pd_similarity_sets w;
     if (similarity_init(&w, z->preds, z->labels, z->n, z->n_test) != PD_OK)
         return error_set(err, PD_ERR_NOMEM, "analyze: out of memory");
     char path[PD_PATH_MAX];
