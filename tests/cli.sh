@@ -141,7 +141,7 @@ expect 1 "/dev/zero: not a regular file" "--config /dev/zero: exit 1 at once" --
 awk 'BEGIN { printf "key,value\n"; for (i = 0; i < 100000; i++) printf "a"; printf ",1\n" }' > "$work/longkey.csv"
 expect 1 "aaa\.\.\.: unknown key" "a 100000-character unknown key: exit 1, the key cut" -- \
     "$PDIFF" run --config "$work/longkey.csv" --quiet
-check "(the line is short)" test "$(wc -c < "$work/err.txt")" -lt 300
+check "(the line is short, apart from the file's path)" test "$(sed "s|$work||g" "$work/err.txt" | wc -c)" -lt 300
 
 # bench runs and prints its lines
 "$PDIFF" bench --only task_eval_ips --threads 1 > "$work/bench.out" 2>/dev/null

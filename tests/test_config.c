@@ -373,9 +373,10 @@ static void test_csv_hostile(void)
         fclose(fp);
     }
     s = config_load_csv(&d, path, 0, &err);
-    tap_ok(s == PD_ERR_CONFIG && strstr(err.msg, "aaaa...: unknown key (see pdiff --help for the list)") &&
-               strlen(err.msg) < 300,
-           "a 100000-character unknown key is cut in the message (%zu characters)", strlen(err.msg));
+    /* the message names the file, whose path is as long as the build folder's: measure the rest */
+    size_t rest = strlen(err.msg) - (strstr(err.msg, path) ? strlen(path) : 0);
+    tap_ok(s == PD_ERR_CONFIG && strstr(err.msg, "aaaa...: unknown key (see pdiff --help for the list)") && rest < 300,
+           "a 100000-character unknown key is cut in the message (%zu characters besides the path)", rest);
     char key[200];
     memset(key, 'b', sizeof key - 1);
     key[sizeof key - 1] = '\0';
