@@ -1,5 +1,6 @@
 /* pipeline.c — stage orchestration, shared loading, config.csv (see pipeline.h, pipeline_ctx.h). */
 #include "pipeline_ctx.h"
+#include "stage_util.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -287,13 +288,10 @@ static pd_status pipeline_marks_load(const pd_pipeline *p, int64_t done[PD_STAGE
 {
     memset(done, 0, sizeof(int64_t) * PD_STAGE_COUNT);
     char path[PD_PATH_MAX];
-    session_state_path(p->session, "stages", path, sizeof path);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return PD_OK;
-    fclose(f);
     pd_state *s;
-    PD_TRY(state_load(&s, path, "stages", err));
+    PD_TRY(stage_state_load_optional(p->session, "stages", "stages", path, sizeof path, &s, err));
+    if (!s)
+        return PD_OK;
     pd_status st = PD_OK;
     for (int i = 0; i < PD_STAGE_COUNT && st == PD_OK; i++) {
         if (state_has(s, pipeline_stage_names[i]))

@@ -21,6 +21,7 @@
 #include <zlib.h>
 
 #include "csvio.h"
+#include "devbuf.h"
 #include "path.h"
 #include "pipeline_ctx.h"
 #include "rng.h"
@@ -71,22 +72,18 @@ typedef struct {
     int32_t *y_host, *perm;
     float *x, *dlogits, *loss, *gvec, *mom;
     int32_t *y;
+    pd_devbuf dev; /* x .. mom */
     int32_t batch;
     int64_t img, steps_per_epoch;
     int cut;
 } collect_bufs;
 
-static void collect_bufs_free(pd_backend *be, collect_bufs *b)
+static void collect_bufs_free(collect_bufs *b)
 {
     free(b->x_host);
     free(b->y_host);
     free(b->perm);
-    be->free(be, b->x);
-    be->free(be, b->y);
-    be->free(be, b->dlogits);
-    be->free(be, b->loss);
-    be->free(be, b->gvec);
-    be->free(be, b->mom);
+    devbuf_free(&b->dev);
 }
 
 static pd_status collect_bufs_init(pd_pipeline *p, collect_bufs *b, pd_error *err)
@@ -101,14 +98,15 @@ static pd_status collect_bufs_init(pd_pipeline *p, collect_bufs *b, pd_error *er
     b->x_host = malloc((size_t)b->batch * (size_t)b->img * sizeof(float));
     b->y_host = malloc((size_t)b->batch * sizeof(int32_t));
     b->perm = malloc((size_t)s->n * sizeof(int32_t));
-    b->x = backend_alloc_floats(be, (int64_t)b->batch * b->img);
-    b->y = backend_alloc_ints(be, b->batch);
-    b->dlogits = backend_alloc_floats(be, (int64_t)b->batch * p->data.classes);
-    b->loss = backend_alloc_floats(be, 1);
-    b->gvec = backend_alloc_floats(be, d);
-    b->mom = backend_alloc_floats(be, d);
-    if (!b->x_host || !b->y_host || !b->perm || !b->x || !b->y || !b->dlogits || !b->loss || !b->gvec || !b->mom) {
-        collect_bufs_free(be, b);
+    devbuf_init(&b->dev, be);
+    b->x = devbuf_floats(&b->dev, (int64_t)b->batch * b->img);
+    b->y = devbuf_ints(&b->dev, b->batch);
+    b->dlogits = devbuf_floats(&b->dev, (int64_t)b->batch * p->data.classes);
+    b->loss = devbuf_floats(&b->dev, 1);
+    b->gvec = devbuf_floats(&b->dev, d);
+    b->mom = devbuf_floats(&b->dev, d);
+    if (!b->x_host || !b->y_host || !b->perm || devbuf_failed(&b->dev)) {
+        collect_bufs_free(b);
         return error_set(err, PD_ERR_NOMEM, "collect: out of memory");
     }
     return PD_OK;
@@ -211,7 +209,7 @@ pd_status collect_train(pd_pipeline *p, float *vec, int64_t iters, const collect
         if (st == PD_OK && job->save && job->every > 0 && at.done % job->every == 0 && at.done < iters)
             st = job->save(job->ctx, &at, vec, b.mom, err);
     }
-    collect_bufs_free(be, &b);
+    collect_bufs_free(&b);
     return st;
 }
 
@@ -226,14 +224,6 @@ typedef struct {
     int64_t run[COLLECT_RUN]; /* the settings the collection's numbers depend on (collect_run_of) */
 } collect_ckpt;
 
-static int64_t collect_float_bits(double v)
-{
-    float f = (float)v;
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return (int64_t)u;
-}
-
 /* What a checkpoint must have been made with to be continued: k, d, save_every, the batch, the shuffling seed,
  * the bits of collect_lr, momentum and weight_decay, and a checksum of the target's tensor names. */
 static void collect_run_of(const pd_pipeline *p, int64_t run[COLLECT_RUN])
@@ -242,8 +232,8 @@ static void collect_run_of(const pd_pipeline *p, int64_t run[COLLECT_RUN])
     int32_t batch = c->batch <= p->data.train.n ? c->batch : p->data.train.n;
     const char *names = p->target.names ? p->target.names : "";
     int64_t r[COLLECT_RUN] = {c->k, p->target.d, c->save_every, batch, (int64_t)rng_derive(c->seed, "collect-shuffle"),
-                              collect_float_bits(c->collect_lr), collect_float_bits(c->momentum),
-                              collect_float_bits(c->weight_decay),
+                              stage_float_bits(c->collect_lr), stage_float_bits(c->momentum),
+                              stage_float_bits(c->weight_decay),
                               (int64_t)crc32(0L, (const Bytef *)names, (uInt)strlen(names))};
     memcpy(run, r, sizeof r);
 }

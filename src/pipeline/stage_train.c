@@ -74,13 +74,6 @@ typedef struct {
     int64_t run[STAGE_TRAIN_RUN]; /* the settings the run's numbers depend on (stage_train_run) */
 } stage_train_ckpt;
 
-static int64_t stage_float_bits(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return (int64_t)u;
-}
-
 /* What a checkpoint must have been made with to be continued: epochs, batch, steps, schedule, log interval,
  * shuffling seed and the bits of lr, momentum and weight decay. */
 static void stage_train_run(stage_train_ckpt *c, const pd_train_opts *o)

@@ -149,3 +149,11 @@ pd_status stage_state_load_optional(pd_session *session, const char *name, const
     fclose(f);
     return state_load(out, path, kind, err);
 }
+
+int64_t stage_float_bits(double v)
+{
+    float f = (float)v;
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return (int64_t)u;
+}

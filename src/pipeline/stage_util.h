@@ -17,6 +17,8 @@ static inline double stage_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* The bits of (float)v, for recording a setting exactly in a checkpoint's "run" signature. */
+int64_t stage_float_bits(double v);
 /* Sort a copy and return best (max), mean and median of v [n]. */
 void stage_stats(const double *v, int64_t n, double *best, double *mean, double *median);
 /* stage_stats of the n accuracies acc, also written to the session summary as PREFIX_best, _mean, _median. */
