@@ -54,7 +54,8 @@ static pd_status cfg_rule_target(const char *key, const char *value, char *canon
 /* Table order is the order of config.csv. "preset" comes first so that reloading a file first resets to the
  * preset and then applies the other rows on top. */
 static const cfg_key config_keys[] = {
-    CFG_CHOICE(preset, "default", "default|paper", "run", "reset all settings to a preset; later ones override it"),
+    CFG_CHOICE(preset, "default", "default|paper|critique", "run",
+               "default/paper reset all settings, critique sets the noise baselines; later keys override it"),
     CFG_STRING(dataset, "fashion-mnist", cfg_rule_dataset, "data",
                "fashion-mnist, mnist, cifar10, cifar100, idx:DIR or cifar:DIR"),
     CFG_STRING(data_dir, "", NULL, "data", "folder holding the data set files (empty: the data set's default)"),
@@ -64,13 +65,23 @@ static const cfg_key config_keys[] = {
     CFG_INT(batch, "128", 1, 65536, "task", "task model batch size"),
     CFG_REAL(lr, "0.05", 0, 10, CFG_MIN_OPEN, "task", "task model SGD learning rate"),
     CFG_REAL(momentum, "0.9", 0, 1, CFG_MAX_OPEN, "task", "SGD momentum"),
-    CFG_CHOICE(lr_schedule, "cosine", "constant|cosine", "task",
-               "task learning rate over the steps: constant, or cosine decay to 0"),
+    CFG_CHOICE(lr_schedule, "cosine", "constant|cosine|step", "task",
+               "task learning rate: constant, cosine decay to 0, or step (x lr_gamma at lr_milestones)"),
+    CFG_LIST(lr_milestones, "10,20", 1, 10000, CFG_INTEGERS, 1, 16, "task",
+             "step schedule: epochs at which the learning rate is multiplied by lr_gamma"),
+    CFG_REAL(lr_gamma, "0.1", 0, 1, CFG_MIN_OPEN, "task", "step schedule: factor applied at each milestone"),
     CFG_REAL(weight_decay, "5e-4", 0, 1, 0, "task", "SGD weight decay"),
+    CFG_CHOICE(augment, "none", "none|cropflip", "task",
+               "task-model augmentation: none, or random 4-pixel-padded crop and horizontal flip"),
     CFG_STRING(target, "auto", cfg_rule_target, "collect", "parameters to collect: auto, all, or names/globs a,b"),
     CFG_INT(k, "200", 2, 100000, "collect", "number of checkpoints to collect (K)"),
     CFG_INT(save_every, "2", 1, 1000000, "collect", "training iterations between collected checkpoints"),
     CFG_REAL(collect_lr, "0.01", 0, 10, CFG_MIN_OPEN, "collect", "learning rate while collecting"),
+    CFG_INT(k_span, "0", 0, 1000000000, "collect",
+            "0: a checkpoint every save_every iterations; N: K checkpoints spread evenly over N iterations"),
+    CFG_CHOICE(collect_mode, "trajectory", "trajectory|independent", "collect",
+               "checkpoints from one training trajectory, or from collect_runs independently seeded runs"),
+    CFG_INT(collect_runs, "10", 1, 100000, "collect", "independent mode: number of independently trained models (R)"),
     CFG_CHOICE(ae, "small", "small|medium|custom", "ae", "autoencoder geometry (custom: the ae_* values)"),
     CFG_INT(ae_fold, "3", 2, 64, "ae", "autoencoder stride (fold) per layer"),
     CFG_INT(ae_kernel, "3", 1, 64, "ae", "autoencoder convolution kernel size"),
@@ -82,7 +93,8 @@ static const cfg_key config_keys[] = {
     CFG_REAL(ae_weight_decay, "2e-6", 0, 1, 0, "ae", "autoencoder AdamW weight decay"),
     CFG_REAL(input_noise, "0.001", 0, 1, 0, "ae", "noise mixed into the AE input during training (a)"),
     CFG_REAL(latent_noise, "0.1", 0, 1, 0, "ae", "noise mixed into the latent during training (b)"),
-    CFG_INT(standardize, "1", 0, 1, "ae", "1: standardise each coordinate of the collected vectors"),
+    CFG_CHOICE(normalize, "coordinate", "none|tensor|coordinate", "ae",
+               "scaling of the collected vectors for the AE: none, per tensor, or per coordinate"),
     CFG_INT(ddpm_steps, "1500", 0, 10000000, "ddpm", "diffusion model training steps"),
     CFG_INT(ddpm_batch, "200", 1, 65536, "ddpm", "diffusion model batch size"),
     CFG_REAL(ddpm_lr, "1e-3", 0, 10, CFG_MIN_OPEN, "ddpm", "diffusion model AdamW learning rate"),
@@ -93,13 +105,17 @@ static const cfg_key config_keys[] = {
     CFG_REAL(beta_end, "2e-2", 0, 1, CFG_MIN_OPEN | CFG_MAX_OPEN, "ddpm", "last beta of the linear schedule"),
     CFG_CHOICE(sampler, "ddpm", "ddpm|ddim", "ddpm", "sampler used to generate"),
     CFG_INT(ddim_steps, "100", 1, 100000, "ddpm", "DDIM sampling steps"),
+    CFG_REAL(ddpm_ema, "0", 0, 1, CFG_MAX_OPEN, "ddpm", "EMA decay of the denoiser's weights, sampled from (0 = off)"),
     CFG_INT(n_generate, "100", 1, 100000, "generate", "parameter vectors to generate"),
     CFG_INT(n_recon, "10", 0, 100000, "generate", "autoencoder reconstructions to evaluate"),
     CFG_INT(n_noise, "10", 0, 100000, "generate", "noise-added originals per sigma"),
     CFG_LIST(noise_sigmas, "0.001,0.01,0.05", 0, 100, CFG_MIN_OPEN, 1, 16, "generate", "sigmas of noisy originals"),
     CFG_INT(n_finetune, "10", 0, 100000, "generate", "fine-tuned originals"),
     CFG_INT(finetune_steps, "20", 0, 1000000, "generate", "extra training steps of each fine-tuned original"),
+    CFG_INT(best_of_n, "10", 1, 100000, "generate", "n of the expected best-of-n accuracy compared across kinds"),
     {.info = {"seed", PD_KEY_U64, 0, 18446744073709551615.0, NULL, "run", "random seed"}, CFG_F(seed), .def = "1"},
+    {.info = {"gen_seed", PD_KEY_U64, 0, 18446744073709551615.0, NULL, "run",
+              "seed of the AE, DDPM and sampling (0 = derived from seed)"}, CFG_F(gen_seed), .def = "0"},
     {.info = {"threads", PD_KEY_INT, 0, 256, NULL, "run", "CPU threads (0 = all cores)", .run_only = 1},
      CFG_F(threads), .def = "0"},
     {.info = {"device", PD_KEY_CHOICE, 0, 0, "cpu|cuda", "run", "compute device", .run_only = 1}, CFG_F(device),
@@ -419,20 +435,61 @@ void config_defaults(pd_config *c)
     }
 }
 
+/* The p-diff paper's v1 experiment (Wang et al. 2024, the official code's CIFAR-100 ResNet-18 run): SGD with
+ * crop/flip for 30 epochs, lr 0.1 x0.1 at epochs 10 and 20; then only layer4.1's two BatchNorm layers keep training
+ * for 200 epochs (782 iterations of batch 64 over 50 000 images), one checkpoint per epoch, at the lr the schedule
+ * ended with; no normalisation; the medium AE and a 64-128-256-512 UNet, AdamW 1e-3 / 2e-6, batch 200, 30 000 steps
+ * each, EMA 0.9999; 200 generated models. */
+static const char *const cfg_paper[][2] = {
+    {"dataset", "cifar100"},
+    {"arch", "resnet18"},
+    {"width", "64"},
+    {"augment", "cropflip"},
+    {"epochs", "30"},
+    {"batch", "64"},
+    {"lr", "0.1"},
+    {"momentum", "0.9"},
+    {"weight_decay", "5e-4"},
+    {"lr_schedule", "step"},
+    {"lr_milestones", "10,20"},
+    {"lr_gamma", "0.1"},
+    {"target", "layer4.1.bn1,layer4.1.bn2"},
+    {"k", "200"},
+    {"save_every", "782"},
+    {"collect_lr", "0.001"},
+    {"normalize", "none"},
+    {"ae", "medium"},
+    {"ae_steps", "30000"},
+    {"ae_batch", "200"},
+    {"ae_lr", "1e-3"},
+    {"ae_weight_decay", "2e-6"},
+    {"ddpm_channels", "64,128,256,512"},
+    {"ddpm_steps", "30000"},
+    {"ddpm_batch", "200"},
+    {"ddpm_lr", "1e-3"},
+    {"ddpm_weight_decay", "2e-6"},
+    {"ddpm_ema", "0.9999"},
+    {"n_generate", "200"},
+};
+
+/* The critique's noise baselines (Zeng et al. 2025): two sigmas, 300 noise-added originals each. */
+static const char *const cfg_critique[][2] = {{"noise_sigmas", "0.06,0.12"}, {"n_noise", "300"}};
+
 pd_status config_preset(pd_config *c, const char *name, pd_error *err)
 {
-    static const char *const paper[][2] = {
-        {"arch", "resnet18"}, {"width", "64"}, {"target", "layer4.1.bn1,layer4.1.bn2"}, {"k", "200"}, {"ae", "medium"},
-        {"ddpm_channels", "64,128,256,512"}, {"ae_steps", "30000"}, {"ddpm_steps", "30000"}, {"n_generate", "200"},
-    };
-    if (!name || (strcmp(name, "default") != 0 && strcmp(name, "paper") != 0))
-        return error_set(err, PD_ERR_CONFIG, "preset: must be one of default/paper, got '%s'", name ? name : "");
-    config_defaults(c);
-    if (strcmp(name, "paper") == 0) {
-        for (size_t i = 0; i < sizeof paper / sizeof paper[0]; i++)
-            PD_ASSERT(config_set(c, paper[i][0], paper[i][1], NULL) == PD_OK);
-        cfg_store(c, cfg_find("preset"), &(const cfg_value){.s = "paper"});
-    }
+    int paper = name && strcmp(name, "paper") == 0, critique = name && strcmp(name, "critique") == 0;
+    if (!name || (strcmp(name, "default") != 0 && !paper && !critique))
+        return error_set(err, PD_ERR_CONFIG, "preset: must be one of default/paper/critique, got '%s'",
+                         name ? name : "");
+    if (!critique)
+        config_defaults(c);
+    for (size_t i = 0; paper && i < sizeof cfg_paper / sizeof cfg_paper[0]; i++)
+        PD_ASSERT(config_set(c, cfg_paper[i][0], cfg_paper[i][1], NULL) == PD_OK);
+    for (size_t i = 0; critique && i < sizeof cfg_critique / sizeof cfg_critique[0]; i++)
+        PD_ASSERT(config_set(c, cfg_critique[i][0], cfg_critique[i][1], NULL) == PD_OK);
+    cfg_value v = {0};
+    snprintf(v.s, sizeof v.s, "%s", name);
+    cfg_store(c, cfg_find("preset"), &v);
     return PD_OK;
 }
 
@@ -452,13 +509,26 @@ static pd_status cfg_unknown_key(const char *key, pd_error *err)
                      strlen(key) > 64 ? "..." : "");
 }
 
+/* "standardize" (0 | 1), the key older versions had, sets normalize (none | coordinate). */
+static pd_status cfg_set_standardize(pd_config *c, const char *value, pd_error *err)
+{
+    char v[8];
+    cfg_trim(value, v, sizeof v);
+    if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
+        return error_set(err, PD_ERR_CONFIG, "standardize: must be 0 or 1 (it is now normalize=none|coordinate), "
+                         "got '%.32s'", value);
+    return config_set(c, "normalize", v[0] == '1' ? "coordinate" : "none", err);
+}
+
 pd_status config_set(pd_config *c, const char *key, const char *value, pd_error *err)
 {
+    if (!value)
+        value = "";
+    if (key && strcmp(key, "standardize") == 0)
+        return cfg_set_standardize(c, value, err);
     const cfg_key *k = cfg_find(key);
     if (!k)
         return cfg_unknown_key(key, err);
-    if (!value)
-        value = "";
     cfg_value v;
     PD_TRY(cfg_check(k, value, &v, err));
     if (strcmp(key, "preset") == 0)
@@ -528,6 +598,18 @@ pd_status config_validate(const pd_config *c, pd_error *err)
     if (strcmp(c->sampler, "ddim") == 0 && c->ddim_steps > c->timesteps)
         return error_set(err, PD_ERR_CONFIG, "ddim_steps: must be at most timesteps (%d), got %d", (int)c->timesteps,
                          (int)c->ddim_steps);
+    if (c->k_span > 0 && c->k_span < c->k)
+        return error_set(err, PD_ERR_CONFIG, "k_span: must be 0 or at least k (%d iterations for %d checkpoints), "
+                         "got %d", (int)c->k, (int)c->k, (int)c->k_span);
+    if (strcmp(c->collect_mode, "independent") == 0 && c->collect_runs > c->k)
+        return error_set(err, PD_ERR_CONFIG, "collect_runs: must be at most k (%d) so that every run gives a "
+                         "checkpoint, got %d", (int)c->k, (int)c->collect_runs);
+    double ms[16];
+    int nm = config_parse_list(c->lr_milestones, ms, 16);
+    for (int i = 1; i < nm; i++)
+        if (ms[i] <= ms[i - 1])
+            return error_set(err, PD_ERR_CONFIG, "lr_milestones: must be increasing epochs, got '%s'",
+                             c->lr_milestones);
     /* device=cuda is accepted here; the backend reports when no GPU is usable. */
     return PD_OK;
 }
@@ -608,7 +690,7 @@ static pd_status cfg_apply_rows(pd_config *work, const pd_csv_table *t, const ch
             next = line + 1 + cfg_newlines(key) + cfg_newlines(value);
             if (is_preset != (pass == 0))
                 continue;
-            const cfg_key *k = cfg_find(key);
+            const cfg_key *k = cfg_find(strcmp(key, "standardize") == 0 ? "normalize" : key);
             if (!k) {
                 if (skip_unknown || config_is_record_key(key))
                     continue;
@@ -653,6 +735,19 @@ pd_status config_load_csv(pd_config *c, const char *path, int skip_unknown, pd_e
     return cfg_load(c, path, skip_unknown, NULL, err);
 }
 
+/* Settings added after sessions had been written: an older session's config.csv has no row for them, and it ran
+ * with what is now their default (a preset row in that file must not change them). */
+static const char *const cfg_added_keys[] = {"lr_milestones", "lr_gamma", "augment",  "k_span",    "collect_mode",
+                                             "collect_runs",  "ddpm_ema", "best_of_n", "gen_seed"};
+
+static int cfg_is_added(const char *key)
+{
+    for (size_t i = 0; i < sizeof cfg_added_keys / sizeof cfg_added_keys[0]; i++)
+        if (strcmp(key, cfg_added_keys[i]) == 0)
+            return 1;
+    return 0;
+}
+
 pd_status config_load_session_csv(pd_config *c, const char *path, pd_error *err)
 {
     unsigned char seen[CFG_NKEYS];
@@ -660,7 +755,11 @@ pd_status config_load_session_csv(pd_config *c, const char *path, pd_error *err)
     pd_config work = *c;
     PD_TRY(cfg_load(&work, path, 1, seen, err));
     for (int i = 0; i < CFG_NKEYS; i++)
-        if (!seen[i])
+        if (!seen[i] && cfg_is_added(config_keys[i].info.name)) {
+            cfg_value v;
+            PD_ASSERT(cfg_check(&config_keys[i], config_keys[i].def, &v, NULL) == PD_OK);
+            cfg_store(&work, &config_keys[i], &v);
+        } else if (!seen[i])
             return error_set(err, PD_ERR_CONFIG, "%s: no row for the setting '%s' (a session's config.csv lists every "
                              "setting; restore the row, the session cannot continue without it)",
                              path, config_keys[i].info.name);

@@ -6,7 +6,10 @@
  * one by one against a key table (type, range, choices); unknown keys and out-of-range values are refused with
  * one line naming the key. config_validate() then checks the rules that involve several keys.
  *
- * The pseudo-key "preset" (default | paper) resets the keys a preset covers, so later --set options override it.
+ * The pseudo-key "preset" applies a preset, so later --set options override it: default and paper reset every
+ * setting (paper = the p-diff paper's v1 CIFAR-100 experiment), critique sets only the noise baselines (σ 0.06 and
+ * 0.12, 300 models each, as in Zeng et al.'s critique) on top of whatever is set. The old key "standardize" (0 | 1)
+ * is accepted as an alias of normalize (none | coordinate), from --set and from older sessions' config.csv.
  * config_write_csv() writes every effective setting plus the extra rows the caller adds (library versions,
  * resolved target, ...). The key table is public so that the TUI can list and edit settings generically.
  *
@@ -33,12 +36,18 @@ typedef struct {
     int32_t epochs;
     int32_t batch;
     double lr, momentum, weight_decay;
-    char lr_schedule[16];              /* constant | cosine (per step, down to 0 at the end) */
+    char lr_schedule[16];              /* constant | cosine (per step, down to 0 at the end) | step */
+    char lr_milestones[64];            /* step: epochs at which the learning rate is multiplied by lr_gamma */
+    double lr_gamma;
+    char augment[16];                  /* none | cropflip (4-pixel padded random crop + horizontal flip) */
     /* collection */
     char target[PD_CONFIG_STR];        /* auto | all | comma list of names, prefixes or globs */
     int32_t k;                         /* checkpoints to collect */
     int32_t save_every;                /* iterations between checkpoints */
     double collect_lr;
+    int32_t k_span;                    /* 0: every save_every iterations; N: K checkpoints spread over N iterations */
+    char collect_mode[16];             /* trajectory | independent (K checkpoints from collect_runs runs) */
+    int32_t collect_runs;              /* independent: number of independently seeded training runs (R) */
     /* parameter autoencoder */
     char ae[16];                       /* small | medium | custom */
     int32_t ae_fold, ae_kernel;        /* custom geometry */
@@ -46,7 +55,7 @@ typedef struct {
     int32_t ae_steps, ae_batch;
     double ae_lr, ae_weight_decay;
     double input_noise, latent_noise;
-    int32_t standardize;               /* 1: per-coordinate standardisation of the K vectors */
+    char normalize[16];                /* none | tensor | coordinate: how the K vectors are scaled for the AE */
     /* latent diffusion */
     int32_t ddpm_steps, ddpm_batch;
     double ddpm_lr, ddpm_weight_decay;
@@ -55,6 +64,7 @@ typedef struct {
     double beta_start, beta_end;
     char sampler[8];                   /* ddpm | ddim */
     int32_t ddim_steps;
+    double ddpm_ema;                   /* EMA decay of the denoiser's weights used for sampling (0 = off) */
     /* generation and analysis */
     int32_t n_generate;
     int32_t n_recon;                   /* AE reconstructions evaluated */
@@ -62,11 +72,13 @@ typedef struct {
     char noise_sigmas[128];            /* comma list of sigmas */
     int32_t n_finetune;
     int32_t finetune_steps;
+    int32_t best_of_n;                 /* n of the expected best-of-n accuracy reported for every kind */
     /* run */
     uint64_t seed;
+    uint64_t gen_seed;                 /* seed of the AE, DDPM and sampling (0 = derived from seed) */
     int32_t threads;                   /* 0 = all cores */
     char device[8];                    /* cpu | cuda */
-    char preset[16];                   /* default | paper (the last preset applied) */
+    char preset[16];                   /* default | paper | critique (the last preset applied) */
 } pd_config;
 
 typedef enum {
@@ -90,7 +102,7 @@ typedef struct {
 } pd_key_info;
 
 void config_defaults(pd_config *c);
-/* Apply a preset by name ("default" or "paper"); PD_ERR_CONFIG for an unknown one. */
+/* Apply a preset by name ("default", "paper" or "critique"); PD_ERR_CONFIG for an unknown one. */
 pd_status config_preset(pd_config *c, const char *name, pd_error *err);
 /* Set one key from its string form; "preset" applies a preset. */
 pd_status config_set(pd_config *c, const char *key, const char *value, pd_error *err);

@@ -27,18 +27,20 @@ typedef struct {
     int32_t classes;
     const char *dir;
     float mean[3], std[3];
-    const char *hint; /* what to do when the files are missing */
+    const char *hint; /* what to do when the files are missing (CIFAR: NULL, ds_missing says what to get) */
+    const char *files, *archive, *sub; /* CIFAR: the files, the archive that holds them, its folder */
 } ds_named;
 
 static const ds_named ds_named_sets[] = {
     {"fashion-mnist", DS_IDX, 10, "/usr/share/datasets/fashion-mnist", {0.2860f, 0, 0}, {0.3530f, 1, 1},
-     "install the Debian package dataset-fashion-mnist"},
+     "install the Debian package dataset-fashion-mnist", NULL, NULL, NULL},
     {"mnist", DS_IDX, 10, "/usr/share/datasets/mnist", {0.1307f, 0, 0}, {0.3081f, 1, 1},
-     "set data_dir to the folder that holds the IDX files, or use idx:DIR"},
+     "set data_dir to the folder that holds the IDX files, or use idx:DIR", NULL, NULL, NULL},
     {"cifar10", DS_CIFAR, 10, "/usr/share/datasets/cifar10", {0.4914f, 0.4822f, 0.4465f},
-     {0.2470f, 0.2435f, 0.2616f}, "set data_dir to the folder that holds the CIFAR-10 binary batches"},
+     {0.2470f, 0.2435f, 0.2616f}, NULL, "data_batch_1.bin .. data_batch_5.bin and test_batch.bin",
+     "cifar-10-binary.tar.gz", "cifar-10-batches-bin"},
     {"cifar100", DS_CIFAR, 100, "/usr/share/datasets/cifar100", {0.5071f, 0.4865f, 0.4409f},
-     {0.2673f, 0.2564f, 0.2762f}, "set data_dir to the folder that holds the CIFAR-100 binary batches"},
+     {0.2673f, 0.2564f, 0.2762f}, NULL, "train.bin and test.bin", "cifar-100-binary.tar.gz", "cifar-100-binary"},
 };
 #define DS_NAMED_COUNT ((int)(sizeof ds_named_sets / sizeof ds_named_sets[0]))
 
@@ -102,7 +104,7 @@ static int ds_is_dir(const char *path)
     return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
-/* A missing folder or file: the message, then the named set's hint. */
+/* A missing folder or file: the message, then the named set's hint (for CIFAR: which files to put where). */
 __attribute__((format(printf, 3, 4))) static pd_status ds_missing(const ds_plan *p, pd_error *err, const char *fmt,
                                                                   ...)
 {
@@ -111,6 +113,12 @@ __attribute__((format(printf, 3, 4))) static pd_status ds_missing(const ds_plan 
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
+    if (p->named && p->named->files) /* CIFAR is not a Debian package: say what to put where */
+        return error_set(err, PD_ERR_DATA, "%s; %s needs %s in %s or %s/%s/: unpack the '%s binary version' (%s from "
+                         "https://www.cs.toronto.edu/~kriz/cifar.html) into %s, or set data_dir to the folder that "
+                         "holds them", what, p->classes == 100 ? "CIFAR-100" : "CIFAR-10", p->named->files, p->base,
+                         p->base, p->named->sub, p->classes == 100 ? "CIFAR-100" : "CIFAR-10", p->named->archive,
+                         p->base);
     if (p->named)
         return error_set(err, PD_ERR_DATA, "%s; %s", what, p->named->hint);
     return error_set(err, PD_ERR_DATA, "%s", what);
@@ -180,6 +188,8 @@ static pd_status ds_locate_cifar(ds_plan *p, pd_error *err)
                 return PD_OK;
         }
     }
+    if (p->named) /* ds_missing says which files, where */
+        return ds_missing(p, err, "%s: no CIFAR-%d batches", p->base, (int)want);
     if (want == 10)
         return ds_missing(p, err, "%s: no CIFAR-10 batches (data_batch_1..5.bin, test_batch.bin) here or in "
                           "cifar-10-batches-bin/", p->base);

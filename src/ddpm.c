@@ -198,6 +198,12 @@ void ddpm_train_step(pd_ddpm_trainer *tr, const float *x0, int32_t n, const pd_d
     tr->loss_count++;
 }
 
+void ddpm_ema_update(pd_backend *be, float *ema, const float *w, int64_t n, double decay)
+{
+    float b = (float)decay, a = 1.0f - b;
+    be->axpby(be, ema, a, w, b, n);
+}
+
 float ddpm_take_loss(pd_ddpm_trainer *tr)
 {
     if (tr->loss_count == 0)

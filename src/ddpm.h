@@ -63,6 +63,16 @@ void ddpm_trainer_free(pd_ddpm_trainer *tr);
 void ddpm_train_step(pd_ddpm_trainer *tr, const float *x0, int32_t n, const pd_ddpm_train_opts *o, int64_t step);
 float ddpm_take_loss(pd_ddpm_trainer *tr); /* mean loss since the previous call (NaN if none) */
 
+/* The exponential moving average of the denoiser's weights (the ddpm_ema setting, decay in (0, 1)). With
+ * b = (float)decay and a = 1 - b (in float, exact for decay >= 0.5, so a + b = 1):
+ *   ema_0 = w_0 (the initial weights, copied by the caller),
+ *   ema_s = b ema_{s-1} + a w_s   after every optimizer step s >= 1 (w_s: the weights after step s),
+ * with no warm-up and no bias correction (diffusers' EMAModel would cap the decay at (1 + s) / (10 + s)). The
+ * official p-diff code applies the same rule with decay 0.9999 (accumulate: ema.mul_(decay).add_(w, alpha=1 -
+ * decay)), at the start of each step, before that step's update: its EMA trails this one by one step.
+ * ema and w are device blocks of n floats (backend axpby: any backend). */
+void ddpm_ema_update(pd_backend *be, float *ema, const float *w, int64_t n, double decay);
+
 /* Draw n samples [n, L] into x (device). ddim_steps is used by the ddim sampler only. Progress is reported as
  * ("generate", done steps, total steps); cancellation returns PD_ERR_CANCELLED. */
 pd_status ddpm_sample(pd_unet *u, const pd_ddpm_schedule *s, float *x, int32_t n, pd_sampler sampler,

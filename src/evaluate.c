@@ -158,6 +158,16 @@ static pd_status evaluator_fill_cache(pd_evaluator *ev, const pd_split *test, co
     return st;
 }
 
+int32_t evaluator_batch(int64_t sample_floats, int32_t train_batch)
+{
+    int64_t per = sample_floats * 2 * (int64_t)sizeof(float); /* outputs and their gradients */
+    int64_t fit = per > 0 ? EVALUATOR_BATCH_BYTES / per : EVALUATOR_BATCH_MAX;
+    int64_t b = fit < EVALUATOR_BATCH_MAX ? fit : EVALUATOR_BATCH_MAX;
+    if (b < train_batch)
+        b = train_batch;
+    return (int32_t)(b > 0 ? b : 1);
+}
+
 pd_status evaluator_create(pd_evaluator **out, pd_model *m, const pd_target *t, const pd_split *test,
                            int32_t batch, const pd_callbacks *cb, pd_error *err)
 {

@@ -23,6 +23,14 @@
 
 typedef struct pd_evaluator pd_evaluator;
 
+/* The evaluation batch for a model whose nodes output sample_floats floats per image (model_sample_floats):
+ * EVALUATOR_BATCH_MAX images, fewer when a trainable model at that batch would need more than
+ * EVALUATOR_BATCH_BYTES for its activations and their gradients (a ResNet-18 on 32x32 images: about 150), never
+ * fewer than train_batch (the model is built for that anyway). */
+#define EVALUATOR_BATCH_MAX 1000
+#define EVALUATOR_BATCH_BYTES (INT64_C(2) << 30)
+int32_t evaluator_batch(int64_t sample_floats, int32_t train_batch);
+
 /* m supplies the weights and running statistics (copied; m is not modified or kept). */
 pd_status evaluator_create(pd_evaluator **out, pd_model *m, const pd_target *t, const pd_split *test,
                            int32_t batch, const pd_callbacks *cb, pd_error *err);

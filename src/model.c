@@ -409,6 +409,17 @@ void model_node_shape(const pd_model *m, int node, int32_t *c, int32_t *h, int32
     model_shape_of(m, node, c, h, w);
 }
 
+int64_t model_sample_floats(const pd_model *m)
+{
+    int64_t n = 0;
+    for (int i = 0; i < m->n_nodes; i++) {
+        int32_t c, h, w;
+        model_shape_of(m, i, &c, &h, &w);
+        n += (int64_t)c * h * w;
+    }
+    return n;
+}
+
 pd_node_kind model_node_kind(const pd_model *m, int node) { return m->nodes[node].kind; }
 
 void model_node_inputs(const pd_model *m, int node, int *in, int *in2)

@@ -78,6 +78,8 @@ float *model_momentum(pd_model *m); /* [param_count] device (trainable models on
 float *model_buffers(pd_model *m);  /* [buffer_count] device: BatchNorm running statistics */
 
 int model_node_count(const pd_model *m);
+/* Floats of every node's output for one sample: what the activations of a batch cost per image. */
+int64_t model_sample_floats(const pd_model *m);
 /* Per-sample shape [c, h, w] of a node's output; node -1 is the network input. */
 void model_node_shape(const pd_model *m, int node, int32_t *c, int32_t *h, int32_t *w);
 typedef enum {

@@ -264,8 +264,9 @@ static pd_status report_time_table(const report_summary *s, pd_report_format f, 
     return st;
 }
 
-/* Distinct kinds of models.csv in order of appearance; returns the count (0 when absent or not analysed). */
-static int report_kinds(const char *dir, char kinds[][32], int max, int *analysed, pd_error *err)
+/* Distinct kinds of models.csv in order of appearance and their model counts (count may be NULL); returns the
+ * number of kinds (0 when absent). */
+static int report_kinds(const char *dir, char kinds[][32], int *count, int max, int *analysed, pd_error *err)
 {
     char path[PD_PATH_MAX];
     if (path_join(path, sizeof path, dir, "models.csv", err) != PD_OK)
@@ -283,11 +284,17 @@ static int report_kinds(const char *dir, char kinds[][32], int max, int *analyse
         const char *k = csvio_cell(&t, r, ck);
         if (ci >= 0 && csvio_cell(&t, r, ci)[0])
             *analysed = 1;
-        int seen = 0;
-        for (int i = 0; i < n && !seen; i++)
-            seen = strcmp(kinds[i], k) == 0;
-        if (!seen && n < max)
+        int seen = -1;
+        for (int i = 0; i < n && seen < 0; i++)
+            seen = strcmp(kinds[i], k) == 0 ? i : -1;
+        if (seen < 0 && n < max) {
+            if (count)
+                count[n] = 0;
+            seen = n;
             snprintf(kinds[n++], 32, "%s", k);
+        }
+        if (seen >= 0 && count)
+            count[seen]++;
     }
     csvio_free(&t);
     return n;
@@ -313,7 +320,7 @@ static pd_status report_memorization_table(const char *dir, const report_summary
 {
     char kinds[64][32];
     int analysed = 0;
-    int nk = report_kinds(dir, kinds, 64, &analysed, err);
+    int nk = report_kinds(dir, kinds, NULL, 64, &analysed, err);
     if (nk < 0)
         return err ? err->status : PD_ERR_FORMAT;
     if (nk == 0 || !analysed)
@@ -378,6 +385,88 @@ static pd_status report_memorization_table(const char *dir, const report_summary
     return st == PD_OK ? PD_OK : error_set(err, st, "report: out of memory");
 }
 
+/* Row r, column c of t formatted anew with fmt (its value stays). */
+static pd_status report_table_reformat(pd_report_table *t, int r, int c, const char *fmt)
+{
+    double v = t->values[r * t->cols + c];
+    char buf[64];
+    if (!isfinite(v))
+        return PD_OK;
+    snprintf(buf, sizeof buf, fmt, v);
+    char *cell = strdup(buf);
+    if (!cell)
+        return PD_ERR_NOMEM;
+    free(t->cells[r * t->cols + c]);
+    t->cells[r * t->cols + c] = cell;
+    return PD_OK;
+}
+
+#define REPORT_FAIR_COLS 9
+
+/* One kind's row of the fair-comparison table: N from models.csv, the rest from summary.csv. */
+static pd_status report_fair_row(pd_report_table *t, const report_summary *s, const char *kind, int count, int pct)
+{
+    static const struct {
+        const char *suffix, *fmt; /* fmt in text and LaTeX */
+        double scale;             /* likewise: percentages */
+    } col[REPORT_FAIR_COLS - 2] = {{"best_of_n", "%.2f", 100.0},     {"mean", "%.2f", 100.0},
+                                   {"novelty", "%.1f", 100.0},       {"pair_iou_mean", "%.3f", 1.0},
+                                   {"pair_iou_min", "%.3f", 1.0},    {"pair_l2_mean", "%.4g", 1.0},
+                                   {"disagreement_mean", "%.2f", 100.0}};
+    char pre[64], key[128], label[64];
+    snprintf(pre, sizeof pre, "%.31s", kind);
+    for (char *c = pre; *c; c++)
+        if (*c == ':')
+            *c = '_';
+    double v[REPORT_FAIR_COLS] = {NAN, count};
+    for (int j = 0; j < REPORT_FAIR_COLS - 2; j++) {
+        snprintf(key, sizeof key, "%s_%s", pre, col[j].suffix);
+        v[2 + j] = report_get(s, key);
+        if (strcmp(pre, "ensemble") == 0 && j == 1) /* the ensemble's accuracy is summary "ensemble" */
+            v[2 + j] = report_get(s, "ensemble");
+        v[2 + j] *= pct ? col[j].scale : 1.0;
+    }
+    const char *txt[REPORT_FAIR_COLS] = {report_kind_label(kind, label, sizeof label)};
+    pd_status st = report_table_row(t, txt, v, pct ? "%.0f" : "%.6g");
+    for (int j = 0; j < REPORT_FAIR_COLS - 2 && st == PD_OK && pct; j++)
+        st = report_table_reformat(t, t->rows - 1, 2 + j, col[j].fmt);
+    return st;
+}
+
+/* Per kind: N, best-of-n, mean accuracy, novelty, diversity and disagreement with the ensemble, computed the same
+ * way for every kind (analyze stage); left out for sessions analysed before these metrics existed. */
+static pd_status report_fair_table(const char *dir, const report_summary *s, pd_report_format f, FILE *out,
+                                   pd_error *err)
+{
+    char kinds[64][32];
+    int count[64], analysed = 0;
+    double n = report_get(s, "best_of_n");
+    int nk = report_kinds(dir, kinds, count, 64, &analysed, err);
+    if (nk < 0)
+        return err ? err->status : PD_ERR_FORMAT;
+    if (nk == 0 || !analysed || !isfinite(n))
+        return PD_OK;
+    int pct = f != PD_REPORT_CSV;
+    pd_report_table t;
+    report_table_init(&t,
+                      pct ? "Fair comparison: best-of-n and mean accuracy (%), novelty (%), pairwise IoU and L2 within "
+                            "a kind, disagreement (%)"
+                          : "Fair comparison",
+                      "fair", REPORT_FAIR_COLS);
+    char best[32];
+    snprintf(best, sizeof best, pct ? "best-of-%.0f" : "best-of-n", n);
+    const char *head[REPORT_FAIR_COLS] = {"kind",         "N",           "best",        "acc mean",    "novelty",
+                                          "pair IoU mean", "pair IoU min", "pair L2 mean", "disagreement"};
+    head[2] = best;
+    pd_status st = report_table_row(&t, head, NULL, NULL);
+    for (int i = 0; i < nk && st == PD_OK; i++)
+        st = report_fair_row(&t, s, kinds[i], count[i], pct);
+    if (st == PD_OK)
+        report_table_print(&t, f, out);
+    report_table_free(&t);
+    return st == PD_OK ? PD_OK : error_set(err, st, "report: out of memory");
+}
+
 pd_status report_write(const char *dir, pd_report_format f, FILE *out, pd_error *err)
 {
     char path[PD_PATH_MAX];
@@ -405,6 +494,8 @@ pd_status report_write(const char *dir, pd_report_format f, FILE *out, pd_error 
     pd_status st = report_accuracy_table(s, f, out);
     if (st == PD_OK)
         st = report_memorization_table(dir, s, f, out, err);
+    if (st == PD_OK)
+        st = report_fair_table(dir, s, f, out, err);
     if (st == PD_OK)
         st = report_time_table(s, f, out);
     session_free(s);

@@ -2,7 +2,9 @@
  *
  * Tables: the accuracy table (original, ensemble, p-diff, AE reconstruction: best / mean / median), the
  * memorization table when the analysis stage ran (per kind: accuracy best/mean/median, max-similarity
- * mean/min/max, nearest-L2 median), and the wall time per stage. Text is for the terminal, CSV is tidy (one
+ * mean/min/max, nearest-L2 median), the fair-comparison table when the analysis recorded it (per kind: N,
+ * expected best-of-n and mean accuracy, novelty, mean and min pairwise IoU, mean pairwise L2, disagreement with
+ * the ensemble; see metrics.h), and the wall time per stage. Text is for the terminal, CSV is tidy (one
  * row per table, row label and metric: table,kind,metric,value; accuracies as fractions), LaTeX is booktabs
  * tabulars ready for a paper (accuracies in percent). Every text cell is neutralised against spreadsheet
  * formulas (csvio_neutralise) and LaTeX-escaped where it goes into LaTeX.

@@ -1,14 +1,39 @@
-/* sweep.h — ablations: one session per value of a key, sharing work, and a combined table (`pdiff sweep`).
+/* sweep.h — ablations and repeats: one session per value of a key (and per seed), sharing work, and combined
+ * tables with 95 % confidence intervals (`pdiff sweep`).
  *
- * sweep_run(base, "latent_noise=0,0.1", dir, ...) makes dir/latent_noise-0 and dir/latent_noise-0.1, each a
+ * sweep_run(base, "latent_noise=0,0.1", 0, dir, ...) makes dir/latent_noise-0 and dir/latent_noise-0.1, each a
  * complete session with the base configuration and that one value. Values are separated by ',' — or by ';'
- * when a value itself is a comma list ("target=bn3;bn2,bn3"). Stages that the key does not affect are run once
- * and shared: the first session runs everything, the others start from a copy of its earlier stages
- * (pipeline_seed_session). For k the largest value runs first and the others take the first k of its
- * checkpoints — collection is deterministic, so that is exactly what collecting k would give.
- * The combined table (per value: original best, p-diff best / mean / median, novelty) is written to
- * dir/sweep.csv (tidy) and dir/sweep.tex, and sweep_report prints it in any format; dir/sweep_index.csv lists
- * key, value, session.
+ * when a value itself is a comma list ("target=bn3;bn2,bn3").
+ *
+ * Seeds. With n_seeds = N >= 1 (`--seeds N`) every value is run with the seeds base, base + 1, ..., base + N - 1
+ * (base = the configured seed); with N > 1 the sessions are dir/KEY-VALUE-seed-S (with N = 1 or n_seeds = 0,
+ * dir/KEY-VALUE as before). A sweep over the key seed itself ("seed=1,2,3": dir/seed-1, ...) is one group of
+ * runs; --seeds is refused on it (PD_ERR_USAGE).
+ *
+ * Sharing. Stages that the key does not affect (sweep_first_stage) are run once per seed: for each seed the first
+ * value runs everything, the others start from a copy of its earlier stages (pipeline_seed_session) and run the
+ * rest. Every session stands alone: it can be reported and resumed on its own. For k, when k_span = 0 and
+ * collect_mode = trajectory, the largest k runs first and the others take the first k of its checkpoints
+ * (collection is deterministic, so that is exactly what collecting k would give); otherwise k changes the
+ * collection and only the train stage is shared.
+ *
+ * Files. dir/sweep_index.csv lists key,value,seed,session, one row per run (an index without the seed column,
+ * from an older sweep, still reports: each row is then one run of its value). The combined tables are written to
+ * dir/sweep.csv and dir/sweep.tex, and sweep_report prints them in any format:
+ *   - every metric of the sessions' summary.csv, read generically and split into kind and metric
+ *     ("noise_0.1_max_iou_mean" -> kind noise_0.1, metric max_iou_mean; a kind is a known one or any prefix P
+ *     with a P_best metric; metrics of no kind, such as novelty, have an empty kind); seconds_* and *_parameters
+ *     go into a second, small table (cost);
+ *   - text and LaTeX: one row per (kind, metric), one column per value: "89.84 ± 0.12" — the mean over the
+ *     value's seeds ± the half-width of the 95 % confidence interval (Student t, n - 1 degrees of freedom;
+ *     stats.h) — or the plain value when a value has one run, "-" when it has none. Accuracies (best, mean,
+ *     median, accuracy, best_of_n) in percent. A sweep over seed shows one column per seed and a last one with
+ *     the mean ± interval over them. LaTeX is booktabs, cells $89.84 \pm 0.12$, text escaped.
+ *   - CSV (tidy; accuracies as fractions): header table,key,value,seed,kind,metric,n,mean,sd,ci95 where table is
+ *     "sweep" or "sweep_cost". Per run and metric one row with seed = the run's seed and n = 1 (0 when the run
+ *     has no finite value), mean = the value, sd and ci95 empty; per value and metric one row over its runs with
+ *     seed empty, n = the runs with a finite value, mean, sd (sample) and ci95 (half-width), empty when n < 2.
+ *     For a sweep over seed the rows over all runs have value "all".
  */
 #ifndef PD_SWEEP_H
 #define PD_SWEEP_H
@@ -21,11 +46,14 @@
 #include "progress.h"
 #include "report.h"
 
+#define SWEEP_MAX_SEEDS 32
+
 /* The first stage whose result depends on key (PD_STAGE_TRAIN for keys that change everything). */
 pd_stage sweep_first_stage(const char *key);
-pd_status sweep_run(const pd_config *base, const char *spec, const char *dir, const pd_callbacks *cb,
+/* n_seeds: 0 = not given (one run per value at the configured seed), else 1..SWEEP_MAX_SEEDS. */
+pd_status sweep_run(const pd_config *base, const char *spec, int n_seeds, const char *dir, const pd_callbacks *cb,
                     pd_error *err);
-/* Print the combined table of the sweep in dir. */
+/* Print the combined tables of the sweep in dir. */
 pd_status sweep_report(const char *dir, pd_report_format f, FILE *out, pd_error *err);
 
 #endif

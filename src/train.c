@@ -4,6 +4,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "augment.h"
+
 /* Device staging for one batch. */
 typedef struct {
     float *x_host, *x;
@@ -50,11 +52,15 @@ static void train_zero_counters(pd_backend *be, train_batch_bufs *b)
     be->upload(be, b->correct, &zi, sizeof zi);
 }
 
+/* Gather, normalise (and, when aug, augment as step `step` with stream `stream`) and upload n images. */
 static void train_stage_batch(pd_backend *be, train_batch_bufs *b, const pd_split *s, const int32_t *idx,
-                              int32_t n)
+                              int32_t n, int aug, uint64_t stream, int64_t step)
 {
     int64_t img = (int64_t)s->c * s->h * s->w;
-    dataset_batch(s, idx, n, b->x_host, b->y_host);
+    if (aug)
+        augment_batch(s, idx, n, b->x_host, b->y_host, stream, step);
+    else
+        dataset_batch(s, idx, n, b->x_host, b->y_host);
     be->upload(be, b->x, b->x_host, (size_t)n * (size_t)img * sizeof(float));
     be->upload(be, b->y, b->y_host, (size_t)n * sizeof(int32_t));
 }
@@ -71,6 +77,21 @@ int64_t train_total_steps(const pd_model *m, const pd_dataset *ds, const pd_trai
     return (ds->train.n + batch - 1) / batch * (int64_t)o->epochs;
 }
 
+float train_lr_at(const pd_train_opts *o, int64_t step, int64_t steps_per_epoch, int64_t total)
+{
+    if (o->schedule == TRAIN_LR_COSINE)
+        return (float)(0.5 * o->lr * (1.0 + cos(M_PI * (double)step / (double)total)));
+    if (o->schedule == TRAIN_LR_STEP) {
+        int64_t epoch = steps_per_epoch > 0 ? step / steps_per_epoch : 0;
+        double lr = o->lr;
+        for (int32_t i = 0; i < o->n_milestones && i < TRAIN_MAX_MILESTONES; i++)
+            if (epoch >= o->milestones[i])
+                lr *= o->gamma;
+        return (float)lr;
+    }
+    return o->lr;
+}
+
 /* One training run in progress. */
 typedef struct {
     pd_model *m;
@@ -81,6 +102,8 @@ typedef struct {
     train_batch_bufs b;
     int32_t batch, log_every;
     int64_t steps_per_epoch, total;
+    uint64_t aug_stream;
+    const char *stage;
     pd_train_point at;
 } train_run;
 
@@ -101,7 +124,7 @@ static pd_status train_log_point(train_run *r, pd_error *err)
     if (!isfinite(mean_loss))
         return error_set(err, PD_ERR_NUMERIC, "task training diverged at step %lld (loss %g): lower lr (now %g)",
                          (long long)step, mean_loss, (double)r->o->lr);
-    progress_metric(r->cb, "task", step, mean_loss, acc);
+    progress_metric(r->cb, r->stage, step, mean_loss, acc);
     if (r->res) {
         r->res->last_loss = mean_loss;
         r->res->last_accuracy = acc;
@@ -125,12 +148,12 @@ static void train_step(train_run *r, const int32_t *idx, int32_t n)
     pd_backend *be = model_backend(m);
     const pd_train_opts *o = r->o;
     int64_t np = model_param_count(m);
-    train_stage_batch(be, &r->b, &r->ds->train, idx, n);
+    train_stage_batch(be, &r->b, &r->ds->train, idx, n, o->augment, r->aug_stream, r->at.step);
     const float *logits = model_forward(m, r->b.x, n, 1, 0);
     be->softmax_xent(be, r->b.loss, r->b.correct, r->b.dlogits, logits, r->b.y, n, r->ds->classes);
     be->fill(be, model_grads(m), np, 0.0f);
     model_backward(m, r->b.dlogits, n, 1, 0);
-    float lr = o->cosine ? (float)(0.5 * o->lr * (1.0 + cos(M_PI * (double)r->at.step / (double)r->total))) : o->lr;
+    float lr = train_lr_at(o, r->at.step, r->steps_per_epoch, r->total);
     be->sgd_step(be, model_params(m), model_grads(m), model_momentum(m), np, lr, o->momentum, o->weight_decay);
     r->at.step++;
     r->at.seen += n;
@@ -155,11 +178,11 @@ static pd_status train_epoch(train_run *r, int32_t ep, int64_t first, pd_error *
         train_step(r, r->b.idx + i * r->batch, n);
         if (r->at.step % r->log_every == 0 || r->at.step == r->total)
             PD_TRY(train_log_point(r, err));
-        progress_report(r->cb, "task", r->at.step, r->total);
+        progress_report(r->cb, r->stage, r->at.step, r->total);
         if (o->save && o->save_every > 0 && r->at.step % o->save_every == 0 && r->at.step < r->total)
             PD_TRY(train_save(r, err));
     }
-    progress_log(r->cb, "task: epoch %d/%d done", ep + 1, o->epochs);
+    progress_log(r->cb, "%s: epoch %d/%d done", r->stage, ep + 1, o->epochs);
     return PD_OK;
 }
 
@@ -169,7 +192,8 @@ pd_status train_task(pd_model *m, const pd_dataset *ds, const pd_train_opts *o, 
     pd_backend *be = model_backend(m);
     const pd_split *s = &ds->train;
     train_run r = {.m = m, .ds = ds, .o = o, .cb = cb, .res = res, .batch = train_batch_size(m, o),
-                   .log_every = o->log_every > 0 ? o->log_every : 50};
+                   .log_every = o->log_every > 0 ? o->log_every : 50, .stage = o->stage ? o->stage : "task",
+                   .aug_stream = augment_stream(o->seed)};
     r.steps_per_epoch = (s->n + r.batch - 1) / r.batch;
     r.total = r.steps_per_epoch * o->epochs;
     PD_TRY(train_bufs_init(be, &r.b, r.batch, (int64_t)s->c * s->h * s->w, ds->classes, s->n, err));
@@ -220,7 +244,7 @@ pd_status train_evaluate(pd_model *m, const pd_split *s, int32_t batch, double *
             break;
         }
         int32_t n = (int32_t)((i + 1) * batch <= s->n ? batch : s->n - i * batch);
-        train_stage_batch(be, &b, s, b.idx + i * batch, n);
+        train_stage_batch(be, &b, s, b.idx + i * batch, n, 0, 0, 0);
         const float *logits = model_forward(m, b.x, n, 0, 0);
         float batch_loss;
         be->fill(be, b.loss, 1, 0.0f);

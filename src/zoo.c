@@ -105,6 +105,25 @@ int32_t zoo_ids_of(const pd_zoo *z, const char *kind, int32_t *ids)
     return n;
 }
 
+int32_t zoo_first_of(const pd_zoo *z, const char *kind)
+{
+    for (int32_t i = 0; i < z->n; i++)
+        if (strcmp(z->kind[i], kind) == 0)
+            return i;
+    return -1;
+}
+
+double zoo_disagreement(const pd_zoo *z, int32_t a, int32_t b)
+{
+    if (a < 0 || a >= z->n || b < 0 || b >= z->n || z->n_test <= 0)
+        return NAN;
+    const uint8_t *x = z->preds + (int64_t)a * z->n_test, *y = z->preds + (int64_t)b * z->n_test;
+    int32_t diff = 0;
+    for (int32_t i = 0; i < z->n_test; i++)
+        diff += x[i] != y[i];
+    return (double)diff / (double)z->n_test;
+}
+
 int32_t zoo_accuracies(const pd_zoo *z, const char *kind, double *acc)
 {
     int32_t n = 0;
@@ -121,8 +140,10 @@ pd_status zoo_write_csv(const pd_zoo *z, const char *path, pd_error *err)
 {
     pd_csv_writer *w;
     PD_TRY(csvio_create(&w, path, err));
-    static const char *const cols[] = {"id", "kind", "accuracy", "loss", "max_iou", "nearest_id", "nearest_l2"};
-    for (int c = 0; c < 7; c++)
+    static const char *const cols[] = {"id",         "kind",       "accuracy",    "loss",
+                                       "max_iou",    "nearest_id", "nearest_l2", "disagreement"};
+    int32_t ensemble = zoo_first_of(z, "ensemble");
+    for (int c = 0; c < 8; c++)
         csvio_text(w, cols[c]);
     csvio_endrow(w);
     for (int32_t i = 0; i < z->n; i++) {
@@ -136,6 +157,7 @@ pd_status zoo_write_csv(const pd_zoo *z, const char *path, pd_error *err)
         else
             csvio_empty(w);
         csvio_num(w, z->nearest_l2[i]);
+        csvio_num(w, zoo_disagreement(z, i, ensemble));
         csvio_endrow(w);
     }
     return csvio_commit(w, err);

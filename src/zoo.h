@@ -3,7 +3,8 @@
  * test-set predictions, plus the memorization columns the analysis fills in.
  *
  * The zoo is what models.csv shows (one row per model; ids are row indices, originals first so that a
- * nearest_id names an original) and what state/models.bin keeps for the analysis, the report and the TUI.
+ * nearest_id names an original; its last column, disagreement, is the model's zoo_disagreement with the
+ * ensemble, computed when written) and what state/models.bin keeps for the analysis, the report and the TUI.
  *
  *   pd_zoo z; zoo_init(&z, d, n_test);
  *   zoo_add(&z, "original", vec, acc, loss, preds);
@@ -40,6 +41,11 @@ pd_status zoo_set_labels(pd_zoo *z, const int32_t *labels);
 int32_t zoo_add(pd_zoo *z, const char *kind, const float *vec, double accuracy, double loss, const uint8_t *pred);
 /* Ids of a kind in order; returns the count (ids may be NULL to just count). */
 int32_t zoo_ids_of(const pd_zoo *z, const char *kind, int32_t *ids);
+/* Id of the first model of exactly this kind, or -1. */
+int32_t zoo_first_of(const pd_zoo *z, const char *kind);
+/* Share of the test images that models a and b predict differently; NaN when b (or a) is not a model id or
+ * there are no test predictions. */
+double zoo_disagreement(const pd_zoo *z, int32_t a, int32_t b);
 /* Accuracies of a kind into acc (may be NULL); returns the count. Prefix match when kind ends with ':'. */
 int32_t zoo_accuracies(const pd_zoo *z, const char *kind, double *acc);
 

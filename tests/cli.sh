@@ -148,5 +148,31 @@ check "(the line is short, apart from the file's path)" test "$(sed "s|$work||g"
 ok $? "bench --only task_eval_ips exits 0"
 check "bench prints task_eval_ips,images/s,N" grep -Eq '^task_eval_ips,images/s,[0-9.e+]+$' "$work/bench.out"
 
+# run --dry-run: the plan (work, memory, time per stage, measured here) on stdout; nothing is created
+mkdir -p "$work/dry"
+(cd "$work/dry" && "$PDIFF" run --dry-run --set preset=paper --set threads=1 > plan.out 2> plan.err)
+ok $? "run --dry-run --set preset=paper exits 0 ($(head -c 200 "$work/dry/plan.err"))"
+missing=
+for s in train collect ae ddpm generate analyze; do grep -q "^$s " "$work/dry/plan.out" || missing="$missing $s"; done
+ok $([ -z "$missing" ] && echo 0 || echo 1) "the plan lists all six stages${missing:+ (missing:$missing)}"
+check "the plan prints an estimated total with its time" grep -Eq '^total .*estimated.*[0-9.]+ (s|min|h|days)$' \
+    "$work/dry/plan.out"
+check "the plan names the backend and threads it measured on" grep -q 'measured on cpu with 1 thread' \
+    "$work/dry/plan.out"
+check "the paper plan: ResNet-18's 11,220,132 parameters, 23,460 steps, K = 200 x 782" sh -c \
+    "grep -q '23,460 SGD steps, batch 64; 11,220,132 parameters' '$work/dry/plan.out' &&
+     grep -q '156,400 iterations for K = 200' '$work/dry/plan.out'"
+check "--dry-run creates nothing (no sessions/ folder)" test "$(ls -A "$work/dry")" = "$(printf 'plan.err\nplan.out')"
+(cd "$work/dry" && "$PDIFF" run --dry-run --set "dataset=idx:$work/data" --set arch=mlp --set epochs=1 \
+    --set threads=1 > small.out 2>&1)
+ok $? "run --dry-run on the test data exits 0"
+check "the small plan counts the files' images (2000 + 500; the test files are gzip-compressed)" \
+    grep -q '^data: 2000 training + 500 test images$' "$work/dry/small.out"
+expect 1 "^pdiff: k: must be an integer" "run --dry-run with a bad setting: exit 1 with the key's message" -- \
+    "$PDIFF" run --dry-run --set k=1
+expect 1 "^pdiff: target: 'nosuch' matches no parameter" "run --dry-run with a target that selects nothing: exit 1" -- \
+    "$PDIFF" run --dry-run --set target=nosuch --set "dataset=idx:$work/data"
+check "--dry-run is in --help" sh -c "'$PDIFF' --help | grep -q -- '--dry-run'"
+
 echo "1..$n"
 [ "$failed" -eq 0 ]

@@ -58,6 +58,13 @@ for m in task_accuracy original_best original_mean original_median ensemble; do 
 for m in pdiff_best pdiff_mean pdiff_median ae_recon_best; do agree "$m" 0.1; done
 check "the GPU's p-diff models are real models (best accuracy above chance)" \
     awk -v a="$(metric cuda pdiff_best)" 'BEGIN { exit !(a > 0.2) }'
+# the generator's options on the GPU: the EMA of the UNet's device weights, per-tensor scaling, raw DDPM latents
+# shellcheck disable=SC2086
+"$PDIFF" run --session "$work/cuda_ema" $tiny --set device=cuda --set ddpm_ema=0.9 --set normalize=tensor --quiet
+ok $? "device=cuda with ddpm_ema=0.9 and normalize=tensor exits 0"
+check "... its p-diff models are real models, and latents.csv has the 8 DDPM samples" sh -c "
+  awk -v a=\"\$(awk -F, '\$1 == \"\\\"pdiff_best\\\"\" {print \$2}' '$work/cuda_ema/summary.csv')\" 'BEGIN { exit !(a > 0.2) }' &&
+  test \$(grep -c ',\"pdiff_latent\",' '$work/cuda_ema/latents.csv') -eq 8"
 
 echo "1..$n"
 [ "$failed" -eq 0 ]

@@ -27,7 +27,9 @@ hdr() { head -n 1 "$s/$1" | tr -d '"'; }
 check "losses.csv columns" test "$(hdr losses.csv)" = "stage,step,loss,accuracy"
 for st in task collect ae ddpm; do check "losses.csv has $st points" grep -q "^\"$st\"," "$s/losses.csv"; done
 check "params.csv: id,v0..v1289 and 20 rows" sh -c "head -n 1 '$s/params.csv' | tr -d '\"' | grep -q '^id,v0,v1,.*,v1289\$' && test \$(wc -l < '$s/params.csv') -eq 21"
-check "models.csv columns" test "$(hdr models.csv)" = "id,kind,accuracy,loss,max_iou,nearest_id,nearest_l2"
+check "models.csv columns" test "$(hdr models.csv)" = "id,kind,accuracy,loss,max_iou,nearest_id,nearest_l2,disagreement"
+check "models.csv: every row has its disagreement with the ensemble, 0 for the ensemble" sh -c "
+  awk -F, 'NR > 1 && (\$8 == \"\" || \$8 < 0 || \$8 > 1) {bad=1} \$2 == \"\\\"ensemble\\\"\" && \$8 != 0 {bad=1} END {exit bad}' '$s/models.csv'"
 for kind in original ensemble ae_recon pdiff noise:0.01 noise:0.1 finetune averaged gaussian; do
     check "models.csv has kind $kind" grep -q ",\"$kind\"," "$s/models.csv"
 done
@@ -39,15 +41,30 @@ check "every p-diff row has max_iou, nearest_id and nearest_l2" sh -c "
 check "accuracies are fractions in [0, 1]" sh -c "awk -F, 'NR > 1 && (\$3 < 0 || \$3 > 1) {bad=1} END {exit bad}' '$s/models.csv'"
 check "similarity.csv: a,b,iou with 8x20 + 20x19/2 = 350 pairs" sh -c "
   test \"\$(head -n 1 '$s/similarity.csv' | tr -d '\"')\" = a,b,iou && test \$(wc -l < '$s/similarity.csv') -eq 351"
-check "latents.csv: id,kind,tsne_x,tsne_y for originals, p-diff and noise models (32 rows)" sh -c "
-  test \"\$(head -n 1 '$s/latents.csv' | tr -d '\"')\" = id,kind,tsne_x,tsne_y && test \$(wc -l < '$s/latents.csv') -eq 33"
+check "latents.csv: id,kind,tsne_x,tsne_y for originals, p-diff, noise models and DDPM samples (40 rows)" sh -c "
+  test \"\$(head -n 1 '$s/latents.csv' | tr -d '\"')\" = id,kind,tsne_x,tsne_y && test \$(wc -l < '$s/latents.csv') -eq 41"
+check "latents.csv: the DDPM's own latent samples, kind pdiff_latent, one per p-diff model (8, same ids)" sh -c "
+  test \$(grep -c ',\"pdiff_latent\",' '$s/latents.csv') -eq 8 &&
+  test \"\$(grep ',\"pdiff_latent\",' '$s/latents.csv' | cut -d, -f1)\" = \"\$(grep ',\"pdiff\",' '$s/latents.csv' | cut -d, -f1)\""
 for m in task_accuracy original_best original_mean original_median ensemble pdiff_best pdiff_mean pdiff_median \
     ae_recon_best novelty seconds_train seconds_collect seconds_ae seconds_ddpm seconds_generate seconds_analyze \
     pdiff_max_iou_mean gaussian_best averaged_best; do
     check "summary.csv has $m" grep -q "^\"$m\",[0-9.e+-]" "$s/summary.csv"
 done
+for kind in original ensemble ae_recon pdiff noise_0.01 noise_0.1 finetune averaged gaussian; do
+    for m in novelty best_of_n pair_iou_mean disagreement_mean; do
+        [ "$kind" = ensemble ] && [ "$m" = pair_iou_mean ] && continue # one model: no pairs
+        check "summary.csv has ${kind}_$m" grep -q "^\"${kind}_$m\",[0-9.e+-]" "$s/summary.csv"
+    done
+done
+check "summary.csv has pair_iou_min, pair_l2_mean, novelty_threshold, best_of_n = 10, novelty = pdiff_novelty" sh -c "
+  grep -q '^\"pdiff_pair_iou_min\",[0-9]' '$s/summary.csv' && grep -q '^\"gaussian_pair_l2_mean\",[0-9]' '$s/summary.csv' &&
+  grep -q '^\"novelty_threshold\",[0-9]' '$s/summary.csv' && grep -q '^\"best_of_n\",10\$' '$s/summary.csv' &&
+  test \"\$(grep '^\"novelty\",' '$s/summary.csv' | cut -d, -f2)\" = \"\$(grep '^\"pdiff_novelty\",' '$s/summary.csv' | cut -d, -f2)\""
+check "the ensemble's disagreement and the originals' novelty are 0" sh -c "
+  grep -q '^\"ensemble_disagreement_mean\",0\$' '$s/summary.csv' && grep -q '^\"original_novelty\",0\$' '$s/summary.csv'"
 check "config.csv records the resolved target and d" sh -c "grep -q '^\"target_tensors\",\"fc3.weight,fc3.bias\"' '$s/config.csv' && grep -q '^\"target_d\",\"1290\"' '$s/config.csv'"
-check "config.csv records standardize" grep -q '^"standardize",' "$s/config.csv"
+check "config.csv records normalize" grep -q '^"normalize",' "$s/config.csv"
 
 # report formats
 "$PDIFF" report "$s" > "$work/report.txt"; ok $? "report (text) exits 0"
@@ -65,6 +82,25 @@ check "LaTeX report: every row has the tabular's column count" sh -c "awk '
   /\\\\\\\\\$/ { c = gsub(/ & /, \"&\") + 1; if (c != cols) bad = 1 }
   END { exit bad }' '$work/report.tex'"
 check "LaTeX memorization table rows" sh -c "for r in original ensemble p-diff 'noise (sigma 0.01)' 'noise (sigma 0.1)' fine-tuned averaged gaussian; do grep -q \"^\$r &\" '$work/report.tex' || exit 1; done"
+check "report: the fair comparison table, a row per kind, in text, CSV and LaTeX" sh -c "
+  grep -q '^Fair comparison' '$work/report.txt' && grep -q 'best-of-10' '$work/report.txt' &&
+  grep -q '^  gaussian  *100  ' '$work/report.txt' && grep -q '\"fair\",\"p-diff\",\"best-of-n\",' '$work/report.csv' &&
+  grep -q '\"fair\",\"fine-tuned\",\"pair IoU mean\",' '$work/report.csv' && grep -q 'label{tab:fair}' '$work/report.tex' &&
+  for r in original ensemble p-diff 'noise (sigma 0.01)' fine-tuned averaged gaussian; do
+    test \$(sed -n '/tab:fair/,/end{table}/p' '$work/report.tex' | grep -c \"^\$r &\") -eq 1 || exit 1; done"
+o="$work/old_summary"
+cp -r "$s" "$o"; grep -v 'best_of_n\|_novelty\|pair_\|disagreement' "$s/summary.csv" > "$o/summary.csv"
+"$PDIFF" report "$o" > "$work/report_old.txt"; ok $? "report of a session analysed before the fair metrics exits 0"
+check "... without the fair comparison table, the other tables as before" sh -c "
+  ! grep -q 'Fair comparison' '$work/report_old.txt' && grep -q '^Wall time' '$work/report_old.txt' &&
+  test \"\$(sed -n '1,/^Novelty/p' '$work/report_old.txt')\" = \"\$(sed -n '1,/^Novelty/p' '$work/report.txt' | sed 's|/full\$|/old_summary|')\""
+nk="$work/noise25"
+cp -r "$s" "$nk"
+"$PDIFF" run --session "$nk" --stages analyze --set n_noise=25 --quiet; ok $? "analyze with n_noise=25, more than k=20"
+check "... 25 noise models per sigma, each with its own noise (25 distinct losses)" sh -c "
+  test \$(grep -c ',\"noise:0.1\",' '$nk/models.csv') -eq 25 && test \$(grep -c ',\"noise:0.01\",' '$nk/models.csv') -eq 25 &&
+  test \$(grep ',\"noise:0.01\",' '$nk/models.csv' | cut -d, -f4 | sort -u | wc -l) -eq 25"
+check "... and the p-diff rows as before" sh -c "test \"\$(grep ',\"pdiff\",' '$nk/models.csv')\" = \"\$(grep ',\"pdiff\",' '$s/models.csv')\""
 expect_fail() { # STATUS PATTERN DESCRIPTION -- command
     want=$1 pat=$2 desc=$3; shift 4
     "$@" > /dev/null 2> "$work/err.txt"; got=$?
@@ -201,8 +237,10 @@ check "... and the collect stage is not done" test ! -e "$d/state/collect.bin"
 crafted
 expect_fail 1 "timesteps" "a schedule whose alpha_bar underflows is refused naming timesteps" -- "$PDIFF" run \
     --session "$work/crafted" --stages ddpm,generate --set timesteps=100000 --set beta_start=0.99 --set beta_end=0.999999 --quiet
+crafted; edit "$work/crafted/state/ae.bin" std 0 -1
+expect_fail 1 "ae.bin: std\[0\] is -1" "ae.bin with std -1 is refused" -- "$PDIFF" run --session "$work/crafted" --stages generate --quiet
 crafted; edit "$work/crafted/state/ae.bin" std 0 0
-expect_fail 1 "ae.bin: std\[0\] is 0" "ae.bin with std 0 is refused" -- "$PDIFF" run --session "$work/crafted" --stages generate --quiet
+check "ae.bin with std 0 (a pinned coordinate) is accepted" "$PDIFF" run --session "$work/crafted" --stages generate --quiet
 crafted; edit "$work/crafted/state/ddpm.bin" params 0 nan
 expect_fail 1 "sampled vectors are not finite" "NaN samples are refused, not evaluated" -- \
     "$PDIFF" run --session "$work/crafted" --stages generate --quiet
@@ -222,18 +260,130 @@ printf 'NOTASTAT' | dd of="$s/state/collect.bin" bs=1 seek=0 conv=notrunc 2>/dev
 expect_fail 1 "collect.bin" "a state file with a wrong magic is refused naming the file" -- \
     "$PDIFF" run --session "$s" --stages ae --quiet
 
+# the generator side: gen_seed (same collection, other generated models), normalize, ddpm_ema (resumed after
+# kill -9 to the same weights and EMA, another decay refused, other samples than without EMA)
+g="$work/genseed"
+# shellcheck disable=SC2086
+"$PDIFF" run --session "$g" $tiny --set gen_seed=5 --quiet; ok $? "a run with gen_seed=5"
+check "gen_seed=5: the same collected vectors (params.csv) and task model as gen_seed=0" sh -c "
+  cmp -s '$s/params.csv' '$g/params.csv' && cmp -s '$s/state/task.bin' '$g/state/task.bin'"
+check "gen_seed=5: another AE and other generated models" sh -c "
+  ! cmp -s '$s/state/ae.bin' '$g/state/ae.bin' && [ \"\$(grep ',\"pdiff\",' '$s/models.csv')\" != \"\$(grep ',\"pdiff\",' '$g/models.csv')\" ]"
+for nm in none tensor; do
+    # shellcheck disable=SC2086
+    "$PDIFF" run --session "$work/norm-$nm" $tiny --set normalize=$nm --quiet; ok $? "a run with normalize=$nm"
+    check "normalize=$nm: another AE than normalize=coordinate" sh -c "! cmp -s '$s/state/ae.bin' '$work/norm-$nm/state/ae.bin'"
+done
+o="$work/no_samples"; cp -r "$s" "$o"; rm "$o/state/samples.bin"
+"$PDIFF" run --session "$o" --stages analyze --quiet; ok $? "analyze of a session without state/samples.bin (older generate)"
+check "... leaves the DDPM's own latents out of latents.csv (32 rows)" sh -c "
+  test \$(wc -l < '$o/latents.csv') -eq 33 && ! grep -q pdiff_latent '$o/latents.csv'"
+ema="$tiny --set ddpm_steps=1000 --set ddpm_ema=0.9"
+e="$work/ema"
+# shellcheck disable=SC2086
+"$PDIFF" run --session "$e" $ema --quiet; ok $? "a run with ddpm_ema=0.9"
+ek="$work/ema_killed"
+# shellcheck disable=SC2086
+"$PDIFF" run --session "$ek" $ema --quiet 2> /dev/null &
+pid=$!
+wait_for "test -e '$ek/state/ddpm.bin'"; kill -9 $pid; wait $pid 2> /dev/null
+cp "$ek/state/ddpm.bin" "$work/ema_ddpm.bin"; edit "$ek/state/ddpm.bin" ema_decay 0 0.5
+expect_fail 1 "ddpm.bin: made with ddpm_ema=0.5, not 0.9" "a checkpoint whose EMA has another decay is not resumed" -- \
+    "$PDIFF" resume "$ek" --quiet
+cp "$work/ema_ddpm.bin" "$ek/state/ddpm.bin"
+"$PDIFF" resume "$ek" > /dev/null 2> "$work/ema.err"; ok $? "resume after kill -9 in ddpm with ddpm_ema=0.9"
+check "... continued the ddpm stage from its checkpoint" grep -q 'ddpm: resuming after step' "$work/ema.err"
+check "... to the same ddpm.bin (weights and EMA) and models as the uninterrupted run" sh -c "
+  cmp -s '$e/state/ddpm.bin' '$ek/state/ddpm.bin' && cmp -s '$e/models.csv' '$ek/models.csv'"
+expect_fail 1 "ddpm.bin: made with ddpm_ema=0.9, not 0.5" "sampling with another EMA decay than trained is refused" -- \
+    "$PDIFF" run --session "$e" --stages generate --set ddpm_ema=0.5 --quiet
+e0="$work/ema0"; cp -r "$e" "$e0"
+"$PDIFF" run --session "$e0" --stages ddpm,generate --set ddpm_ema=0 --quiet; ok $? "the same DDPM trained with ddpm_ema=0"
+check "ddpm_ema=0.9 samples other models than ddpm_ema=0" sh -c "
+  [ \"\$(grep ',\"pdiff\",' '$e/models.csv')\" != \"\$(grep ',\"pdiff\",' '$e0/models.csv')\" ]"
+
 # sweep: one session per value sharing train+collect, and a combined table
 # shellcheck disable=SC2086
 "$PDIFF" sweep latent_noise=0,0.1 $tiny --session "$work/sweep" --quiet > "$work/sweep.txt"; ok $? "sweep latent_noise=0,0.1 exits 0"
 check "sweep made one session per value" sh -c "test -s '$work/sweep/latent_noise-0/summary.csv' && test -s '$work/sweep/latent_noise-0.1/summary.csv'"
 check "the sessions share the task model" cmp -s "$work/sweep/latent_noise-0/state/task.bin" "$work/sweep/latent_noise-0.1/state/task.bin"
-check "sweep prints a table with both values" sh -c "grep -q '^  0 ' '$work/sweep.txt' && grep -q '^  0.1 ' '$work/sweep.txt'"
-check "sweep.csv parses: 4 fields per row" sh -c "awk -F, 'NF != 4 {bad=1} END {exit bad}' '$work/sweep/sweep.csv' && grep -q '\"0.1\",\"novelty\"' '$work/sweep/sweep.csv'"
+check "sweep prints a table with both values" grep -Eq '^  kind +metric +0 +0.1$' "$work/sweep.txt"
+check "sweep.csv parses: 10 fields per row" sh -c "awk -F, 'NF != 10 {bad=1} END {exit bad}' '$work/sweep/sweep.csv' && grep -q '\"0.1\",\"\",\"\",\"novelty\"' '$work/sweep/sweep.csv'"
 check "sweep.tex is a booktabs table" sh -c "grep -q toprule '$work/sweep/sweep.tex' && grep -q bottomrule '$work/sweep/sweep.tex'"
 # shellcheck disable=SC2086
 "$PDIFF" sweep k=5,10 $tiny --session "$work/sweepk" --quiet > /dev/null; ok $? "sweep k=5,10 exits 0"
 check "k=5 took the first 5 checkpoints of the k=10 collection" sh -c "
   head -n 6 '$work/sweepk/k-10/params.csv' > '$work/k10.head' && cmp -s '$work/k10.head' '$work/sweepk/k-5/params.csv'"
+
+# issue 13, the training side: augment=cropflip (resumed bit for bit), lr_schedule=step, k_span, the
+# independent-runs collection (killed and resumed), the CIFAR-100 hint
+same_tc() { # A B DESCRIPTION: the same task model, checkpoints and task/collect loss points
+    bad=""
+    for f in state/task.bin state/collect.bin params.csv; do cmp -s "$1/$f" "$2/$f" || bad="$bad $f"; done
+    [ "$(grep -E '^"(task|collect)' "$1/losses.csv")" = "$(grep -E '^"(task|collect)' "$2/losses.csv")" ] || bad="$bad losses.csv"
+    ok "$([ -z "$bad" ] && echo 0 || echo 1)" "$3${bad:+ (differ:$bad)}"
+}
+# shellcheck disable=SC2086
+"$PDIFF" run --session "$work/aug" $tiny --set augment=cropflip --stages train,collect --quiet; ok $? "augment=cropflip runs"
+check "augment=cropflip changes the task model and the trajectory" sh -c "
+  ! cmp -s '$s/state/task.bin' '$work/aug/state/task.bin' && ! cmp -s '$s/params.csv' '$work/aug/params.csv'"
+auglong="$tiny --set augment=cropflip --set epochs=60 --set save_every=40 --stages train,collect"
+# shellcheck disable=SC2086
+"$PDIFF" run --session "$work/aug_u" $auglong --quiet; ok $? "uninterrupted longer augmented run"
+ac="$work/aug_c"
+# shellcheck disable=SC2086
+"$PDIFF" run --session "$ac" $auglong > /dev/null 2> "$work/a1.err" &
+pid=$!
+wait_for "grep -q 'stage train: start' '$work/a1.err'"; sleep 0.3; kill -INT $pid; wait $pid
+"$PDIFF" resume "$ac" > /dev/null 2> "$work/a2.err" &
+pid=$!
+wait_for "grep -q 'stage collect: start' '$work/a2.err'"; sleep 0.1; kill -INT $pid; wait $pid
+"$PDIFF" resume "$ac" > /dev/null 2> "$work/a3.err"; ok $? "resume of the augmented run finishes"
+check "... after resuming train and collect from their checkpoints" sh -c "
+  grep -q 'train: resuming after step' '$work/a2.err' && grep -q 'collect: resuming after iteration' '$work/a3.err'"
+same_tc "$work/aug_u" "$ac" "augmented run stopped in train and collect, resumed: the same model, checkpoints and losses"
+# shellcheck disable=SC2086
+"$PDIFF" run --session "$work/step" $tiny --set lr_schedule=step --set lr_milestones=1 --set lr_gamma=0.1 \
+    --stages train --quiet; ok $? "lr_schedule=step runs"
+check "... and trains another model than the cosine schedule" sh -c "! cmp -s '$s/state/task.bin' '$work/step/state/task.bin'"
+# shellcheck disable=SC2086
+"$PDIFF" run --session "$work/span10" $tiny --set k=10 --set k_span=40 --stages train,collect --quiet; ok $? "k=10 k_span=40 runs"
+# shellcheck disable=SC2086
+"$PDIFF" run --session "$work/span20" $tiny --set k=20 --set k_span=40 --stages train,collect --quiet; ok $? "k=20 k_span=40 runs"
+check "k_span=40: checkpoints 2, 4, .., 20 of k=20 are the 10 checkpoints of k=10" sh -c "
+  awk -F, 'NR > 1 && \$1 % 2 == 1 {sub(/^[0-9]+,/, \"\"); print}' '$work/span20/params.csv' > '$work/span20.even' &&
+  awk -F, 'NR > 1 {sub(/^[0-9]+,/, \"\"); print}' '$work/span10/params.csv' > '$work/span10.all' &&
+  test \$(wc -l < '$work/span10.all') -eq 10 && cmp -s '$work/span20.even' '$work/span10.all'"
+check "... and k=20 over 40 iterations is not the save_every=1 collection" sh -c "! cmp -s '$s/params.csv' '$work/span20/params.csv'"
+in="$work/indep"
+# shellcheck disable=SC2086
+"$PDIFF" run --session "$in" $tiny --set k=10 --set collect_mode=independent --set collect_runs=2 --stages train,collect \
+    --quiet; ok $? "collect_mode=independent collect_runs=2 k=10 runs"
+# shellcheck disable=SC2086
+"$PDIFF" run --session "$work/traj10" $tiny --set k=10 --stages train,collect --quiet
+check "independent: run 1 (the train stage's model) gives the trajectory's first 5 checkpoints, run 2 others" sh -c "
+  test \$(wc -l < '$in/params.csv') -eq 11 && sed -n 2,6p '$in/params.csv' > '$work/in.a' &&
+  sed -n 2,6p '$work/traj10/params.csv' > '$work/tr.a' && cmp -s '$work/in.a' '$work/tr.a' &&
+  sed -n 7,11p '$in/params.csv' > '$work/in.b' && sed -n 7,11p '$work/traj10/params.csv' > '$work/tr.b' &&
+  ! cmp -s '$work/in.b' '$work/tr.b' && ! cmp -s '$in/params.csv' '$work/traj10/params.csv'"
+check "independent: task.bin stays the train stage's model; loss points per run" sh -c "
+  cmp -s '$in/state/task.bin' '$work/traj10/state/task.bin' && grep -q '^\"task-r2\",' '$in/losses.csv' &&
+  grep -q '^\"collect-r1\",' '$in/losses.csv' && grep -q '^\"collect-r2\",' '$in/losses.csv'"
+il="$tiny --set epochs=60 --set k=12 --set save_every=40 --set collect_mode=independent --set collect_runs=3"
+# shellcheck disable=SC2086
+"$PDIFF" run --session "$work/indep_u" $il --stages train,collect --quiet; ok $? "uninterrupted independent run of 3 longer runs"
+ik="$work/indep_k"
+# shellcheck disable=SC2086
+"$PDIFF" run --session "$ik" $il --stages train,collect --quiet 2> /dev/null &
+pid=$!
+wait_for "test -e '$ik/state/collect_ckpt.bin'"; kill -9 $pid; wait $pid 2> /dev/null
+check "kill -9 in the independent collection leaves the checkpoint of the finished runs" test -e "$ik/state/collect_ckpt.bin"
+"$PDIFF" resume "$ik" > /dev/null 2> "$work/ik.err"; ok $? "resume after kill -9 in the independent collection finishes"
+check "... continuing after a finished run" grep -q 'collect: resuming after run [12] of 3' "$work/ik.err"
+same_tc "$work/indep_u" "$ik" "independent collection killed and resumed: the same checkpoints and losses"
+expect_fail 1 "CIFAR-100 needs train.bin and test.bin in /nonexistent or /nonexistent/cifar-100-binary/: unpack the 'CIFAR-100 binary version' (cifar-100-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html)" \
+    "a missing CIFAR-100 names the files, the folder and where to get them" -- \
+    "$PDIFF" run --session "$work/c100" --set dataset=cifar100 --set data_dir=/nonexistent --quiet
 
 echo "1..$n"
 [ "$failed" -eq 0 ]

@@ -50,12 +50,15 @@ static void test_table_and_defaults(void)
         {"k", "200"}, {"save_every", "2"}, {"collect_lr", "0.01"}, {"ae", "small"}, {"ae_fold", "3"},
         {"ae_kernel", "3"}, {"ae_enc", "2,2,2,2"}, {"ae_dec", "2,64,64,8"}, {"ae_steps", "1000"},
         {"ae_batch", "200"}, {"ae_lr", "0.001"}, {"ae_weight_decay", "2e-06"}, {"input_noise", "0.001"},
-        {"latent_noise", "0.1"}, {"standardize", "1"}, {"ddpm_steps", "1500"}, {"ddpm_batch", "200"},
+        {"latent_noise", "0.1"}, {"normalize", "coordinate"}, {"ddpm_steps", "1500"}, {"ddpm_batch", "200"},
         {"ddpm_lr", "0.001"}, {"ddpm_weight_decay", "2e-06"}, {"ddpm_channels", "16,32,64,128"},
         {"timesteps", "1000"}, {"beta_start", "0.0001"}, {"beta_end", "0.02"}, {"sampler", "ddpm"},
         {"ddim_steps", "100"}, {"n_generate", "100"}, {"n_recon", "10"}, {"n_noise", "10"},
         {"noise_sigmas", "0.001,0.01,0.05"}, {"n_finetune", "10"}, {"finetune_steps", "20"}, {"seed", "1"},
-        {"threads", "0"}, {"device", "cpu"}, {"preset", "default"},
+        {"threads", "0"}, {"device", "cpu"}, {"preset", "default"}, {"lr_schedule", "cosine"},
+        {"lr_milestones", "10,20"}, {"lr_gamma", "0.1"}, {"augment", "none"}, {"k_span", "0"},
+        {"collect_mode", "trajectory"}, {"collect_runs", "10"}, {"ddpm_ema", "0"}, {"best_of_n", "10"},
+        {"gen_seed", "0"},
     };
     int ok = 1;
     for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++)
@@ -93,7 +96,7 @@ static const char *const samples[][3] = {
     {"ae_enc", "8, 16,32,4096", "8,16,32,4096"},                             {"ae_dec", "1,1,1,1", "1,1,1,1"},
     {"ae_steps", "30000", "30000"},      {"ae_batch", "1", "1"},             {"ae_lr", "0.0003", "0.0003"},
     {"ae_weight_decay", "0", "0"},       {"input_noise", "1", "1"},          {"latent_noise", "0", "0"},
-    {"standardize", "0", "0"},           {"ddpm_steps", "0", "0"},           {"ddpm_batch", "512", "512"},
+    {"normalize", "tensor", "tensor"},   {"ddpm_steps", "0", "0"},           {"ddpm_batch", "512", "512"},
     {"ddpm_lr", "2.5e-4", "0.00025"},    {"ddpm_weight_decay", "0.5", "0.5"},
     {"ddpm_channels", "64,128,256,512", "64,128,256,512"},                   {"timesteps", "2", "2"},
     {"beta_start", "0.5", "0.5"},        {"beta_end", "0.75", "0.75"},       {"sampler", "ddim", "ddim"},
@@ -102,6 +105,10 @@ static const char *const samples[][3] = {
     {"n_finetune", "0", "0"},            {"finetune_steps", "5", "5"},
     {"seed", "18446744073709551615", "18446744073709551615"},                {"threads", "256", "256"},
     {"device", "cuda", "cuda"},          {"preset", "paper", "paper"},
+    {"lr_milestones", "5, 15,25", "5,15,25"},                                {"lr_gamma", "0.5", "0.5"},
+    {"augment", "cropflip", "cropflip"}, {"k_span", "1000000000", "1000000000"},
+    {"collect_mode", "independent", "independent"},                          {"collect_runs", "1", "1"},
+    {"ddpm_ema", "0.9999", "0.9999"},    {"best_of_n", "1", "1"},            {"gen_seed", "7", "7"},
 };
 
 static void test_set_get(void)
@@ -146,6 +153,10 @@ static void test_refusals(void)
         {"noise_sigmas", "-0.1"},                     {"noise_sigmas", "0.1,"},
         {"noise_sigmas", "1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1"},                                   {"ae_fold", "1"},
         {"ae_kernel", "0"},   {"standardize", "2"},   {"ddim_steps", "0"},   {"n_generate", "0"},
+        {"normalize", "std"}, {"lr_schedule", "linear"},                     {"lr_milestones", "1.5"},
+        {"lr_milestones", "0"},                       {"lr_gamma", "0"},     {"lr_gamma", "1.5"},
+        {"augment", "flip"},  {"k_span", "-1"},       {"collect_mode", "runs"},                  {"collect_runs", "0"},
+        {"ddpm_ema", "1"},    {"ddpm_ema", "-0.1"},   {"best_of_n", "0"},    {"gen_seed", "-1"},
     };
     pd_error err = {0};
     int ok = 1;
@@ -233,7 +244,7 @@ static void test_presets_and_ae(void)
                strcmp(c.ddpm_channels, "64,128,256,512") == 0 && c.ae_steps == 30000 && c.ddpm_steps == 30000 &&
                c.n_generate == 200 && strcmp(c.preset, "paper") == 0,
            "paper preset values");
-    tap_ok(c.epochs == 2 && strcmp(c.dataset, "fashion-mnist") == 0 && c.seed == 1,
+    tap_ok(c.epochs == 30 && strcmp(c.dataset, "cifar100") == 0 && c.seed == 1 && c.n_recon == 10,
            "a preset resets the other keys to their defaults");
     config_set_pair(&c, "k=50", &err);
     tap_ok(c.k == 50 && strcmp(c.arch, "resnet18") == 0, "a later --set overrides the preset");
@@ -454,6 +465,82 @@ static void test_session_csv(void)
     tap_ok(ch && strcmp(ch->name, "preset") == 0, "a preset counts as a change (%s)", ch ? ch->name : "none");
 }
 
+/* The paper's v1 experiment, the critique's noise grid, the standardize alias, settings older sessions lack. */
+static void test_issue13_keys(void)
+{
+    pd_config c, d;
+    pd_error err = {0};
+    config_defaults(&c);
+    config_preset(&c, "paper", &err);
+    tap_ok(strcmp(c.dataset, "cifar100") == 0 && strcmp(c.augment, "cropflip") == 0 && c.lr == 0.1 &&
+               c.momentum == 0.9 && c.weight_decay == 5e-4 && c.batch == 64 && c.epochs == 30 &&
+               strcmp(c.lr_schedule, "step") == 0 && strcmp(c.lr_milestones, "10,20") == 0 && c.lr_gamma == 0.1 &&
+               c.save_every == 782 && strcmp(c.normalize, "none") == 0 && c.ae_batch == 200 && c.ae_lr == 1e-3 &&
+               c.ae_weight_decay == 2e-6 && c.ddpm_batch == 200 && c.ddpm_lr == 1e-3 &&
+               c.ddpm_weight_decay == 2e-6 && c.ddpm_ema == 0.9999,
+           "preset=paper is the paper's v1 experiment (CIFAR-100, crop/flip, step lr, no normalisation, EMA)");
+    config_set(&c, "preset", "critique", &err);
+    tap_ok(strcmp(c.noise_sigmas, "0.06,0.12") == 0 && c.n_noise == 300 && strcmp(c.dataset, "cifar100") == 0 &&
+               strcmp(c.preset, "critique") == 0 && config_validate(&c, &err) == PD_OK,
+           "preset=critique sets the noise grid (0.06, 0.12; 300 each) on top of the paper preset");
+    const char *path = tap_path("critique.csv");
+    config_write_csv(&c, path, NULL, NULL, 0, &err);
+    config_defaults(&d);
+    tap_ok(config_load_session_csv(&d, path, &err) == PD_OK && configs_equal(&c, &d),
+           "paper + critique reloads exactly from config.csv");
+
+    config_defaults(&c);
+    tap_ok(config_set(&c, "standardize", "0", &err) == PD_OK && strcmp(c.normalize, "none") == 0 &&
+               config_set(&c, "standardize", " 1", &err) == PD_OK && strcmp(c.normalize, "coordinate") == 0,
+           "standardize=0|1 is an alias of normalize=none|coordinate");
+    /* an older session: standardize instead of normalize, none of the settings added since, a paper preset row */
+    config_defaults(&c);
+    config_preset(&c, "paper", &err);
+    config_set(&c, "normalize", "none", &err);
+    path = tap_path("old.csv");
+    config_write_csv(&c, path, NULL, NULL, 0, &err);
+    static const char *const added[] = {"lr_milestones", "lr_gamma", "augment",  "k_span",    "collect_mode",
+                                        "collect_runs",  "ddpm_ema", "best_of_n", "gen_seed", "normalize"};
+    FILE *in = fopen(path, "r"), *out = fopen(tap_path("old2.csv"), "w");
+    char line[1024];
+    while (in && out && fgets(line, sizeof line, in)) {
+        int skip = 0;
+        for (size_t i = 0; i < sizeof added / sizeof added[0]; i++) {
+            char head[64];
+            snprintf(head, sizeof head, "\"%s\",", added[i]);
+            skip |= strncmp(line, head, strlen(head)) == 0;
+        }
+        if (strncmp(line, "\"normalize\",", 12) == 0)
+            fputs("\"standardize\",\"0\"\n", out);
+        else if (!skip)
+            fputs(line, out);
+    }
+    if (in)
+        fclose(in);
+    if (out)
+        fclose(out);
+    config_defaults(&d);
+    pd_status s = config_load_session_csv(&d, tap_path("old2.csv"), &err);
+    tap_ok(s == PD_OK && strcmp(d.normalize, "none") == 0 && strcmp(d.augment, "none") == 0 && d.ddpm_ema == 0 &&
+               strcmp(d.dataset, "cifar100") == 0 && d.gen_seed == 0,
+           "an older session's config.csv loads: standardize read as normalize, the settings added since at their "
+           "defaults, not the preset's (%s)", err.msg);
+
+    config_defaults(&c);
+    config_set(&c, "k_span", "100", &err);
+    tap_ok(config_validate(&c, &err) == PD_ERR_CONFIG && names_key(&err, "k_span"), "k_span < k: %s", err.msg);
+    config_set(&c, "k_span", "400", &err);
+    tap_ok(config_validate(&c, &err) == PD_OK, "k_span >= k validates");
+    config_set(&c, "collect_mode", "independent", &err);
+    config_set(&c, "collect_runs", "201", &err);
+    tap_ok(config_validate(&c, &err) == PD_ERR_CONFIG && names_key(&err, "collect_runs"), "collect_runs > k: %s",
+           err.msg);
+    config_defaults(&c);
+    config_set(&c, "lr_milestones", "20,10", &err);
+    tap_ok(config_validate(&c, &err) == PD_ERR_CONFIG && names_key(&err, "lr_milestones"),
+           "decreasing milestones: %s", err.msg);
+}
+
 static void test_comma_locale(void)
 {
     static const char *const names[] = {"de_DE.UTF-8", "de_DE.utf8", "de_DE", "fr_FR.UTF-8", "fr_FR.utf8",
@@ -507,6 +594,7 @@ int main(void)
     test_csv();
     test_csv_hostile();
     test_session_csv();
+    test_issue13_keys();
     test_comma_locale();
     return tap_done();
 }

@@ -166,6 +166,36 @@ static void test_pool_conv_op(int pool)
         be->free(be, bufs[i]);
 }
 
+/* The evaluation batch: 1000 for the default convnet, smaller for a ResNet-18 on CIFAR images so that its
+ * activations and their gradients stay within EVALUATOR_BATCH_BYTES, never below the training batch. */
+static void test_eval_batch(void)
+{
+    pd_error e = {0};
+    pd_model *m = NULL, *r = NULL;
+    pd_model_spec conv = {.arch = PD_ARCH_CONVNET, .in_c = 1, .in_h = 28, .in_w = 28, .classes = 10, .width = 64,
+                          .max_batch = 1};
+    pd_model_spec res = {.arch = PD_ARCH_RESNET18, .in_c = 3, .in_h = 32, .in_w = 32, .classes = 100, .width = 64,
+                         .max_batch = 1};
+    if (model_create(&m, be, &conv, &e) != PD_OK || model_create(&r, be, &res, &e) != PD_OK) {
+        tap_ok(0, "models for the batch rule: %s", e.msg);
+        model_free(m);
+        return;
+    }
+    int64_t fm = model_sample_floats(m), fr = model_sample_floats(r);
+    int32_t bm = evaluator_batch(fm, 128), br = evaluator_batch(fr, 64);
+    tap_ok(fm == 32 * 28 * 28 * 3 + 32 * 14 * 14 + 64 * 14 * 14 * 3 + 64 * 7 * 7 + 64 * 7 * 7 * 3 + 10,
+           "convnet: %lld floats per image over its nodes", (long long)fm);
+    tap_ok(bm == EVALUATOR_BATCH_MAX, "convnet on 28x28: batch %d (the full 1000)", bm);
+    tap_ok(br < EVALUATOR_BATCH_MAX && br >= 64 && (int64_t)br * fr * 8 <= EVALUATOR_BATCH_BYTES,
+           "resnet18 on 32x32x3: batch %d, %.2f GiB of activations and gradients", br,
+           (double)br * (double)fr * 8.0 / (1 << 30));
+    tap_ok(evaluator_batch(fr, 512) == 512 && evaluator_batch(INT64_C(1) << 40, 1) == 1 && evaluator_batch(0, 1) ==
+               EVALUATOR_BATCH_MAX,
+           "never below the training batch, at least 1");
+    model_free(m);
+    model_free(r);
+}
+
 int main(void)
 {
     pd_error e = {0};
@@ -174,6 +204,7 @@ int main(void)
         return 1;
     }
     test_fused_op();
+    test_eval_batch();
     pd_split s;
     fill_split(&s, 37, 12, 5);
     pd_model *m;

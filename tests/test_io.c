@@ -340,14 +340,16 @@ static void test_zoo_csv(void)
         zoo_free(&z);
         return;
     }
-    static const char *const cols[] = {"id", "kind", "accuracy", "loss", "max_iou", "nearest_id", "nearest_l2"};
-    int hdr = t.cols == 7;
-    for (int c = 0; hdr && c < 7; c++)
+    static const char *const cols[] = {"id",      "kind",       "accuracy",   "loss",
+                                       "max_iou", "nearest_id", "nearest_l2", "disagreement"};
+    int hdr = t.cols == 8;
+    for (int c = 0; hdr && c < 8; c++)
         hdr = strcmp(t.header[c], cols[c]) == 0;
-    tap_ok(hdr && t.rows == 10, "models.csv: header id,kind,accuracy,loss,max_iou,nearest_id,nearest_l2 and 10 rows");
+    tap_ok(hdr && t.rows == 10,
+           "models.csv: header id,kind,accuracy,loss,max_iou,nearest_id,nearest_l2,disagreement and 10 rows");
     int same = 1;
     for (int m = 0; m < z.n && same; m++) {
-        char want[7][64];
+        char want[8][64];
         snprintf(want[0], 64, "%d", m);
         snprintf(want[1], 64, "%s", z.kind[m]);
         snprintf(want[2], 64, "%.9g", z.accuracy[m]);
@@ -355,7 +357,8 @@ static void test_zoo_csv(void)
         snprintf(want[4], 64, isnan(z.max_iou[m]) ? "" : "%.9g", z.max_iou[m]);
         snprintf(want[5], 64, z.nearest_id[m] < 0 ? "" : "%d", z.nearest_id[m]);
         snprintf(want[6], 64, isnan(z.nearest_l2[m]) ? "" : "%.9g", z.nearest_l2[m]);
-        for (int c = 0; c < 7 && same; c++)
+        snprintf(want[7], 64, "%.9g", zoo_disagreement(&z, m, 3)); /* with the ensemble, model 3 */
+        for (int c = 0; c < 8 && same; c++)
             if (strcmp(csvio_cell(&t, m, c), want[c]) != 0) {
                 tap_diag("row %d column %s: got '%s', want '%s'", m, cols[c], csvio_cell(&t, m, c), want[c]);
                 same = 0;
@@ -364,10 +367,14 @@ static void test_zoo_csv(void)
     tap_ok(same, "models.csv: every cell (numbers %%.9g, not analysed = empty)");
     csvio_free(&t);
     char *s = read_text(wpath("models.csv"));
-    tap_ok(strstr(s, "\n4,\"ae_recon\",0.540000000,0.4,0.4,1,0.8125\n") != NULL ||
-               strstr(s, "\n4,\"ae_recon\",0.54,0.4,0.4,1,0.8125\n") != NULL,
+    char row4[2][96], row0[64];
+    double dis4 = zoo_disagreement(&z, 4, 3);
+    snprintf(row4[0], sizeof row4[0], "\n4,\"ae_recon\",0.540000000,0.4,0.4,1,0.8125,%.9g\n", dis4);
+    snprintf(row4[1], sizeof row4[1], "\n4,\"ae_recon\",0.54,0.4,0.4,1,0.8125,%.9g\n", dis4);
+    snprintf(row0, sizeof row0, "\n0,\"original\",0.5,2,,,,%.9g\n", zoo_disagreement(&z, 0, 3));
+    tap_ok(strstr(s, row4[0]) != NULL || strstr(s, row4[1]) != NULL,
            "models.csv: text cells quoted, numbers not (row 4)");
-    tap_ok(strstr(s, "\n0,\"original\",0.5,2,,,\n") != NULL, "models.csv: row 0 is 0,\"original\",0.5,2,,,");
+    tap_ok(strstr(s, row0) != NULL, "models.csv: row 0 is 0,\"original\",0.5,2,,,,DISAGREEMENT");
     free(s);
     zoo_free(&z);
 }
@@ -634,7 +641,7 @@ static void test_sweep(void)
         snprintf(name, sizeof name, "sweep/%s", values[i][0]);
         mkdir(wpath(name), 0777);
         snprintf(name, sizeof name, "sweep/%s/config.csv", values[i][0]);
-        write_text(wpath(name), "\"key\",\"value\"\n\"k\",\"10\"\n");
+        write_text(wpath(name), "\"key\",\"value\"\n\"k\",\"10\"\n\"seed\",\"7\"\n");
         snprintf(name, sizeof name, "sweep/%s/summary.csv", values[i][0]);
         snprintf(text, sizeof text, "\"metric\",\"value\"\n\"original_best\",%s\n\"pdiff_best\",0.85\n"
                                     "\"pdiff_mean\",0.8\n\"novelty\",0.5\n", values[i][1]);
@@ -643,22 +650,36 @@ static void test_sweep(void)
     pd_error err = {0};
     pd_status st;
     char *s = capture(sweep_report, wpath("sweep"), PD_REPORT_TEXT, &st, &err);
-    const char *want = "Ablation over k: test accuracy (%) and novelty\n"
-                       "  k    original best  p-diff best  p-diff mean  p-diff median  novelty\n"
-                       "  --------------------------------------------------------------------\n"
-                       "  10           90.00        85.00        80.00              -     0.50\n"
-                       "  2,0          80.00        85.00        80.00              -     0.50\n\n";
-    tap_ok(st == PD_OK && strcmp(s, want) == 0, "sweep_report text: one row per value (%s)", err.msg);
+    const char *want = "Sweep over k: one run per value; accuracies in %\n"
+                       "  kind      metric       10     2,0\n"
+                       "  ---------------------------------\n"
+                       "  original  best      90.00   80.00\n"
+                       "  pdiff     best      85.00   85.00\n"
+                       "  pdiff     mean      80.00   80.00\n"
+                       "  -         novelty  0.5000  0.5000\n\n";
+    tap_ok(st == PD_OK && strcmp(s, want) == 0, "sweep_report text: one column per value (%s)", err.msg);
     if (st == PD_OK && strcmp(s, want) != 0)
         tap_diag("got:\n%s", s);
     free(s);
     s = capture(sweep_report, wpath("sweep"), PD_REPORT_CSV, &st, &err);
-    want = "\"table\",\"kind\",\"metric\",\"value\"\n"
-           "\"sweep\",\"10\",\"original best\",0.9\n\"sweep\",\"10\",\"p-diff best\",0.85\n"
-           "\"sweep\",\"10\",\"p-diff mean\",0.8\n\"sweep\",\"10\",\"novelty\",0.5\n"
-           "\"sweep\",\"2,0\",\"original best\",0.8\n\"sweep\",\"2,0\",\"p-diff best\",0.85\n"
-           "\"sweep\",\"2,0\",\"p-diff mean\",0.8\n\"sweep\",\"2,0\",\"novelty\",0.5\n";
-    tap_ok(st == PD_OK && strcmp(s, want) == 0, "sweep_report CSV: tidy, fractions, a value with a comma quoted");
+    want = "\"table\",\"key\",\"value\",\"seed\",\"kind\",\"metric\",\"n\",\"mean\",\"sd\",\"ci95\"\n"
+           "\"sweep\",\"k\",\"10\",\"7\",\"original\",\"best\",1,0.9,,\n"
+           "\"sweep\",\"k\",\"10\",\"\",\"original\",\"best\",1,0.9,,\n"
+           "\"sweep\",\"k\",\"2,0\",\"7\",\"original\",\"best\",1,0.8,,\n"
+           "\"sweep\",\"k\",\"2,0\",\"\",\"original\",\"best\",1,0.8,,\n"
+           "\"sweep\",\"k\",\"10\",\"7\",\"pdiff\",\"best\",1,0.85,,\n"
+           "\"sweep\",\"k\",\"10\",\"\",\"pdiff\",\"best\",1,0.85,,\n"
+           "\"sweep\",\"k\",\"2,0\",\"7\",\"pdiff\",\"best\",1,0.85,,\n"
+           "\"sweep\",\"k\",\"2,0\",\"\",\"pdiff\",\"best\",1,0.85,,\n"
+           "\"sweep\",\"k\",\"10\",\"7\",\"pdiff\",\"mean\",1,0.8,,\n"
+           "\"sweep\",\"k\",\"10\",\"\",\"pdiff\",\"mean\",1,0.8,,\n"
+           "\"sweep\",\"k\",\"2,0\",\"7\",\"pdiff\",\"mean\",1,0.8,,\n"
+           "\"sweep\",\"k\",\"2,0\",\"\",\"pdiff\",\"mean\",1,0.8,,\n"
+           "\"sweep\",\"k\",\"10\",\"7\",\"\",\"novelty\",1,0.5,,\n"
+           "\"sweep\",\"k\",\"10\",\"\",\"\",\"novelty\",1,0.5,,\n"
+           "\"sweep\",\"k\",\"2,0\",\"7\",\"\",\"novelty\",1,0.5,,\n"
+           "\"sweep\",\"k\",\"2,0\",\"\",\"\",\"novelty\",1,0.5,,\n";
+    tap_ok(st == PD_OK && strcmp(s, want) == 0, "sweep_report CSV: tidy, a row per run (its seed) and per value (seed empty), fractions, a comma quoted");
     if (st == PD_OK && strcmp(s, want) != 0)
         tap_diag("got:\n%s", s);
     free(s);

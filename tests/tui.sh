@@ -179,6 +179,13 @@ check_screen main "[1 Setup]" "Setup screen renders its title"
 check_re main "files found in .*data$" "Setup shows the data set as found (the path shortened, not the verdict)"
 check_screen main "D = 1,290 in 2 tensors" "Setup shows the default target (mlp: fc3) with D"
 check_screen main "fc2.weight" "Setup lists the model's tensors"
+keys main p
+check_re main "total +[0-9.]+ [KMG]?i?B +[0-9.]+ (s|min|h|days) +estimated total" \
+    "p on Setup shows the plan: memory and estimated time per stage, the total" 60
+check_re main "generate +[0-9.]+ [KMG]?i?B +[0-9.]+ (s|min|h|days) +8 samples x 50 ddpm steps" \
+    "the plan's work comes from the Setup settings (n_generate=8, timesteps=50)"
+keys main p
+check_screen main "fc2.weight" "p again closes the plan"
 keys main / f c 2 . b i a s Enter
 check_screen main "[ ] fc2.bias" "/ filters the Setup list"
 keys main Space

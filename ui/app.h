@@ -119,6 +119,8 @@ typedef struct {
     char filter[64];
     char err[PD_ERROR_MSG_MAX]; /* inline validation message (red) */
     int err_row;                /* row it belongs to, -1: the whole form */
+    struct ui_plan_job *plan;   /* `p`: the run's plan, computed in a thread (setup.c); NULL: none */
+    int plan_shown;             /* the plan's popup is open */
 } ui_setup;
 
 typedef struct {

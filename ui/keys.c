@@ -157,6 +157,8 @@ static void ui_keys_filter_cleared(ui_app *a)
 static void ui_keys_back(ui_app *a, int key)
 {
     (void)key;
+    if (a->screen == UI_SETUP && ui_setup_plan_close(a))
+        return;
     char *f = ui_keys_filter_of(a);
     if (f && *f) {
         f[0] = '\0';
@@ -177,6 +179,12 @@ static void ui_keys_filter(ui_app *a, int key)
     if (f)
         ui_prompt_open(a, UI_PROMPT_FILTER, f,
                        (ui_prompt_fns){.change = ui_keys_filter_changed, .cancel = ui_keys_filter_cleared});
+}
+
+static void ui_keys_plan(ui_app *a, int key)
+{
+    (void)key;
+    ui_setup_plan_toggle(a);
 }
 
 static void ui_keys_run(ui_app *a, int key)
@@ -269,6 +277,12 @@ static const ui_key ui_keys_table[] = {
      "start a run with the Setup settings",
      "run",
      ui_keys_run},
+    {{'p'},
+     "p",
+     UI_ON(UI_SETUP),
+     "the plan of a run: work, memory and time per stage, measured here",
+     "plan",
+     ui_keys_plan},
     {{'c'}, "c", UI_ON(UI_RUN), "cancel the run (it saves; pdiff resume continues)", "cancel", ui_keys_cancel},
     {{'l'}, "l", UI_ON(UI_RUN), "log-scale loss plots on/off", "log", ui_keys_log},
     {{'o'}, "o", UI_ON(UI_RESULTS), "sort models by id / accuracy / kind / max similarity", "sort", ui_keys_sort},

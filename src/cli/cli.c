@@ -18,6 +18,7 @@
 #include "path.h"
 #include "pdiff_build.h"
 #include "pipeline.h"
+#include "plan.h"
 #include "report.h"
 #include "session.h"
 
@@ -48,11 +49,15 @@ void cli_usage(FILE *out)
             "      --session DIR        session folder (default sessions/YYYYMMDD-HHMMSS)\n"
             "      --stages LIST        comma list of train,collect,ae,ddpm,generate,analyze (default all)\n"
             "      --quiet              no progress output\n"
+            "      --dry-run            print the plan instead: per stage the work, the memory and the time estimated\n"
+            "                           from units timed on this machine (backend, threads); creates nothing\n"
             "  resume SESSION [--set threads=N] [--quiet]\n"
             "                           continue an interrupted session from its last completed stage/step\n"
             "                           (only threads and device may change; one writer per session at a time)\n"
             "  report SESSION [--format text|csv|latex]   the paper-style tables of a session\n"
-            "  sweep KEY=V1,V2,... [--set ...] [--session DIR]   ablation: one session per value + a table\n"
+            "  sweep KEY=V1,V2,... [--seeds N] [--set ...] [--session DIR] [--format text|csv|latex]\n"
+            "                           ablation: one session per value (and seed), shared early stages, and\n"
+            "                           tables of mean ± 95%% CI over the seeds (seed=1,2,3: one group of runs)\n"
             "  bench [--only NAME]... [--threads N] [--set device=cuda]   performance workloads\n"
             "  --help, --version\n\n"
             "Exit status: 0 success, 1 bad input (the message names the file or key), 2 usage error,\n"
@@ -96,9 +101,10 @@ typedef struct {
     const char *sets[256];
     int n_sets;
     int quiet;
+    int dry_run;
 } cli_run_opts;
 
-enum { CLI_OPT_SET = 1000, CLI_OPT_CONFIG, CLI_OPT_SESSION, CLI_OPT_STAGES, CLI_OPT_QUIET };
+enum { CLI_OPT_SET = 1000, CLI_OPT_CONFIG, CLI_OPT_SESSION, CLI_OPT_STAGES, CLI_OPT_QUIET, CLI_OPT_DRY_RUN };
 
 static int cli_parse_run_opts(int argc, char **argv, cli_run_opts *o, const char *cmd)
 {
@@ -106,7 +112,7 @@ static int cli_parse_run_opts(int argc, char **argv, cli_run_opts *o, const char
         {"set", required_argument, NULL, CLI_OPT_SET},         {"config", required_argument, NULL, CLI_OPT_CONFIG},
         {"session", required_argument, NULL, CLI_OPT_SESSION}, {"stages", required_argument, NULL, CLI_OPT_STAGES},
         {"quiet", no_argument, NULL, CLI_OPT_QUIET},           {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {"dry-run", no_argument, NULL, CLI_OPT_DRY_RUN},       {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
     optind = 1;
     opterr = 0;
@@ -133,6 +139,9 @@ static int cli_parse_run_opts(int argc, char **argv, cli_run_opts *o, const char
         case 'q':
             o->quiet = 1;
             break;
+        case CLI_OPT_DRY_RUN:
+            o->dry_run = 1;
+            break;
         case 'h':
             cli_usage(stdout);
             return -1;
@@ -157,6 +166,70 @@ static pd_status cli_build_config(pd_config *cfg, const char *base_csv, const cl
     for (int i = 0; i < o->n_sets; i++)
         PD_TRY(config_set_pair(cfg, o->sets[i], err));
     return config_validate(cfg, err);
+}
+
+/* ------------------------------------------------------------------------------------------------ --dry-run */
+
+static void cli_plan_row(int width, const char *stage, const char *work, const char *mem, const char *time)
+{
+    printf("%-9s %-*s %10s %10s\n", stage, width, work, mem, time);
+}
+
+/* A unit's time: milliseconds below a tenth of a second. */
+static void cli_plan_seconds(double s, char *buf, size_t size)
+{
+    if (s > 0.0 && s < 0.1)
+        snprintf(buf, size, "%.2g ms", 1000.0 * s);
+    else
+        plan_format_seconds(s, buf, size);
+}
+
+/* The plan as a table on stdout: per stage the work, the memory and the time (and below it the timed unit); then
+ * the total and what the times were measured on. */
+static void cli_print_plan(const pd_config *cfg, const pd_plan *pl)
+{
+    char mem[32], t[32], unit[32], once[32];
+    printf("pdiff run --dry-run: the plan of preset %s: %s on %s, %dx%dx%d images, %d classes\n", cfg->preset,
+           cfg->arch, cfg->dataset, pl->h, pl->w, pl->c, pl->classes);
+    printf("data: %d training + %d test images%s%s\n\n", pl->n_train, pl->n_test, pl->data_note[0] ? "; " : "",
+           pl->data_note);
+    int width = 40;
+    for (int i = 0; i < PD_STAGE_COUNT; i++)
+        width = (int)strlen(pl->stage[i].work) > width ? (int)strlen(pl->stage[i].work) : width;
+    cli_plan_row(width, "stage", "work", "memory", "time");
+    for (int i = 0; i < PD_STAGE_COUNT; i++) {
+        const pd_plan_stage *s = &pl->stage[i];
+        plan_format_bytes(s->bytes, mem, sizeof mem);
+        plan_format_seconds(s->seconds, t, sizeof t);
+        cli_plan_row(width, pipeline_stage_name((pd_stage)i), s->work, mem, t);
+        cli_plan_seconds(s->unit_seconds, unit, sizeof unit);
+        cli_plan_seconds(s->once_seconds, once, sizeof once);
+        printf("%-9s = %lld x %s of %s%s%s\n", "", (long long)s->units, s->unit, unit,
+               s->once_seconds > 0.0 ? " + other work " : "", s->once_seconds > 0.0 ? once : "");
+    }
+    plan_format_bytes(pl->peak_bytes, mem, sizeof mem);
+    plan_format_seconds(pl->total_seconds, t, sizeof t);
+    cli_plan_row(width, "total", "estimated (memory: the largest stage's)", mem, t);
+    printf("\nmeasured on %s with %d thread%s in %.1f s: a few units of each kind run with synthetic inputs, scaled "
+           "to the run's sizes\n", pl->backend, pl->threads, pl->threads == 1 ? "" : "s", pl->measure_seconds);
+}
+
+static int cli_dry_run(const cli_run_opts *o)
+{
+    pd_error err = {0};
+    pd_config cfg;
+    if (o->stages) {
+        unsigned mask;
+        if (pipeline_parse_stages(o->stages, &mask, &err) != PD_OK)
+            return cli_fail(&err);
+    }
+    if (cli_build_config(&cfg, NULL, o, &err) != PD_OK)
+        return cli_fail(&err);
+    pd_plan pl;
+    if (plan_compute(&pl, &cfg, 1, NULL, &err) != PD_OK)
+        return cli_fail(&err);
+    cli_print_plan(&cfg, &pl);
+    return fflush(stdout) == 0 ? 0 : 1;
 }
 
 /* sessions/YYYYMMDD-HHMMSS, with -2, -3, ... appended while that folder exists. */
@@ -252,6 +325,8 @@ int cli_run(int argc, char **argv)
     }
     if (o.session && cli_session_arg("run", "--session", o.session))
         return 1;
+    if (o.dry_run)
+        return cli_dry_run(&o);
     session_set_writer_name("pdiff run");
     pd_error err = {0};
     unsigned mask = PIPELINE_ALL_STAGES;

@@ -1,7 +1,10 @@
-/* cli_sweep.c — `pdiff sweep KEY=V1,V2,... [--set KEY=VALUE]... [--config FILE] [--session DIR] [--quiet]
- * [--format text|csv|latex]`: run the ablation (sweep.h) and print its combined table on stdout. */
+/* cli_sweep.c — `pdiff sweep KEY=V1,V2,... [--seeds N] [--set KEY=VALUE]... [--config FILE] [--session DIR]
+ * [--quiet] [--format text|csv|latex]`: run the ablation (sweep.h), each value with N seeds, and print its
+ * combined tables (mean ± 95 % CI) on stdout. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -13,8 +16,22 @@
 typedef struct {
     const char *sets[256], *config_file, *dir, *spec;
     int n_sets, quiet;
+    int seeds; /* 0: not given */
     pd_report_format fmt;
 } cli_sweep_opts;
+
+/* --seeds N: 1..SWEEP_MAX_SEEDS, else 0 after a one-line message */
+static int cli_sweep_seeds(const char *arg)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(arg, &end, 10);
+    if (errno || end == arg || *end || n < 1 || n > SWEEP_MAX_SEEDS) {
+        fprintf(stderr, "pdiff sweep: --seeds: must be a whole number in [1, %d], got '%s'\n", SWEEP_MAX_SEEDS, arg);
+        return 0;
+    }
+    return (int)n;
+}
 
 /* The options into o: -1 to go on, else the exit status (after any message). */
 static int cli_sweep_parse(int argc, char **argv, cli_sweep_opts *o)
@@ -23,7 +40,7 @@ static int cli_sweep_parse(int argc, char **argv, cli_sweep_opts *o)
         {"set", required_argument, NULL, 's'},     {"config", required_argument, NULL, 'c'},
         {"session", required_argument, NULL, 'd'}, {"format", required_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {"seeds", required_argument, NULL, 'n'},   {NULL, 0, NULL, 0}};
     pd_error err = {0};
     optind = 1;
     opterr = 0;
@@ -47,6 +64,10 @@ static int cli_sweep_parse(int argc, char **argv, cli_sweep_opts *o)
         case 'q':
             o->quiet = 1;
             break;
+        case 'n':
+            if ((o->seeds = cli_sweep_seeds(optarg)) == 0)
+                return 2;
+            break;
         case 'h':
             cli_usage(stdout);
             return 0;
@@ -56,12 +77,18 @@ static int cli_sweep_parse(int argc, char **argv, cli_sweep_opts *o)
         }
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "pdiff sweep: usage: pdiff sweep KEY=V1,V2,... [--set KEY=VALUE]... [--session DIR]\n");
+        fprintf(stderr, "pdiff sweep: usage: pdiff sweep KEY=V1,V2,... [--seeds N] [--set KEY=VALUE]... "
+                        "[--session DIR]\n");
         return 2;
     }
     if (o->dir && cli_session_arg("sweep", "--session", o->dir))
         return 1;
     o->spec = argv[optind];
+    if (o->seeds && strncmp(o->spec, "seed=", 5) == 0) {
+        fprintf(stderr, "pdiff sweep: --seeds does not go with a sweep over seed (seed=1,2,3 is already one group "
+                        "of runs)\n");
+        return 2;
+    }
     return -1;
 }
 
@@ -109,7 +136,7 @@ int cli_sweep(int argc, char **argv)
     cli_signals_install();
     if (!o.quiet)
         fprintf(stderr, "pdiff: sweep in %s\n", dir);
-    pd_status st = sweep_run(&cfg, o.spec, dir, &cb, &err);
+    pd_status st = sweep_run(&cfg, o.spec, o.seeds, dir, &cb, &err);
     cli_progress_finish(&prog);
     if (st != PD_OK)
         return cli_fail(&err);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "eval_reuse.h"
 #include "blas.h"
 #include "path.h"
 #include "pdiff_build.h"
@@ -175,7 +176,16 @@ pd_status pipeline_need_model(pd_pipeline *p, pd_error *err)
     pd_model_spec spec = {.in_c = p->data.train.c, .in_h = p->data.train.h, .in_w = p->data.train.w,
                           .classes = p->data.classes, .width = p->cfg.width, .trainable = 1};
     PD_TRY(model_arch_parse(p->cfg.arch, &spec.arch, err));
-    spec.max_batch = p->cfg.batch > PIPELINE_EVAL_BATCH ? p->cfg.batch : PIPELINE_EVAL_BATCH;
+    /* the evaluation batch fits the model's activations into a bounded memory (evaluator_batch): a probe at batch 1
+     * gives their size per image */
+    pd_model *probe;
+    pd_model_spec one = spec;
+    one.max_batch = 1;
+    one.trainable = 0;
+    PD_TRY(model_create(&probe, p->be, &one, err));
+    p->eval_batch = evaluator_batch(model_sample_floats(probe), p->cfg.batch);
+    model_free(probe);
+    spec.max_batch = p->cfg.batch > p->eval_batch ? p->cfg.batch : p->eval_batch;
     return model_create(&p->task, p->be, &spec, err);
 }
 
@@ -388,6 +398,8 @@ pd_status pipeline_run(pd_pipeline *p, unsigned mask, int resume, pd_error *err)
         for (int later = s; later < PD_STAGE_COUNT; later++) /* outputs after s become stale */
             done[later] = 0;
         PD_TRY(pipeline_marks_save(p, done, err));
+        if (s <= PD_STAGE_COLLECT) /* the shared session's evaluations are of another task model now */
+            pipeline_drop_state(p, "reuse");
         p->current = (pd_stage)s;
         if (p->user_cb.on_stage)
             p->user_cb.on_stage(p->user_cb.ud, pipeline_stage_names[s], 1);
@@ -411,10 +423,27 @@ pd_status pipeline_run(pd_pipeline *p, unsigned mask, int resume, pd_error *err)
     return PD_OK;
 }
 
+pd_status pipeline_evaluate(pd_pipeline *p, pd_evaluator *ev, const float *vec, double *accuracy, double *loss,
+                            uint8_t *pred, pd_error *err)
+{
+    if (!p->reuse_opened) {
+        char path[PD_PATH_MAX];
+        p->reuse_opened = 1;
+        if (session_state_path(p->session, "reuse", path, sizeof path) && p->target_resolved) {
+            eval_reuse_open(&p->reuse, path, evaluator_labels(ev), evaluator_test_count(ev), p->target.d, &p->cb);
+            if (p->reuse)
+                progress_log(&p->cb, "reusing the evaluations of the session this one shares its collection "
+                             "with (state/reuse.bin)");
+        }
+    }
+    return eval_reuse_run(p->reuse, ev, vec, accuracy, loss, pred, err);
+}
+
 void pipeline_free(pd_pipeline *p)
 {
     if (!p)
         return;
+    eval_reuse_free(p->reuse);
     target_free(&p->target);
     model_free(p->task);
     dataset_free(&p->data);

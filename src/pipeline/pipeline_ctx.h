@@ -11,6 +11,7 @@
 #include "backend.h"
 #include "config.h"
 #include "dataset.h"
+#include "evaluate.h"
 #include "model.h"
 #include "pipeline.h"
 #include "session.h"
@@ -18,8 +19,6 @@
 #include "target.h"
 #include "unet.h"
 #include "zoo.h"
-
-#define PIPELINE_EVAL_BATCH 1000
 
 struct pd_pipeline {
     pd_config cfg;
@@ -29,13 +28,21 @@ struct pd_pipeline {
     pd_callbacks cb;        /* hooks the stages use: record loss points in the session, then forward */
     pd_dataset data;
     int data_loaded;
-    pd_model *task;         /* trainable task model, max batch = max(batch, eval batch) */
+    pd_model *task;         /* trainable task model, max batch = max(batch, eval_batch) */
+    int32_t eval_batch;     /* images per evaluation batch (evaluator_batch), set with the task model */
     pd_target target;
     int target_resolved;
     pd_stage current;       /* the stage running */
     int config_held;        /* config.csv is not rewritten until the running stage saves something (see below) */
     int config_pending;     /* a rewrite of config.csv waits for that */
+    struct pd_eval_reuse *reuse; /* state/reuse.bin's evaluations (eval_reuse.h), opened by pipeline_evaluate */
+    int reuse_opened;
 };
+
+/* Evaluate vec [d] (host) with ev, or take its results from state/reuse.bin when a sweep left one there
+ * (eval_reuse.h: the same vector evaluated by the session this one shares its early stages with). */
+pd_status pipeline_evaluate(pd_pipeline *p, pd_evaluator *ev, const float *vec, double *accuracy,
+                            double *loss, uint8_t *pred, pd_error *err);
 
 /* Load the data set once. */
 pd_status pipeline_need_data(pd_pipeline *p, pd_error *err);
@@ -69,6 +76,10 @@ void stage_ae_signature(const pd_ae_geometry *g, int32_t sig[11]);
 /* The UNet geometry for latents of `length` numbers, and its signature. */
 pd_status stage_unet_geometry(const pd_config *c, int32_t length, pd_unet_geometry *g, pd_error *err);
 void stage_unet_signature(const pd_unet_geometry *g, int32_t sig[6]);
+/* The EMA weights of state/ddpm.bin s (path names it) into ema (device [count]) when want (ddpm_ema) > 0.
+ * PD_ERR_STATE when the file was made with another decay (none: 0) and want > 0, or, resuming, any other. */
+pd_status stage_ddpm_ema_load(const pd_state *s, const char *path, double want, int resume, float *ema,
+                              int64_t count, pd_backend *be, pd_error *err);
 
 /* Where a collection stands between two iterations, besides its vector and momentum. */
 typedef struct {
@@ -79,8 +90,11 @@ typedef struct {
 
 /* One run of collect_train. */
 typedef struct {
-    int32_t save_every;       /* keep the vector every save_every iterations ... */
-    float *out;               /* ... into out [iters / save_every, d] (host; NULL: keep none) */
+    int32_t save_every;       /* span 0: keep the vector every save_every iterations ... */
+    int32_t k_out;            /* span > 0: keep k_out vectors, vector i (1..k_out) after iteration
+                               * round(i span / k_out) (collect_kept_after) ... */
+    int64_t span;
+    float *out;               /* ... into out [kept, d] (host; NULL: keep none) */
     uint64_t seed;            /* batch order */
     const char *metric_stage; /* names loss points and progress (NULL: none) */
     const collect_point *from; /* NULL: from iteration 0 with zero momentum; else continue after from->done ... */
@@ -93,12 +107,24 @@ typedef struct {
 } collect_job;
 
 /* Train the target vector vec (device [d], loaded into the task model each step) for iters SGD iterations
- * (momentum, BatchNorm frozen) as job says. A non-finite loss or kept vector stops with PD_ERR_NUMERIC naming
- * collect_lr. */
+ * (momentum, BatchNorm frozen; each batch cropped and flipped when the config's augment is cropflip) as job
+ * says. A non-finite loss or kept vector stops with PD_ERR_NUMERIC naming collect_lr. */
 pd_status collect_train(pd_pipeline *p, float *vec, int64_t iters, const collect_job *job, pd_error *err);
+/* How many vectors a job (save_every, k_out, span) has kept after `done` iterations. */
+int64_t collect_kept_after(int32_t save_every, int32_t k_out, int64_t span, int64_t done);
 
-/* Load the finished AE of state/ae.bin (non-trainable, max_batch) with its standardisation mean/std [d]
- * (malloc'd; the caller frees them and ae_free's the AE). */
+/* Training runs besides the train stage's (the collect stage's independent mode). The seed of `purpose`
+ * ("task-init", "task-shuffle", "collect-shuffle") for run r: rng_derive(seed, purpose) for r = 0 (the train
+ * stage's own), rng_hash of that with r for r > 0. */
+uint64_t stage_run_seed(const pd_config *c, const char *purpose, int32_t run);
+/* Train the task model from run r's fresh initialisation with the train stage's options (no checkpoints; loss
+ * points and progress under `stage`). */
+pd_status stage_train_fresh(pd_pipeline *p, int32_t run, const char *stage, pd_error *err);
+/* A checksum of the settings the train stage's model depends on (its checkpoint signature). */
+uint32_t stage_train_checksum(pd_pipeline *p);
+
+/* Load the finished AE of state/ae.bin (non-trainable, max_batch) with its normalisation mean/std [d]
+ * (vecnorm.h, std 0: pinned; malloc'd; the caller frees them and ae_free's the AE). */
 pd_status stage_load_ae(pd_pipeline *p, int64_t d, int32_t max_batch, pd_ae **ae, float **mean, float **std,
                         pd_error *err);
 
@@ -109,7 +135,8 @@ pd_status stage_ae(pd_pipeline *p, int resume, pd_error *err);
 pd_status stage_ddpm(pd_pipeline *p, int resume, pd_error *err);
 pd_status stage_generate(pd_pipeline *p, int resume, pd_error *err);
 pd_status stage_analyze(pd_pipeline *p, int resume, pd_error *err);
-/* The t-SNE part of analyze: latents.csv for the originals, p-diff and noise models of z. */
+/* The t-SNE part of analyze: latents.csv for the originals, p-diff and noise models of z and the DDPM's own
+ * latent samples of state/samples.bin (kind pdiff_latent). */
 pd_status stage_analyze_latents(pd_pipeline *p, const pd_zoo *z, pd_error *err);
 
 

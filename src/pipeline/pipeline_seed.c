@@ -1,5 +1,7 @@
 /* pipeline_seed.c — start a session from another one's early stages (used by sweeps): copy what the stages
- * before `upto` wrote, optionally keep only the first k collected vectors, and mark those stages complete. */
+ * before `upto` wrote, optionally keep only the first k collected vectors, and mark those stages complete. When
+ * the collection is shared, the source's evaluated models (state/models.bin) come along as state/reuse.bin, so
+ * that generate and analyze take the results of the vectors both sessions have (eval_reuse.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,16 +11,23 @@
 #include "pipeline.h"
 #include "state.h"
 
-static pd_status pipeline_seed_copy(const char *src_dir, const char *dst_dir, const char *name, pd_error *err)
+/* src_dir/name to dst (a path) */
+static pd_status pipeline_seed_copy_as(const char *src_dir, const char *name, const char *dst, pd_error *err)
 {
-    char src[PD_PATH_MAX], dst[PD_PATH_MAX];
+    char src[PD_PATH_MAX];
     PD_TRY(path_join(src, sizeof src, src_dir, name, err));
-    PD_TRY(path_join(dst, sizeof dst, dst_dir, name, err));
     FILE *f = fopen(src, "rb");
     if (!f)
         return PD_OK; /* not written by the source: nothing to share */
     fclose(f);
     return atomic_copy_file(src, dst, err);
+}
+
+static pd_status pipeline_seed_copy(const char *src_dir, const char *dst_dir, const char *name, pd_error *err)
+{
+    char dst[PD_PATH_MAX];
+    PD_TRY(path_join(dst, sizeof dst, dst_dir, name, err));
+    return pipeline_seed_copy_as(src_dir, name, dst, err);
 }
 
 /* state/collect.bin and params.csv with the first k vectors of the source's collection */
@@ -66,6 +75,11 @@ pd_status pipeline_seed_session(const char *dst_dir, const char *src_dir, pd_sta
             PD_TRY(pipeline_seed_copy(src_dir, dst_dir, "state/collect.bin", err));
             PD_TRY(pipeline_seed_copy(src_dir, dst_dir, "params.csv", err));
         }
+    }
+    if (upto > PD_STAGE_COLLECT) {
+        char reuse[PD_PATH_MAX];
+        PD_TRY(path_join(reuse, sizeof reuse, dst_dir, "state/reuse.bin", err));
+        PD_TRY(pipeline_seed_copy_as(src_dir, "state/models.bin", reuse, err));
     }
     if (upto > PD_STAGE_AE)
         PD_TRY(pipeline_seed_copy(src_dir, dst_dir, "state/ae.bin", err));

@@ -1,10 +1,11 @@
 /* stage_ae.c — the "ae" stage: train the parameter autoencoder on the collected vectors.
  *
- * The K vectors are standardised per coordinate (x - mean) / std (std over the K vectors; a coordinate that
- * never moved gets std 1) when standardize = 1, which keeps the AE's job the same whatever the scale of the
- * target parameters; generated vectors are mapped back with the same mean/std. Checkpoints go to state/ae.bin
- * (parameters, AdamW moments, step, mean, std); the finished file also holds the noise-free latents of the K
- * vectors, which the ddpm stage learns.
+ * The K vectors are scaled as normalize says (vecnorm.h: none, per target tensor, or per coordinate, the
+ * default), which keeps the AE's job the same whatever the scale of the target parameters; a coordinate that never
+ * moved is pinned (std 0: decoded as its constant value). Generated vectors are mapped back with the same
+ * mean/std. Checkpoints go to state/ae.bin (parameters, AdamW moments, step, mean, std); the finished file also
+ * holds the noise-free latents of the K vectors, which the ddpm stage learns. Init, batches and noise draw from
+ * stage_gen_seed (gen_seed, or seed when it is 0).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,14 +16,15 @@
 #include "pipeline_ctx.h"
 #include "rng.h"
 #include "stage_util.h"
+#include "vecnorm.h"
 
 typedef struct {
     pd_pipeline *p;
     pd_ae *ae;
     pd_ae_train_opts opts;
-    float *x_all;        /* device [k, d] standardised */
+    float *x_all;        /* device [k, d] normalised */
     float *x_batch;      /* device [batch, d] when batch < k */
-    float *host_all;     /* host [k, d] standardised */
+    float *host_all;     /* host [k, d] normalised */
     float *host_batch;   /* host [batch, d] */
     float *mean, *std;   /* host [d] */
     int32_t k, batch;
@@ -71,7 +73,7 @@ static void stage_ae_step(void *vp, int64_t step)
     int32_t n = c->k;
     if (c->batch < c->k) {
         pd_rng r;
-        rng_init(&r, rng_hash(rng_derive(c->p->cfg.seed, "ae-batch"), (uint64_t)step));
+        rng_init(&r, rng_hash(rng_derive(stage_gen_seed(&c->p->cfg), "ae-batch"), (uint64_t)step));
         for (int32_t i = 0; i < c->batch; i++)
             memcpy(c->host_batch + (int64_t)i * c->d, c->host_all + (int64_t)rng_below(&r, (uint32_t)c->k) * c->d,
                    (size_t)c->d * sizeof(float));
@@ -108,23 +110,35 @@ static pd_status stage_ae_save(void *vp, int64_t step, int complete, pd_error *e
     return st;
 }
 
-static void stage_ae_standardise(stage_ae_ctx *c, const float *vecs, int standardize)
+/* mean/std [d] as normalize says (tensor: the target's tensor sizes, from the task model's layout) and the
+ * scaled vectors host_all. */
+static pd_status stage_ae_normalise(stage_ae_ctx *c, const float *vecs, pd_error *err)
 {
-    for (int64_t j = 0; j < c->d; j++) {
-        double s = 0.0, s2 = 0.0;
-        for (int32_t i = 0; i < c->k; i++)
-            s += vecs[(int64_t)i * c->d + j];
-        double mean = s / c->k;
-        for (int32_t i = 0; i < c->k; i++) {
-            double dv = vecs[(int64_t)i * c->d + j] - mean;
-            s2 += dv * dv;
-        }
-        double sd = sqrt(s2 / c->k);
-        c->mean[j] = standardize ? (float)mean : 0.0f;
-        c->std[j] = standardize ? (sd > 1e-12 ? (float)sd : 1.0f) : 1.0f;
-        for (int32_t i = 0; i < c->k; i++)
-            c->host_all[(int64_t)i * c->d + j] = (vecs[(int64_t)i * c->d + j] - c->mean[j]) / c->std[j];
+    pd_pipeline *p = c->p;
+    pd_vecnorm_mode mode;
+    PD_TRY(vecnorm_mode_parse(p->cfg.normalize, &mode, err));
+    int64_t *sizes = NULL;
+    int32_t nt = 0;
+    if (mode == PD_VECNORM_TENSOR) {
+        PD_TRY(pipeline_need_target(p, err));
+        nt = p->target.n;
+        if (!(sizes = malloc((size_t)(nt > 0 ? nt : 1) * sizeof *sizes)))
+            return error_set(err, PD_ERR_NOMEM, "ae: out of memory");
+        for (int32_t t = 0; t < nt; t++)
+            sizes[t] = model_tensor(p->task, p->target.tensor[t])->count;
     }
+    pd_status st = vecnorm_fit(vecs, c->k, c->d, mode, sizes, nt, c->mean, c->std, err);
+    free(sizes);
+    if (st != PD_OK)
+        return st;
+    vecnorm_apply(vecs, c->k, c->d, c->mean, c->std, c->host_all);
+    int64_t pinned = 0;
+    for (int64_t j = 0; j < c->d; j++)
+        pinned += c->std[j] == 0.0f;
+    if (pinned > 0)
+        progress_log(&p->cb, "ae: %lld of %lld coordinates never move: pinned to their value", (long long)pinned,
+                     (long long)c->d);
+    return PD_OK;
 }
 
 pd_status stage_ae(pd_pipeline *p, int resume, pd_error *err)
@@ -145,10 +159,10 @@ pd_status stage_ae(pd_pipeline *p, int resume, pd_error *err)
     c.host_batch = malloc((size_t)c.batch * (size_t)c.d * sizeof(float));
     if (st == PD_OK && (!c.mean || !c.std || !c.host_all || !c.host_batch))
         st = error_set(err, PD_ERR_NOMEM, "ae: out of memory");
-    if (st == PD_OK) {
-        stage_ae_standardise(&c, vecs, cfg->standardize);
+    if (st == PD_OK)
+        st = stage_ae_normalise(&c, vecs, err);
+    if (st == PD_OK)
         st = ae_create(&c.ae, be, &g, c.k > c.batch ? c.k : c.batch, 1, err);
-    }
     if (st == PD_OK) {
         c.x_all = backend_alloc_floats(be, (int64_t)c.k * c.d);
         c.x_batch = backend_alloc_floats(be, (int64_t)c.batch * c.d);
@@ -159,7 +173,7 @@ pd_status stage_ae(pd_pipeline *p, int resume, pd_error *err)
     }
     int64_t start = 0;
     if (st == PD_OK) {
-        ae_init_params(c.ae, rng_derive(cfg->seed, "ae-init"));
+        ae_init_params(c.ae, rng_derive(stage_gen_seed(cfg), "ae-init"));
         session_state_path(p->session, "ae", c.path, sizeof c.path);
         FILE *f = resume ? fopen(c.path, "rb") : NULL;
         if (f) {
@@ -178,7 +192,7 @@ pd_status stage_ae(pd_pipeline *p, int resume, pd_error *err)
     if (st == PD_OK) {
         c.opts = (pd_ae_train_opts){.input_noise = (float)cfg->input_noise, .latent_noise = (float)cfg->latent_noise,
                                     .lr = (float)cfg->ae_lr, .weight_decay = (float)cfg->ae_weight_decay,
-                                    .seed = rng_derive(cfg->seed, "ae-noise")};
+                                    .seed = rng_derive(stage_gen_seed(cfg), "ae-noise")};
         progress_log(&p->cb, "ae: %s geometry (fold %d, kernel %d), %lld parameters, latent %dx%d, %d steps, batch %d",
                      cfg->ae, g.fold, g.kernel, (long long)ae_param_count(c.ae), ae_latent_channels(c.ae),
                      ae_latent_length(c.ae), cfg->ae_steps, c.batch);

@@ -1,14 +1,16 @@
 /* stage_analyze.c — the "analyze" stage: memorization versus generalization (doc/design.md §1 step 5).
  *
  * Adds the comparison models to the zoo the generate stage left, evaluated like every other model:
- *   noise:SIGMA  n_noise evenly spaced originals plus N(0, SIGMA^2) on every coordinate, for each SIGMA
+ *   noise:SIGMA  n_noise evenly spaced originals plus N(0, SIGMA^2) on every coordinate, for each SIGMA (more
+ *                than K: the originals are cycled through evenly, every model with its own noise)
  *   finetune     n_finetune evenly spaced originals trained finetune_steps more SGD steps (as in collection)
  *   averaged     100 models, each the mean of 16 originals drawn without replacement (Zeng et al. 2025)
  *   gaussian     100 models drawn from the per-coordinate Gaussian fitted to the K originals
  * Then, for every model: its largest wrong-prediction IoU with any original other than itself (max_iou), and
  * its nearest original in parameter space by a direct sum of squared differences (nearest_id, nearest_l2; the
  * |a|^2 + |b|^2 - 2ab shortcut would round the tiny distances between consecutive checkpoints to zero).
- * novelty = share of p-diff models whose max_iou is below the smallest max_iou among the originals.
+ * novelty = share of p-diff models whose max_iou is below the smallest max_iou among the originals; the same
+ * for every kind, diversity within each kind, best-of-n and disagreement with the ensemble: metrics.h.
  * Writes similarity.csv (every p-diff x original and original x original pair), latents.csv (t-SNE of the AE
  * latents of originals, p-diff samples and noise-added originals), models.csv and summary metrics per kind.
  */
@@ -19,6 +21,7 @@
 
 #include "csvio.h"
 #include "evaluate.h"
+#include "metrics.h"
 #include "path.h"
 #include "pipeline_ctx.h"
 #include "rng.h"
@@ -45,7 +48,7 @@ typedef struct {
 static pd_status analyze_add(analyze_ctx *a, const char *kind, const float *v, pd_error *err)
 {
     double acc, loss;
-    PD_TRY(evaluator_run(a->ev, v, &acc, &loss, a->pred, err));
+    PD_TRY(pipeline_evaluate(a->p, a->ev, v, &acc, &loss, a->pred, err));
     if (zoo_add(a->z, kind, v, acc, loss, a->pred) < 0)
         return error_set(err, PD_ERR_NOMEM, "analyze: out of memory");
     if (progress_cancelled(&a->p->cb))
@@ -58,7 +61,7 @@ static pd_status analyze_noise(analyze_ctx *a, pd_error *err)
     const pd_config *c = &a->p->cfg;
     double sig[16];
     int ns = config_parse_list(c->noise_sigmas, sig, 16);
-    int32_t n = c->n_noise < a->k ? c->n_noise : a->k;
+    int32_t n = c->n_noise; /* more than k: the originals again, evenly, each copy with its own noise */
     for (int s = 0; s < ns; s++) {
         char kind[ZOO_KIND_MAX];
         snprintf(kind, sizeof kind, "noise:%g", sig[s]);
@@ -200,15 +203,6 @@ static pd_status analyze_similarity(pd_pipeline *p, pd_zoo *z, int32_t k, pd_err
     return st;
 }
 
-/* "noise:0.01" -> "noise_0.01" for summary metric names */
-static void analyze_metric_prefix(const char *kind, char *out, size_t size)
-{
-    snprintf(out, size, "%s", kind);
-    for (char *c = out; *c; c++)
-        if (*c == ':')
-            *c = '_';
-}
-
 static void analyze_summary(pd_pipeline *p, const pd_zoo *z, int32_t k)
 {
     double *acc = malloc((size_t)z->n * sizeof *acc), *iou = malloc((size_t)z->n * sizeof *iou),
@@ -232,7 +226,7 @@ static void analyze_summary(pd_pipeline *p, const pd_zoo *z, int32_t k)
                 l2[nl++] = z->nearest_l2[m];
         }
         char pre[ZOO_KIND_MAX + 8], key[96];
-        analyze_metric_prefix(z->kind[first], pre, sizeof pre);
+        metrics_prefix(z->kind[first], pre, sizeof pre);
         double best, mean, median, mn = INFINITY, mx = -INFINITY;
         if (strcmp(pre, "ensemble") != 0 && strcmp(pre, "original") != 0 && strcmp(pre, "pdiff") != 0 &&
             strcmp(pre, "ae_recon") != 0) /* the generate stage wrote those */
@@ -327,7 +321,7 @@ pd_status stage_analyze(pd_pipeline *p, int resume, pd_error *err)
         a.orig = orig;
     }
     if (st == PD_OK)
-        st = evaluator_create(&a.ev, p->task, &p->target, &p->data.test, PIPELINE_EVAL_BATCH, &p->cb, err);
+        st = evaluator_create(&a.ev, p->task, &p->target, &p->data.test, p->eval_batch, &p->cb, err);
     if (st == PD_OK) {
         progress_log(&p->cb, "analyze: comparison models (noise, fine-tuned, averaged, gaussian)");
         st = analyze_noise(&a, err);
@@ -348,6 +342,9 @@ pd_status stage_analyze(pd_pipeline *p, int resume, pd_error *err)
         st = zoo_save(&z, session_state_path(p->session, "models", path, sizeof path), err);
     if (st == PD_OK) {
         analyze_summary(p, &z, a.k);
+        st = metrics_zoo_summary(p->session, &z, a.k, p->cfg.best_of_n, err);
+    }
+    if (st == PD_OK) {
         double nov = NAN;
         session_summary_get(p->session, "novelty", &nov);
         progress_log(&p->cb, "analyze: novelty %.3f", nov);

@@ -1,5 +1,16 @@
 /* stage_collect.c — the "collect" stage: keep training only the target tensors of the trained task model and
- * save the flattened target every save_every iterations until there are k checkpoints.
+ * save the flattened target every save_every iterations until there are k checkpoints; with k_span = N > 0, the
+ * k checkpoints are spread over N iterations instead: checkpoint i (1..k) is the vector after iteration
+ * round(i N / k) (halves rounded up), so the k-th is the last iteration N and k changes only the spacing.
+ *
+ * collect_mode=independent: the k checkpoints come from collect_runs (R) independently trained task models.
+ * Run 0 is the train stage's model (state/task.bin); run r > 0 trains a fresh model with the train stage's
+ * options and seeds stage_run_seed(..., r) (loss points "task-rN", N = r + 1 as in the log). From each run's
+ * model the target is trained and kept as above (k / R checkpoints, the first k mod R runs one more, spaced by
+ * save_every or k_span; loss points "collect-rN", shuffling seed stage_run_seed("collect-shuffle", r)); the
+ * vectors of run r follow those of run r - 1 in collect.bin. Run 0 alone with the trajectory's spacing is the
+ * trajectory mode's collection. Later stages put every vector into the run-0 model: the non-target weights and
+ * the BatchNorm running statistics (buffers, never part of a target) are run 0's for every vector.
  *
  * BatchNorm runs in eval mode throughout: its running statistics stay frozen, and the gradient is that of the
  * very network every checkpoint (and every generated vector) is later evaluated in. Layers before the first
@@ -10,16 +21,20 @@
  * While it runs, the stage checkpoints to state/collect_ckpt.bin (kind "collect_ckpt") every tenth of the
  * iterations (at least 50 apart) and when cancelled: the target vector and its momentum, the vectors kept so far,
  * the settings it was made with ("run": k, d, save_every, batch, shuffling seed, collect_lr, momentum,
- * weight_decay, a checksum of the target's names), the iterations done and the unfinished loss interval (sum,
- * count). A resumed stage continues from it to the same vectors and loss points as an uninterrupted run (one made
- * with other settings is ignored: the collection starts over); the finished stage deletes it. A non-finite loss
- * or kept vector stops the stage naming collect_lr.
+ * weight_decay, a checksum of the target's names; then, only when one of them is not the default, k_span, the
+ * mode, collect_runs, augment and a checksum of the train stage's settings), the iterations done and the
+ * unfinished loss interval (sum, count). A resumed stage continues from it to the same vectors and loss points as
+ * an uninterrupted run (one made with other settings is ignored: the collection starts over); the finished stage
+ * deletes it. In the independent mode the checkpoint is written after each finished run ("runs_done" and the
+ * vectors so far) and a resumed stage starts again at the first unfinished run. A non-finite loss or kept vector
+ * stops the stage naming collect_lr.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
+#include "augment.h"
 #include "csvio.h"
 #include "devbuf.h"
 #include "path.h"
@@ -76,6 +91,8 @@ typedef struct {
     int32_t batch;
     int64_t img, steps_per_epoch;
     int cut;
+    int augment;         /* cropflip each batch with stream aug_stream */
+    uint64_t aug_stream;
 } collect_bufs;
 
 static void collect_bufs_free(collect_bufs *b)
@@ -123,7 +140,10 @@ static void collect_step(pd_pipeline *p, collect_bufs *b, float *vec, int64_t it
     int64_t bi = it % b->steps_per_epoch;
     if (bi == 0 || it == first) /* the epoch's order (again, for a run resumed inside an epoch) */
         dataset_shuffle(b->perm, s->n, seed, it / b->steps_per_epoch);
-    dataset_batch(s, b->perm + bi * b->batch, b->batch, b->x_host, b->y_host);
+    if (b->augment)
+        augment_batch(s, b->perm + bi * b->batch, b->batch, b->x_host, b->y_host, b->aug_stream, it);
+    else
+        dataset_batch(s, b->perm + bi * b->batch, b->batch, b->x_host, b->y_host);
     be->upload(be, b->x, b->x_host, (size_t)b->batch * (size_t)b->img * sizeof(float));
     be->upload(be, b->y, b->y_host, (size_t)b->batch * sizeof(int32_t));
     target_scatter(be, m, t, vec, model_params(m));
@@ -153,14 +173,24 @@ static int collect_finite(const float *v, int64_t n)
     return 1;
 }
 
-/* After iteration it + 1: keep the vector every save_every iterations, a loss point every 10. */
+int64_t collect_kept_after(int32_t save_every, int32_t k_out, int64_t span, int64_t done)
+{
+    if (span <= 0)
+        return done / save_every;
+    /* i is kept by `done` when round(i span / k) <= done, i.e. 2 span i < k (2 done + 1) */
+    int64_t n = ((int64_t)k_out * (2 * done + 1) - 1) / (2 * span);
+    return n < k_out ? n : k_out;
+}
+
+/* After iteration it + 1: keep the vector when the job's spacing says so, a loss point every 10. */
 static pd_status collect_record(pd_pipeline *p, collect_bufs *b, const float *vec, int64_t it, int64_t iters,
                                 const collect_job *job, collect_point *at, pd_error *err)
 {
     pd_backend *be = p->be;
     int64_t d = p->target.d;
-    if (job->out && (it + 1) % job->save_every == 0) {
-        float *o = job->out + (it + 1) / job->save_every * d - d;
+    int64_t kept = collect_kept_after(job->save_every, job->k_out, job->span, it + 1);
+    if (job->out && kept > collect_kept_after(job->save_every, job->k_out, job->span, it)) {
+        float *o = job->out + kept * d - d;
         be->download(be, o, vec, (size_t)d * sizeof(float));
         if (!collect_finite(o, d))
             return collect_diverged(p, "parameters", it + 1, err);
@@ -187,6 +217,8 @@ pd_status collect_train(pd_pipeline *p, float *vec, int64_t iters, const collect
     pd_backend *be = p->be;
     collect_bufs b = {0};
     PD_TRY(collect_bufs_init(p, &b, err));
+    b.augment = strcmp(p->cfg.augment, "cropflip") == 0;
+    b.aug_stream = augment_stream(job->seed);
     collect_point at = {0};
     if (job->from) {
         at = *job->from;
@@ -215,27 +247,53 @@ pd_status collect_train(pd_pipeline *p, float *vec, int64_t iters, const collect
 
 /* ------------------------------------------------------------------------------------------------ checkpoints */
 
-#define COLLECT_RUN 9
+#define COLLECT_RUN_V1 9 /* the signature before k_span, the independent mode and augment, still written for defaults */
+#define COLLECT_RUN 14
 
 typedef struct {
     pd_pipeline *p;
     const float *vecs; /* host [k, d]: the vectors kept so far */
     float *host;       /* host [d] scratch */
     int64_t run[COLLECT_RUN]; /* the settings the collection's numbers depend on (collect_run_of) */
+    int32_t n_run;            /* how many of them a checkpoint records */
 } collect_ckpt;
 
+static int collect_independent(const pd_config *c)
+{
+    return strcmp(c->collect_mode, "independent") == 0;
+}
+
+/* The iterations of a collection keeping k_out vectors. */
+static int64_t collect_iters(const pd_config *c, int32_t k_out)
+{
+    return c->k_span > 0 ? c->k_span : (int64_t)k_out * c->save_every;
+}
+
 /* What a checkpoint must have been made with to be continued: k, d, save_every, the batch, the shuffling seed,
- * the bits of collect_lr, momentum and weight_decay, and a checksum of the target's tensor names. */
-static void collect_run_of(const pd_pipeline *p, int64_t run[COLLECT_RUN])
+ * the bits of collect_lr, momentum and weight_decay, and a checksum of the target's tensor names; then k_span,
+ * the mode, collect_runs, augment and (independent mode) a checksum of the train stage's settings, recorded only
+ * when one of them is not the default (so that a default run's checkpoint is the one earlier versions wrote). */
+static void collect_run_of(pd_pipeline *p, collect_ckpt *ck)
 {
     const pd_config *c = &p->cfg;
     int32_t batch = c->batch <= p->data.train.n ? c->batch : p->data.train.n;
     const char *names = p->target.names ? p->target.names : "";
+    int ind = collect_independent(c), aug = strcmp(c->augment, "cropflip") == 0;
     int64_t r[COLLECT_RUN] = {c->k, p->target.d, c->save_every, batch, (int64_t)rng_derive(c->seed, "collect-shuffle"),
                               stage_float_bits(c->collect_lr), stage_float_bits(c->momentum),
                               stage_float_bits(c->weight_decay),
-                              (int64_t)crc32(0L, (const Bytef *)names, (uInt)strlen(names))};
-    memcpy(run, r, sizeof r);
+                              (int64_t)crc32(0L, (const Bytef *)names, (uInt)strlen(names)), c->k_span, ind,
+                              ind ? c->collect_runs : 0, aug, ind ? (int64_t)stage_train_checksum(p) : 0};
+    memcpy(ck->run, r, sizeof r);
+    ck->n_run = c->k_span > 0 || ind || aug ? COLLECT_RUN : COLLECT_RUN_V1;
+}
+
+/* Was checkpoint s made with this collection's settings? */
+static int collect_same_run(const collect_ckpt *ck, const pd_state *s)
+{
+    int64_t n = 0;
+    const int64_t *run = state_get(s, "run", PD_DTYPE_I64, -1, &n, NULL);
+    return run && n == ck->n_run && memcmp(run, ck->run, (size_t)ck->n_run * sizeof *run) == 0;
 }
 
 /* The save hook: losses.csv (and config.csv), then state/collect_ckpt.bin. */
@@ -245,6 +303,7 @@ static pd_status collect_checkpoint(void *ctx, const collect_point *at, const fl
     collect_ckpt *c = ctx;
     pd_pipeline *p = c->p;
     pd_backend *be = p->be;
+    const pd_config *cfg = &p->cfg;
     int64_t d = p->target.d;
     PD_TRY(pipeline_checkpoint(p, err));
     pd_state_writer *w;
@@ -255,9 +314,10 @@ static pd_status collect_checkpoint(void *ctx, const collect_point *at, const fl
     if (st == PD_OK)
         st = state_put(w, "momentum", PD_DTYPE_F32, c->host, d, err);
     if (st == PD_OK)
-        st = state_put(w, "vectors", PD_DTYPE_F32, c->vecs, at->done / p->cfg.save_every * d, err);
+        st = state_put(w, "vectors", PD_DTYPE_F32, c->vecs,
+                       collect_kept_after(cfg->save_every, cfg->k, cfg->k_span, at->done) * d, err);
     if (st == PD_OK)
-        st = state_put(w, "run", PD_DTYPE_I64, c->run, COLLECT_RUN, err);
+        st = state_put(w, "run", PD_DTYPE_I64, c->run, c->n_run, err);
     if (st == PD_OK)
         st = state_put_i64(w, "done", at->done, err);
     if (st == PD_OK)
@@ -280,7 +340,7 @@ static pd_status collect_ckpt_point(const pd_pipeline *p, const pd_state *s, con
     PD_TRY(state_get_i64(s, "done", &done, err));
     PD_TRY(state_get_i64(s, "loss_n", &loss_n, err));
     PD_TRY(state_get_f64(s, "loss_acc", &at->loss_acc, err));
-    int64_t iters = (int64_t)p->cfg.k * p->cfg.save_every;
+    int64_t iters = collect_iters(&p->cfg, p->cfg.k);
     if (done < 0 || done > iters)
         return error_set(err, PD_ERR_STATE, "%s: done %lld outside 0..%lld", path, (long long)done, (long long)iters);
     if (loss_n < 0 || loss_n > 10 || loss_n > done)
@@ -300,21 +360,21 @@ static pd_status collect_restore(collect_ckpt *c, float *vecs, float *vec, float
                                  pd_error *err)
 {
     pd_pipeline *p = c->p;
+    const pd_config *cfg = &p->cfg;
     *found = 0;
     char path[PD_PATH_MAX];
     pd_state *s;
     PD_TRY(stage_state_load_optional(p->session, COLLECT_CKPT, COLLECT_CKPT, path, sizeof path, &s, err));
     if (!s)
         return PD_OK;
-    int64_t n = 0, d = p->target.d;
-    const int64_t *run = state_get(s, "run", PD_DTYPE_I64, -1, &n, NULL);
-    if (!run || n != COLLECT_RUN || memcmp(run, c->run, sizeof c->run) != 0) {
+    int64_t d = p->target.d;
+    if (!collect_same_run(c, s)) {
         progress_log(&p->cb, "collect: %s was made with other settings; collecting from the start", path);
         state_free(s);
         return PD_OK;
     }
     pd_status st = collect_ckpt_point(p, s, path, at, err);
-    int64_t kept = at->done / p->cfg.save_every * d;
+    int64_t kept = collect_kept_after(cfg->save_every, cfg->k, cfg->k_span, at->done) * d;
     const float *v = st == PD_OK ? state_get(s, "vector", PD_DTYPE_F32, d, NULL, err) : NULL;
     const float *m = v ? state_get(s, "momentum", PD_DTYPE_F32, d, NULL, err) : NULL;
     const float *all = m ? state_get(s, "vectors", PD_DTYPE_F32, kept, NULL, err) : NULL;
@@ -330,16 +390,36 @@ static pd_status collect_restore(collect_ckpt *c, float *vecs, float *vec, float
     return st;
 }
 
-/* Collect into vecs [k, d], from the checkpoint when resuming. */
-static pd_status collect_run(pd_pipeline *p, int resume, float *vecs, float *vec, pd_error *err)
+/* Forget the loss points of independent runs r >= from (0-based; "task-rN", "collect-rN" with N = r + 1). */
+static void collect_drop_run_losses(pd_pipeline *p, int32_t from)
+{
+    for (int64_t i = 0; i < session_loss_count(p->session);) {
+        const char *stage;
+        int64_t step;
+        double loss, acc;
+        session_loss_at(p->session, i, &stage, &step, &loss, &acc);
+        int r = -1, used = 0;
+        int is_run = sscanf(stage, "task-r%d%n", &r, &used) == 1 || sscanf(stage, "collect-r%d%n", &r, &used) == 1;
+        if (is_run && stage[used] == '\0' && r > from) {
+            char name[32];
+            snprintf(name, sizeof name, "%s", stage);
+            session_loss_drop_stage(p->session, name, -1); /* the points after i move down: look at i again */
+        } else {
+            i++;
+        }
+    }
+}
+
+/* The trajectory collection into vecs [k, d], from the checkpoint when resuming. */
+static pd_status collect_trajectory(pd_pipeline *p, int resume, float *vecs, float *vec, pd_error *err)
 {
     const pd_config *c = &p->cfg;
-    int64_t d = p->target.d, iters = (int64_t)c->k * c->save_every;
+    int64_t d = p->target.d, iters = collect_iters(c, c->k);
     collect_ckpt ck = {.p = p, .vecs = vecs, .host = malloc((size_t)d * sizeof(float))};
     float *mom = malloc((size_t)d * sizeof(float));
     collect_point at = {0};
     int found = 0;
-    collect_run_of(p, ck.run);
+    collect_run_of(p, &ck);
     pd_status st = ck.host && mom ? PD_OK : error_set(err, PD_ERR_NOMEM, "collect: out of memory");
     if (st == PD_OK && resume)
         st = collect_restore(&ck, vecs, vec, mom, &at, &found, err);
@@ -347,15 +427,133 @@ static pd_status collect_run(pd_pipeline *p, int resume, float *vecs, float *vec
         pipeline_drop_state(p, COLLECT_CKPT); /* a fresh start never continues an older run */
     if (st == PD_OK) {
         session_loss_drop_stage(p->session, "collect", found ? at.done : -1);
+        collect_drop_run_losses(p, 0);
         if (found)
             progress_log(&p->cb, "collect: resuming after iteration %lld", (long long)at.done);
-        collect_job job = {.save_every = c->save_every, .out = vecs, .seed = rng_derive(c->seed, "collect-shuffle"),
-                           .metric_stage = "collect", .from = found ? &at : NULL, .from_mom = mom,
-                           .every = iters / 10 > 50 ? iters / 10 : 50, .save = collect_checkpoint, .ctx = &ck};
+        collect_job job = {.save_every = c->save_every, .k_out = c->k, .span = c->k_span, .out = vecs,
+                           .seed = rng_derive(c->seed, "collect-shuffle"), .metric_stage = "collect",
+                           .from = found ? &at : NULL, .from_mom = mom, .every = iters / 10 > 50 ? iters / 10 : 50,
+                           .save = collect_checkpoint, .ctx = &ck};
         st = collect_train(p, vec, iters, &job, err);
     }
     free(ck.host);
     free(mom);
+    return st;
+}
+
+/* ------------------------------------------------------------------------------------------- independent runs */
+
+/* The checkpoints of run r of `runs`: k / runs, the first k mod runs runs one more; the index of its first one. */
+static int32_t collect_run_k(int32_t k, int32_t runs, int32_t r)
+{
+    return k / runs + (r < k % runs ? 1 : 0);
+}
+
+static int32_t collect_run_first(int32_t k, int32_t runs, int32_t r)
+{
+    return r * (k / runs) + (r < k % runs ? r : k % runs);
+}
+
+/* Run r: its task model (run 0: the train stage's, loaded; else trained afresh), then its checkpoints. */
+static pd_status collect_one_run(pd_pipeline *p, int32_t r, float *vecs, float *vec, pd_error *err)
+{
+    const pd_config *c = &p->cfg;
+    char stage[32];
+    if (r > 0) {
+        snprintf(stage, sizeof stage, "task-r%d", (int)r + 1);
+        PD_TRY(stage_train_fresh(p, r, stage, err));
+    }
+    int32_t kr = collect_run_k(c->k, c->collect_runs, r), first = collect_run_first(c->k, c->collect_runs, r);
+    int64_t iters = collect_iters(c, kr);
+    progress_log(&p->cb, "collect: run %d of %d: checkpoints %d..%d (ids %d..%d), %lld iterations", (int)r + 1,
+                 (int)c->collect_runs, (int)first + 1, (int)(first + kr), (int)first, (int)(first + kr - 1),
+                 (long long)iters);
+    snprintf(stage, sizeof stage, "collect-r%d", (int)r + 1);
+    target_gather(p->be, p->task, &p->target, model_params(p->task), vec);
+    collect_job job = {.save_every = c->save_every, .k_out = kr, .span = c->k_span,
+                       .out = vecs + (int64_t)first * p->target.d,
+                       .seed = stage_run_seed(c, "collect-shuffle", r), .metric_stage = stage};
+    return collect_train(p, vec, iters, &job, err);
+}
+
+/* After run runs_done - 1: losses.csv (and config.csv), then state/collect_ckpt.bin with the vectors so far. */
+static pd_status collect_runs_save(const collect_ckpt *ck, int32_t runs_done, pd_error *err)
+{
+    pd_pipeline *p = ck->p;
+    PD_TRY(pipeline_checkpoint(p, err));
+    pd_state_writer *w;
+    PD_TRY(state_writer_create(&w, COLLECT_CKPT, err));
+    int64_t n = (int64_t)collect_run_first(p->cfg.k, p->cfg.collect_runs, runs_done) * p->target.d;
+    pd_status st = state_put(w, "vectors", PD_DTYPE_F32, ck->vecs, n, err);
+    if (st == PD_OK)
+        st = state_put(w, "run", PD_DTYPE_I64, ck->run, ck->n_run, err);
+    if (st == PD_OK)
+        st = state_put_i64(w, "runs_done", runs_done, err);
+    char path[PD_PATH_MAX];
+    if (st != PD_OK) {
+        state_writer_free(w);
+        return st;
+    }
+    return state_writer_commit(w, session_state_path(p->session, COLLECT_CKPT, path, sizeof path), err);
+}
+
+/* The finished runs and their vectors from state/collect_ckpt.bin; *runs_done = 0 when there is none or it was
+ * made with other settings. */
+static pd_status collect_runs_restore(const collect_ckpt *ck, float *vecs, int32_t *runs_done, pd_error *err)
+{
+    pd_pipeline *p = ck->p;
+    int32_t runs = p->cfg.collect_runs;
+    *runs_done = 0;
+    char path[PD_PATH_MAX];
+    pd_state *s;
+    PD_TRY(stage_state_load_optional(p->session, COLLECT_CKPT, COLLECT_CKPT, path, sizeof path, &s, err));
+    if (!s)
+        return PD_OK;
+    if (!collect_same_run(ck, s)) {
+        progress_log(&p->cb, "collect: %s was made with other settings; collecting from the start", path);
+        state_free(s);
+        return PD_OK;
+    }
+    int64_t done = 0;
+    pd_status st = state_get_i64(s, "runs_done", &done, err);
+    if (st == PD_OK && (done < 1 || done >= runs))
+        st = error_set(err, PD_ERR_STATE, "%s: runs_done %lld outside 1..%d", path, (long long)done, (int)runs - 1);
+    int64_t n = st == PD_OK ? (int64_t)collect_run_first(p->cfg.k, runs, (int32_t)done) * p->target.d : 0;
+    const float *v = st == PD_OK ? state_get(s, "vectors", PD_DTYPE_F32, n, NULL, err) : NULL;
+    if (st == PD_OK && !v)
+        st = err ? err->status : PD_ERR_STATE;
+    if (st == PD_OK) {
+        memcpy(vecs, v, (size_t)n * sizeof(float));
+        *runs_done = (int32_t)done;
+    }
+    state_free(s);
+    return st;
+}
+
+/* The independent collection into vecs [k, d], from the last finished run when resuming. */
+static pd_status collect_independent_runs(pd_pipeline *p, int resume, float *vecs, float *vec, pd_error *err)
+{
+    const pd_config *c = &p->cfg;
+    collect_ckpt ck = {.p = p, .vecs = vecs};
+    collect_run_of(p, &ck);
+    int32_t done = 0;
+    if (resume)
+        PD_TRY(collect_runs_restore(&ck, vecs, &done, err));
+    else
+        pipeline_drop_state(p, COLLECT_CKPT); /* a fresh start never continues an older run */
+    session_loss_drop_stage(p->session, "collect", -1);
+    collect_drop_run_losses(p, done);
+    if (done > 0)
+        progress_log(&p->cb, "collect: resuming after run %d of %d", (int)done, (int)c->collect_runs);
+    pd_status st = PD_OK;
+    for (int32_t r = done; st == PD_OK && r < c->collect_runs; r++) {
+        st = collect_one_run(p, r, vecs, vec, err);
+        if (st == PD_OK && r + 1 < c->collect_runs)
+            st = collect_runs_save(&ck, r + 1, err);
+        else if (st == PD_ERR_CANCELLED)
+            st = error_set(err, st, "collect stopped in run %d of %d (%s)", (int)r + 1, (int)c->collect_runs,
+                           r > 0 ? "the runs before it are saved" : "nothing saved yet");
+    }
     return st;
 }
 
@@ -369,14 +567,22 @@ pd_status stage_collect(pd_pipeline *p, int resume, pd_error *err)
     const pd_config *c = &p->cfg;
     int64_t d = t->d;
     int32_t k = c->k;
-    progress_log(&p->cb, "collect: %d checkpoints of %lld numbers (%s), every %d iterations, lr %g", k, (long long)d,
-                 t->names, c->save_every, c->collect_lr);
+    if (c->k_span > 0)
+        progress_log(&p->cb, "collect: %d checkpoints of %lld numbers (%s), spread over %d iterations, lr %g", k,
+                     (long long)d, t->names, c->k_span, c->collect_lr);
+    else
+        progress_log(&p->cb, "collect: %d checkpoints of %lld numbers (%s), every %d iterations, lr %g", k,
+                     (long long)d, t->names, c->save_every, c->collect_lr);
     float *vecs = malloc((size_t)k * (size_t)d * sizeof(float));
     float *vec = backend_alloc_floats(be, d);
     pd_status st = vecs && vec ? PD_OK : error_set(err, PD_ERR_NOMEM, "collect: out of memory");
-    if (st == PD_OK) {
+    if (st == PD_OK && collect_independent(c)) {
+        progress_log(&p->cb, "collect: from %d independently trained task models (run 1 is the train stage's)",
+                     (int)c->collect_runs);
+        st = collect_independent_runs(p, resume, vecs, vec, err);
+    } else if (st == PD_OK) {
         target_gather(be, p->task, t, model_params(p->task), vec);
-        st = collect_run(p, resume, vecs, vec, err);
+        st = collect_trajectory(p, resume, vecs, vec, err);
     }
     char path[PD_PATH_MAX];
     if (st == PD_OK)
@@ -385,7 +591,8 @@ pd_status stage_collect(pd_pipeline *p, int resume, pd_error *err)
         st = pipeline_write_params(session_path(p->session, "params.csv", path, sizeof path), vecs, k, d, err);
     if (st == PD_OK)
         pipeline_drop_state(p, COLLECT_CKPT);
-    /* collection trained the task model's target in place: restore the trained weights for later stages */
+    /* collection trained the task model's target in place (and the independent mode whole models): restore the
+     * trained weights for later stages */
     if (st == PD_OK)
         st = pipeline_load_task(p, err);
     free(vecs);

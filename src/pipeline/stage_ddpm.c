@@ -1,5 +1,8 @@
 /* stage_ddpm.c — the "ddpm" stage: train the latent diffusion model on the AE latents of the K vectors.
  * Checkpoints (parameters, AdamW moments, step) go to state/ddpm.bin; a resumed run continues from the last one.
+ * With ddpm_ema > 0 the file also holds the EMA of the weights ("ema", ddpm_ema_update) and its decay
+ * ("ema_decay", [1]), which the generate stage samples from; with ddpm_ema = 0 neither is written. Init, batches
+ * and noise draw from stage_gen_seed (gen_seed, or seed when it is 0).
  */
 #include <math.h>
 #include <stdio.h>
@@ -19,6 +22,7 @@ typedef struct {
     pd_ddpm_train_opts opts;
     float *z_all, *z_batch;       /* device [k, L], [batch, L] */
     float *host_all, *host_batch; /* host */
+    float *ema;                   /* device [parameters]: EMA of the weights (NULL: ddpm_ema = 0) */
     int32_t k, batch, length;
     int32_t geometry[6];
     char path[PD_PATH_MAX];
@@ -52,7 +56,7 @@ static void stage_ddpm_step(void *vp, int64_t step)
     int32_t n = c->k;
     if (c->batch < c->k) {
         pd_rng r;
-        rng_init(&r, rng_hash(rng_derive(c->p->cfg.seed, "ddpm-batch"), (uint64_t)step));
+        rng_init(&r, rng_hash(rng_derive(stage_gen_seed(&c->p->cfg), "ddpm-batch"), (uint64_t)step));
         for (int32_t i = 0; i < c->batch; i++)
             memcpy(c->host_batch + (int64_t)i * c->length,
                    c->host_all + (int64_t)rng_below(&r, (uint32_t)c->k) * c->length, (size_t)c->length * sizeof(float));
@@ -61,6 +65,8 @@ static void stage_ddpm_step(void *vp, int64_t step)
         n = c->batch;
     }
     ddpm_train_step(c->tr, z, n, &c->opts, step);
+    if (c->ema)
+        ddpm_ema_update(be, c->ema, unet_params(c->unet), unet_param_count(c->unet), c->p->cfg.ddpm_ema);
 }
 
 static float stage_ddpm_take_loss(void *vp)
@@ -72,9 +78,35 @@ static pd_status stage_ddpm_save(void *vp, int64_t step, int complete, pd_error 
 {
     stage_ddpm_ctx *c = vp;
     PD_TRY(pipeline_checkpoint(c->p, err));
-    stage_net net = {unet_params(c->unet), unet_adam_m(c->unet), unet_adam_v(c->unet), unet_param_count(c->unet),
-                     c->geometry, 6};
-    return stage_net_save(c->p->be, &net, c->path, "ddpm", step, complete, NULL, 0, err);
+    int64_t np = unet_param_count(c->unet);
+    stage_net net = {unet_params(c->unet), unet_adam_m(c->unet), unet_adam_v(c->unet), np, c->geometry, 6};
+    if (!c->ema)
+        return stage_net_save(c->p->be, &net, c->path, "ddpm", step, complete, NULL, 0, err);
+    float *host = malloc((size_t)np * sizeof *host), decay = (float)c->p->cfg.ddpm_ema;
+    if (!host)
+        return error_set(err, PD_ERR_NOMEM, "ddpm: out of memory saving the EMA weights");
+    c->p->be->download(c->p->be, host, c->ema, (size_t)np * sizeof *host);
+    stage_extra extra[2] = {{"ema", host, np}, {"ema_decay", &decay, 1}};
+    pd_status st = stage_net_save(c->p->be, &net, c->path, "ddpm", step, complete, extra, 2, err);
+    free(host);
+    return st;
+}
+
+pd_status stage_ddpm_ema_load(const pd_state *s, const char *path, double want, int resume, float *ema,
+                              int64_t count, pd_backend *be, pd_error *err)
+{
+    const float *decay = state_get(s, "ema_decay", PD_DTYPE_F32, 1, NULL, NULL);
+    float had = decay ? decay[0] : 0.0f;
+    if ((want > 0.0 || resume) && had != (float)want)
+        return error_set(err, PD_ERR_STATE, "%s: made with ddpm_ema=%g, not %g (settings changed since?); rerun the "
+                         "ddpm stage", path, (double)had, want);
+    if (want <= 0.0)
+        return PD_OK;
+    const float *v = state_get(s, "ema", PD_DTYPE_F32, count, NULL, err);
+    if (!v)
+        return err ? err->status : PD_ERR_STATE;
+    be->upload(be, ema, v, (size_t)count * sizeof *v);
+    return PD_OK;
 }
 
 /* The latents [k, L] the ae stage left in state/ae.bin. */
@@ -117,6 +149,37 @@ static pd_status stage_ddpm_latents(pd_pipeline *p, float **lat, int32_t *k, int
     return st;
 }
 
+/* Initial weights (and their copy, the EMA's start, when ddpm_ema > 0), or, resuming, the checkpoint's; *start
+ * receives the last step done. */
+static pd_status stage_ddpm_start(stage_ddpm_ctx *c, int resume, int64_t *start, pd_error *err)
+{
+    pd_pipeline *p = c->p;
+    pd_backend *be = p->be;
+    int64_t np = unet_param_count(c->unet);
+    *start = 0;
+    unet_init_params(c->unet, rng_derive(stage_gen_seed(&p->cfg), "ddpm-init"));
+    if (p->cfg.ddpm_ema > 0.0) {
+        if (!(c->ema = backend_alloc_floats(be, np)))
+            return error_set(err, PD_ERR_NOMEM, "ddpm: out of memory for the EMA weights");
+        be->copy(be, c->ema, unet_params(c->unet), (size_t)np * sizeof(float));
+    }
+    session_state_path(p->session, "ddpm", c->path, sizeof c->path);
+    FILE *f = resume ? fopen(c->path, "rb") : NULL;
+    if (f) {
+        fclose(f);
+        stage_net net = {unet_params(c->unet), unet_adam_m(c->unet), unet_adam_v(c->unet), np, c->geometry, 6};
+        pd_state *s;
+        int complete;
+        PD_TRY(stage_net_load(be, &net, c->path, "ddpm", p->cfg.ddpm_steps, start, &complete, &s, err));
+        pd_status st = stage_ddpm_ema_load(s, c->path, p->cfg.ddpm_ema, 1, c->ema, np, be, err);
+        state_free(s);
+        PD_TRY(st);
+        progress_log(&p->cb, "ddpm: resuming after step %lld", (long long)*start);
+    }
+    session_loss_drop_stage(p->session, "ddpm", *start); /* a refused checkpoint leaves the curve as it was */
+    return PD_OK;
+}
+
 pd_status stage_ddpm(pd_pipeline *p, int resume, pd_error *err)
 {
     double t0 = stage_now();
@@ -146,27 +209,11 @@ pd_status stage_ddpm(pd_pipeline *p, int resume, pd_error *err)
             be->upload(be, c.z_all, c.host_all, (size_t)c.k * (size_t)c.length * sizeof(float));
     }
     int64_t start = 0;
-    if (st == PD_OK) {
-        unet_init_params(c.unet, rng_derive(cfg->seed, "ddpm-init"));
-        session_state_path(p->session, "ddpm", c.path, sizeof c.path);
-        FILE *f = resume ? fopen(c.path, "rb") : NULL;
-        if (f) {
-            fclose(f);
-            stage_net net = {unet_params(c.unet), unet_adam_m(c.unet), unet_adam_v(c.unet), unet_param_count(c.unet),
-                             c.geometry, 6};
-            pd_state *s;
-            int complete;
-            st = stage_net_load(be, &net, c.path, "ddpm", cfg->ddpm_steps, &start, &complete, &s, err);
-            state_free(s);
-            if (st == PD_OK)
-                progress_log(&p->cb, "ddpm: resuming after step %lld", (long long)start);
-        }
-        if (st == PD_OK) /* a refused checkpoint leaves the curve as it was */
-            session_loss_drop_stage(p->session, "ddpm", start);
-    }
+    if (st == PD_OK)
+        st = stage_ddpm_start(&c, resume, &start, err);
     if (st == PD_OK) {
         c.opts = (pd_ddpm_train_opts){.lr = (float)cfg->ddpm_lr, .weight_decay = (float)cfg->ddpm_weight_decay,
-                                      .seed = rng_derive(cfg->seed, "ddpm-noise")};
+                                      .seed = rng_derive(stage_gen_seed(cfg), "ddpm-noise")};
         progress_log(&p->cb, "ddpm: UNet %s on latents of %d numbers, %lld parameters, T %d, %d steps, batch %d",
                      cfg->ddpm_channels, c.length, (long long)unet_param_count(c.unet), cfg->timesteps,
                      cfg->ddpm_steps, c.batch);
@@ -182,6 +229,7 @@ pd_status stage_ddpm(pd_pipeline *p, int resume, pd_error *err)
     }
     be->free(be, c.z_all);
     be->free(be, c.z_batch);
+    be->free(be, c.ema);
     ddpm_trainer_free(c.tr);
     ddpm_schedule_free(&sched);
     unet_free(c.unet);

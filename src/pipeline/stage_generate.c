@@ -2,8 +2,11 @@
  *
  * Evaluated, in this order (models.csv ids follow it): the K originals, the ensemble (one model whose target
  * is the mean of the K vectors: a weight average), n_recon AE reconstructions of evenly spaced originals, and
- * n_generate p-diff samples (DDPM or DDIM in latent space, decoded, un-standardised). The accuracy table goes
- * to summary.csv; every model with its vector and predictions to state/models.bin for the analysis.
+ * n_generate p-diff samples (DDPM or DDIM in latent space, decoded, mapped back through the AE's normalisation,
+ * vecnorm.h; sampled from the denoiser's EMA weights when ddpm_ema > 0, from stage_gen_seed). The accuracy table
+ * goes to summary.csv; every model with its vector and predictions to state/models.bin for the analysis; the
+ * DDPM's own latent samples [n_generate, L], before decoding, to state/samples.bin ("latents", with "n" and
+ * "length"), which the analysis embeds beside the re-encoded ones.
  */
 #include <math.h>
 #include <stdio.h>
@@ -16,6 +19,7 @@
 #include "pipeline_ctx.h"
 #include "rng.h"
 #include "stage_util.h"
+#include "vecnorm.h"
 #include "zoo.h"
 
 typedef struct {
@@ -30,21 +34,6 @@ static void stage_gen_nets_free(stage_gen_nets *n)
     unet_free(n->unet);
     free(n->mean);
     free(n->std);
-}
-
-/* The standardisation in ae.bin must be usable: every mean finite, every std positive and finite. */
-static pd_status stage_check_standardisation(const char *path, const float *mean, const float *std, int64_t d,
-                                             pd_error *err)
-{
-    for (int64_t j = 0; j < d; j++) {
-        if (!isfinite(mean[j]))
-            return error_set(err, PD_ERR_STATE, "%s: mean[%lld] is %g, not a finite number (rerun the ae stage)", path,
-                             (long long)j, (double)mean[j]);
-        if (!isfinite(std[j]) || !(std[j] > 0.0f))
-            return error_set(err, PD_ERR_STATE, "%s: std[%lld] is %g, not a positive finite number (rerun the ae stage)",
-                             path, (long long)j, (double)std[j]);
-    }
-    return PD_OK;
 }
 
 /* PD_ERR_NUMERIC when any of the n vectors [n, d] holds a NaN or infinity; what: says what they are and why. */
@@ -102,7 +91,7 @@ pd_status stage_load_ae(pd_pipeline *p, int64_t d, int32_t max_batch, pd_ae **ou
         st = error_set(err, PD_ERR_NOMEM, "out of memory loading %s", path);
         goto fail;
     }
-    if ((st = stage_check_standardisation(path, m, sd, d, err)) != PD_OK)
+    if ((st = vecnorm_check(path, m, sd, d, err)) != PD_OK)
         goto fail;
     memcpy(*mean, m, (size_t)d * sizeof(float));
     memcpy(*std, sd, (size_t)d * sizeof(float));
@@ -135,19 +124,20 @@ static pd_status stage_gen_load(pd_pipeline *p, stage_gen_nets *n, int64_t d, in
     pd_state *s;
     PD_TRY(stage_net_load(p->be, &unet, session_state_path(p->session, "ddpm", path, sizeof path), "ddpm", -1, &step,
                           &complete, &s, err));
+    pd_status st = stage_ddpm_ema_load(s, path, p->cfg.ddpm_ema, 0, unet_params(n->unet), unet_param_count(n->unet),
+                                       p->be, err);
     state_free(s);
+    PD_TRY(st);
     if (!complete)
         return error_set(err, PD_ERR_STATE, "%s: the ddpm stage did not finish; run it (or pdiff resume) first", path);
     return PD_OK;
 }
 
-/* Decode latents z [n, latent] (device) and un-standardise into out [n, d] (host). */
+/* Decode latents z [n, latent] (device) and map them back through the normalisation into out [n, d] (host). */
 static void stage_gen_decode(pd_backend *be, stage_gen_nets *nets, const float *z, int32_t n, int64_t d, float *out)
 {
     be->download(be, out, ae_decode(nets->ae, z, n), (size_t)n * (size_t)d * sizeof(float));
-    for (int32_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < d; j++)
-            out[(int64_t)i * d + j] = out[(int64_t)i * d + j] * nets->std[j] + nets->mean[j];
+    vecnorm_invert(out, n, d, nets->mean, nets->std);
 }
 
 /* The models evaluated so far, with the progress over all of them. */
@@ -164,7 +154,7 @@ static pd_status stage_gen_add(stage_gen_zoo *g, const char *kind, const float *
 {
     pd_pipeline *p = g->p;
     double acc, loss;
-    pd_status st = evaluator_run(g->ev, v, &acc, &loss, g->pred, err);
+    pd_status st = pipeline_evaluate(p, g->ev, v, &acc, &loss, g->pred, err);
     if (st == PD_OK && zoo_add(&g->z, kind, v, acc, loss, g->pred) < 0)
         st = error_set(err, PD_ERR_NOMEM, "generate: out of memory");
     if (st == PD_OK && progress_cancelled(&p->cb))
@@ -178,31 +168,35 @@ static pd_status stage_gen_open_eval(stage_gen_zoo *g, pd_error *err)
 {
     pd_pipeline *p = g->p;
     progress_log(&p->cb, "generate: evaluating on %d test images", p->data.test.n);
-    PD_TRY(evaluator_create(&g->ev, p->task, &p->target, &p->data.test, PIPELINE_EVAL_BATCH, &p->cb, err));
+    PD_TRY(evaluator_create(&g->ev, p->task, &p->target, &p->data.test, p->eval_batch, &p->cb, err));
     if (zoo_set_labels(&g->z, evaluator_labels(g->ev)) != PD_OK)
         return error_set(err, PD_ERR_NOMEM, "generate: out of memory");
     return PD_OK;
 }
 
-/* Sample n latents (DDPM or DDIM) and decode them, un-standardised, into out [n, d] (host). */
-static pd_status stage_gen_sample(pd_pipeline *p, stage_gen_nets *nets, int32_t n, int64_t d, float *out,
+/* Sample n latents (DDPM or DDIM) into lat [n, latent] (host) and decode them, mapped back through the
+ * normalisation, into out [n, d] (host). */
+static pd_status stage_gen_sample(pd_pipeline *p, stage_gen_nets *nets, int32_t n, int64_t d, float *out, float *lat,
                                   pd_error *err)
 {
     const pd_config *cfg = &p->cfg;
     pd_backend *be = p->be;
-    float *zdev = backend_alloc_floats(be, (int64_t)n * ae_latent_size(nets->ae));
+    int64_t ls = ae_latent_size(nets->ae);
+    float *zdev = backend_alloc_floats(be, (int64_t)n * ls);
     if (!zdev)
         return error_set(err, PD_ERR_NOMEM, "generate: out of memory");
-    progress_log(&p->cb, "generate: sampling %d latents (%s sampler)", n, cfg->sampler);
+    progress_log(&p->cb, "generate: sampling %d latents (%s sampler%s)", n, cfg->sampler,
+                 cfg->ddpm_ema > 0.0 ? ", EMA weights" : "");
     pd_ddpm_schedule sched;
     pd_status st = ddpm_schedule_init(&sched, be, cfg->timesteps, cfg->beta_start, cfg->beta_end, err);
     if (st == PD_OK) {
         pd_sampler smp = strcmp(cfg->sampler, "ddim") == 0 ? PD_SAMPLER_DDIM : PD_SAMPLER_DDPM;
-        st = ddpm_sample(nets->unet, &sched, zdev, n, smp, cfg->ddim_steps, rng_derive(cfg->seed, "sample"), &p->cb,
-                         err);
+        st = ddpm_sample(nets->unet, &sched, zdev, n, smp, cfg->ddim_steps, rng_derive(stage_gen_seed(cfg), "sample"),
+                         &p->cb, err);
         ddpm_schedule_free(&sched);
     }
     if (st == PD_OK) {
+        be->download(be, lat, zdev, (size_t)n * (size_t)ls * sizeof(float));
         stage_gen_decode(be, nets, zdev, n, d, out);
         char what[256];
         snprintf(what, sizeof what, "sampled vectors are not finite (NaN or Inf): sampling diverged; check timesteps, "
@@ -211,6 +205,25 @@ static pd_status stage_gen_sample(pd_pipeline *p, stage_gen_nets *nets, int32_t 
     }
     be->free(be, zdev);
     return st;
+}
+
+/* state/samples.bin: the DDPM's own latent samples lat [n, length], in the order of the p-diff models. */
+static pd_status stage_gen_save_samples(pd_pipeline *p, const float *lat, int32_t n, int64_t length, pd_error *err)
+{
+    char path[PD_PATH_MAX];
+    session_state_path(p->session, "samples", path, sizeof path);
+    pd_state_writer *w;
+    PD_TRY(state_writer_create(&w, "samples", err));
+    pd_status st = state_put_i64(w, "n", n, err);
+    if (st == PD_OK)
+        st = state_put_i64(w, "length", length, err);
+    if (st == PD_OK)
+        st = state_put(w, "latents", PD_DTYPE_F32, lat, (int64_t)n * length, err);
+    if (st != PD_OK) {
+        state_writer_free(w);
+        return st;
+    }
+    return state_writer_commit(w, path, err);
 }
 
 /* The k originals, then the ensemble: one model whose vector is their mean. */
@@ -232,7 +245,7 @@ static pd_status stage_gen_originals(stage_gen_zoo *g, const float *vecs, int32_
     return st;
 }
 
-/* AE reconstructions of n_rec evenly spaced originals, through the standardisation. */
+/* AE reconstructions of n_rec evenly spaced originals, through the normalisation. */
 static pd_status stage_gen_recons(stage_gen_zoo *g, stage_gen_nets *nets, const float *vecs, int32_t k,
                                   int32_t n_rec, int64_t d, pd_error *err)
 {
@@ -246,8 +259,7 @@ static pd_status stage_gen_recons(stage_gen_zoo *g, stage_gen_nets *nets, const 
     } else {
         for (int32_t r = 0; r < n_rec; r++) {
             int32_t i = (int32_t)((int64_t)r * k / n_rec);
-            for (int64_t j = 0; j < d; j++)
-                x[(int64_t)r * d + j] = (vecs[(int64_t)i * d + j] - nets->mean[j]) / nets->std[j];
+            vecnorm_apply(vecs + (int64_t)i * d, 1, d, nets->mean, nets->std, x + (int64_t)r * d);
         }
         be->upload(be, xdev, x, bytes);
         stage_gen_decode(be, nets, ae_encode(nets->ae, xdev, n_rec), n_rec, d, rec);
@@ -304,7 +316,7 @@ pd_status stage_generate(pd_pipeline *p, int resume, pd_error *err)
     const pd_config *cfg = &p->cfg;
     PD_TRY(pipeline_load_task(p, err));
     PD_TRY(pipeline_need_target(p, err));
-    float *vecs = NULL, *gen = NULL;
+    float *vecs = NULL, *gen = NULL, *lat = NULL;
     int32_t k;
     int64_t d;
     PD_TRY(pipeline_load_vectors(p, &vecs, &k, &d, err));
@@ -322,13 +334,14 @@ pd_status stage_generate(pd_pipeline *p, int resume, pd_error *err)
     if ((st = stage_gen_load(p, &nets, d, max_batch, err)) != PD_OK)
         goto done;
     gen = malloc((size_t)max_batch * (size_t)d * sizeof(float));
+    lat = malloc((size_t)n_gen * (size_t)ae_latent_size(nets.ae) * sizeof(float));
     g.pred = malloc((size_t)p->data.test.n);
-    if (!gen || !g.pred) {
+    if (!gen || !lat || !g.pred) {
         st = error_set(err, PD_ERR_NOMEM, "generate: out of memory");
         goto done;
     }
     /* the samples, decoded once: gen holds them until their evaluation, after the originals' */
-    if ((st = stage_gen_sample(p, &nets, n_gen, d, gen, err)) != PD_OK)
+    if ((st = stage_gen_sample(p, &nets, n_gen, d, gen, lat, err)) != PD_OK)
         goto done;
     if ((st = stage_gen_open_eval(&g, err)) != PD_OK)
         goto done;
@@ -339,9 +352,12 @@ pd_status stage_generate(pd_pipeline *p, int resume, pd_error *err)
     for (int32_t i = 0; st == PD_OK && i < n_gen; i++)
         st = stage_gen_add(&g, "pdiff", gen + (int64_t)i * d, err);
     if (st == PD_OK)
+        st = stage_gen_save_samples(p, lat, n_gen, ae_latent_size(nets.ae), err);
+    if (st == PD_OK)
         st = stage_gen_write(p, &g.z, t0, err);
 done:
     free(gen);
+    free(lat);
     free(g.pred);
     free(vecs);
     evaluator_free(g.ev);

@@ -3,14 +3,19 @@
  * While it trains, the stage checkpoints to state/train_ckpt.bin (kind "train_ckpt") every tenth of the run (at
  * least 50 steps apart) and when cancelled: the model's parameters, BatchNorm buffers and SGD momentum, its shape
  * and architecture, the settings it was made with ("run": epochs, batch, total steps, schedule, log interval,
- * shuffling seed, lr, momentum, weight decay), the steps done and the loss/accuracy counters of the unfinished
+ * shuffling seed, lr, momentum, weight decay; then, only when one of them is not the default, augment, lr_gamma
+ * and a checksum of lr_milestones), the steps done and the loss/accuracy counters of the unfinished
  * loss interval (pd_train_point). A resumed stage continues from it to the same task.bin and loss points as an
  * uninterrupted run (a checkpoint made with other settings is ignored: the stage starts over); the finished
  * stage deletes it, and the collect stage's checkpoint, which the new task model makes stale.
+ *
+ * The options (schedule, augmentation, seeds) come from stage_train_options, which the collect stage's
+ * independent mode also uses to train its other runs (stage_train_fresh).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "path.h"
 #include "pipeline_ctx.h"
@@ -65,23 +70,74 @@ static pd_status stage_train_save(pd_pipeline *p, double accuracy, pd_error *err
     return state_writer_commit(w, session_state_path(p->session, "task", path, sizeof path), err);
 }
 
-#define STAGE_TRAIN_RUN 9
+#define STAGE_TRAIN_RUN_V1 9 /* the signature before augment and the step schedule, still written for defaults */
+#define STAGE_TRAIN_RUN 12
 
 typedef struct {
     pd_pipeline *p;
     int64_t total;
     int32_t batch;
     int64_t run[STAGE_TRAIN_RUN]; /* the settings the run's numbers depend on (stage_train_run) */
+    int32_t n_run;                /* how many of them a checkpoint records */
 } stage_train_ckpt;
 
 /* What a checkpoint must have been made with to be continued: epochs, batch, steps, schedule, log interval,
- * shuffling seed and the bits of lr, momentum and weight decay. */
+ * shuffling seed and the bits of lr, momentum and weight decay; then augment, the bits of gamma and a checksum
+ * of the milestones, recorded only when augment or the step schedule is on (so that a default run's checkpoint
+ * is the one earlier versions wrote). */
 static void stage_train_run(stage_train_ckpt *c, const pd_train_opts *o)
 {
-    int64_t run[STAGE_TRAIN_RUN] = {o->epochs, c->batch, c->total, o->cosine, o->log_every, (int64_t)o->seed,
+    int step = o->schedule == TRAIN_LR_STEP;
+    uLong ms = step ? crc32(0L, (const Bytef *)o->milestones, (uInt)(sizeof(int32_t) * (size_t)o->n_milestones))
+                    : 0;
+    int64_t run[STAGE_TRAIN_RUN] = {o->epochs, c->batch, c->total, o->schedule, o->log_every, (int64_t)o->seed,
                                     stage_float_bits(o->lr), stage_float_bits(o->momentum),
-                                    stage_float_bits(o->weight_decay)};
+                                    stage_float_bits(o->weight_decay), o->augment,
+                                    step ? stage_float_bits(o->gamma) : 0, (int64_t)ms};
     memcpy(c->run, run, sizeof run);
+    c->n_run = o->augment || step ? STAGE_TRAIN_RUN : STAGE_TRAIN_RUN_V1;
+}
+
+uint64_t stage_run_seed(const pd_config *c, const char *purpose, int32_t run)
+{
+    uint64_t s = rng_derive(c->seed, purpose);
+    return run == 0 ? s : rng_hash(s, (uint64_t)run);
+}
+
+/* The task-model training options of the config for training run `run` (0: the train stage's). */
+static void stage_train_options(const pd_config *c, int32_t run, pd_train_opts *o)
+{
+    *o = (pd_train_opts){.epochs = c->epochs, .batch = c->batch, .lr = (float)c->lr, .momentum = (float)c->momentum,
+                         .weight_decay = (float)c->weight_decay, .gamma = c->lr_gamma,
+                         .schedule = strcmp(c->lr_schedule, "cosine") == 0 ? TRAIN_LR_COSINE
+                                     : strcmp(c->lr_schedule, "step") == 0 ? TRAIN_LR_STEP
+                                                                           : TRAIN_LR_CONSTANT,
+                         .augment = strcmp(c->augment, "cropflip") == 0,
+                         .seed = stage_run_seed(c, "task-shuffle", run), .log_every = 50};
+    double ms[TRAIN_MAX_MILESTONES];
+    int nm = o->schedule == TRAIN_LR_STEP ? config_parse_list(c->lr_milestones, ms, TRAIN_MAX_MILESTONES) : 0;
+    for (int i = 0; i < nm; i++)
+        o->milestones[i] = (int32_t)ms[i];
+    o->n_milestones = nm > 0 ? nm : 0;
+}
+
+uint32_t stage_train_checksum(pd_pipeline *p)
+{
+    pd_train_opts o;
+    stage_train_options(&p->cfg, 0, &o);
+    stage_train_ckpt ck = {.p = p, .total = train_total_steps(p->task, &p->data, &o),
+                           .batch = train_batch_size(p->task, &o)};
+    stage_train_run(&ck, &o);
+    return (uint32_t)crc32(0L, (const Bytef *)ck.run, (uInt)sizeof ck.run);
+}
+
+pd_status stage_train_fresh(pd_pipeline *p, int32_t run, const char *stage, pd_error *err)
+{
+    pd_train_opts o;
+    stage_train_options(&p->cfg, run, &o);
+    o.stage = stage;
+    model_init_params(p->task, stage_run_seed(&p->cfg, "task-init", run));
+    return train_task(p->task, &p->data, &o, &p->cb, NULL, err);
 }
 
 /* train_task's save hook: losses.csv (and config.csv), then state/train_ckpt.bin. */
@@ -94,7 +150,7 @@ static pd_status stage_train_checkpoint(void *ctx, const pd_train_point *at, pd_
     PD_TRY(state_writer_create(&w, STAGE_TRAIN_CKPT, err));
     pd_status st = stage_train_put_model(p, w, 1, err);
     if (st == PD_OK)
-        st = state_put(w, "run", PD_DTYPE_I64, c->run, STAGE_TRAIN_RUN, err);
+        st = state_put(w, "run", PD_DTYPE_I64, c->run, c->n_run, err);
     if (st == PD_OK)
         st = state_put_i64(w, "step", at->step, err);
     if (st == PD_OK)
@@ -143,7 +199,7 @@ static int stage_train_same_run(const stage_train_ckpt *c, const pd_state *s, co
 {
     int64_t n = 0;
     const int64_t *run = state_get(s, "run", PD_DTYPE_I64, -1, &n, NULL);
-    return run && n == STAGE_TRAIN_RUN && memcmp(run, c->run, sizeof c->run) == 0 &&
+    return run && n == c->n_run && memcmp(run, c->run, (size_t)c->n_run * sizeof *run) == 0 &&
            pipeline_check_task_shape(c->p, s, path, NULL) == PD_OK;
 }
 
@@ -184,7 +240,7 @@ static pd_status stage_train_restore(const stage_train_ckpt *c, int32_t log_ever
 static pd_status stage_train_finish(pd_pipeline *p, double t0, pd_error *err)
 {
     double acc, loss;
-    PD_TRY(train_evaluate(p->task, &p->data.test, PIPELINE_EVAL_BATCH, &acc, &loss, NULL, &p->cb, err));
+    PD_TRY(train_evaluate(p->task, &p->data.test, p->eval_batch, &acc, &loss, NULL, &p->cb, err));
     progress_log(&p->cb, "train: test accuracy %.4f, test loss %.4f", acc, loss);
     double chance = 1.0 / p->data.classes;
     if (p->data.classes > 1 && acc < 1.5 * chance)
@@ -204,12 +260,10 @@ pd_status stage_train(pd_pipeline *p, int resume, pd_error *err)
 {
     double t0 = stage_now();
     PD_TRY(pipeline_need_model(p, err));
-    model_init_params(p->task, rng_derive(p->cfg.seed, "task-init"));
+    model_init_params(p->task, stage_run_seed(&p->cfg, "task-init", 0));
     const pd_config *c = &p->cfg;
-    pd_train_opts o = {.epochs = c->epochs, .batch = c->batch, .lr = (float)c->lr, .momentum = (float)c->momentum,
-                       .weight_decay = (float)c->weight_decay, .cosine = strcmp(c->lr_schedule, "cosine") == 0,
-                       .seed = rng_derive(c->seed, "task-shuffle"),
-                       .log_every = 50};
+    pd_train_opts o;
+    stage_train_options(c, 0, &o);
     stage_train_ckpt ck = {.p = p, .total = train_total_steps(p->task, &p->data, &o),
                            .batch = train_batch_size(p->task, &o)};
     o.save = stage_train_checkpoint;
@@ -227,8 +281,9 @@ pd_status stage_train(pd_pipeline *p, int resume, pd_error *err)
         o.from = &at;
         progress_log(&p->cb, "train: resuming after step %lld", (long long)at.step);
     }
-    progress_log(&p->cb, "train: %s on %s, %d epochs, batch %d, lr %g (%s)", c->arch, c->dataset, c->epochs, c->batch,
-                 c->lr, c->lr_schedule);
+    progress_log(&p->cb, "train: %s on %s, %d epochs, batch %d, lr %g (%s%s%s), augment %s", c->arch, c->dataset,
+                 c->epochs, c->batch, c->lr, c->lr_schedule, o.schedule == TRAIN_LR_STEP ? " at " : "",
+                 o.schedule == TRAIN_LR_STEP ? c->lr_milestones : "", c->augment);
     PD_TRY(train_task(p->task, &p->data, &o, &p->cb, NULL, err));
     return stage_train_finish(p, t0, err);
 }

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rng.h"
+
 static int stage_cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -156,4 +158,9 @@ int64_t stage_float_bits(double v)
     uint32_t u;
     memcpy(&u, &f, sizeof u);
     return (int64_t)u;
+}
+
+uint64_t stage_gen_seed(const pd_config *cfg)
+{
+    return cfg->gen_seed ? rng_derive(cfg->gen_seed, "gen-seed") : cfg->seed;
 }

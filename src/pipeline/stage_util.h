@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "config.h"
 #include "error.h"
 #include "session.h"
 
@@ -19,6 +20,10 @@ static inline double stage_now(void)
 
 /* The bits of (float)v, for recording a setting exactly in a checkpoint's "run" signature. */
 int64_t stage_float_bits(double v);
+/* The seed of the generator side — the AE's training (init, batches, noise), the DDPM's training and the
+ * sampling: cfg->seed itself when gen_seed is 0 (the streams of every run before gen_seed existed), else a seed
+ * derived from gen_seed, so that the generator's variance can be measured over the same collected checkpoints. */
+uint64_t stage_gen_seed(const pd_config *cfg);
 /* Sort a copy and return best (max), mean and median of v [n]. */
 void stage_stats(const double *v, int64_t n, double *best, double *mean, double *median);
 /* stage_stats of the n accuracies acc, also written to the session summary as PREFIX_best, _mean, _median. */

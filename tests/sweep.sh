@@ -1,0 +1,126 @@
+#!/bin/sh
+# sweep.sh — `pdiff sweep` end to end on a generated data set with tiny settings: a sweep over seed reports each run
+# and the mean ± 95 % CI (text, csv, latex); --seeds N runs every value with N seeds, sharing train and collect
+# between the values of a seed, and every session reports and resumes on its own; a sweep over gen_seed shares
+# train and collect; bad --seeds values are refused with one line. TAP output.
+: "${PDIFF:=./pdiff}" "${top_builddir:=.}"
+work="$top_builddir/tests/work/sweep"
+rm -rf "$work"; mkdir -p "$work/data"
+n=0; failed=0
+ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
+check() { desc=$1; shift; if "$@" >/dev/null 2>&1; then ok 0 "$desc"; else ok 1 "$desc"; fi; }
+"$top_builddir/tests/gen_idx" "$work/data" 1000 300 10 || { echo "Bail out! gen_idx failed"; exit 1; }
+
+tiny="--set dataset=idx:$work/data --set arch=mlp --set epochs=1 --set k=10 --set save_every=1 --set ae_steps=40
+ --set ddpm_steps=40 --set n_generate=6 --set n_recon=2 --set timesteps=40 --set ddpm_channels=8,8,8,8
+ --set n_noise=2 --set noise_sigmas=0.01 --set n_finetune=2 --set finetune_steps=2 --set threads=2"
+# how many times a stage started, from the progress log
+starts() { grep -c "stage $2: start" "$1"; }
+
+# a sweep over seed: one group of three runs
+w="$work/seeds"
+# shellcheck disable=SC2086
+"$PDIFF" sweep seed=1,2,3 $tiny --session "$w" > "$work/seeds.txt" 2> "$work/seeds.err"; ok $? "sweep seed=1,2,3 exits 0"
+check "one session per seed" sh -c "test -s '$w/seed-1/summary.csv' && test -s '$w/seed-2/summary.csv' && test -s '$w/seed-3/summary.csv'"
+check "the seeds do not share (three train stages)" test "$(starts "$work/seeds.err" train)" -eq 3
+check "sweep_index.csv: key,value,seed,session" sh -c "
+  test \"\$(head -n 1 '$w/sweep_index.csv' | tr -d '\"')\" = key,value,seed,session && grep -q '^\"seed\",\"2\",\"2\",\"seed-2\"\$' '$w/sweep_index.csv'"
+check "text: each run and the mean ± 95% CI" sh -c "grep -q 'Runs over 3 seeds' '$work/seeds.txt' && grep -q 'mean ± 95% CI' '$work/seeds.txt'"
+check "text: p-diff and original best with mean ± CI" sh -c "
+  grep -Eq '^  pdiff +best +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ ± [0-9.]+\$' '$work/seeds.txt' &&
+  grep -Eq '^  original +best +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ ± [0-9.]+\$' '$work/seeds.txt'"
+check "text: the baselines too (averaged, gaussian, noise, fine-tuned)" sh -c "
+  for k in averaged gaussian noise_0.01 finetune ensemble ae_recon; do grep -Eq \"^  \$k +[a-z_]+ .* ± \" '$work/seeds.txt' || exit 1; done"
+check "sweep.csv: tidy header and 10 fields per row" sh -c "
+  test \"\$(head -n 1 '$w/sweep.csv' | tr -d '\"')\" = table,key,value,seed,kind,metric,n,mean,sd,ci95 &&
+  awk -F, 'NF != 10 {bad=1} END {exit bad}' '$w/sweep.csv'"
+# the group's row of a metric agrees with its three runs: mean and t(2) sd / sqrt(3)
+agree() {
+    awk -F, -v k="\"$1\"" -v m="\"$2\"" '
+      $1 == "\"sweep\"" && $5 == k && $6 == m && $4 != "\"\"" { x[++r] = $8 }
+      $1 == "\"sweep\"" && $5 == k && $6 == m && $4 == "\"\"" && $3 == "\"all\"" { n = $7; mean = $8; ci = $10 }
+      END { if (r != 3 || n != 3) exit 1; s = (x[1] + x[2] + x[3]) / 3; v = 0; for (i = 1; i <= 3; i++) v += (x[i] - s)^2
+            h = 4.302652730 * sqrt(v / 2) / sqrt(3); d1 = s - mean; d2 = h - ci
+            exit !(d1 * d1 < 1e-14 && d2 * d2 < 1e-14) }' "$w/sweep.csv"
+}
+check "csv: p-diff best over the seeds = mean and t interval of its runs" agree pdiff best
+check "csv: original mean over the seeds = mean and t interval of its runs" agree original mean
+check "csv: seconds in the cost table" grep -q '^"sweep_cost","seed","all","","","seconds_train",3,' "$w/sweep.csv"
+check "sweep.tex: booktabs with \$mean \\pm ci\$ cells" sh -c "grep -q toprule '$w/sweep.tex' && grep -q bottomrule '$w/sweep.tex' &&
+  grep -Eq '^pdiff & best & .*\\\$[0-9.]+ \\\\pm [0-9.]+\\\$ \\\\\\\\\$' '$w/sweep.tex' &&
+  test \$(grep -c '\\\\begin{tabular}' '$w/sweep.tex') -eq \$(grep -c '\\\\end{tabular}' '$w/sweep.tex')"
+
+# --seeds 2 over latent_noise: four sessions, train and collect once per seed
+w="$work/ln"
+# shellcheck disable=SC2086
+"$PDIFF" sweep latent_noise=0,0.1 --seeds 2 $tiny --session "$w" --format latex > "$work/ln.tex" 2> "$work/ln.err"
+ok $? "sweep latent_noise=0,0.1 --seeds 2 exits 0"
+for s in latent_noise-0-seed-1 latent_noise-0-seed-2 latent_noise-0.1-seed-1 latent_noise-0.1-seed-2; do
+    check "session $s is complete" test -s "$w/$s/summary.csv"
+    check "session $s reports on its own" "$PDIFF" report "$w/$s"
+    check "session $s resumes (nothing left to do)" "$PDIFF" resume "$w/$s" --quiet
+done
+check "sweep_index.csv: 4 runs, seeds 1 and 2" sh -c "test \$(wc -l < '$w/sweep_index.csv') -eq 5 &&
+  grep -q '^\"latent_noise\",\"0.1\",\"2\",\"latent_noise-0.1-seed-2\"\$' '$w/sweep_index.csv'"
+check "train ran once per seed (2 of 4 sessions)" test "$(starts "$work/ln.err" train)" -eq 2
+check "collect ran once per seed" test "$(starts "$work/ln.err" collect)" -eq 2
+check "the AE ran in every session" test "$(starts "$work/ln.err" ae)" -eq 4
+check "the second value of a seed took its task model and checkpoints" sh -c "
+  cmp -s '$w/latent_noise-0-seed-2/state/task.bin' '$w/latent_noise-0.1-seed-2/state/task.bin' &&
+  cmp -s '$w/latent_noise-0-seed-2/state/collect.bin' '$w/latent_noise-0.1-seed-2/state/collect.bin'"
+check "the seeds differ" sh -c "! cmp -s '$w/latent_noise-0-seed-1/state/task.bin' '$w/latent_noise-0-seed-2/state/task.bin'"
+# the originals and the comparison models are the first session's vectors: their evaluations are taken, not redone
+check "the second value of a seed reuses the first's evaluations (state/reuse.bin, the log says so)" sh -c "
+  cmp -s '$w/latent_noise-0-seed-1/state/models.bin' '$w/latent_noise-0.1-seed-1/state/reuse.bin' &&
+  test \$(grep -c 'reusing the evaluations' '$work/ln.err') -eq 2"
+same_models=0
+for kind in original averaged gaussian finetune; do # the models.csv rows of each kind, without their ids
+    for v in 0 0.1; do
+        awk -F, -v k="\"$kind\"" '$2 == k { $1 = ""; print }' "$w/latent_noise-$v-seed-1/models.csv" > "$work/models-$v"
+    done
+    { test -s "$work/models-0" && cmp -s "$work/models-0" "$work/models-0.1"; } || same_models=1
+done
+ok $same_models "reused: originals, averaged, gaussian and fine-tuned models identical to the first value's"
+check "latex on stdout: mean ± CI over 2 seeds per value" sh -c "grep -q 'over 2 seeds per value' '$work/ln.tex' &&
+  grep -Eq '^pdiff & best & \\\$[0-9.]+ \\\\pm [0-9.]+\\\$ & \\\$[0-9.]+ \\\\pm [0-9.]+\\\$ ' '$work/ln.tex'"
+check "sweep.csv: per value and metric a row over 2 seeds" \
+    grep -q '^"sweep","latent_noise","0.1","","pdiff","best",2,' "$w/sweep.csv"
+
+# a sweep over gen_seed shares train and collect
+w="$work/gen"
+# shellcheck disable=SC2086
+"$PDIFF" sweep gen_seed=5,6 $tiny --session "$w" --format csv > "$work/gen.csv" 2> "$work/gen.err"
+ok $? "sweep gen_seed=5,6 exits 0"
+check "gen_seed: train and collect ran once, the AE twice" sh -c "
+  test $(starts "$work/gen.err" train) -eq 1 && test $(starts "$work/gen.err" collect) -eq 1 && test $(starts "$work/gen.err" ae) -eq 2"
+check "gen_seed: the checkpoints are shared" cmp -s "$w/gen_seed-5/state/collect.bin" "$w/gen_seed-6/state/collect.bin"
+check "gen_seed: the AEs differ" sh -c "! cmp -s '$w/gen_seed-5/state/ae.bin' '$w/gen_seed-6/state/ae.bin'"
+check "csv on stdout: one run per value" sh -c "grep -q '^\"sweep\",\"gen_seed\",\"6\",\"1\",\"pdiff\",\"best\",1,' '$work/gen.csv' &&
+  grep -q '^\"sweep\",\"gen_seed\",\"6\",\"\",\"pdiff\",\"best\",1,' '$work/gen.csv'"
+
+# k with k_span > 0: k changes the collection, only train is shared
+w="$work/kspan"
+# shellcheck disable=SC2086
+"$PDIFF" sweep k=4,8 $tiny --set k_span=16 --session "$w" > /dev/null 2> "$work/kspan.err"; ok $? "sweep k=4,8 with k_span=16 exits 0"
+check "k with k_span: train once, collect for every k" sh -c "
+  test $(starts "$work/kspan.err" train) -eq 1 && test $(starts "$work/kspan.err" collect) -eq 2"
+check "k with k_span: the k = 4 checkpoints are not the first 4 of k = 8" sh -c "
+  head -n 5 '$w/k-8/params.csv' > '$work/k8.head' && ! cmp -s '$work/k8.head' '$w/k-4/params.csv'"
+
+# bad --seeds: exit 2, one line, nothing made
+expect_usage() { # DESCRIPTION PATTERN -- ARGS...
+    desc=$1 pat=$2; shift 3
+    rm -rf "$work/bad"
+    "$PDIFF" sweep "$@" --session "$work/bad" > /dev/null 2> "$work/err.txt"; got=$?
+    if [ "$got" -eq 2 ] && grep -q -- "$pat" "$work/err.txt" && [ "$(wc -l < "$work/err.txt")" -eq 1 ] && [ ! -e "$work/bad" ]; then
+        ok 0 "$desc"
+    else ok 1 "$desc (status $got: $(head -c 200 "$work/err.txt"))"; fi
+}
+for bad in 0 -1 33 abc 2x ""; do
+    expect_usage "--seeds '$bad' is refused" "--seeds" -- latent_noise=0,0.1 --seeds "$bad"
+done
+expect_usage "--seeds on a sweep over seed is refused" "seed" -- seed=1,2 --seeds 2
+expect_usage "--seeds without a value is refused" "seeds" -- latent_noise=0,0.1 --seeds
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
