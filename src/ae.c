@@ -233,6 +233,27 @@ pd_status ae_geometry_check(const pd_ae_geometry *g, pd_error *err)
     return ae_plan(g, enc, dec, &dp, &np, err) ? PD_OK : err ? err->status : PD_ERR_CONFIG;
 }
 
+pd_status ae_geometry_config(const pd_config *c, int64_t d, pd_ae_geometry *g, pd_error *err)
+{
+    if (strcmp(c->ae, "small") == 0) {
+        *g = ae_geometry_small((int32_t)d);
+    } else if (strcmp(c->ae, "medium") == 0) {
+        *g = ae_geometry_medium((int32_t)d);
+    } else {
+        double enc[4], dec[4];
+        if (config_parse_list(c->ae_enc, enc, 4) != 4 || config_parse_list(c->ae_dec, dec, 4) != 4)
+            return error_set(err, PD_ERR_CONFIG, "ae_enc/ae_dec: need 4 channel counts each");
+        g->d = (int32_t)d;
+        g->fold = c->ae_fold;
+        g->kernel = c->ae_kernel;
+        for (int i = 0; i < 4; i++) {
+            g->enc[i] = (int32_t)enc[i];
+            g->dec[i] = (int32_t)dec[i];
+        }
+    }
+    return ae_geometry_check(g, err);
+}
+
 /* ------------------------------------------------------------------------------------------ lifetime */
 
 pd_status ae_create(pd_ae **out, pd_backend *be, const pd_ae_geometry *g, int32_t max_batch, int trainable,

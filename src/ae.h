@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "backend.h"
+#include "config.h"
 #include "error.h"
 
 typedef struct {
@@ -51,6 +52,9 @@ pd_ae_geometry ae_geometry_medium(int32_t d);
  * instance-normalised length >= 2 (PyTorch refuses 1; a latent of length 1 would be ignored by the decoder), the
  * decoder output at least d long); PD_ERR_CONFIG naming it. */
 pd_status ae_geometry_check(const pd_ae_geometry *g, pd_error *err);
+/* The geometry configuration c asks for with vectors of length d (ae = small | medium, or custom from ae_enc,
+ * ae_dec, ae_fold, ae_kernel), checked; PD_ERR_CONFIG naming the key. The ae stage, generate and the plan use it. */
+pd_status ae_geometry_config(const pd_config *c, int64_t d, pd_ae_geometry *g, pd_error *err);
 
 pd_status ae_create(pd_ae **out, pd_backend *be, const pd_ae_geometry *g, int32_t max_batch, int trainable,
                     pd_error *err);

@@ -30,20 +30,15 @@ void augment_batch(const pd_split *s, const int32_t *idx, int32_t n, float *x, i
                    int64_t step)
 {
     PD_ASSERT(s && (n == 0 || idx) && s->c >= 1 && s->c <= 3);
+    dataset_batch(s, idx, n, NULL, y); /* the labels (and the indices checked) */
+    if (!x)
+        return;
     const int64_t hw = (int64_t)s->h * s->w, chw = s->c * hw;
     float lut[3][256]; /* as dataset_batch normalises; padding is byte 0 */
-    for (int32_t ch = 0; ch < s->c; ch++)
-        for (int b = 0; b < 256; b++)
-            lut[ch][b] = ((float)b / 255.0f - s->mean[ch]) / s->std[ch];
+    dataset_norm_lut(s, lut);
     for (int32_t i = 0; i < n; i++) {
-        int32_t k = idx[i];
-        PD_ASSERT(k >= 0 && k < s->n);
-        if (y)
-            y[i] = s->labels[k];
-        if (!x)
-            continue;
         pd_augment_draw d = augment_draw(stream, step, i);
-        const uint8_t *src = s->pixels + (size_t)k * chw;
+        const uint8_t *src = s->pixels + (size_t)idx[i] * chw;
         float *dst = x + (size_t)i * chw;
         for (int32_t r = 0; r < s->h; r++)
             for (int32_t c = 0; c < s->w; c++) {

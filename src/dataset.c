@@ -425,14 +425,19 @@ void dataset_free(pd_dataset *ds)
 
 /* ------------------------------------------------------------------------------------------ batches, shuffles */
 
+void dataset_norm_lut(const pd_split *s, float lut[3][256])
+{
+    for (int32_t ch = 0; ch < s->c && ch < 3; ch++)
+        for (int b = 0; b < 256; b++)
+            lut[ch][b] = ((float)b / 255.0f - s->mean[ch]) / s->std[ch];
+}
+
 void dataset_batch(const pd_split *s, const int32_t *idx, int32_t n, float *x, int32_t *y)
 {
     PD_ASSERT(s && (n == 0 || idx) && s->c >= 1 && s->c <= 3);
     const int64_t hw = (int64_t)s->h * s->w, chw = s->c * hw;
     float lut[3][256];
-    for (int32_t ch = 0; ch < s->c; ch++)
-        for (int b = 0; b < 256; b++)
-            lut[ch][b] = ((float)b / 255.0f - s->mean[ch]) / s->std[ch];
+    dataset_norm_lut(s, lut);
     for (int32_t i = 0; i < n; i++) {
         int32_t k = idx[i];
         PD_ASSERT(k >= 0 && k < s->n);

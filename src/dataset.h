@@ -62,6 +62,9 @@ pd_status dataset_probe(const char *spec, const char *data_dir, int32_t *c, int3
 /* Gather images idx[0..n) of a split into x [n, c, h, w] (normalised floats, host memory) and y [n];
  * either may be NULL. Indices must be in range (asserted). */
 void dataset_batch(const pd_split *s, const int32_t *idx, int32_t n, float *x, int32_t *y);
+/* The normalisation dataset_batch applies: lut[ch][byte] = (byte / 255 - mean[ch]) / std[ch] for the split's
+ * channels (augment_batch shares it). */
+void dataset_norm_lut(const pd_split *s, float lut[3][256]);
 
 /* Deterministic permutation of [0, n) for an epoch: depends only on (seed, epoch). */
 void dataset_shuffle(int32_t *perm, int32_t n, uint64_t seed, int64_t epoch);

@@ -30,6 +30,11 @@ typedef enum {
 
 #define PIPELINE_ALL_STAGES ((1u << PD_STAGE_COUNT) - 1u)
 
+/* The models the analyze stage adds besides the noise-added and fine-tuned ones: averaged (each the mean of a few
+ * originals) and gaussian (drawn from the Gaussian fitted to the originals); the plan counts them too. */
+#define PIPELINE_ANALYZE_AVERAGED 100
+#define PIPELINE_ANALYZE_GAUSSIAN 100
+
 typedef struct pd_pipeline pd_pipeline;
 
 const char *pipeline_stage_name(pd_stage s);

@@ -75,10 +75,6 @@ typedef struct {
     double measure_seconds;            /* how long plan_compute measured */
 } pd_plan;
 
-/* The models the analyze stage adds besides noise and fine-tuned ones (stage_analyze.c: averaged, gaussian). */
-#define PLAN_ANALYZE_AVERAGED 100
-#define PLAN_ANALYZE_GAUSSIAN 100
-
 /* Fill *plan for cfg (config_validate'd). measure != 0 times the units on the configured backend (device, threads):
  * a backend that cannot be created fails the plan (PD_ERR_DEVICE). A missing data set is not an error (data_note).
  * A target that selects nothing in the task model, an impossible AE geometry and the like fail with the

@@ -69,26 +69,70 @@ pd_status report_table_row(pd_report_table *t, const char *const *texts, const d
     return PD_OK;
 }
 
-static void report_table_latex_escape(const char *s, FILE *out)
+void report_latex_escape(const char *s, FILE *out)
 {
+    static const char pm[] = "±";
     for (; *s; s++) {
-        switch (*s) {
-        case '&': case '%': case '$': case '#': case '_': case '{': case '}':
+        if (strncmp(s, pm, sizeof pm - 1) == 0) {
+            fputs("$\\pm$", out);
+            s += sizeof pm - 2;
+        } else if (strchr("&%$#_{}", *s)) {
             fprintf(out, "\\%c", *s);
-            break;
-        case '~':
+        } else if (*s == '~') {
             fputs("\\textasciitilde{}", out);
-            break;
-        case '^':
+        } else if (*s == '^') {
             fputs("\\textasciicircum{}", out);
-            break;
-        case '\\':
+        } else if (*s == '\\') {
             fputs("\\textbackslash{}", out);
-            break;
-        default:
+        } else {
             fputc(*s, out);
         }
     }
+}
+
+void report_latex_begin(const char *title, const char *label, int text_cols, int cols, FILE *out)
+{
+    fprintf(out, "%% %s\n\\begin{table}[t]\n\\centering\n\\caption{", title);
+    report_latex_escape(title, out);
+    fprintf(out, "}\n\\label{tab:%s}\n\\begin{tabular}{", label);
+    for (int c = 0; c < cols; c++)
+        fputc(c < text_cols ? 'l' : 'r', out);
+    fputs("}\n\\toprule\n", out);
+}
+
+void report_latex_cell(int c, const char *text, int escape, FILE *out)
+{
+    if (c)
+        fputs(" & ", out);
+    if (strcmp(text, "-") == 0)
+        fputs("--", out);
+    else if (escape)
+        report_latex_escape(text, out);
+    else
+        fputs(text, out);
+}
+
+void report_latex_row_end(int r, FILE *out)
+{
+    fputs(" \\\\\n", out);
+    if (r == 0)
+        fputs("\\midrule\n", out);
+}
+
+void report_latex_end(FILE *out)
+{
+    fputs("\\bottomrule\n\\end{tabular}\n\\end{table}\n\n", out);
+}
+
+void report_text_rule(const int *width, int cols, FILE *out)
+{
+    int total = 0;
+    for (int c = 0; c < cols; c++)
+        total += width[c] + 2;
+    fputs("  ", out);
+    for (int i = 2; i < total; i++)
+        fputc('-', out);
+    fputc('\n', out);
 }
 
 static void report_table_print_text(const pd_report_table *t, FILE *out)
@@ -110,39 +154,21 @@ static void report_table_print_text(const pd_report_table *t, FILE *out)
                 fprintf(out, "  %*s", width[c], cell);
         }
         fputc('\n', out);
-        if (r == 0) {
-            int total = 0;
-            for (int c = 0; c < t->cols && c < 32; c++)
-                total += width[c] + 2;
-            fputs("  ", out);
-            for (int i = 2; i < total; i++)
-                fputc('-', out);
-            fputc('\n', out);
-        }
+        if (r == 0)
+            report_text_rule(width, t->cols < 32 ? t->cols : 32, out);
     }
     fputc('\n', out);
 }
 
 static void report_table_print_latex(const pd_report_table *t, FILE *out)
 {
-    fprintf(out, "%% %s\n\\begin{table}[t]\n\\centering\n\\caption{", t->title);
-    report_table_latex_escape(t->title, out);
-    fprintf(out, "}\n\\label{tab:%s}\n\\begin{tabular}{l", t->label);
-    for (int c = 1; c < t->cols; c++)
-        fputc('r', out);
-    fputs("}\n\\toprule\n", out);
+    report_latex_begin(t->title, t->label, 1, t->cols, out);
     for (int r = 0; r < t->rows; r++) {
-        for (int c = 0; c < t->cols; c++) {
-            if (c)
-                fputs(" & ", out);
-            const char *cell = t->cells[r * t->cols + c];
-            report_table_latex_escape(strcmp(cell, "-") == 0 ? "--" : cell, out);
-        }
-        fputs(" \\\\\n", out);
-        if (r == 0)
-            fputs("\\midrule\n", out);
+        for (int c = 0; c < t->cols; c++)
+            report_latex_cell(c, t->cells[r * t->cols + c], 1, out);
+        report_latex_row_end(r, out);
     }
-    fputs("\\bottomrule\n\\end{tabular}\n\\end{table}\n\n", out);
+    report_latex_end(out);
 }
 
 /* tidy CSV rows: table,kind,metric,value for every numeric cell */

@@ -38,5 +38,20 @@ void report_table_free(pd_report_table *t);
 /* Append a row: texts[i] for column i (NULL = use value[i] formatted with fmt, e.g. "%.2f"). */
 pd_status report_table_row(pd_report_table *t, const char *const *texts, const double *values, const char *fmt);
 void report_table_print(const pd_report_table *t, pd_report_format f, FILE *out);
+/* The rule under a text table's header: "  " and dashes across cols columns of width[c] characters each separated by
+ * two spaces, and a newline (report and sweep). */
+void report_text_rule(const int *width, int cols, FILE *out);
+
+/* LaTeX pieces shared by report and sweep. report_latex_escape writes s with & % $ # _ { } ~ ^ and backslash made
+ * literal and "±" as $\pm$. A booktabs table: report_latex_begin (a "% title" comment, the table float with the
+ * escaped title as caption and tab:label as label, a tabular whose first text_cols of cols columns are
+ * left-aligned and the rest right-aligned, \toprule), then per row r its cells (report_latex_cell: " & " before
+ * every column c but the first, "-" as "--", the text escaped when escape != 0) and report_latex_row_end(r, out)
+ * (\midrule after the header row 0), then report_latex_end. */
+void report_latex_escape(const char *s, FILE *out);
+void report_latex_begin(const char *title, const char *label, int text_cols, int cols, FILE *out);
+void report_latex_cell(int c, const char *text, int escape, FILE *out);
+void report_latex_row_end(int r, FILE *out);
+void report_latex_end(FILE *out);
 
 #endif

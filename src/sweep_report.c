@@ -7,6 +7,7 @@
 #include "csvio.h"
 #include "grow.h"
 #include "path.h"
+#include "report.h"
 #include "session.h"
 #include "stats.h"
 #include "sweep.h"
@@ -380,66 +381,26 @@ static void sweep_print_text(const sweep_table *t, FILE *out)
                 fprintf(out, "  %*s%s", pad, "", buf);
         }
         fputc('\n', out);
-        if (r == 0) {
-            int total = 0;
-            for (int c = 0; c < t->cols; c++)
-                total += width[c] + 2;
-            fputs("  ", out);
-            for (int i = 2; i < total; i++)
-                fputc('-', out);
-            fputc('\n', out);
-        }
+        if (r == 0)
+            report_text_rule(width, t->cols, out);
     }
     fputc('\n', out);
     free(width);
 }
 
-/* LaTeX-escaped text; "±" becomes $\pm$ */
-static void sweep_latex_escape(const char *s, FILE *out)
-{
-    for (; *s; s++) {
-        if (strncmp(s, "±", strlen("±")) == 0) {
-            fputs("$\\pm$", out);
-            s += strlen("±") - 1;
-        } else if (strchr("&%$#_{}", *s)) {
-            fprintf(out, "\\%c", *s);
-        } else if (*s == '~') {
-            fputs("\\textasciitilde{}", out);
-        } else if (*s == '^') {
-            fputs("\\textasciicircum{}", out);
-        } else if (*s == '\\') {
-            fputs("\\textbackslash{}", out);
-        } else {
-            fputc(*s, out);
-        }
-    }
-}
-
 static void sweep_print_latex(const sweep_table *t, FILE *out)
 {
-    fprintf(out, "%% %s\n\\begin{table}[t]\n\\centering\n\\caption{", t->title);
-    sweep_latex_escape(t->title, out);
-    fprintf(out, "}\n\\label{tab:%s}\n\\begin{tabular}{ll", t->name);
-    for (int c = 2; c < t->cols; c++)
-        fputc('r', out);
-    fputs("}\n\\toprule\n", out);
+    report_latex_begin(t->title, t->name, 2, t->cols, out);
     for (int r = 0; r < t->rows; r++) {
         for (int c = 0; c < t->cols; c++) {
             const sweep_cell *cell = &t->cells[r * t->cols + c];
             char buf[320];
             sweep_cell_format(cell, 1, buf, sizeof buf);
-            if (c)
-                fputs(" & ", out);
-            if (cell->label)
-                sweep_latex_escape(buf, out);
-            else
-                fputs(strcmp(buf, "-") == 0 ? "--" : buf, out);
+            report_latex_cell(c, buf, cell->label != NULL, out); /* a label is never "-": neutralised to "'-" */
         }
-        fputs(" \\\\\n", out);
-        if (r == 0)
-            fputs("\\midrule\n", out);
+        report_latex_row_end(r, out);
     }
-    fputs("\\bottomrule\n\\end{tabular}\n\\end{table}\n\n", out);
+    report_latex_end(out);
 }
 
 /* ------------------------------------------------------------------------------------------ CSV */

@@ -140,6 +140,18 @@ static void unet_alloc_buffers(pd_unet *u, int64_t widest)
     }
 }
 
+pd_status unet_geometry_config(const pd_config *c, int32_t length, pd_unet_geometry *g, pd_error *err)
+{
+    double ch[4];
+    if (config_parse_list(c->ddpm_channels, ch, 4) != 4)
+        return error_set(err, PD_ERR_CONFIG, "ddpm_channels: need 4 channel counts, got '%s'", c->ddpm_channels);
+    g->length = length;
+    for (int i = 0; i < 4; i++)
+        g->channels[i] = (int32_t)ch[i];
+    g->timesteps = c->timesteps;
+    return PD_OK;
+}
+
 pd_status unet_create(pd_unet **out, pd_backend *be, const pd_unet_geometry *g, int32_t max_batch, int trainable,
                       pd_error *err)
 {

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "backend.h"
+#include "config.h"
 #include "error.h"
 
 typedef struct {
@@ -28,6 +29,10 @@ typedef struct {
 } pd_unet_geometry;
 
 typedef struct pd_unet pd_unet;
+
+/* The geometry configuration c asks for with latents of `length` numbers (ddpm_channels, timesteps); PD_ERR_CONFIG
+ * when ddpm_channels is not 4 channel counts. The ddpm stage, generate and the plan use it. */
+pd_status unet_geometry_config(const pd_config *c, int32_t length, pd_unet_geometry *g, pd_error *err);
 
 pd_status unet_create(pd_unet **out, pd_backend *be, const pd_unet_geometry *g, int32_t max_batch, int trainable,
                       pd_error *err);

@@ -1,16 +1,19 @@
 /* test_ae.c — the parameter autoencoder, the UNet and the DDPM (ae.c, unet.c, ddpm.c) on the CPU backend:
- * parameter counts and geometry checks, finite-difference gradients of every parameter (AE with noise off and
- * on, UNet including the embedding table with repeated timesteps), encode/decode shapes, the DDPM schedule,
- * training that learns (AE reconstruction; a DDPM on a two-point latent distribution, whose samples take the
- * points' shape with both samplers; the UNet cannot see a latent's mean, see test_ddpm_learns), sampling
- * determinism, progress and cancel, and resumed training that repeats a straight run bitwise. */
+ * parameter counts, geometry checks and the geometries a configuration asks for, finite-difference gradients of
+ * every parameter (AE with noise off and on, UNet including the embedding table with repeated timesteps),
+ * encode/decode shapes, the DDPM schedule, training that learns (AE reconstruction; a DDPM on a two-point latent
+ * distribution, whose samples take the points' shape with both samplers; the UNet cannot see a latent's mean, see
+ * test_ddpm_learns), sampling determinism, progress and cancel, and resumed training that repeats a straight run
+ * bitwise. */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ae.h"
 #include "backend.h"
+#include "config.h"
 #include "ddpm.h"
 #include "gradcheck.h"
 #include "rng.h"
@@ -101,6 +104,41 @@ static void test_counts(void)
                (long long)unet_param_count(u));
     unet_free(u);
     unet_free(NULL);
+}
+
+/* The geometries a configuration asks for (ae_geometry_config, unet_geometry_config), as the stages and the plan
+ * build them. */
+static void test_geometry_config(void)
+{
+    pd_error err;
+    pd_config c;
+    config_defaults(&c);
+    pd_ae_geometry g, want = ae_geometry_small(1290);
+    tap_ok(config_set(&c, "ae", "small", &err) == PD_OK && ae_geometry_config(&c, 1290, &g, &err) == PD_OK &&
+               memcmp(&g, &want, sizeof g) == 0, "ae=small: ae_geometry_small(d)");
+    want = ae_geometry_medium(2048);
+    tap_ok(config_set(&c, "ae", "medium", &err) == PD_OK && ae_geometry_config(&c, 2048, &g, &err) == PD_OK &&
+               memcmp(&g, &want, sizeof g) == 0, "ae=medium: ae_geometry_medium(d)");
+    int ok = config_set(&c, "ae", "custom", &err) == PD_OK && config_set(&c, "ae_enc", "3,3,3,5", &err) == PD_OK &&
+             config_set(&c, "ae_dec", "5,16,16,4", &err) == PD_OK && config_set(&c, "ae_fold", "2", &err) == PD_OK &&
+             config_set(&c, "ae_kernel", "3", &err) == PD_OK;
+    tap_ok(ok && ae_geometry_config(&c, 500, &g, &err) == PD_OK && g.d == 500 && g.fold == 2 && g.kernel == 3 &&
+               g.enc[0] == 3 && g.enc[3] == 5 && g.dec[0] == 5 && g.dec[1] == 16 && g.dec[3] == 4,
+           "ae=custom: d, fold, kernel and the channel lists (%s)", err.msg);
+    snprintf(c.ae_enc, sizeof c.ae_enc, "2,2,2");
+    tap_ok(ae_geometry_config(&c, 500, &g, &err) == PD_ERR_CONFIG && strstr(err.msg, "ae_enc"),
+           "ae=custom with 3 encoder channels refused: %s", err.msg);
+    config_set(&c, "ae", "small", &err);
+    tap_ok(ae_geometry_config(&c, 50, &g, &err) == PD_ERR_CONFIG && strstr(err.msg, "too short"),
+           "the geometry is checked: %s", err.msg);
+    pd_unet_geometry ug;
+    tap_ok(config_set(&c, "ddpm_channels", "8,16,32,64", &err) == PD_OK &&
+               config_set(&c, "timesteps", "60", &err) == PD_OK && unet_geometry_config(&c, 12, &ug, &err) == PD_OK &&
+               ug.length == 12 && ug.channels[0] == 8 && ug.channels[3] == 64 && ug.timesteps == 60,
+           "unet: length, ddpm_channels and timesteps");
+    snprintf(c.ddpm_channels, sizeof c.ddpm_channels, "8,8");
+    tap_ok(unet_geometry_config(&c, 12, &ug, &err) == PD_ERR_CONFIG && strstr(err.msg, "ddpm_channels"),
+           "unet: 2 channel counts refused: %s", err.msg);
 }
 
 /* ---- AE gradients ------------------------------------------------------------------------------------- */
@@ -635,6 +673,7 @@ int main(void)
         return tap_done();
     }
     test_counts();
+    test_geometry_config();
     test_ae_grad(0.0f, 0.0f);
     test_ae_grad(0.05f, 0.3f);
     test_unet_grad();

@@ -259,6 +259,13 @@ static void test_idx_good(void)
                     want[i * 35 + j] = (float)((pix(0, idx[i], j) / 255.0 - ds.train.mean[0]) / ds.train.std[0]);
             tap_close("dataset_batch idx: x = (b/255 - mean)/std", x, want, 3 * 35, 1e-6, 1e-6);
             tap_ok(y[0] == 3 && y[1] == 0 && y[2] == 3, "dataset_batch labels %d %d %d", y[0], y[1], y[2]);
+            float lut[3][256];
+            dataset_norm_lut(&ds.train, lut);
+            int same = 1;
+            for (int i = 0; i < 3; i++)
+                for (int j = 0; j < 35; j++)
+                    same &= x[i * 35 + j] == lut[0][pix(0, idx[i], j)];
+            tap_ok(same, "dataset_norm_lut: the table dataset_batch normalises with, bit for bit");
         }
         dataset_free(&ds);
         dataset_free(&ds);

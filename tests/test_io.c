@@ -548,6 +548,39 @@ static const char *fake_models = "\"id\",\"kind\",\"accuracy\",\"loss\",\"max_io
                                  "2,\"noise:0.01\",0.5,0.3,0.4,0,0.5\n"
                                  "3,\"say \"\"hi\"\", x_1%\",0.5,0.3,0.4,0,0.5\n";
 
+/* The LaTeX pieces report and sweep share: the escape (with ± as $\pm$) and a booktabs table's frame. */
+static void test_report_latex(void)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    report_latex_escape("a_b & 50% ± 2 {x} ~^\\ #$±", out);
+    fclose(out);
+    const char *want_esc = "a\\_b \\& 50\\% $\\pm$ 2 \\{x\\} "
+                           "\\textasciitilde{}\\textasciicircum{}\\textbackslash{} \\#\\$$\\pm$";
+    tap_ok(strcmp(buf, want_esc) == 0, "report_latex_escape: specials made literal, ± as $\\pm$ (%s)", buf);
+    free(buf);
+    out = open_memstream(&buf, &len);
+    report_latex_begin("t_1", "lab", 2, 4, out);
+    const char *cells[2][4] = {{"a", "b_", "1", "2"}, {"c", "-", "$x_1$", "-"}};
+    for (int r = 0; r < 2; r++) {
+        for (int c = 0; c < 4; c++)
+            report_latex_cell(c, cells[r][c], c < 2, out);
+        report_latex_row_end(r, out);
+    }
+    report_latex_end(out);
+    fclose(out);
+    const char *want_tab = "% t_1\n\\begin{table}[t]\n\\centering\n\\caption{t\\_1}\n\\label{tab:lab}\n"
+                           "\\begin{tabular}{llrr}\n\\toprule\na & b\\_ & 1 & 2 \\\\\n\\midrule\n"
+                           "c & -- & $x_1$ & -- \\\\\n"
+                           "\\bottomrule\n\\end{tabular}\n\\end{table}\n\n";
+    tap_ok(strcmp(buf, want_tab) == 0,
+           "report_latex_begin/cell/row_end/end: 2 text columns, cells escaped or not, '-' as '--', rules");
+    if (strcmp(buf, want_tab) != 0)
+        tap_diag("got:\n%s", buf);
+    free(buf);
+}
+
 static void test_report_session(void)
 {
     char dir[4400];
@@ -701,6 +734,7 @@ int main(void)
     test_zoo_csv();
     test_similarity();
     test_report_table();
+    test_report_latex();
     test_report_session();
     test_sweep();
     return tap_done();

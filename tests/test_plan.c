@@ -71,7 +71,7 @@ static void test_counts(const pd_config *cp)
            p.sample_batch, p.sample_chunks);
     tap_ok(p.eval_generate == 20 + 1 + 4 + 300, "generate evaluates K + ensemble + 4 + 300 = 325 (got %d)",
            p.eval_generate);
-    tap_ok(p.eval_analyze == 2 * 5 + 3 + PLAN_ANALYZE_AVERAGED + PLAN_ANALYZE_GAUSSIAN,
+    tap_ok(p.eval_analyze == 2 * 5 + 3 + PIPELINE_ANALYZE_AVERAGED + PIPELINE_ANALYZE_GAUSSIAN,
            "analyze evaluates 2 x 5 noise + 3 fine-tuned + 100 + 100 = 213 (got %d)", p.eval_analyze);
     tap_ok(p.finetune_iters == 21, "fine-tuning: 3 x 7 = 21 iterations (got %lld)", (long long)p.finetune_iters);
     /* the task model at max_batch 1000 (the evaluation batch), trainable: parameters, gradients, momentum, one

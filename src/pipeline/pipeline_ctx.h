@@ -70,11 +70,8 @@ void pipeline_drop_state(pd_pipeline *p, const char *name);
  * (the data set's image size and classes, the config's arch and width). */
 pd_status pipeline_check_task_shape(const pd_pipeline *p, const pd_state *s, const char *path, pd_error *err);
 
-/* The AE geometry a config asks for with vectors of length d, and its signature in state files. */
-pd_status stage_ae_geometry(const pd_config *c, int64_t d, pd_ae_geometry *g, pd_error *err);
+/* The signatures in state files of an AE geometry and a UNet geometry (ae_geometry_config, unet_geometry_config). */
 void stage_ae_signature(const pd_ae_geometry *g, int32_t sig[11]);
-/* The UNet geometry for latents of `length` numbers, and its signature. */
-pd_status stage_unet_geometry(const pd_config *c, int32_t length, pd_unet_geometry *g, pd_error *err);
 void stage_unet_signature(const pd_unet_geometry *g, int32_t sig[6]);
 /* The EMA weights of state/ddpm.bin s (path names it) into ema (device [count]) when want (ddpm_ema) > 0.
  * PD_ERR_STATE when the file was made with another decay (none: 0) and want > 0, or, resuming, any other. */

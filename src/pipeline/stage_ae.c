@@ -33,27 +33,6 @@ typedef struct {
     char path[PD_PATH_MAX];
 } stage_ae_ctx;
 
-pd_status stage_ae_geometry(const pd_config *c, int64_t d, pd_ae_geometry *g, pd_error *err)
-{
-    if (strcmp(c->ae, "small") == 0) {
-        *g = ae_geometry_small((int32_t)d);
-    } else if (strcmp(c->ae, "medium") == 0) {
-        *g = ae_geometry_medium((int32_t)d);
-    } else {
-        double enc[4], dec[4];
-        if (config_parse_list(c->ae_enc, enc, 4) != 4 || config_parse_list(c->ae_dec, dec, 4) != 4)
-            return error_set(err, PD_ERR_CONFIG, "ae_enc/ae_dec: need 4 channel counts each");
-        g->d = (int32_t)d;
-        g->fold = c->ae_fold;
-        g->kernel = c->ae_kernel;
-        for (int i = 0; i < 4; i++) {
-            g->enc[i] = (int32_t)enc[i];
-            g->dec[i] = (int32_t)dec[i];
-        }
-    }
-    return ae_geometry_check(g, err);
-}
-
 void stage_ae_signature(const pd_ae_geometry *g, int32_t sig[11])
 {
     sig[0] = g->d;
@@ -150,7 +129,7 @@ pd_status stage_ae(pd_pipeline *p, int resume, pd_error *err)
     float *vecs = NULL;
     PD_TRY(pipeline_load_vectors(p, &vecs, &c.k, &c.d, err));
     pd_ae_geometry g;
-    pd_status st = stage_ae_geometry(cfg, c.d, &g, err);
+    pd_status st = ae_geometry_config(cfg, c.d, &g, err);
     stage_ae_signature(&g, c.geometry);
     c.batch = cfg->ae_batch < c.k ? cfg->ae_batch : c.k;
     c.mean = malloc((size_t)c.d * sizeof(float));

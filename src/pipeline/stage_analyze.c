@@ -30,8 +30,6 @@
 #include "tsne.h"
 #include "zoo.h"
 
-#define ANALYZE_N_AVERAGED 100
-#define ANALYZE_N_GAUSSIAN 100
 #define ANALYZE_AVERAGE_OF 16
 
 typedef struct {
@@ -110,7 +108,7 @@ static pd_status analyze_interpolations(analyze_ctx *a, pd_error *err)
     int32_t *idx = malloc((size_t)a->k * sizeof *idx);
     double *mean = calloc((size_t)a->d, sizeof *mean), *sd = calloc((size_t)a->d, sizeof *sd);
     pd_status st = idx && mean && sd ? PD_OK : error_set(err, PD_ERR_NOMEM, "analyze: out of memory");
-    for (int32_t n = 0; st == PD_OK && n < ANALYZE_N_AVERAGED; n++) {
+    for (int32_t n = 0; st == PD_OK && n < PIPELINE_ANALYZE_AVERAGED; n++) {
         for (int32_t i = 0; i < a->k; i++)
             idx[i] = i;
         for (int32_t i = 0; i < m; i++) { /* partial Fisher-Yates: m distinct originals */
@@ -138,7 +136,7 @@ static pd_status analyze_interpolations(analyze_ctx *a, pd_error *err)
         sd[j] = sqrt(sd[j] / a->k);
     }
     uint64_t gseed = rng_derive(c->seed, "analyze-gaussian");
-    for (int32_t n = 0; st == PD_OK && n < ANALYZE_N_GAUSSIAN; n++) {
+    for (int32_t n = 0; st == PD_OK && n < PIPELINE_ANALYZE_GAUSSIAN; n++) {
         for (int64_t j = 0; j < a->d; j++)
             a->vec[j] = (float)(mean[j] + sd[j] * rng_normal_at(gseed, (uint64_t)(n * a->d + j)));
         st = analyze_add(a, "gaussian", a->vec, err);

@@ -579,6 +579,11 @@ pd_status stage_collect(pd_pipeline *p, int resume, pd_error *err)
     if (st == PD_OK && collect_independent(c)) {
         progress_log(&p->cb, "collect: from %d independently trained task models (run 1 is the train stage's)",
                      (int)c->collect_runs);
+        if (d < model_param_count(p->task) || model_buffer_count(p->task) > 0)
+            progress_log(&p->cb, "collect: note: later stages evaluate every vector inside run 1's model, so runs "
+                         "2..%d are judged with run 1's %s (exact only with target=all on a model without "
+                         "BatchNorm)", (int)c->collect_runs,
+                         d < model_param_count(p->task) ? "weights outside the target" : "BatchNorm statistics");
         st = collect_independent_runs(p, resume, vecs, vec, err);
     } else if (st == PD_OK) {
         target_gather(be, p->task, t, model_params(p->task), vec);

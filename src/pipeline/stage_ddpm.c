@@ -28,18 +28,6 @@ typedef struct {
     char path[PD_PATH_MAX];
 } stage_ddpm_ctx;
 
-pd_status stage_unet_geometry(const pd_config *c, int32_t length, pd_unet_geometry *g, pd_error *err)
-{
-    double ch[4];
-    if (config_parse_list(c->ddpm_channels, ch, 4) != 4)
-        return error_set(err, PD_ERR_CONFIG, "ddpm_channels: need 4 channel counts, got '%s'", c->ddpm_channels);
-    g->length = length;
-    for (int i = 0; i < 4; i++)
-        g->channels[i] = (int32_t)ch[i];
-    g->timesteps = c->timesteps;
-    return PD_OK;
-}
-
 void stage_unet_signature(const pd_unet_geometry *g, int32_t sig[6])
 {
     sig[0] = g->length;
@@ -189,7 +177,7 @@ pd_status stage_ddpm(pd_pipeline *p, int resume, pd_error *err)
     PD_TRY(stage_ddpm_latents(p, &c.host_all, &c.k, &c.length, err));
     pd_unet_geometry g;
     pd_ddpm_schedule sched = {0};
-    pd_status st = stage_unet_geometry(cfg, c.length, &g, err);
+    pd_status st = unet_geometry_config(cfg, c.length, &g, err);
     stage_unet_signature(&g, c.geometry);
     c.batch = cfg->ddpm_batch < c.k ? cfg->ddpm_batch : c.k;
     if (st == PD_OK && !(c.host_batch = malloc((size_t)c.batch * (size_t)c.length * sizeof(float))))

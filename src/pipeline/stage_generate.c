@@ -60,7 +60,7 @@ pd_status stage_load_ae(pd_pipeline *p, int64_t d, int32_t max_batch, pd_ae **ou
     *out = NULL;
     *mean = *std = NULL;
     PD_TRY(pipeline_need_state(p, "ae", PD_STAGE_AE, err));
-    PD_TRY(stage_ae_geometry(&p->cfg, d, &g, err));
+    PD_TRY(ae_geometry_config(&p->cfg, d, &g, err));
     stage_ae_signature(&g, sig);
     pd_ae *ae;
     PD_TRY(ae_create(&ae, be, &g, max_batch, 0, err));
@@ -113,7 +113,7 @@ static pd_status stage_gen_load(pd_pipeline *p, stage_gen_nets *n, int64_t d, in
     PD_TRY(stage_load_ae(p, d, max_batch, &n->ae, &n->mean, &n->std, err));
     pd_unet_geometry ug;
     int32_t usig[6];
-    PD_TRY(stage_unet_geometry(&p->cfg, (int32_t)ae_latent_size(n->ae), &ug, err));
+    PD_TRY(unet_geometry_config(&p->cfg, (int32_t)ae_latent_size(n->ae), &ug, err));
     stage_unet_signature(&ug, usig);
     int32_t ub = p->cfg.n_generate < 256 ? p->cfg.n_generate : 256;
     PD_TRY(unet_create(&n->unet, p->be, &ug, ub, 0, err));
