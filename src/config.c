@@ -73,6 +73,8 @@ static const cfg_key config_keys[] = {
     CFG_REAL(weight_decay, "5e-4", 0, 1, 0, "task", "SGD weight decay"),
     CFG_CHOICE(augment, "none", "none|cropflip", "task",
                "task-model augmentation: none, or random 4-pixel-padded crop and horizontal flip"),
+    CFG_STRING(init, "", NULL, "task",
+               "a safetensors state_dict (saved from PyTorch) the task model starts from; empty: random init"),
     CFG_STRING(target, "auto", cfg_rule_target, "collect", "parameters to collect: auto, all, or names/globs a,b"),
     CFG_INT(k, "200", 2, 100000, "collect", "number of checkpoints to collect (K)"),
     CFG_INT(save_every, "2", 1, 1000000, "collect", "training iterations between collected checkpoints"),
@@ -82,6 +84,8 @@ static const cfg_key config_keys[] = {
     CFG_CHOICE(collect_mode, "trajectory", "trajectory|independent", "collect",
                "checkpoints from one training trajectory, or from collect_runs independently seeded runs"),
     CFG_INT(collect_runs, "10", 1, 100000, "collect", "independent mode: number of independently trained models (R)"),
+    CFG_STRING(checkpoints, "", NULL, "collect",
+               "a folder of safetensors checkpoints made elsewhere, used instead of collecting (the first k by name)"),
     CFG_CHOICE(ae, "small", "small|medium|custom", "ae", "autoencoder geometry (custom: the ae_* values)"),
     CFG_INT(ae_fold, "3", 2, 64, "ae", "autoencoder stride (fold) per layer"),
     CFG_INT(ae_kernel, "3", 1, 64, "ae", "autoencoder convolution kernel size"),
@@ -737,8 +741,9 @@ pd_status config_load_csv(pd_config *c, const char *path, int skip_unknown, pd_e
 
 /* Settings added after sessions had been written: an older session's config.csv has no row for them, and it ran
  * with what is now their default (a preset row in that file must not change them). */
-static const char *const cfg_added_keys[] = {"lr_milestones", "lr_gamma", "augment",  "k_span",    "collect_mode",
-                                             "collect_runs",  "ddpm_ema", "best_of_n", "gen_seed"};
+static const char *const cfg_added_keys[] = {"lr_milestones", "lr_gamma", "augment",   "k_span",   "collect_mode",
+                                             "collect_runs",  "ddpm_ema", "best_of_n", "gen_seed", "init",
+                                             "checkpoints"};
 
 static int cfg_is_added(const char *key)
 {

@@ -40,6 +40,7 @@ typedef struct {
     char lr_milestones[64];            /* step: epochs at which the learning rate is multiplied by lr_gamma */
     double lr_gamma;
     char augment[16];                  /* none | cropflip (4-pixel padded random crop + horizontal flip) */
+    char init[PD_CONFIG_STR];          /* "" or a safetensors state_dict the task model starts from */
     /* collection */
     char target[PD_CONFIG_STR];        /* auto | all | comma list of names, prefixes or globs */
     int32_t k;                         /* checkpoints to collect */
@@ -48,6 +49,8 @@ typedef struct {
     int32_t k_span;                    /* 0: every save_every iterations; N: K checkpoints spread over N iterations */
     char collect_mode[16];             /* trajectory | independent (K checkpoints from collect_runs runs) */
     int32_t collect_runs;              /* independent: number of independently seeded training runs (R) */
+    char checkpoints[PD_CONFIG_STR];   /* "" or a folder of safetensors checkpoints made elsewhere, used instead of
+                                        * collecting (the first k in name order) */
     /* parameter autoencoder */
     char ae[16];                       /* small | medium | custom */
     int32_t ae_fold, ae_kernel;        /* custom geometry */

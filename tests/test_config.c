@@ -58,7 +58,7 @@ static void test_table_and_defaults(void)
         {"threads", "0"}, {"device", "cpu"}, {"preset", "default"}, {"lr_schedule", "cosine"},
         {"lr_milestones", "10,20"}, {"lr_gamma", "0.1"}, {"augment", "none"}, {"k_span", "0"},
         {"collect_mode", "trajectory"}, {"collect_runs", "10"}, {"ddpm_ema", "0"}, {"best_of_n", "10"},
-        {"gen_seed", "0"},
+        {"gen_seed", "0"}, {"init", ""}, {"checkpoints", ""},
     };
     int ok = 1;
     for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++)
@@ -109,6 +109,8 @@ static const char *const samples[][3] = {
     {"augment", "cropflip", "cropflip"}, {"k_span", "1000000000", "1000000000"},
     {"collect_mode", "independent", "independent"},                          {"collect_runs", "1", "1"},
     {"ddpm_ema", "0.9999", "0.9999"},    {"best_of_n", "1", "1"},            {"gen_seed", "7", "7"},
+    {"init", "/data/my model.safetensors", "/data/my model.safetensors"},
+    {"checkpoints", "ckpt dir", "ckpt dir"},
 };
 
 static void test_set_get(void)
@@ -500,7 +502,8 @@ static void test_issue13_keys(void)
     path = tap_path("old.csv");
     config_write_csv(&c, path, NULL, NULL, 0, &err);
     static const char *const added[] = {"lr_milestones", "lr_gamma", "augment",  "k_span",    "collect_mode",
-                                        "collect_runs",  "ddpm_ema", "best_of_n", "gen_seed", "normalize"};
+                                        "collect_runs",  "ddpm_ema", "best_of_n", "gen_seed", "normalize",
+                                        "init",          "checkpoints"};
     FILE *in = fopen(path, "r"), *out = fopen(tap_path("old2.csv"), "w");
     char line[1024];
     while (in && out && fgets(line, sizeof line, in)) {
