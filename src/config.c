@@ -38,6 +38,7 @@ typedef struct {
 } cfg_key;
 
 static pd_status cfg_rule_dataset(const char *key, const char *value, char *canon, size_t size, pd_error *err);
+static pd_status cfg_rule_file(const char *key, const char *value, char *canon, size_t size, pd_error *err);
 static pd_status cfg_rule_target(const char *key, const char *value, char *canon, size_t size, pd_error *err);
 
 #define CFG_F(field) .off = offsetof(pd_config, field), .size = sizeof(((pd_config *)0)->field)
@@ -73,7 +74,7 @@ static const cfg_key config_keys[] = {
     CFG_REAL(weight_decay, "5e-4", 0, 1, 0, "task", "SGD weight decay"),
     CFG_CHOICE(augment, "none", "none|cropflip", "task",
                "task-model augmentation: none, or random 4-pixel-padded crop and horizontal flip"),
-    CFG_STRING(init, "", NULL, "task",
+    CFG_STRING(init, "", cfg_rule_file, "task",
                "a safetensors state_dict (saved from PyTorch) the task model starts from; empty: random init"),
     CFG_STRING(target, "auto", cfg_rule_target, "collect", "parameters to collect: auto, all, or names/globs a,b"),
     CFG_INT(k, "200", 2, 100000, "collect", "number of checkpoints to collect (K)"),
@@ -84,7 +85,7 @@ static const cfg_key config_keys[] = {
     CFG_CHOICE(collect_mode, "trajectory", "trajectory|independent", "collect",
                "checkpoints from one training trajectory, or from collect_runs independently seeded runs"),
     CFG_INT(collect_runs, "10", 1, 100000, "collect", "independent mode: number of independently trained models (R)"),
-    CFG_STRING(checkpoints, "", NULL, "collect",
+    CFG_STRING(checkpoints, "", cfg_rule_file, "collect",
                "a folder of safetensors checkpoints made elsewhere, used instead of collecting (the first k by name)"),
     CFG_CHOICE(ae, "small", "small|medium|custom", "ae", "autoencoder geometry (custom: the ae_* values)"),
     CFG_INT(ae_fold, "3", 2, 64, "ae", "autoencoder stride (fold) per layer"),
@@ -231,6 +232,16 @@ static pd_status cfg_copy(const char *key, const char *value, char *canon, size_
         return error_set(err, PD_ERR_CONFIG, "%s: too long (at most %zu characters)", key, size - 1);
     snprintf(canon, size, "%s", value);
     return PD_OK;
+}
+
+/* A file or folder the run reads (init, checkpoints): a relative path that exists is made absolute, so that the
+ * session's config.csv names the same file whatever folder a later resume runs in. */
+static pd_status cfg_rule_file(const char *key, const char *value, char *canon, size_t size, pd_error *err)
+{
+    char *abs = value[0] && value[0] != '/' ? realpath(value, NULL) : NULL;
+    pd_status st = cfg_copy(key, abs ? abs : value, canon, size, err);
+    free(abs);
+    return st;
 }
 
 static pd_status cfg_rule_dataset(const char *key, const char *value, char *canon, size_t size, pd_error *err)

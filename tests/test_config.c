@@ -2,6 +2,7 @@
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "tap.h"
@@ -530,6 +531,14 @@ static void test_issue13_keys(void)
            "defaults, not the preset's (%s)", err.msg);
 
     config_defaults(&c);
+    FILE *mk = fopen(tap_path("init.safetensors"), "w");
+    if (mk)
+        fclose(mk);
+    char cwd[4096];
+    int have_cwd = getcwd(cwd, sizeof cwd) != NULL;
+    tap_ok(have_cwd && chdir(tap_path("")) == 0 && config_set(&c, "init", "init.safetensors", &err) == PD_OK &&
+               c.init[0] == '/' && strstr(c.init, "/init.safetensors") && chdir(cwd) == 0,
+           "init: a relative path that exists is made absolute (%s)", c.init);
     config_set(&c, "k_span", "100", &err);
     tap_ok(config_validate(&c, &err) == PD_ERR_CONFIG && names_key(&err, "k_span"), "k_span < k: %s", err.msg);
     config_set(&c, "k_span", "400", &err);

@@ -229,6 +229,15 @@ ok $? "Results shows original best $obest% as in summary.csv"
 check_re main "^ +0 original +[0-9]+\.[0-9]{2} +[0-9]+\.[0-9]{4} " "Results lists the models (model 0, an original, with its numbers)"
 keys main o
 check_screen main "sorted by accuracy" "o sorts the model list"
+keys main x
+if [ "$PDIFF_HAVE_JSON" = no ]; then # built without jansson: the key says so instead
+    check_screen main "without a JSON library" "x on Results says pdiff was built without a JSON library"
+    ok 0 "# SKIP no safetensors file without a JSON library"
+else
+    check_screen main "exported as a PyTorch state_dict" "x on Results exports the selected model and says where"
+    ls "$sess/export" 2> /dev/null | grep -qE '^[a-z_.0-9]+-[0-9]+\.safetensors$'
+    ok $? "... into SESSION/export/KIND-ID.safetensors"
+fi
 keys main 2
 check_screen main "done in" "Run shows the finished stages"
 keys main 4

@@ -10,7 +10,7 @@ case "$mode" in run|test) ;; *) echo "usage: sh tools/quickstart.sh run|test" >&
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-pkgs="gcc make autoconf automake libtool autoconf-archive pkg-config libncurses-dev libopenblas-dev libcsv-dev
+pkgs="gcc make autoconf automake libtool autoconf-archive pkg-config libncurses-dev libopenblas-dev libcsv-dev libjansson-dev
 zlib1g-dev dataset-fashion-mnist"
 [ "$mode" = test ] && pkgs="$pkgs tmux"
 missing=

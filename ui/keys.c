@@ -219,6 +219,12 @@ static void ui_keys_export(ui_app *a, int key)
         ui_actions_export(a, dir);
 }
 
+static void ui_keys_export_model(ui_app *a, int key)
+{
+    (void)key;
+    ui_results_export_model(a);
+}
+
 static void ui_keys_sort(ui_app *a, int key)
 {
     (void)key;
@@ -325,6 +331,12 @@ static const ui_key ui_keys_table[] = {
      "export report.csv and report.tex into the session",
      "export",
      ui_keys_export},
+    {{'x'},
+     "x",
+     UI_ON(UI_RESULTS),
+     "export the selected model as safetensors into SESSION/export",
+     NULL,
+     ui_keys_export_model},
     {{UI_KEY_ESC}, "Esc", UI_ALL, "back: clear the filter, or the previous screen", NULL, ui_keys_back},
     {{UI_KEY_CTRL('l')}, "Ctrl-L", UI_ALL, "redraw the screen, rescan sessions", NULL, ui_keys_redraw},
     {{'q', KEY_F(10)}, "q  F10", UI_ALL, "quit (asks when a run is active)", "quit", ui_keys_quit},

@@ -1,6 +1,7 @@
 /* results.c — the Results screen: the paper's accuracy table from the session summary (original
  * best/mean/median, ensemble, p-diff best/mean/median, AE reconstruction) and the per-model list from the zoo,
- * scrollable, filtered by kind with `/` and sorted with `o` (id, accuracy, kind, max similarity). */
+ * scrollable, filtered by kind with `/` and sorted with `o` (id, accuracy, kind, max similarity); `x` exports the
+ * selected model as a PyTorch state_dict (export.h) into SESSION/export. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 
 #include "screen_results.h"
 
+#include "export.h"
 #include "nav.h"
 #include "table.h"
 #include "term.h"
@@ -256,4 +258,30 @@ void ui_results_draw(ui_app *a, int y, int h)
         return;
     }
     ui_results_draw_models(a, ly, lh);
+}
+
+void ui_results_export_model(ui_app *a)
+{
+    if (!a->res || !a->res->have_models || a->norder <= 0) {
+        ui_nav_message(a, 1, "no model to export: open a session whose generate stage has run");
+        return;
+    }
+    const char *dir = a->res->dir;
+    int32_t id = a->order[a->res_cursor];
+    char kind[ZOO_KIND_MAX], out[PD_PATH_MAX], path[PD_PATH_MAX];
+    ui_app_copy(kind, sizeof kind, a->res->zoo.kind[id]);
+    pd_error err = {0};
+    pd_export *x = NULL;
+    pd_status st = export_default_dir(dir, out, sizeof out, &err);
+    if (st == PD_OK)
+        st = export_open(&x, dir, &err);
+    if (st == PD_OK && (id >= export_zoo(x)->n || strcmp(export_zoo(x)->kind[id], kind) != 0))
+        st = error_set(&err, PD_ERR_STATE, "%s changed since it was opened: open it again (Sessions, 6)", dir);
+    if (st == PD_OK)
+        st = export_safetensors(x, id, out, path, sizeof path, &err);
+    export_free(x);
+    if (st != PD_OK)
+        ui_nav_message(a, 1, "export: %s", err.msg);
+    else
+        ui_nav_message(a, 0, "model %d (%s) exported as a PyTorch state_dict: %s", (int)id, kind, path);
 }

@@ -11,5 +11,7 @@ void ui_results_set(ui_app *a, pd_results *r); /* takes ownership */
 void ui_results_sort(ui_app *a);
 void ui_results_draw(ui_app *a, int y, int h);
 void ui_results_nav(ui_app *a, int act);
+/* `x`: the selected model as SESSION/export/KIND-ID.safetensors (export.h); says where on the message line. */
+void ui_results_export_model(ui_app *a);
 
 #endif

@@ -58,6 +58,10 @@ void cli_usage(FILE *out)
             "  sweep KEY=V1,V2,... [--seeds N] [--set ...] [--session DIR] [--format text|csv|latex]\n"
             "                           ablation: one session per value (and seed), shared early stages, and\n"
             "                           tables of mean ± 95%% CI over the seeds (seed=1,2,3: one group of runs)\n"
+            "  export SESSION [--kind KIND] [--id N]... [--format safetensors|npy] [--out DIR]\n"
+            "                           models as PyTorch state_dicts (safetensors; default every p-diff model, file\n"
+            "                           DIR/KIND-ID.safetensors), or --format npy: collected.npy (K x D), generated.npy\n"
+            "                           (N x D) and target.csv; DIR defaults to SESSION/export\n"
             "  bench [--only NAME]... [--threads N] [--set device=cuda]   performance workloads\n"
             "  --help, --version\n\n"
             "Exit status: 0 success, 1 bad input (the message names the file or key), 2 usage error,\n"
@@ -469,6 +473,8 @@ int cli_main(int argc, char **argv)
         return cli_report(argc - 1, argv + 1);
     if (strcmp(cmd, "sweep") == 0)
         return cli_sweep(argc - 1, argv + 1);
+    if (strcmp(cmd, "export") == 0)
+        return cli_export(argc - 1, argv + 1);
     fprintf(stderr, "pdiff: unknown command '%s' (see pdiff --help)\n", cmd);
     return 2;
 }

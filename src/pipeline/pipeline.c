@@ -1,5 +1,6 @@
 /* pipeline.c — stage orchestration, shared loading, config.csv (see pipeline.h, pipeline_ctx.h). */
 #include "pipeline_ctx.h"
+#include "stage_import.h"
 #include "stage_util.h"
 
 #include <math.h>
@@ -390,6 +391,7 @@ pd_status pipeline_run(pd_pipeline *p, unsigned mask, int resume, pd_error *err)
 {
     int64_t done[PD_STAGE_COUNT];
     PD_TRY(pipeline_marks_load(p, done, err));
+    PD_TRY(stage_import_precheck(p, mask, resume, done, err)); /* init=, checkpoints= before anything runs */
     for (int s = 0; s < PD_STAGE_COUNT; s++) {
         if (!(mask & (1u << s)))
             continue;

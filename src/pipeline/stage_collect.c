@@ -28,6 +28,10 @@
  * deletes it. In the independent mode the checkpoint is written after each finished run ("runs_done" and the
  * vectors so far) and a resumed stage starts again at the first unfinished run. A non-finite loss or kept vector
  * stops the stage naming collect_lr.
+ *
+ * checkpoints=DIR: no training; the K vectors are the target tensors of DIR's first k checkpoints (in name
+ * order), each file validated, the tensors outside the target compared with the task model's
+ * (stage_import_collect). Nothing is checkpointed: a resumed stage reads the files again.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +44,7 @@
 #include "path.h"
 #include "pipeline_ctx.h"
 #include "rng.h"
+#include "stage_import.h"
 #include "stage_util.h"
 #include "state.h"
 
@@ -567,16 +572,21 @@ pd_status stage_collect(pd_pipeline *p, int resume, pd_error *err)
     const pd_config *c = &p->cfg;
     int64_t d = t->d;
     int32_t k = c->k;
-    if (c->k_span > 0)
+    if (!c->checkpoints[0] && c->k_span > 0)
         progress_log(&p->cb, "collect: %d checkpoints of %lld numbers (%s), spread over %d iterations, lr %g", k,
                      (long long)d, t->names, c->k_span, c->collect_lr);
-    else
+    else if (!c->checkpoints[0])
         progress_log(&p->cb, "collect: %d checkpoints of %lld numbers (%s), every %d iterations, lr %g", k,
                      (long long)d, t->names, c->save_every, c->collect_lr);
     float *vecs = malloc((size_t)k * (size_t)d * sizeof(float));
     float *vec = backend_alloc_floats(be, d);
     pd_status st = vecs && vec ? PD_OK : error_set(err, PD_ERR_NOMEM, "collect: out of memory");
-    if (st == PD_OK && collect_independent(c)) {
+    if (st == PD_OK && c->checkpoints[0]) {
+        pipeline_drop_state(p, COLLECT_CKPT);
+        session_loss_drop_stage(p->session, "collect", -1);
+        collect_drop_run_losses(p, 0);
+        st = stage_import_collect(p, vecs, err);
+    } else if (st == PD_OK && collect_independent(c)) {
         progress_log(&p->cb, "collect: from %d independently trained task models (run 1 is the train stage's)",
                      (int)c->collect_runs);
         if (d < model_param_count(p->task) || model_buffer_count(p->task) > 0)

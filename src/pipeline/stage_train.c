@@ -11,6 +11,12 @@
  *
  * The options (schedule, augmentation, seeds) come from stage_train_options, which the collect stage's
  * independent mode also uses to train its other runs (stage_train_fresh).
+ *
+ * init=FILE (stage_import.h): the model starts from FILE's state_dict (parameters and BatchNorm running
+ * statistics, names and shapes checked) instead of its random initialisation, here and in every independent run;
+ * with epochs=0 it is used as it is. A checkpoint then also records FILE's size and CRC-32 (a changed file is not
+ * continued). checkpoints=DIR: the task model is DIR's first checkpoint, measured and saved as it is; epochs is
+ * ignored (and said so).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +26,7 @@
 #include "path.h"
 #include "pipeline_ctx.h"
 #include "rng.h"
+#include "stage_import.h"
 #include "stage_util.h"
 #include "state.h"
 #include "train.h"
@@ -71,7 +78,8 @@ static pd_status stage_train_save(pd_pipeline *p, double accuracy, pd_error *err
 }
 
 #define STAGE_TRAIN_RUN_V1 9 /* the signature before augment and the step schedule, still written for defaults */
-#define STAGE_TRAIN_RUN 12
+#define STAGE_TRAIN_RUN_V2 12 /* ... before init=, still written without it */
+#define STAGE_TRAIN_RUN 14
 
 typedef struct {
     pd_pipeline *p;
@@ -79,12 +87,15 @@ typedef struct {
     int32_t batch;
     int64_t run[STAGE_TRAIN_RUN]; /* the settings the run's numbers depend on (stage_train_run) */
     int32_t n_run;                /* how many of them a checkpoint records */
+    int64_t init_size;            /* init=: the file's size and CRC-32 (-1, 0: no init) */
+    uint32_t init_crc;
 } stage_train_ckpt;
 
 /* What a checkpoint must have been made with to be continued: epochs, batch, steps, schedule, log interval,
  * shuffling seed and the bits of lr, momentum and weight decay; then augment, the bits of gamma and a checksum
- * of the milestones, recorded only when augment or the step schedule is on (so that a default run's checkpoint
- * is the one earlier versions wrote). */
+ * of the milestones, recorded only when augment, the step schedule or init= is on; then, with init=, the init
+ * file's size and CRC-32, so that a changed file is not continued (a default run's checkpoint is the one
+ * earlier versions wrote). */
 static void stage_train_run(stage_train_ckpt *c, const pd_train_opts *o)
 {
     int step = o->schedule == TRAIN_LR_STEP;
@@ -93,9 +104,18 @@ static void stage_train_run(stage_train_ckpt *c, const pd_train_opts *o)
     int64_t run[STAGE_TRAIN_RUN] = {o->epochs, c->batch, c->total, o->schedule, o->log_every, (int64_t)o->seed,
                                     stage_float_bits(o->lr), stage_float_bits(o->momentum),
                                     stage_float_bits(o->weight_decay), o->augment,
-                                    step ? stage_float_bits(o->gamma) : 0, (int64_t)ms};
+                                    step ? stage_float_bits(o->gamma) : 0, (int64_t)ms, c->init_size,
+                                    (int64_t)c->init_crc};
     memcpy(c->run, run, sizeof run);
-    c->n_run = o->augment || step ? STAGE_TRAIN_RUN : STAGE_TRAIN_RUN_V1;
+    c->n_run = c->init_size >= 0 ? STAGE_TRAIN_RUN : o->augment || step ? STAGE_TRAIN_RUN_V2 : STAGE_TRAIN_RUN_V1;
+}
+
+/* The init= file's size and CRC into c (-1 and 0 without init=). */
+static pd_status stage_train_init_sig(const pd_config *cfg, stage_train_ckpt *c, pd_error *err)
+{
+    c->init_size = -1;
+    c->init_crc = 0;
+    return cfg->init[0] ? stage_import_signature(cfg->init, &c->init_size, &c->init_crc, err) : PD_OK;
 }
 
 uint64_t stage_run_seed(const pd_config *c, const char *purpose, int32_t run)
@@ -127,8 +147,11 @@ uint32_t stage_train_checksum(pd_pipeline *p)
     stage_train_options(&p->cfg, 0, &o);
     stage_train_ckpt ck = {.p = p, .total = train_total_steps(p->task, &p->data, &o),
                            .batch = train_batch_size(p->task, &o)};
+    if (stage_train_init_sig(&p->cfg, &ck, NULL) != PD_OK)
+        ck.init_size = -2; /* an init= file that cannot be read: the train stage itself names it */
     stage_train_run(&ck, &o);
-    return (uint32_t)crc32(0L, (const Bytef *)ck.run, (uInt)sizeof ck.run);
+    size_t n = ck.init_size == -1 ? STAGE_TRAIN_RUN_V2 : STAGE_TRAIN_RUN; /* as before init= without it */
+    return (uint32_t)crc32(0L, (const Bytef *)ck.run, (uInt)(n * sizeof *ck.run));
 }
 
 pd_status stage_train_fresh(pd_pipeline *p, int32_t run, const char *stage, pd_error *err)
@@ -137,6 +160,8 @@ pd_status stage_train_fresh(pd_pipeline *p, int32_t run, const char *stage, pd_e
     stage_train_options(&p->cfg, run, &o);
     o.stage = stage;
     model_init_params(p->task, stage_run_seed(&p->cfg, "task-init", run));
+    if (p->cfg.init[0]) /* every run starts from the init= model */
+        PD_TRY(stage_import_load(p, p->cfg.init, err));
     return train_task(p->task, &p->data, &o, &p->cb, NULL, err);
 }
 
@@ -256,16 +281,41 @@ static pd_status stage_train_finish(pd_pipeline *p, double t0, pd_error *err)
     return PD_OK;
 }
 
+/* checkpoints=: the task model is the folder's first checkpoint, as it is (nothing is trained). */
+static pd_status stage_train_first_checkpoint(pd_pipeline *p, double t0, pd_error *err)
+{
+    char path[PD_PATH_MAX];
+    PD_TRY(stage_import_first(&p->cfg, path, sizeof path, err));
+    if (p->cfg.epochs > 0)
+        progress_log(&p->cb, "train: checkpoints=%s: the task model is its first checkpoint, %s; nothing is trained "
+                     "(epochs=%d is ignored)", p->cfg.checkpoints, path, p->cfg.epochs);
+    else
+        progress_log(&p->cb, "train: checkpoints=%s: the task model is its first checkpoint, %s", p->cfg.checkpoints,
+                     path);
+    PD_TRY(stage_import_load(p, path, err));
+    pipeline_drop_state(p, STAGE_TRAIN_CKPT);
+    session_loss_drop_stage(p->session, "task", -1);
+    return stage_train_finish(p, t0, err);
+}
+
 pd_status stage_train(pd_pipeline *p, int resume, pd_error *err)
 {
     double t0 = stage_now();
     PD_TRY(pipeline_need_model(p, err));
     model_init_params(p->task, stage_run_seed(&p->cfg, "task-init", 0));
     const pd_config *c = &p->cfg;
+    if (c->checkpoints[0])
+        return stage_train_first_checkpoint(p, t0, err);
+    if (c->init[0]) {
+        progress_log(&p->cb, "train: the task model starts from init=%s%s", c->init,
+                     c->epochs == 0 ? " and is used as it is (epochs=0)" : "");
+        PD_TRY(stage_import_load(p, c->init, err));
+    }
     pd_train_opts o;
     stage_train_options(c, 0, &o);
     stage_train_ckpt ck = {.p = p, .total = train_total_steps(p->task, &p->data, &o),
                            .batch = train_batch_size(p->task, &o)};
+    PD_TRY(stage_train_init_sig(c, &ck, err));
     o.save = stage_train_checkpoint;
     o.save_ctx = &ck;
     o.save_every = ck.total / 10 > 50 ? ck.total / 10 : 50;
