@@ -51,6 +51,8 @@ pd_status pipeline_open(pd_pipeline **out, const pd_config *cfg, const char *dir
 pd_status pipeline_run(pd_pipeline *p, unsigned mask, int resume, pd_error *err);
 /* Is a stage complete in this session? */
 int pipeline_stage_done(const pd_pipeline *p, pd_stage s);
+/* The same for a session folder, read without taking its lock (state/stages.bin; none: no stage done). */
+pd_status pipeline_stages_done(const char *dir, int done[PD_STAGE_COUNT], pd_error *err);
 void pipeline_free(pd_pipeline *p);
 
 /* Write state/collect.bin (kind "collect": vectors, k, d) and params.csv (id, v0..v(d-1)) for the collected

@@ -44,4 +44,27 @@ static inline void progress_metric(const pd_callbacks *cb, const char *stage, in
 
 void progress_log(const pd_callbacks *cb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* One forward-only bar over the parts of a stage (sampling then evaluation, ...): the stage reports under `unit`
+ * (its own name) `done` out of `total` work units, and each part, begun with progress_parts_next(span), maps its
+ * own done/total onto the next `span` units. Pass `cb` to a part's code: its progress is mapped (whatever unit it
+ * names), every other hook goes to the parent as it is; reports never go backwards.
+ *
+ *   pd_progress_parts pp;
+ *   progress_parts_init(&pp, &p->cb, "generate", n_samples + n_models);
+ *   progress_parts_next(&pp, n_samples);  ddpm_sample(..., &pp.cb, ...);      // 0 .. n_samples
+ *   progress_parts_next(&pp, n_models);   progress_parts_report(&pp, i + 1, n_models);
+ */
+typedef struct {
+    pd_callbacks parent; /* a copy: the caller may point its own hooks at pp.cb meanwhile */
+    pd_callbacks cb;
+    const char *unit;
+    int64_t total, base, span, last;
+} pd_progress_parts;
+
+void progress_parts_init(pd_progress_parts *pp, const pd_callbacks *parent, const char *unit, int64_t total);
+/* The next part takes `span` units after the previous one's. */
+void progress_parts_next(pd_progress_parts *pp, int64_t span);
+/* The current part has done `done` of its `total`. */
+void progress_parts_report(pd_progress_parts *pp, int64_t done, int64_t total);
+
 #endif

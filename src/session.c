@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "atomic.h"
@@ -37,6 +38,7 @@ struct pd_session {
     int n_metrics;
     int64_t cap_metrics;
     int lock_fd; /* the writer lock on dir/.lock (session_open with create), -1 for a reader */
+    FILE *log;   /* run.log, opened by the first session_log */
 };
 
 const char *session_dir(const pd_session *s)
@@ -280,20 +282,38 @@ void session_set_writer_name(const char *name)
     snprintf(session_writer, sizeof session_writer, "%s", name && name[0] ? name : "pdiff");
 }
 
-/* The lock is held: say by whom, from the owner's line "PID COMMAND" (empty while the owner is writing it). */
+/* The owner's lines "PID COMMAND" and "host HOST" (the second absent in locks of older pdiff versions; both empty
+ * while the owner is writing them) into *who; 0 when there is no owner line. */
+static int session_lock_read(int fd, pd_session_owner *who)
+{
+    char buf[512] = {0};
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    memset(who, 0, sizeof *who);
+    int used = 0;
+    if (n <= 0 || sscanf(buf, "%ld %n", &who->pid, &used) != 1 || who->pid <= 0) {
+        who->pid = 0;
+        return 0;
+    }
+    char *cmd = buf + used, *next = cmd + strcspn(cmd, "\r\n");
+    snprintf(who->command, sizeof who->command, "%.*s", (int)(next - cmd), cmd);
+    if (strncmp(next, "\nhost ", 6) == 0) {
+        char *host = next + 6;
+        host[strcspn(host, "\r\n")] = '\0';
+        snprintf(who->host, sizeof who->host, "%s", host);
+    }
+    return 1;
+}
+
+/* The lock is held: say by whom, from the owner's lines (empty while the owner is writing them). */
 static pd_status session_lock_busy(const char *dir, int fd, pd_error *err)
 {
-    char buf[128] = {0};
-    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
-    long pid = 0;
-    int used = 0;
-    if (n <= 0 || sscanf(buf, "%ld %n", &pid, &used) != 1 || pid <= 0)
+    pd_session_owner who;
+    if (!session_lock_read(fd, &who))
         return error_set(err, PD_ERR_IO, "%s: in use by another pdiff process; a session has one writer at a time "
                          "(wait until it ends, or stop it)", dir);
-    char *who = buf + used;
-    who[strcspn(who, "\r\n")] = '\0';
-    return error_set(err, PD_ERR_IO, "%s: in use by %.64s (pid %ld); a session has one writer at a time (wait until "
-                     "it ends, or stop it)", dir, who[0] ? who : "pdiff", pid);
+    return error_set(err, PD_ERR_IO, "%s: in use by %.64s (pid %ld)%s%.64s; a session has one writer at a time (wait "
+                     "until it ends, or stop it)", dir, who.command[0] ? who.command : "pdiff", who.pid,
+                     who.host[0] ? " on " : "", who.host);
 }
 
 /* Take dir/.lock (flock, released by session_free or when the process dies) and write "PID COMMAND" in it. A file
@@ -311,8 +331,12 @@ static pd_status session_lock(pd_session *s, pd_error *err)
         return st;
     }
     s->lock_fd = fd;
-    char line[128];
-    int n = snprintf(line, sizeof line, "%ld %s\n", (long)getpid(), session_writer);
+    char line[512], host[256] = "";
+    if (gethostname(host, sizeof host) != 0)
+        host[0] = '\0';
+    host[sizeof host - 1] = '\0';
+    host[strcspn(host, "\r\n")] = '\0';
+    int n = snprintf(line, sizeof line, "%ld %s\nhost %s\n", (long)getpid(), session_writer, host[0] ? host : "?");
     if (ftruncate(fd, 0) != 0 || pwrite(fd, line, (size_t)n, 0) != n) {
         /* best effort: the lock holds without the line; the message then says "another pdiff process" */
     }
@@ -332,6 +356,22 @@ pd_status session_check_unlocked(const char *dir, pd_error *err)
         st = session_lock_busy(dir, fd, err);
     close(fd); /* releases the probe */
     return st;
+}
+
+int session_owner(const char *dir, pd_session_owner *who)
+{
+    char path[PD_PATH_MAX];
+    memset(who, 0, sizeof *who);
+    if (!dir || !dir[0] || path_join(path, sizeof path, dir, ".lock", NULL) != PD_OK)
+        return 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    int held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    if (held)
+        session_lock_read(fd, who);
+    close(fd); /* releases the probe */
+    return held;
 }
 
 /* Remove the temporaries (atomic.h) that killed writers left in dir: with the lock held no other writer is at
@@ -401,6 +441,8 @@ void session_free(pd_session *s)
 {
     if (!s)
         return;
+    if (s->log)
+        fclose(s->log);
     if (s->lock_fd >= 0) {
         if (ftruncate(s->lock_fd, 0) != 0) {
             /* best effort: a stale owner line is harmless once the lock is released */
@@ -410,4 +452,23 @@ void session_free(pd_session *s)
     free(s->losses);
     free(s->metrics);
     free(s);
+}
+
+void session_log(pd_session *s, const char *line)
+{
+    if (!s || s->lock_fd < 0)
+        return;
+    if (!s->log) {
+        char path[PD_PATH_MAX];
+        s->log = fopen(session_path(s, "run.log", path, sizeof path), "a");
+        if (!s->log)
+            return; /* best effort: the log is a convenience, never a reason to stop a run */
+        setvbuf(s->log, NULL, _IOLBF, 0);
+    }
+    time_t now = time(NULL);
+    struct tm tm;
+    char stamp[32];
+    localtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
+    fprintf(s->log, "%s %s\n", stamp, line);
 }

@@ -38,15 +38,25 @@ typedef struct pd_session pd_session;
 /* Open (create != 0: create the folder and state/ when missing) and load existing losses.csv/summary.csv. An
  * empty dir is refused (PD_ERR_IO).
  * create != 0 opens the session as its one writer: it takes the lock dir/.lock (flock) until session_free and
- * writes "PID NAME" in it (NAME: session_set_writer_name). While another process or another pd_session holds it,
- * session_open fails with PD_ERR_IO "DIR: in use by pdiff run (pid 123); ...". The lock of a dead process is
- * released by the system, so it never blocks. With the lock taken, the temporary files (atomic.h) that killed
- * writers left in dir and dir/state are removed. Readers (create == 0) take no lock. */
+ * writes "PID NAME" and "host HOST" in it (NAME: session_set_writer_name). While another process or another
+ * pd_session holds it, session_open fails with PD_ERR_IO "DIR: in use by pdiff run (pid 123) on HOST; ...". The
+ * lock of a dead process is released by the system, so it never blocks. With the lock taken, the temporary files
+ * (atomic.h) that killed writers left in dir and dir/state are removed. Readers (create == 0) take no lock. */
 pd_status session_open(pd_session **out, const char *dir, int create, pd_error *err);
 void session_free(pd_session *s); /* NULL is a no-op; releases the writer lock */
 /* PD_OK when no writer holds dir's lock (or dir has none), else PD_ERR_IO with session_open's "in use by" message.
  * Takes no lock (a shared probe, released at once): for a front end that wants to say so before anything else. */
 pd_status session_check_unlocked(const char *dir, pd_error *err);
+/* Who runs a session: the process holding its writer lock, as the lock file records it. */
+typedef struct {
+    long pid;          /* 0 while the owner is still writing the lock file */
+    char host[256];    /* gethostname() of the owner; "" in locks of older pdiff versions */
+    char command[64];  /* "pdiff run", "pdiff tui", ... */
+} pd_session_owner;
+/* 1 when a writer holds dir's lock (another process, or a pd_session of this one), its pid, host and command in
+ * *who; 0 (and *who zeroed) when none does. A shared probe like session_check_unlocked: cheap enough to poll. The
+ * lock file holds "PID COMMAND" then "host HOST" (readers of older versions use the first line). */
+int session_owner(const char *dir, pd_session_owner *who);
 /* The name the lock file gives this process ("pdiff run", "pdiff tui"; default "pdiff"). Set it once, before
  * any session is opened for writing (it is not synchronised). */
 void session_set_writer_name(const char *name);
@@ -73,6 +83,10 @@ int session_summary_get(const pd_session *s, const char *metric, double *value);
 pd_status session_summary_write(pd_session *s, pd_error *err);
 int session_summary_count(const pd_session *s);
 const char *session_summary_at(const pd_session *s, int i, double *value);
+
+/* Append "YYYY-MM-DD HH:MM:SS line" to dir/run.log (opened on first use, append-only, line-buffered). Only the
+ * writer logs (a reader's call does nothing); a log that cannot be written is skipped, never an error. */
+void session_log(pd_session *s, const char *line);
 
 /* Does dir look like a session (has config.csv)? 0 for an empty or NULL dir. */
 int session_exists(const char *dir);

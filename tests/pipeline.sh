@@ -18,6 +18,9 @@ tiny="--set dataset=idx:$work/data --set arch=mlp --set epochs=2 --set k=20 --se
 s="$work/full"
 # shellcheck disable=SC2086
 "$PDIFF" run --session "$s" $tiny --quiet 2> "$work/full.err"; ok $? "full pipeline run exits 0"
+check "run.log: a time-stamped line per stage start and end, and how the run ended (issue 15)" sh -c "
+  test \$(grep -c -E '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} stage [a-z]+: (start|done)\$' '$s/run.log') -eq 12 &&
+  grep -q ' run: pdiff .* stages train collect ae ddpm generate analyze\$' '$s/run.log' && tail -n 1 '$s/run.log' | grep -q ' finished\$'"
 for f in config.csv losses.csv params.csv models.csv similarity.csv latents.csv summary.csv state/task.bin \
     state/collect.bin state/ae.bin state/ddpm.bin state/models.bin state/stages.bin; do
     check "session has $f" test -s "$s/$f"

@@ -66,6 +66,19 @@ static void test_two_writers(void)
     st = session_open(&r, dir, 0, &err);
     tap_ok(st == PD_OK, "a reader opens the session while it is written (%s)", err.msg);
     session_free(r);
+    pd_session_owner who;
+    char host[256] = "";
+    gethostname(host, sizeof host);
+    host[sizeof host - 1] = '\0';
+    int held = session_owner(dir, &who);
+    tap_ok(held == 1 && who.pid == (long)getpid() && strcmp(who.command, "test_lock writer") == 0 &&
+               strcmp(who.host, host) == 0,
+           "session_owner names who runs the session: pid %ld, command '%s', host '%s'", who.pid, who.command,
+           who.host);
+    char on[300];
+    snprintf(on, sizeof on, ") on %s;", host);
+    st = session_open(&b, dir, 1, &err);
+    tap_ok(st == PD_ERR_IO && strstr(err.msg, on), "the refusal names the owner's host: %s", err.msg);
 
     /* the TUI's job takes the same lock (through pipeline_open): its run ends at once with the owner's name */
     char data[4200];
@@ -94,6 +107,7 @@ static void test_two_writers(void)
     job_free(j);
 
     session_free(a);
+    tap_ok(session_owner(dir, &who) == 0 && who.pid == 0, "session_owner: nobody runs a freed session");
     err = (pd_error){0};
     st = session_open(&b, dir, 1, &err);
     tap_ok(st == PD_OK, "after session_free the session can be written again (%s)", err.msg);

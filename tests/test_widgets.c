@@ -7,6 +7,7 @@
 
 #include "tap.h"
 #include "heatmap.h"
+#include "kind.h"
 #include "plot.h"
 #include "table.h"
 
@@ -249,8 +250,39 @@ static void test_table(void)
     tap_ok(strcmp(out, "0:07") == 0, "duration 7.4 s -> %s", out);
 }
 
+/* issue 15: 4-5 axis ticks that end on the top value; one symbol and colour per kind */
+static void test_axis_and_kinds(void)
+{
+    double t[8];
+    int n = ui_plot_axis_ticks(0.3, 0.62, 0, t, 5);
+    tap_ok(n == 4 && fabs(t[0] - 0.3) < 1e-9 && fabs(t[n - 1] - 0.62) < 1e-12,
+           "axis ticks of 0.3..0.62: 0.3 .. 0.62, 4 of them (%d, last %g)", n, n ? t[n - 1] : NAN);
+    n = ui_plot_axis_ticks(-10, 12, 0, t, 5);
+    tap_ok(n == 5 && t[0] == -10 && t[4] == 12, "axis ticks of -10..12: five, ending at 12 (%d)", n);
+    n = ui_plot_axis_ticks(93, 94.2, 0, t, 5);
+    tap_ok(n >= 4 && n <= 5 && t[n - 1] == 94.2, "axis ticks of 93..94.2: %d, the top value last", n);
+    n = ui_plot_axis_ticks(0, 1, 0, t, 5);
+    tap_ok(n >= 3 && n <= 5 && t[n - 1] == 1, "axis ticks of 0..1 end at 1 (%d)", n);
+    static const char *const kinds[] = {"original", "pdiff", "pdiff_latent", "finetune", "ae_recon", "averaged",
+                                        "ensemble", "noise:0.01"};
+    int distinct = 1;
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < i; j++)
+            distinct &= ui_kind_of(kinds[i]).symbol != ui_kind_of(kinds[j]).symbol;
+    tap_ok(distinct, "every kind has its own symbol");
+    ui_kind_style o = ui_kind_of("original"), f = ui_kind_of("finetune"), av = ui_kind_of("averaged");
+    tap_ok(o.color != f.color && o.color != av.color && f.color != av.color,
+           "original, fine-tuned and averaged have distinct colours");
+    tap_ok(ui_kind_of("noise:0.1").symbol == ui_kind_of("noise:0.01").symbol && ui_kind_of("pdiff").symbol == '*',
+           "noise kinds share the noise symbol; p-diff is *");
+    char label[64];
+    ui_kind_label("noise:0.01", 0, label, sizeof label);
+    tap_ok(strcmp(label, "noise s=0.01") == 0, "noise label in ASCII: '%s'", label);
+}
+
 int main(void)
 {
+    test_axis_and_kinds();
     test_plot_range();
     test_braille();
     test_heatmap();

@@ -102,12 +102,12 @@ static void ui_actions_start(ui_app *a, const pd_config *cfg, const char *dir, i
         job_free(a->job);
         a->job = NULL;
     }
-    ui_run_reset(a);
     if (job_start(&a->job, cfg, dir, PIPELINE_ALL_STAGES, resume, &err) != PD_OK) {
         a->job = NULL;
         ui_nav_message(a, 1, "%s", err.msg);
         return;
     }
+    ui_run_begin(a, dir, resume);
     a->job_t0 = ui_nav_now();
     ui_app_copy(a->run_dir, sizeof a->run_dir, dir);
     ui_run_log(a, resume ? "resuming" : "run started");
@@ -125,8 +125,13 @@ void ui_actions_run(ui_app *a)
         ui_nav_message(a, 1, "a run is already active (Run screen, c cancels it)");
         return;
     }
-    if (s->target_bad) {
-        ui_nav_message(a, 1, "target: %s", s->target_msg[0] ? s->target_msg : "tick at least one tensor");
+    if (s->target_bad) { /* the message names the key */
+        ui_nav_message(a, 1, "%s", s->target_msg[0] ? s->target_msg : "target: tick at least one tensor");
+        ui_nav_goto(a, UI_SETUP);
+        return;
+    }
+    if (s->device_msg[0] && strcmp(s->device_checked, a->cfg.device) == 0) { /* a run could not start here */
+        ui_nav_message(a, 1, "%s", s->device_msg);
         ui_nav_goto(a, UI_SETUP);
         return;
     }

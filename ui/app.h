@@ -6,6 +6,8 @@
  *   actions.c  actions.h: run, resume, open a session, save the Setup, export
  *   run.c      screen_run.h: the Run screen (when a run ends it opens its results: results.c)
  *   setup.c results.c similarity.c latents.c sessions.c: the other screens (screen_*.h)
+ *   watch.c    watch.h: following a session another process writes (the loop polls it; it reloads Results, Run)
+ *   compare.c  compare.h: the compare view of marked sessions (Sessions draws it)
  *   prompt.c   prompt.h: the line editor; Enter/Esc/edits call what its opener passed (ui_prompt_fns)
  *   nav.c      nav.h: the clock, the message line, going to a screen (Sessions: marks the list stale, the
  *              loop rescans it)
@@ -71,7 +73,7 @@ enum {
     UI_NAV_SPACE
 };
 
-enum { UI_PROMPT_NONE, UI_PROMPT_EDIT, UI_PROMPT_FILTER, UI_PROMPT_SAVE };
+enum { UI_PROMPT_NONE, UI_PROMPT_EDIT, UI_PROMPT_FILTER, UI_PROMPT_SAVE, UI_PROMPT_CONFIRM }; /* CONFIRM: y/n */
 enum { UI_STAGE_PENDING, UI_STAGE_RUNNING, UI_STAGE_DONE, UI_STAGE_FAILED, UI_STAGE_SKIPPED };
 
 typedef struct {
@@ -119,8 +121,15 @@ typedef struct {
     char filter[64];
     char err[PD_ERROR_MSG_MAX]; /* inline validation message (red) */
     int err_row;                /* row it belongs to, -1: the whole form */
-    struct ui_plan_job *plan;   /* `p`: the run's plan, computed in a thread (setup.c); NULL: none */
+    struct ui_plan_job *plan;   /* `p`: the run's plan, computed in a thread (setup_plan.c); NULL: none */
     int plan_shown;             /* the plan's popup is open */
+    char filter_built[64];      /* the filter the rows were built for (a new one puts the cursor on the first row) */
+    char device_checked[8];     /* the device device_msg was found for ("" = not checked) */
+    char device_msg[PD_ERROR_MSG_MAX]; /* why that device cannot be used ("" = it can) */
+    pd_config pending;          /* the settings a preset would give, while Setup asks (UI_PROMPT_CONFIRM) */
+    char confirm[PD_ERROR_MSG_MAX]; /* the question */
+    pd_config undo;             /* the settings before the last preset (`u` restores them) */
+    int has_undo;
 } ui_setup;
 
 typedef struct {
@@ -128,6 +137,11 @@ typedef struct {
     char arch[16], dataset[64];
     double task, obest, pbest, pmedian;
     int complete;
+    double date;            /* newest of config.csv / summary.csv (seconds since the epoch), NaN unknown */
+    double d, k, seed;      /* config.csv's target_d, k, seed (NaN unknown) */
+    double novelty, wall;   /* summary.csv's novelty; the sum of its seconds_STAGE (NaN none) */
+    int marked;             /* Space: chosen for the compare view (1, 2, ...: the order marked; 0 not) */
+    int running;            /* another process writes it (session_owner) */
 } ui_session_entry;
 
 struct ui_app;
@@ -171,19 +185,33 @@ typedef struct ui_app {
     ui_series task_loss, task_acc, collect_loss, ae_loss, ddpm_loss;
     char log[UI_LOG_LINES][200];
     int log_head, log_n;
+    int job_started;                       /* the job began a stage (else its failure is a failed start) */
+    char run_error[PD_ERROR_MSG_MAX + 64]; /* the last run's failure in full ("": none); the log view shows it */
+    struct ui_logview *logview;            /* L: the log view (log.h), NULL when closed */
     int log_scale;
     /* results */
     pd_results *res;
     int32_t *order;
     int norder, res_cursor, res_top, res_sort;
     char res_filter[64];
+    int res_rev, res_detail; /* reverse sort (O); the selected model's numbers (Enter) */
     /* similarity */
     int sim_r, sim_c, sim_zoom, sim_r0, sim_c0;
+    int lat_cursor; /* latents: the selected point */
     /* sessions */
     ui_session_entry *sess;
     int nsess, sess_cursor, sess_top;
     int sess_stale; /* rescan before the next key or frame (nav.c sets it, the loop rescans) */
     char sess_filter[64];
+    int sess_sort, sess_rev;           /* sort column (sessions.c), reversed */
+    char sess_delete[PD_PATH_MAX];     /* a session waiting for y/n before it is deleted; "" none */
+    struct ui_compare *cmp;            /* the compare view (compare.c); NULL when closed */
+    /* watching a session another process writes (watch.c) */
+    int watching;                      /* a->res is being written by another process */
+    char watch_who[320];               /* "running on HOST pid N" */
+    char watch_dir[PD_PATH_MAX];       /* the session watched */
+    char watch_sig[256];               /* the sizes and times of its files at the last reload */
+    double watch_next;                 /* when to look again */
 } ui_app;
 
 /* Copy a string into dst[size], truncating (snprintf "%s" without the truncation warnings). */

@@ -27,7 +27,7 @@ static void ui_draw_canvas(const ui_app *a, const ui_plot_canvas *c, int y, int 
 static void ui_draw_yaxis(const ui_app *a, int y, int x, int h, int lm, double lo, double hi, int logscale)
 {
     double ticks[8];
-    int nt = ui_plot_ticks(lo, hi, logscale, ticks, h > 8 ? 5 : h > 4 ? 4 : h > 2 ? 3 : 2);
+    int nt = ui_plot_axis_ticks(lo, hi, logscale, ticks, h > 8 ? 5 : h > 4 ? 4 : h > 2 ? 3 : 2);
     ui_term_set(a, UI_C_DIM);
     for (int r = 0; r < h; r++)
         mvaddstr(y + r, x + lm - 1, ui_term_glyph(a, "\u2502", "|"));

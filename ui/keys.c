@@ -6,8 +6,11 @@
 #include "keys.h"
 
 #include "actions.h"
+#include "compare.h"
+#include "log.h"
 #include "nav.h"
 #include "prompt.h"
+#include "screen_latents.h"
 #include "screen_results.h"
 #include "screen_sessions.h"
 #include "screen_setup.h"
@@ -109,6 +112,9 @@ static void ui_keys_nav(ui_app *a, int key)
     case UI_SIMILARITY:
         ui_similarity_nav(a, act);
         break;
+    case UI_LATENTS:
+        ui_latents_nav(a, act);
+        break;
     case UI_SESSIONS:
         ui_sessions_nav(a, act);
         break;
@@ -159,6 +165,14 @@ static void ui_keys_back(ui_app *a, int key)
     (void)key;
     if (a->screen == UI_SETUP && ui_setup_plan_close(a))
         return;
+    if (a->screen == UI_RESULTS && a->res_detail) {
+        a->res_detail = 0;
+        return;
+    }
+    if (a->screen == UI_SESSIONS && a->cmp) {
+        ui_compare_close(a);
+        return;
+    }
     char *f = ui_keys_filter_of(a);
     if (f && *f) {
         f[0] = '\0';
@@ -234,10 +248,30 @@ static void ui_keys_sort(ui_app *a, int key)
     ui_nav_message(a, 0, "models sorted by %s", names[a->res_sort]);
 }
 
+static void ui_keys_reverse(ui_app *a, int key)
+{
+    (void)key;
+    a->res_rev = !a->res_rev;
+    ui_results_sort(a);
+    ui_nav_message(a, 0, "sort order %s", a->res_rev ? "reversed" : "back to normal");
+}
+
+static void ui_keys_kinds(ui_app *a, int key)
+{
+    (void)key;
+    ui_results_toggle_kinds(a);
+}
+
 static void ui_keys_log(ui_app *a, int key)
 {
     (void)key;
     a->log_scale = !a->log_scale;
+}
+
+static void ui_keys_logview(ui_app *a, int key)
+{
+    (void)key;
+    ui_log_open(a);
 }
 
 static void ui_keys_zoom(ui_app *a, int key)
@@ -254,6 +288,12 @@ static void ui_keys_redraw(ui_app *a, int key)
     ui_sessions_scan(a);
 }
 
+static void ui_keys_undo(ui_app *a, int key)
+{
+    (void)key;
+    ui_setup_undo(a);
+}
+
 static void ui_keys_resume(ui_app *a, int key)
 {
     (void)key;
@@ -263,7 +303,7 @@ static void ui_keys_resume(ui_app *a, int key)
 static void ui_keys_open(ui_app *a, int key)
 {
     (void)key;
-    const char *dir = ui_sessions_selected(a);
+    const char *dir = a->cmp ? NULL : ui_sessions_selected(a);
     if (dir && ui_actions_open(a, dir) == 0)
         ui_nav_goto(a, UI_RESULTS);
 }
@@ -289,9 +329,13 @@ static const ui_key ui_keys_table[] = {
      "the plan of a run: work, memory and time per stage, measured here",
      "plan",
      ui_keys_plan},
+    {{'u'}, "u", UI_ON(UI_SETUP), "undo the last preset: the settings before it come back", NULL, ui_keys_undo},
     {{'c'}, "c", UI_ON(UI_RUN), "cancel the run (it saves; pdiff resume continues)", "cancel", ui_keys_cancel},
     {{'l'}, "l", UI_ON(UI_RUN), "log-scale loss plots on/off", "log", ui_keys_log},
+    {{'L'}, "L", UI_ON(UI_RUN), "the run's log (run.log; j/k PgUp/PgDn g/G / n N, q back)", "runlog", ui_keys_logview},
     {{'o'}, "o", UI_ON(UI_RESULTS), "sort models by id / accuracy / kind / max similarity", "sort", ui_keys_sort},
+    {{'O'}, "O", UI_ON(UI_RESULTS), "reverse the sort order", NULL, ui_keys_reverse},
+    {{'m'}, "m", UI_ON(UI_RESULTS), "the per-kind memorization table instead of the models", NULL, ui_keys_kinds},
     {{'z'},
      "z",
      UI_ON(UI_SIMILARITY),
@@ -299,6 +343,15 @@ static const ui_key ui_keys_table[] = {
      "zoom",
      ui_keys_zoom},
     {{'R'}, "R", UI_ON(UI_SESSIONS), "resume the selected session (continues its stages)", NULL, ui_keys_resume},
+    {{' '}, "Space", UI_ON(UI_SESSIONS), "mark / unmark the session for compare (A, B, ...)", "mark", ui_sessions_key},
+    {{'c'},
+     "c",
+     UI_ON(UI_SESSIONS),
+     "compare the marked sessions: summaries side by side, loss curves overlaid (c / Esc closes)",
+     "compare",
+     ui_sessions_key},
+    {{'o', 'O'}, "o  O", UI_ON(UI_SESSIONS), "sort by the next column / reverse the order", "sort", ui_sessions_key},
+    {{'d', KEY_DC}, "d  Del", UI_ON(UI_SESSIONS), "delete the selected session (asks first)", NULL, ui_sessions_key},
     {{KEY_UP, 'k'}, "Up  k", UI_LISTS, "move up", NULL, ui_keys_nav},
     {{KEY_DOWN, 'j'}, "Down  j", UI_LISTS, "move down", NULL, ui_keys_nav},
     {{KEY_LEFT, 'h'}, "Left  h", UI_ON(UI_SETUP) | UI_ON(UI_SIMILARITY), "left / previous choice", NULL, ui_keys_nav},
@@ -317,6 +370,13 @@ static const ui_key ui_keys_table[] = {
      "edit",
      ui_keys_nav},
     {{'\n', '\r', KEY_ENTER}, "Enter", UI_ON(UI_SESSIONS), "open the session's results", "open", ui_keys_open},
+    {{'\n', '\r', KEY_ENTER}, "Enter", UI_ON(UI_RESULTS), "every number of the selected model", NULL, ui_keys_nav},
+    {{KEY_LEFT, KEY_RIGHT, 'h', 'l', KEY_HOME, KEY_END},
+     "Left  Right",
+     UI_ON(UI_LATENTS),
+     "select the previous / next point (Home/End: first / last)",
+     NULL,
+     ui_keys_nav},
     {{' '}, "Space", UI_ON(UI_SETUP), "tick a tensor into the target / next choice", "tick", ui_keys_nav},
     {{'/'},
      "/",
@@ -363,6 +423,8 @@ const char *ui_keys_hints(const ui_app *a)
     static char buf[256];
     size_t o = 0;
     buf[0] = '\0';
+    if (ui_prompt_hints(a)) /* an open prompt takes every key */
+        return ui_prompt_hints(a);
     for (int i = 0; i < UI_NKEYS; i++) {
         const ui_key *k = &ui_keys_table[i];
         if (!k->hint || !(k->screens & UI_ON(a->screen)))

@@ -90,6 +90,49 @@ int ui_plot_ticks(double lo, double hi, int log, double *ticks, int max)
     return n;
 }
 
+/* Linear nice ticks: the largest 1-2-5 step that gives 4 ticks or more inside [lo, hi] without passing max, else the
+ * largest that gives 3. */
+static int ui_plot_linear_ticks(double lo, double hi, double *ticks, int max)
+{
+    double span = hi - lo, step = 0, step3 = 0;
+    for (double mag = pow(10.0, ceil(log10(span))); mag > span * 1e-6 && !(step > 0); mag /= 10) {
+        static const double mult[] = {5, 2, 1};
+        for (int i = 0; i < 3 && !(step > 0); i++) {
+            double s = mult[i] * mag, count = floor(hi / s + 1e-9) - ceil(lo / s - 1e-9) + 1;
+            if (count >= 3 && !(step3 > 0))
+                step3 = s;
+            if (count >= 4)
+                step = count <= max ? s : step3;
+        }
+    }
+    if (!(step > 0))
+        step = step3;
+    int n = 0;
+    for (double t = ceil(lo / step - 1e-9) * step; step > 0 && t <= hi + 1e-9 * step && n < max; t += step)
+        ticks[n++] = fabs(t) < 1e-12 * step ? 0.0 : t;
+    return n;
+}
+
+int ui_plot_axis_ticks(double lo, double hi, int log, double *ticks, int max)
+{
+    if (max < 3 || !isfinite(lo) || !isfinite(hi) || !(hi > lo))
+        return ui_plot_ticks(lo, hi, log, ticks, max);
+    int n = log ? ui_plot_ticks(lo, hi, log, ticks, max) : ui_plot_linear_ticks(lo, hi, ticks, max);
+    if (n < 1)
+        return ui_plot_ticks(lo, hi, log, ticks, max);
+    double last = ticks[n - 1];
+    if (fabs(last - hi) <= 1e-9 * fabs(hi))
+        return n;
+    /* the top value: in place of the last nice tick when that one is within a quarter step of it */
+    double step = n > 1 ? (log ? log10(ticks[n - 1] / ticks[n - 2]) : ticks[n - 1] - ticks[n - 2]) : 1;
+    double gap = log ? log10(hi / last) : hi - last;
+    if (gap < 0.25 * step || n >= max)
+        ticks[n - 1] = hi;
+    else
+        ticks[n++] = hi;
+    return n;
+}
+
 void ui_plot_format(double v, char *buf, size_t size)
 {
     double a = fabs(v);

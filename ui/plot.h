@@ -30,6 +30,10 @@ double ui_plot_frac(double v, double lo, double hi, int log);
 /* "Nice" tick values (1, 2, 5 x 10^k steps; powers of ten in log scale) inside [lo, hi], ascending; at most max.
  * Returns the count (lo and hi themselves when no nice value fits). */
 int ui_plot_ticks(double lo, double hi, int log, double *ticks, int max);
+/* Axis ticks, at most max: nice ticks (1-2-5 steps, the largest step giving at least 3 inside the range; powers of
+ * ten in log scale) and hi itself, which replaces the last nice tick when that one lies within a quarter step of it,
+ * so that an axis shows 4-5 ticks and always its top value. */
+int ui_plot_axis_ticks(double lo, double hi, int log, double *ticks, int max);
 /* A compact label for an axis value: "0.5", "120", "1.2e-03", "3.4k". */
 void ui_plot_format(double v, char *buf, size_t size);
 

@@ -1,5 +1,5 @@
-/* prompt.c — the one-line editor (Setup values, list filters, the save path) and the quit confirmation
- * (see prompt.h). What Enter, each edit and Esc do comes from the opener (ui_prompt_fns): a filter applies as
+/* prompt.c — the one-line editor (Setup values, list filters, the save path), y/n questions and the quit
+ * confirmation (see prompt.h). What Enter, each edit and Esc do comes from the opener (ui_prompt_fns): a filter applies as
  * it is typed and Esc clears it; a Setup edit is committed by Enter and stays open when the value is refused. */
 #include "prompt.h"
 
@@ -94,9 +94,27 @@ static int ui_prompt_edit(ui_app *a, int key)
     }
 }
 
+/* A y/n question: y (or Enter) submits "y", n (or Esc) cancels; other keys do nothing. */
+static void ui_prompt_confirm_key(ui_app *a, int key)
+{
+    ui_prompt_fns fns = a->prompt_fns;
+    int yes = key == 'y' || key == 'Y' || key == '\n' || key == '\r' || key == KEY_ENTER;
+    if (!yes && key != 'n' && key != 'N' && key != 27)
+        return;
+    ui_prompt_close(a);
+    if (yes && fns.submit)
+        fns.submit(a, "y");
+    else if (!yes && fns.cancel)
+        fns.cancel(a);
+}
+
 void ui_prompt_key(ui_app *a, int key)
 {
     ui_prompt_fns fns = a->prompt_fns;
+    if (a->prompt == UI_PROMPT_CONFIRM) {
+        ui_prompt_confirm_key(a, key);
+        return;
+    }
     if (key == 27) {
         ui_prompt_close(a);
         if (fns.cancel)
@@ -115,6 +133,22 @@ void ui_prompt_key(ui_app *a, int key)
     }
     if (ui_prompt_edit(a, key) && fns.change)
         fns.change(a, a->line);
+}
+
+const char *ui_prompt_hints(const ui_app *a)
+{
+    switch (a->prompt) {
+    case UI_PROMPT_EDIT:
+        return "editing: Enter:accept Esc:cancel";
+    case UI_PROMPT_FILTER:
+        return "filter: Enter:keep Esc:clear";
+    case UI_PROMPT_SAVE:
+        return "Enter:save Esc:cancel";
+    case UI_PROMPT_CONFIRM:
+        return "y:yes n:no";
+    default:
+        return NULL;
+    }
 }
 
 const char *ui_prompt_visible(const ui_app *a, int room, int *cursor_x)

@@ -5,9 +5,12 @@
 
 #include "app.h"
 
-/* kind: UI_PROMPT_EDIT (drawn by Setup in its row), _FILTER or _SAVE (drawn on the line above the status). */
+/* kind: UI_PROMPT_EDIT (drawn by Setup in its row), _FILTER or _SAVE (drawn on the line above the status), or
+ * _CONFIRM: a y/n question its opener draws; y or Enter calls submit(a, "y"), n or Esc calls cancel. */
 void ui_prompt_open(ui_app *a, int kind, const char *initial, ui_prompt_fns fns);
 void ui_prompt_key(ui_app *a, int key);
+/* The keys an open prompt takes, for the status line (it takes every key, so no screen key applies); NULL: none open. */
+const char *ui_prompt_hints(const ui_app *a);
 /* The tail of the line that fits in room columns and the cursor's column within it. */
 const char *ui_prompt_visible(const ui_app *a, int room, int *cursor_x);
 void ui_prompt_draw(ui_app *a);

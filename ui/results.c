@@ -1,7 +1,10 @@
 /* results.c — the Results screen: the paper's accuracy table from the session summary (original
- * best/mean/median, ensemble, p-diff best/mean/median, AE reconstruction) and the per-model list from the zoo,
- * scrollable, filtered by kind with `/` and sorted with `o` (id, accuracy, kind, max similarity); `x` exports the
- * selected model as a PyTorch state_dict (export.h) into SESSION/export. */
+ * best/mean/median, ensemble, p-diff best/mean/median, AE reconstruction), the stage times and the per-kind
+ * memorization table that `pdiff report` prints (results_kinds.c, from the same summary metrics), and the per-model
+ * list from the zoo with a legend of its columns: scrollable, filtered with `/` (kind text, or conditions on id and
+ * values: "pdiff acc>94 iou<0.5 id>=10"), sorted with `o` (id, accuracy, kind, max similarity) and reversed with
+ * `O`; Enter shows every number of the selected model; `x` exports it as a PyTorch state_dict (export.h) into
+ * SESSION/export. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,16 +13,40 @@
 #include "screen_results.h"
 
 #include "export.h"
+#include "kind.h"
 #include "nav.h"
+#include "results_view.h"
 #include "table.h"
 #include "term.h"
+
+void ui_results_caption(const ui_app *a, int full, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    if (!a->res)
+        return;
+    const char *d = a->res->dir;
+    size_t n = strlen(d);
+    while (n > 1 && d[n - 1] == '/' && !full)
+        n--;
+    size_t b = full ? 0 : n;
+    while (b > 0 && d[b - 1] != '/')
+        b--;
+    snprintf(buf, size, "%.*s", (int)(n - b), d + b);
+    if (a->job && job_running(a->job)) {
+        size_t o = strlen(buf);
+        snprintf(buf + o, size - o, "%s", strcmp(a->run_dir, a->res->dir) != 0
+                                              ? " (the previous session; this run's results show when it ends)"
+                                              : " (as before this run; refreshed when it ends)");
+    }
+}
 
 void ui_results_set(ui_app *a, pd_results *r)
 {
     results_free(a->res);
     a->res = r;
-    a->res_cursor = a->res_top = 0;
+    a->res_cursor = a->res_top = a->res_detail = 0;
     a->sim_r = a->sim_c = a->sim_r0 = a->sim_c0 = 0;
+    a->lat_cursor = 0;
     ui_results_sort(a);
 }
 
@@ -71,6 +98,12 @@ static int ui_results_cmp(const void *pa, const void *pb, void *ctx)
     return (i > j) - (i < j);
 }
 
+static int ui_results_cmp_dir(const void *pa, const void *pb, void *ctx)
+{
+    const ui_app *a = ctx;
+    return a->res_rev ? -ui_results_cmp(pa, pb, ctx) : ui_results_cmp(pa, pb, ctx);
+}
+
 void ui_results_sort(ui_app *a)
 {
     free(a->order);
@@ -83,17 +116,25 @@ void ui_results_sort(ui_app *a)
     if (!a->order)
         return;
     for (int32_t i = 0; i < z->n; i++)
-        if (!a->res_filter[0] || strstr(z->kind[i], a->res_filter))
+        if (ui_results_filter_match(z, i, a->res_filter))
             a->order[a->norder++] = i;
-    qsort_r(a->order, (size_t)a->norder, sizeof *a->order, ui_results_cmp, a);
+    qsort_r(a->order, (size_t)a->norder, sizeof *a->order, ui_results_cmp_dir, a);
     if (a->res_cursor >= a->norder)
         a->res_cursor = a->norder > 0 ? a->norder - 1 : 0;
+}
+
+void ui_results_toggle_kinds(ui_app *a)
+{
+    a->res_detail = a->res_detail == 2 ? 0 : 2;
 }
 
 void ui_results_nav(ui_app *a, int act)
 {
     int page = a->rows - 16 > 1 ? a->rows - 16 : 1;
     switch (act) {
+    case UI_NAV_ENTER:
+        a->res_detail = a->res_detail != 1 && a->norder > 0;
+        break;
     case UI_NAV_UP:
         a->res_cursor--;
         break;
@@ -152,11 +193,15 @@ static void ui_results_draw_summary(ui_app *a, int y)
     int W = a->cols;
     const pd_results *r = a->res;
     const char *arch = results_config(r, "arch"), *ds = results_config(r, "dataset");
-    char task[32];
+    char task[32], name[PD_PATH_MAX + 96];
     ui_table_fmt_pct(results_summary(r, "task_accuracy"), task, sizeof task);
+    if (strcmp(task, "-") != 0)
+        strcat(task, "%");
+    ui_results_caption(a, 1, name, sizeof name);
     attrset(A_BOLD);
-    ui_term_textf(y, 0, W, " %s  %s  %s on %s  %s  task model %s%%", r->dir, ui_term_glyph(a, "\u00b7", "|"),
-                  arch ? arch : "?", ds ? ds : "?", ui_term_glyph(a, "\u00b7", "|"), task);
+    ui_term_textf(y, 0, W, " %s  %s  %s on %s  %s  task model %s", name,
+                  ui_term_glyph(a, "\u00b7", "|"), arch ? arch : "?", ds ? ds : "?", ui_term_glyph(a, "\u00b7", "|"),
+                  task);
     attrset(ui_term_role(a, UI_C_HEAD));
     ui_term_textf(y + 1, 0, W, "   %-12s %8s %8s %8s   (test accuracy, %%)", "accuracy", "best", "mean", "median");
     attrset(A_NORMAL);
@@ -170,8 +215,9 @@ static void ui_results_draw_summary(ui_app *a, int y)
     char novs[64];
     ui_results_fmt(100 * nov, "%.1f%%", novs, sizeof novs);
     attrset(ui_term_role(a, UI_C_DIM));
-    ui_term_textf(y + 6, 0, W, "   novelty %s (p-diff models less similar to the originals than any original is)%s",
-                  novs, isnan(nov) ? "; run the analyze stage" : "");
+    ui_term_textf(y + 6, 0, W, "   novelty %s%s", novs,
+                  isnan(nov) ? " (run the analyze stage)"
+                             : ": p-diff models less like the originals than any original is");
     attrset(A_NORMAL);
 }
 
@@ -194,7 +240,7 @@ static void ui_results_model_row(const ui_app *a, int32_t id, const int *w, int 
         snprintf(c[5], sizeof c[5], "%d", (int)z->nearest_id[id]);
     else
         snprintf(c[5], sizeof c[5], "-");
-    ui_results_fmt(z->nearest_l2[id], "%.4g", c[6], sizeof c[6]);
+    ui_results_fmt(z->nearest_l2[id], "%.3f", c[6], sizeof c[6]); /* one format for the column */
     const char *cells[UI_RESULTS_NC];
     for (int k = 0; k < UI_RESULTS_NC; k++)
         cells[k] = c[k];
@@ -214,8 +260,10 @@ static void ui_results_draw_models(ui_app *a, int ly, int lh)
     char line[1024];
     static const char *const sorts[] = {"id", "accuracy", "kind", "max similarity"};
     attrset(ui_term_role(a, UI_C_HEAD));
-    ui_term_textf(ly - 1, 0, W, " models: %d of %d, sorted by %s (o)%s%s", a->norder, (int)r->zoo.n, sorts[a->res_sort],
-                  a->res_filter[0] ? ", kind contains " : "", a->res_filter);
+    ui_term_textf(ly - 1, 0, W, " models: %d of %d, sorted by %s (o)%s%s%s%s", a->norder, (int)r->zoo.n,
+                  sorts[a->res_sort], a->res_rev ? ", reversed (O)" : "", a->res_filter[0] ? ", filter: " : "",
+                  a->res_filter, a->norder > 0 ? (a->cols >= 100 ? "; Enter: every number of one; m: per kind" : "; Enter: all; m: per kind")
+                                               : "");
     ui_table_row(head, ui_results_cols, w, shown, a->utf8, line, sizeof line);
     attrset(A_UNDERLINE);
     ui_term_textf(ly, 0, W, " %s", line);
@@ -234,30 +282,72 @@ static void ui_results_draw_models(ui_app *a, int ly, int lh)
     }
 }
 
+static void ui_results_draw_none(ui_app *a, int y)
+{
+    int W = a->cols;
+    if (a->job && job_running(a->job)) {
+        ui_term_text(y + 1, 1, W - 1, "Run in progress: results appear when generate finishes.");
+        attrset(ui_term_role(a, UI_C_DIM));
+        ui_term_text(y + 2, 1, W - 1, "Its stages and curves are on Run (2).");
+    } else {
+        ui_term_text(y + 1, 1, W - 1, "No session loaded.");
+        attrset(ui_term_role(a, UI_C_DIM));
+        ui_term_text(y + 2, 1, W - 1, "Start a run from Setup (1, then r) or open a saved one in Sessions (6).");
+    }
+    attrset(A_NORMAL);
+}
+
+/* Below the summary from row y, h rows: stage times, the per-kind table (when it fits above the models; else `m`
+ * shows it in their place), the models (or one model's numbers), the column legend when there is room. */
 void ui_results_draw(ui_app *a, int y, int h)
 {
     int W = a->cols;
     if (!a->res) {
-        ui_term_text(y + 1, 1, W - 1, "No session loaded.");
-        attrset(ui_term_role(a, UI_C_DIM));
-        ui_term_text(y + 2, 1, W - 1, "Start a run from Setup (1, then r) or open a saved one in Sessions (6).");
-        attrset(A_NORMAL);
+        ui_results_draw_none(a, y);
         return;
     }
     ui_results_draw_summary(a, y);
-    int ly = y + 8, lh = h - 8;
+    int used = 7 + ui_results_draw_times(a, y + 7, 3, W - 3);
+    int kr = ui_results_kinds_rows(a);
+    if (kr && a->res_detail == 2) { /* m: instead of the models */
+        ui_results_draw_kinds(a, y + used + 1, 0, W, h - used - 1);
+        return;
+    } else if (kr && h - used - 1 - kr >= 8) {
+        ui_results_draw_kinds(a, y + used + 1, 0, W, kr);
+        used += 1 + kr;
+    }
+    int ly = y + used + 2, lh = h - used - 2;
     if (lh < 1)
         return;
     if (!a->res->have_models) {
         attrset(ui_term_role(a, a->res->models_error[0] ? UI_C_ERROR : UI_C_DIM));
         if (a->res->models_error[0])
-            ui_term_textf(ly, 1, W - 1, "no per-model list: %s", a->res->models_error);
+            ui_term_textf(ly - 1, 1, W - 1, "no per-model list: %s", a->res->models_error);
         else
-            ui_term_text(ly, 1, W - 1, "no per-model list yet (state/models.bin is written by the generate stage)");
+            ui_term_text(ly - 1, 1, W - 1, "no per-model list yet (state/models.bin is written by the generate stage)");
         attrset(A_NORMAL);
         return;
     }
+    if (a->res_detail == 1 && a->norder > 0) {
+        ui_results_draw_detail(a, ly - 1, lh + 1, a->order[a->res_cursor]);
+        return;
+    }
+    int lg = ui_results_legend_rows(a, W - 2);
+    if (lh - lg - 1 >= 8) {
+        ui_results_draw_legend(a, y + h - lg, 1, W - 2, lg);
+        lh -= lg + 1;
+    }
     ui_results_draw_models(a, ly, lh);
+}
+
+/* Where the model went, on the status line: the path elided in the middle to what the line has room for. */
+static void ui_results_export_said(ui_app *a, int id, const char *kind, const char *path)
+{
+    char head[96], fit[PD_PATH_MAX];
+    snprintf(head, sizeof head, "model %d (%s) exported as a PyTorch state_dict: ", id, kind);
+    int room = a->cols - 44 - ui_table_text_width(head); /* the status line's left part takes about 40 */
+    ui_table_elide(path, room > 12 ? room : 12, UI_ELIDE_MIDDLE, a->utf8, fit, sizeof fit);
+    ui_nav_message(a, 0, "%s%s", head, fit);
 }
 
 void ui_results_export_model(ui_app *a)
@@ -283,5 +373,5 @@ void ui_results_export_model(ui_app *a)
     if (st != PD_OK)
         ui_nav_message(a, 1, "export: %s", err.msg);
     else
-        ui_nav_message(a, 0, "model %d (%s) exported as a PyTorch state_dict: %s", (int)id, kind, path);
+        ui_results_export_said(a, (int)id, kind, path);
 }

@@ -12,6 +12,7 @@
 
 #include "draw.h"
 #include "grow.h"
+#include "log.h"
 #include "nav.h"
 #include "screen_results.h"
 #include "table.h"
@@ -65,6 +66,7 @@ void ui_run_reset(ui_app *a)
 
 void ui_run_free(ui_app *a)
 {
+    ui_log_close(a);
     ui_series *all[] = {&a->task_loss, &a->task_acc, &a->collect_loss, &a->ae_loss, &a->ddpm_loss};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         ui_run_series_free(all[i]);
@@ -117,18 +119,34 @@ double ui_run_eta(const ui_app *a, int s)
     return (double)(st->total - st->done) * t / (double)did;
 }
 
+/* What a stopped run kept: the training stages continue from their last checkpoint, generate and analyze start
+ * over (the stages before them are kept either way). */
+static void ui_run_stopped_message(ui_app *a, int stage)
+{
+    const char *name = stage >= 0 ? pipeline_stage_name((pd_stage)stage) : "";
+    if (stage >= 0 && stage <= PD_STAGE_DDPM)
+        ui_nav_message(a, 0, "run stopped in %s: its state is saved; Sessions: R resumes it from there", name);
+    else if (stage >= 0)
+        ui_nav_message(a, 0, "run stopped in %s: the stages before it are saved; R on Sessions starts %s over", name,
+                       name);
+    else
+        ui_nav_message(a, 0, "run stopped");
+}
+
+/* A run that failed before its first stage (device, data set, a session in use, ...): the Run screen keeps the
+ * session it showed, the error is kept in full for the log view (L), and the screen stays. */
+static void ui_run_failed_start(ui_app *a, const char *line)
+{
+    ui_run_from_results(a);
+    ui_run_log(a, line);
+    ui_nav_message(a, 1, "%s (L: the whole message)", line);
+}
+
 static void ui_run_finished(ui_app *a, const pd_job_event *ev)
 {
     pd_error err = {0};
     pd_status st = job_wait(a->job, &err);
-    a->run_seconds = ev->elapsed;
-    for (int s = 0; s < PD_STAGE_COUNT; s++) {
-        if (a->stage[s].state == UI_STAGE_RUNNING) {
-            a->stage[s].state = st == PD_OK ? UI_STAGE_DONE : UI_STAGE_FAILED;
-            a->stage[s].t_end = ev->elapsed;
-        } else if (a->stage[s].state == UI_STAGE_PENDING && st == PD_OK)
-            a->stage[s].state = UI_STAGE_SKIPPED;
-    }
+    int act = ui_run_active_stage(a);
     job_free(a->job);
     a->job = NULL;
     char line[PD_PATH_MAX + PD_ERROR_MSG_MAX + 32];
@@ -137,6 +155,24 @@ static void ui_run_finished(ui_app *a, const pd_job_event *ev)
     else
         snprintf(line, sizeof line, "%s: %s", st == PD_ERR_CANCELLED ? "stopped" : "failed",
                  err.msg[0] ? err.msg : error_status_string(st));
+    ui_app_copy(a->run_error, sizeof a->run_error, st == PD_OK ? "" : line);
+    a->sess_stale = 1; /* the new session's numbers */
+    if (a->stopping) {
+        a->quit = 1;
+        a->exit_code = a->interrupted ? 130 : 0;
+    }
+    if (st != PD_OK && st != PD_ERR_CANCELLED && !a->job_started) {
+        ui_run_failed_start(a, line);
+        return;
+    }
+    a->run_seconds = ev->elapsed;
+    for (int s = 0; s < PD_STAGE_COUNT; s++) {
+        if (a->stage[s].state == UI_STAGE_RUNNING) {
+            a->stage[s].state = st == PD_OK ? UI_STAGE_DONE : UI_STAGE_FAILED;
+            a->stage[s].t_end = ev->elapsed;
+        } else if (a->stage[s].state == UI_STAGE_PENDING && st == PD_OK)
+            a->stage[s].state = UI_STAGE_SKIPPED;
+    }
     ui_run_log(a, line);
     ui_results_open(a, a->run_dir);
     int have_table = a->res && !isnan(results_summary(a->res, "pdiff_best"));
@@ -144,32 +180,35 @@ static void ui_run_finished(ui_app *a, const pd_job_event *ev)
         ui_nav_message(a, 0, "run finished in %.1f s: results of %s", ev->elapsed, a->run_dir);
         ui_nav_goto(a, UI_RESULTS);
     } else if (st == PD_ERR_CANCELLED)
-        ui_nav_message(a, 0, "run stopped; its state is saved (Sessions: R resumes it)");
+        ui_run_stopped_message(a, act);
     else {
-        ui_nav_message(a, 1, "%s", line);
+        ui_nav_message(a, 1, "%s (L: the whole message)", line);
         if (have_table && !a->stopping)
             ui_nav_goto(a, UI_RESULTS);
     }
-    a->sess_stale = 1; /* the new session's numbers */
-    if (a->stopping) {
-        a->quit = 1;
-        a->exit_code = a->interrupted ? 130 : 0;
-    }
+}
+
+/* A resumed stage sends its points again from the step it continues after: drop the series' tail from there. */
+static void ui_run_series_push_at(ui_series *s, double x, double y)
+{
+    while (s->n > 0 && s->x[s->n - 1] >= x)
+        s->n--;
+    ui_run_series_push(s, x, y);
 }
 
 static void ui_run_metric(ui_app *a, const pd_job_metric *m)
 {
     if (strcmp(m->stage, "task") == 0) {
-        ui_run_series_push(&a->task_loss, (double)m->step, m->loss);
+        ui_run_series_push_at(&a->task_loss, (double)m->step, m->loss);
         if (isfinite(m->accuracy))
-            ui_run_series_push(&a->task_acc, (double)m->step, m->accuracy);
+            ui_run_series_push_at(&a->task_acc, (double)m->step, m->accuracy);
     } else if (strcmp(m->stage, "collect") == 0) {
         double off = a->task_loss.n ? a->task_loss.x[a->task_loss.n - 1] : 0;
-        ui_run_series_push(&a->collect_loss, off + (double)m->step, m->loss);
+        ui_run_series_push_at(&a->collect_loss, off + (double)m->step, m->loss);
     } else if (strcmp(m->stage, "ae") == 0)
-        ui_run_series_push(&a->ae_loss, (double)m->step, m->loss);
+        ui_run_series_push_at(&a->ae_loss, (double)m->step, m->loss);
     else if (strcmp(m->stage, "ddpm") == 0)
-        ui_run_series_push(&a->ddpm_loss, (double)m->step, m->loss);
+        ui_run_series_push_at(&a->ddpm_loss, (double)m->step, m->loss);
 }
 
 void ui_run_poll(ui_app *a)
@@ -190,6 +229,7 @@ void ui_run_poll(ui_app *a)
             switch (e->kind) {
             case PD_JOB_EVENT_STAGE_START:
                 if ((s = ui_run_stage_of(e->text)) >= 0) {
+                    a->job_started = 1;
                     memset(&a->stage[s], 0, sizeof a->stage[s]);
                     a->stage[s].state = UI_STAGE_RUNNING;
                     a->stage[s].t_start = a->stage[s].unit_t0 = e->elapsed;
@@ -228,12 +268,10 @@ void ui_run_poll(ui_app *a)
     }
 }
 
-void ui_run_from_results(ui_app *a)
+/* Curves of losses.csv and stage times of summary.csv from snapshot r; done (NULL: the stages with a time) says
+ * which stages are complete. */
+static void ui_run_load(ui_app *a, const pd_results *r, const int *done)
 {
-    ui_run_reset(a);
-    const pd_results *r = a->res;
-    if (!r)
-        return;
     for (int64_t i = 0; i < r->n_losses; i++) {
         pd_job_metric m = {.step = r->loss_step[i], .loss = r->loss[i], .accuracy = r->loss_accuracy[i]};
         ui_app_copy(m.stage, sizeof m.stage, r->loss_stage[i]);
@@ -244,17 +282,46 @@ void ui_run_from_results(ui_app *a)
         char metric[64];
         snprintf(metric, sizeof metric, "seconds_%s", pipeline_stage_name((pd_stage)s));
         double sec = results_summary(r, metric);
-        if (isfinite(sec)) {
-            a->stage[s].state = UI_STAGE_DONE;
-            a->stage[s].t_start = total;
-            a->stage[s].t_end = total + sec;
-            total += sec;
-        }
+        if (done ? !done[s] : !isfinite(sec))
+            continue;
+        sec = isfinite(sec) ? sec : 0;
+        a->stage[s].state = UI_STAGE_DONE;
+        a->stage[s].t_start = total;
+        a->stage[s].t_end = total + sec;
+        total += sec;
     }
     a->run_seconds = total > 0 ? total : NAN;
+}
+
+void ui_run_from_results(ui_app *a)
+{
+    ui_run_reset(a);
+    const pd_results *r = a->res;
+    if (!r)
+        return;
+    ui_run_load(a, r, NULL);
     char line[PD_PATH_MAX + 32];
     snprintf(line, sizeof line, "opened session %s", r->dir);
     ui_run_log(a, line);
+}
+
+void ui_run_begin(ui_app *a, const char *dir, int resume)
+{
+    ui_run_reset(a);
+    a->job_started = 0;
+    a->run_error[0] = '\0';
+    if (!resume)
+        return;
+    /* the stages the session completed stay done, with their curves and times (state/stages.bin) */
+    pd_results *r = NULL;
+    pd_error err = {0};
+    int done[PD_STAGE_COUNT];
+    if (pipeline_stages_done(dir, done, &err) != PD_OK || results_load(&r, dir, &err) != PD_OK) {
+        ui_run_log(a, err.msg);
+        return;
+    }
+    ui_run_load(a, r, done);
+    results_free(r);
 }
 
 static void ui_run_draw_stage(ui_app *a, int y, int s)
@@ -307,13 +374,21 @@ void ui_run_draw(ui_app *a, int y, int h)
     int act = ui_run_active_stage(a);
     const char *dir = a->job ? a->run_dir : a->res ? a->res->dir : "";
     attrset(A_BOLD);
-    if (a->job)
-        ui_term_textf(y, 0, W, " running %s  %s  elapsed %s  %s  session %s",
-                      act >= 0 ? pipeline_stage_name((pd_stage)act) : "", ui_term_glyph(a, "\u00b7", "|"), el,
-                      ui_term_glyph(a, "\u00b7", "|"), dir);
+    const char *dot = ui_term_glyph(a, "\u00b7", "|");
+    if (a->job) {
+        char eta[32];
+        int left = 0;
+        for (int s = 0; s < PD_STAGE_COUNT; s++)
+            left += a->stage[s].state == UI_STAGE_PENDING;
+        ui_table_fmt_duration(ui_run_eta(a, act), eta, sizeof eta);
+        ui_term_textf(y, 0, W, " running %s  %s  elapsed %s  %s  stage ETA %s, %d more stage%s  %s  session %s",
+                      act >= 0 ? pipeline_stage_name((pd_stage)act) : "", dot, el, dot, eta, left,
+                      left == 1 ? "" : "s", dot, dir);
+    } else if (dir[0] && a->watching) /* another process writes it (watch.c) */
+        ui_term_textf(y, 0, W, " watching %s  %s  %s", dir, ui_term_glyph(a, "\u00b7", "|"), a->watch_who);
     else if (dir[0])
-        ui_term_textf(y, 0, W, " session %s  %s  total %s  (no run active; r starts one from Setup)", dir,
-                      ui_term_glyph(a, "\u00b7", "|"), el);
+        ui_term_textf(y, 0, W, " session %s  %s  total %s  (no run active; r starts one from Setup; L: log)", dir,
+                      dot, el);
     else
         ui_term_text(y, 0, W, " no run yet: press r to start one with the Setup settings");
     attrset(A_NORMAL);

@@ -5,5 +5,7 @@
 #include "app.h"
 
 void ui_latents_draw(ui_app *a, int y, int h);
+/* Left/Right (Up/Down) select the previous/next point, cycling; Home/End the first/last. */
+void ui_latents_nav(ui_app *a, int act);
 
 #endif

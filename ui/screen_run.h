@@ -8,6 +8,8 @@ void ui_run_reset(ui_app *a);
 void ui_run_free(ui_app *a);
 void ui_run_poll(ui_app *a);         /* drain the job's events and metrics */
 void ui_run_from_results(ui_app *a); /* curves and stage times of a loaded session */
+/* A job starts on dir: a fresh view, or (resume) the session's completed stages with their times and curves. */
+void ui_run_begin(ui_app *a, const char *dir, int resume);
 void ui_run_draw(ui_app *a, int y, int h);
 void ui_run_log(ui_app *a, const char *line);
 int ui_run_active_stage(const ui_app *a);

@@ -1,16 +1,15 @@
 /* setup.c — the Setup screen: every setting of the key table grouped as config.h groups them, edited in place
  * and checked by config_set() at once (the message shows inline in red); the data set with a found/missing
  * hint (dataset_locate); the model's parameter tensors with shapes and sizes, ticked with Space to form the
- * target, with the running total D. `r` starts the run with these settings (actions.c); `p` shows its plan (the work,
- * memory and estimated time per stage, plan.h) in a popup, computed in a thread because timing the units takes
- * seconds.
+ * target, with the running total D. `r` starts the run with these settings (actions.c); `p` shows its plan
+ * (setup_plan.c). Enter edits a value in place (the row shows it: a marker, the field in reverse video; the keys go
+ * to the field until Enter takes the value or Esc cancels); a preset that changes other settings asks first, and
+ * `u` undoes it.
  *
  * The tensor list comes from a real model built with trainable = 0 and max_batch 1 on a one-thread CPU backend;
  * its input shape is probed from the data set's headers (IDX) or known (CIFAR), falling back to 1x28x28 with
  * 10 classes when the files are missing.
  */
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +20,6 @@
 #include "backend.h"
 #include "dataset.h"
 #include "nav.h"
-#include "plan.h"
 #include "prompt.h"
 #include "table.h"
 #include "target.h"
@@ -124,140 +122,6 @@ static void ui_setup_probe(ui_app *a)
     s->nt = n;
 }
 
-/* ------------------------------------------------------------------------------------------------ the plan */
-
-#define UI_PLAN_LINE 1200
-
-/* One plan being computed in its own thread, or computed. */
-typedef struct ui_plan_job {
-    pthread_t th;
-    pd_config cfg;
-    pd_plan plan;
-    pd_error err;
-    pd_status st;
-    atomic_int done, cancel;
-} ui_plan_job;
-
-static int ui_setup_plan_cancelled(void *ud)
-{
-    return atomic_load(&((ui_plan_job *)ud)->cancel);
-}
-
-static void *ui_setup_plan_thread(void *vp)
-{
-    ui_plan_job *j = vp;
-    pd_callbacks cb = {.should_cancel = ui_setup_plan_cancelled, .ud = j};
-    j->st = plan_compute(&j->plan, &j->cfg, 1, &cb, &j->err);
-    atomic_store(&j->done, 1);
-    return NULL;
-}
-
-/* Stop (cancel and join) and forget the plan. */
-static void ui_setup_plan_end(ui_app *a)
-{
-    ui_plan_job *j = a->setup.plan;
-    a->setup.plan = NULL;
-    a->setup.plan_shown = 0;
-    if (!j)
-        return;
-    atomic_store(&j->cancel, 1);
-    pthread_join(j->th, NULL);
-    free(j);
-}
-
-int ui_setup_plan_close(ui_app *a)
-{
-    int was = a->setup.plan_shown;
-    ui_setup_plan_end(a);
-    return was;
-}
-
-void ui_setup_plan_toggle(ui_app *a)
-{
-    if (ui_setup_plan_close(a))
-        return;
-    if (a->job && job_running(a->job)) {
-        ui_nav_message(a, 1, "a run is active: timing the plan's units now would slow it down");
-        return;
-    }
-    pd_error err = {0};
-    if (config_validate(&a->cfg, &err) != PD_OK) {
-        ui_nav_error(a, &err);
-        return;
-    }
-    ui_plan_job *j = calloc(1, sizeof *j);
-    if (!j) {
-        ui_nav_message(a, 1, "out of memory");
-        return;
-    }
-    j->cfg = a->cfg;
-    if (pthread_create(&j->th, NULL, ui_setup_plan_thread, j) != 0) {
-        free(j);
-        ui_nav_message(a, 1, "cannot start a thread to compute the plan");
-        return;
-    }
-    a->setup.plan = j;
-    a->setup.plan_shown = 1;
-}
-
-void ui_setup_poll(ui_app *a)
-{
-    ui_plan_job *j = a->setup.plan;
-    if (j && j->st == PD_OK && atomic_load(&j->done) == 1) {
-        atomic_store(&j->done, 2); /* seen */
-        a->dirty = 1;
-    }
-}
-
-/* The popup's lines: the data, per stage the work, memory and time, the total, what it was measured on. */
-static int ui_setup_plan_lines(const ui_app *a, char lines[][UI_PLAN_LINE], int max)
-{
-    const ui_plan_job *j = a->setup.plan;
-    const pd_plan *p = &j->plan;
-    int n = 0;
-    if (!atomic_load(&j->done)) {
-        snprintf(lines[n++], UI_PLAN_LINE, "computing the plan: timing a few units of each stage on %s...", a->cfg.device);
-        return n;
-    }
-    if (j->st != PD_OK) {
-        snprintf(lines[n++], UI_PLAN_LINE, "no plan: %s", j->err.msg);
-        return n;
-    }
-    char mem[32], t[32];
-    snprintf(lines[n++], UI_PLAN_LINE, "%s on %s: %d + %d images of %dx%dx%d, %d classes", a->cfg.arch, a->cfg.dataset,
-             p->n_train, p->n_test, p->h, p->w, p->c, p->classes);
-    if (p->data_note[0] && n < max)
-        snprintf(lines[n++], UI_PLAN_LINE, "%s", p->data_note);
-    snprintf(lines[n++], UI_PLAN_LINE, "%-9s %10s %10s  %s", "stage", "memory", "time", "work");
-    for (int i = 0; i < PD_STAGE_COUNT && n < max - 2; i++) {
-        plan_format_bytes(p->stage[i].bytes, mem, sizeof mem);
-        plan_format_seconds(p->stage[i].seconds, t, sizeof t);
-        snprintf(lines[n++], UI_PLAN_LINE, "%-9s %10s %10s  %s", pipeline_stage_name((pd_stage)i), mem, t, p->stage[i].work);
-    }
-    plan_format_bytes(p->peak_bytes, mem, sizeof mem);
-    plan_format_seconds(p->total_seconds, t, sizeof t);
-    snprintf(lines[n++], UI_PLAN_LINE, "%-9s %10s %10s  estimated total (memory: the largest stage's)", "total", mem, t);
-    snprintf(lines[n++], UI_PLAN_LINE, "measured on %s with %d thread%s in %.1f s (p or Esc closes)", p->backend, p->threads,
-             p->threads == 1 ? "" : "s", p->measure_seconds);
-    return n;
-}
-
-static void ui_setup_draw_plan(ui_app *a, int y, int h)
-{
-    char lines[16][UI_PLAN_LINE];
-    int n = ui_setup_plan_lines(a, lines, 16);
-    int w = a->cols, bh = n + 2 < h ? n + 2 : h;
-    if (w < 20 || bh < 3)
-        return;
-    attrset(A_NORMAL);
-    ui_term_box(a, y + (h - bh) / 2, 0, bh, w, "plan of a run with these settings");
-    for (int i = 0; i < bh - 2; i++) {
-        attrset(i == 2 && n > 3 ? ui_term_role(a, UI_C_HEAD) : A_NORMAL);
-        ui_term_text(y + (h - bh) / 2 + 1 + i, 2, w - 4, lines[i]);
-    }
-    attrset(A_NORMAL);
-}
-
 /* ------------------------------------------------------------------------------------------------ rows */
 
 static int ui_setup_add_row(ui_setup *s, int kind, int index, int cap)
@@ -270,15 +134,39 @@ static int ui_setup_add_row(ui_setup *s, int kind, int index, int cap)
     return 0;
 }
 
+/* device=cuda: can this pdiff make a CUDA backend here? Asked once per device value; device_msg says why not. */
+static void ui_setup_check_device(ui_app *a)
+{
+    ui_setup *s = &a->setup;
+    if (strcmp(s->device_checked, a->cfg.device) == 0)
+        return;
+    ui_app_copy(s->device_checked, sizeof s->device_checked, a->cfg.device);
+    s->device_msg[0] = '\0';
+    if (strcmp(a->cfg.device, "cuda") != 0)
+        return;
+    pd_backend *be = NULL;
+    pd_error err = {0};
+    if (backend_create(&be, PD_BACKEND_CUDA, 1, &err) != PD_OK)
+        ui_app_copy(s->device_msg, sizeof s->device_msg, err.msg[0] ? err.msg : "device=cuda: no CUDA backend");
+    backend_destroy(be);
+}
+
 void ui_setup_refresh(ui_app *a)
 {
     ui_setup *s = &a->setup;
     ui_setup_probe(a);
     ui_setup_apply_target(a);
-    /* keep the cursor on the same setting or tensor when the list changes */
+    ui_setup_check_device(a);
+    /* keep the cursor on the same setting or tensor when the list changes, but a new filter starts at its first row
+     * (an Enter there must not act on a row the filter hides) */
     ui_setup_row keep = {-1, -1};
     if (s->rows && s->cursor >= 0 && s->cursor < s->nrows)
         keep = s->rows[s->cursor];
+    if (strcmp(s->filter, s->filter_built) != 0 && s->filter[0]) {
+        keep.kind = -1;
+        s->cursor = 0;
+    }
+    ui_app_copy(s->filter_built, sizeof s->filter_built, s->filter);
     int cap = 2 * config_key_count() + s->nt + 8;
     free(s->rows);
     s->rows = calloc((size_t)cap, sizeof *s->rows);
@@ -326,7 +214,7 @@ void ui_setup_init(ui_app *a)
 
 void ui_setup_free(ui_app *a)
 {
-    ui_setup_plan_end(a);
+    ui_setup_plan_close(a);
     ui_setup_free_model(&a->setup);
     backend_destroy(a->setup.be);
     a->setup.be = NULL;
@@ -357,6 +245,23 @@ static int64_t ui_setup_d(const ui_setup *s, int *ntick)
 }
 
 /* ------------------------------------------------------------------------------------------------ editing */
+
+/* 1 when spec selects exactly the ticked tensors with t ticked (on) or not: untick can't leave t selected by a glob. */
+static int ui_setup_selects(const ui_app *a, const char *spec, int t, int on)
+{
+    const ui_setup *s = &a->setup;
+    pd_target tg;
+    if (!s->model || target_resolve(&tg, s->model, spec, NULL) != PD_OK)
+        return 0;
+    int same = tg.n > 0;
+    for (int i = 0, k = 0; i < s->nt && same; i++) {
+        int sel = k < tg.n && tg.tensor[k] == i;
+        k += sel;
+        same = sel == (i == t ? on : s->t[i].ticked);
+    }
+    target_free(&tg);
+    return same;
+}
 
 /* The target spec for the ticked tensors: "all", else whole layers by their prefix and single tensors by name. */
 static void ui_setup_compose_target(const ui_setup *s, char *out, size_t size)
@@ -395,15 +300,52 @@ static void ui_setup_compose_target(const ui_setup *s, char *out, size_t size)
     }
 }
 
+/* The user's own list (not auto or all) with the tensor t added (on) or its own entry taken out (off) into out;
+ * 0 when that cannot express the change (auto/all, or t is selected by a glob or prefix, not by its name). */
+static int ui_setup_edit_list(const ui_app *a, int t, int on, char *out, size_t size)
+{
+    const char *cur = a->cfg.target, *name = a->setup.t[t].name;
+    if (strcmp(cur, "auto") == 0 || strcmp(cur, "all") == 0 || !cur[0])
+        return 0;
+    if (on)
+        return snprintf(out, size, "%s,%s", cur, name) < (int)size;
+    char buf[PD_CONFIG_STR];
+    ui_app_copy(buf, sizeof buf, cur);
+    size_t o = 0;
+    int found = 0;
+    out[0] = '\0';
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (strcmp(tok, name) == 0) {
+            found = 1;
+            continue;
+        }
+        int n = snprintf(out + o, size - o, "%s%s", o ? "," : "", tok);
+        if (n < 0 || (size_t)n >= size - o)
+            return 0;
+        o += (size_t)n;
+    }
+    return found && o > 0;
+}
+
+/* Space on a tensor: tick or untick it. A typed list keeps its names and globs (the tensor is added to it or its own
+ * name taken out); otherwise the spec is composed from the ticks. */
 static void ui_setup_toggle(ui_app *a, int t)
 {
     ui_setup *s = &a->setup;
-    s->t[t].ticked = !s->t[t].ticked;
     char spec[4096];
+    int on = !s->t[t].ticked;
+    pd_config next = a->cfg;
+    if (ui_setup_edit_list(a, t, on, spec, sizeof spec) && config_set(&next, "target", spec, NULL) == PD_OK &&
+        ui_setup_selects(a, next.target, t, on)) {
+        a->cfg = next;
+        ui_setup_apply_target(a);
+        return;
+    }
+    s->t[t].ticked = on;
     ui_setup_compose_target(s, spec, sizeof spec);
     if (!spec[0]) {
         s->target_bad = 1;
-        snprintf(s->target_msg, sizeof s->target_msg, "tick at least one tensor (Space)");
+        snprintf(s->target_msg, sizeof s->target_msg, "target: tick at least one tensor (Space)");
         return;
     }
     pd_error err = {0};
@@ -416,12 +358,95 @@ static void ui_setup_toggle(ui_app *a, int t)
     s->target_msg[0] = '\0';
 }
 
-/* The edit prompt's Enter: 0 when config_set() takes the value, -1 with the message in setup.err */
+/* The names of the settings (but preset) that differ between a and b, comma separated, into out; their count. */
+static int ui_setup_diff(const pd_config *a, const pd_config *b, char *out, size_t size)
+{
+    int n = 0;
+    size_t o = 0;
+    out[0] = '\0';
+    for (int i = 0; i < config_key_count(); i++) {
+        const char *name = config_key_at(i)->name;
+        char va[PD_CONFIG_STR] = "", vb[PD_CONFIG_STR] = "";
+        config_get(a, name, va, sizeof va, NULL);
+        config_get(b, name, vb, sizeof vb, NULL);
+        if (strcmp(name, "preset") == 0 || strcmp(va, vb) == 0)
+            continue;
+        n++;
+        int w = snprintf(out + o, size - o, "%s%s", o ? ", " : "", name);
+        if (w > 0 && (size_t)w < size - o)
+            o += (size_t)w;
+    }
+    return n;
+}
+
+static void ui_setup_changed(ui_app *a)
+{
+    a->setup.err[0] = '\0';
+    a->setup.err_row = -1;
+    ui_setup_plan_close(a); /* made for the old value */
+    ui_setup_refresh(a);
+}
+
+/* y to the preset question: the settings before it are kept for `u`. */
+static int ui_setup_preset_apply(ui_app *a, const char *text)
+{
+    (void)text;
+    ui_setup *s = &a->setup;
+    char changed[PD_ERROR_MSG_MAX];
+    int n = ui_setup_diff(&a->cfg, &s->pending, changed, sizeof changed);
+    s->undo = a->cfg;
+    s->has_undo = 1;
+    a->cfg = s->pending;
+    ui_setup_changed(a);
+    ui_nav_message(a, 0, "preset %s applied: %d setting%s changed (u undoes)", a->cfg.preset, n, n == 1 ? "" : "s");
+    return 0;
+}
+
+static void ui_setup_preset_keep(ui_app *a)
+{
+    ui_nav_message(a, 0, "preset not applied: the settings are unchanged");
+}
+
+/* A preset that would change other settings asks first (y/n); 1 when it asks. */
+static int ui_setup_preset_ask(ui_app *a, const char *name)
+{
+    ui_setup *s = &a->setup;
+    pd_config next = a->cfg;
+    char changed[300];
+    if (config_set(&next, "preset", name, NULL) != PD_OK)
+        return 0; /* the commit reports it */
+    int n = ui_setup_diff(&a->cfg, &next, changed, sizeof changed);
+    if (n == 0)
+        return 0;
+    s->pending = next;
+    snprintf(s->confirm, sizeof s->confirm, "apply preset %s? it changes %d setting%s (y/n): %s", next.preset, n,
+             n == 1 ? "" : "s", changed);
+    ui_prompt_open(a, UI_PROMPT_CONFIRM, "", (ui_prompt_fns){.submit = ui_setup_preset_apply, .cancel = ui_setup_preset_keep});
+    return 1;
+}
+
+void ui_setup_undo(ui_app *a)
+{
+    ui_setup *s = &a->setup;
+    if (!s->has_undo) {
+        ui_nav_message(a, 1, "nothing to undo: u restores the settings from before the last preset");
+        return;
+    }
+    a->cfg = s->undo;
+    s->has_undo = 0;
+    ui_setup_changed(a);
+    ui_nav_message(a, 0, "the settings from before the preset are back");
+}
+
+/* The edit prompt's Enter: 0 when config_set() takes the value (or a preset asks first), -1 with the message in
+ * setup.err */
 static int ui_setup_commit(ui_app *a, const char *text)
 {
     ui_setup *s = &a->setup;
     const char *key = ui_setup_current_key(a);
     if (!key)
+        return 0;
+    if (strcmp(key, "preset") == 0 && ui_setup_preset_ask(a, text))
         return 0;
     pd_error err = {0};
     if (config_set(&a->cfg, key, text, &err) != PD_OK) {
@@ -429,16 +454,30 @@ static int ui_setup_commit(ui_app *a, const char *text)
         s->err_row = s->cursor;
         return -1;
     }
-    s->err[0] = '\0';
-    s->err_row = -1;
-    ui_setup_plan_close(a); /* made for the old value */
-    ui_setup_refresh(a);
+    ui_setup_changed(a);
     return 0;
 }
 
+/* Esc: the setting keeps its old value (nothing was set), the message goes. */
 static void ui_setup_cancel(ui_app *a)
 {
     a->setup.err[0] = '\0';
+    a->setup.err_row = -1;
+}
+
+/* An edit after a refused Enter: the message follows the text (it quotes what the field holds now). */
+static void ui_setup_edit_changed(ui_app *a, const char *text)
+{
+    ui_setup *s = &a->setup;
+    const char *key = ui_setup_current_key(a);
+    if (!s->err[0] || !key)
+        return;
+    pd_config probe = a->cfg;
+    pd_error err = {0};
+    if (strcmp(key, "preset") == 0 || config_set(&probe, key, text, &err) == PD_OK)
+        s->err[0] = '\0';
+    else
+        ui_app_copy(s->err, sizeof s->err, err.msg);
 }
 
 static void ui_setup_cycle(ui_app *a, const pd_key_info *k, int dir)
@@ -529,11 +568,47 @@ void ui_setup_nav(ui_app *a, int act)
     else if (act == UI_NAV_ENTER || act == UI_NAV_SPACE) {
         char cur[PD_CONFIG_STR] = "";
         config_get(&a->cfg, k->name, cur, sizeof cur, NULL);
-        ui_prompt_open(a, UI_PROMPT_EDIT, cur, (ui_prompt_fns){.submit = ui_setup_commit, .cancel = ui_setup_cancel});
+        ui_prompt_open(a, UI_PROMPT_EDIT, cur,
+                       (ui_prompt_fns){.submit = ui_setup_commit, .change = ui_setup_edit_changed, .cancel = ui_setup_cancel});
     }
 }
 
 /* ------------------------------------------------------------------------------------------------ drawing */
+
+/* A setting's row: name, value, help. A value wider than its column takes the help's room (the bottom line shows
+ * the help of the selected row), so a typed list is not cut. Being edited: a marker, the field in reverse video
+ * as wide as the rest of the row, scrolled so the cursor stays visible. */
+static void ui_setup_draw_key(ui_app *a, int y, const pd_key_info *k, int sel, int nw, int vw)
+{
+    int W = a->cols;
+    char val[PD_CONFIG_STR] = "", def[PD_CONFIG_STR] = "";
+    config_get(&a->cfg, k->name, val, sizeof val, NULL);
+    pd_config dc;
+    config_defaults(&dc);
+    config_get(&dc, k->name, def, sizeof def, NULL);
+    char name[64], v[1024];
+    ui_table_fit(k->name, nw, 0, a->utf8, name, sizeof name);
+    int editing = sel && a->prompt == UI_PROMPT_EDIT, wide = W - nw - 4;
+    int room = editing || ui_table_text_width(val) > vw ? wide : vw;
+    ui_table_fit(editing ? "" : val, room, 0, a->utf8, v, sizeof v);
+    attrset(editing ? A_BOLD : sel ? ui_term_role(a, UI_C_SEL) : A_NORMAL);
+    ui_term_textf(y, 0, W, "%s %s ", editing ? ui_term_glyph(a, "\u270e", ">") : " ", name);
+    attrset(editing ? A_REVERSE : sel ? ui_term_role(a, UI_C_SEL) : strcmp(val, def) != 0 ? A_BOLD : A_NORMAL);
+    ui_term_text(y, nw + 3, room, v);
+    attrset(ui_term_role(a, UI_C_DIM));
+    if (room == vw && W > nw + vw + 5)
+        ui_term_text(y, nw + vw + 4, W - (nw + vw + 4), k->help);
+    attrset(A_NORMAL);
+    if (editing) {
+        int bw;
+        const char *shown = ui_prompt_visible(a, room - 1, &bw);
+        attrset(A_REVERSE);
+        ui_term_text(y, nw + 3, room, shown);
+        attrset(A_NORMAL);
+        a->cur_y = y;
+        a->cur_x = nw + 3 + bw;
+    }
+}
 
 static void ui_setup_draw_row(ui_app *a, int y, int idx, int sel)
 {
@@ -570,35 +645,9 @@ static void ui_setup_draw_row(ui_app *a, int y, int idx, int sel)
         attrset(A_NORMAL);
         return;
     }
-    const pd_key_info *k = config_key_at(r->index);
-    char val[PD_CONFIG_STR] = "", def[PD_CONFIG_STR] = "";
-    config_get(&a->cfg, k->name, val, sizeof val, NULL);
-    pd_config dc;
-    config_defaults(&dc);
-    config_get(&dc, k->name, def, sizeof def, NULL);
-    char name[64], v[512];
-    ui_table_fit(k->name, nw, 0, a->utf8, name, sizeof name);
-    int editing = sel && a->prompt == UI_PROMPT_EDIT;
-    ui_table_fit(editing ? "" : val, vw, 0, a->utf8, v, sizeof v);
-    attrset(sel ? ui_term_role(a, UI_C_SEL) : A_NORMAL);
-    ui_term_textf(y, 0, W, "  %s ", name);
-    attrset(sel ? ui_term_role(a, UI_C_SEL) : strcmp(val, def) != 0 ? A_BOLD : A_NORMAL);
-    ui_term_text(y, nw + 3, vw, v);
-    attrset(ui_term_role(a, UI_C_DIM));
-    if (W > nw + vw + 5)
-        ui_term_text(y, nw + vw + 4, W - (nw + vw + 4), k->help);
-    attrset(A_NORMAL);
-    if (editing) {
-        /* the edit buffer, scrolled so the cursor stays visible */
-        attrset(A_UNDERLINE);
-        int bw;
-        const char *shown = ui_prompt_visible(a, vw - 1, &bw);
-        ui_term_text(y, nw + 3, vw, shown);
-        attrset(A_NORMAL);
-        a->cur_y = y;
-        a->cur_x = nw + 3 + bw;
-    }
+    ui_setup_draw_key(a, y, config_key_at(r->index), sel, nw, vw);
 }
+
 
 /* " data   SPEC  ✓ files found in DIR" or " data   SPEC  ✗ WHY": the verdict always shows; a long spec is
  * shortened in the middle, a long folder or message at the start (the folder's own name stays). */
@@ -629,51 +678,32 @@ static void ui_setup_draw_data(ui_app *a, int y)
     attrset(A_NORMAL);
 }
 
-void ui_setup_draw(ui_app *a, int y, int h)
+/* The line under row idx: the refused value's message, or why device=cuda cannot run here; NULL: none. */
+static const char *ui_setup_note(const ui_app *a, int idx)
+{
+    const ui_setup *s = &a->setup;
+    if (s->err[0] && s->err_row == idx)
+        return s->err;
+    const ui_setup_row *r = &s->rows[idx];
+    if (s->device_msg[0] && r->kind == UI_ROW_KEY && strcmp(config_key_at(r->index)->name, "device") == 0)
+        return s->device_msg;
+    return NULL;
+}
+
+/* The bottom line: the preset question, the field being edited, the form-wide error, or the key's help and range. */
+static void ui_setup_draw_bottom(ui_app *a, int by)
 {
     ui_setup *s = &a->setup;
     int W = a->cols;
-    ui_setup_draw_data(a, y);
-    int ntick;
-    int64_t d = ui_setup_d(s, &ntick);
-    char dt[32];
-    ui_table_fmt_count(d, dt, sizeof dt);
-    attrset(A_BOLD);
-    ui_term_textf(y + 1, 0, W, " target D = %s in %d tensor%s  %s  %s", dt, ntick, ntick == 1 ? "" : "s",
-                  ui_term_glyph(a, "\u00b7", "|"), s->model_note);
-    if (s->target_bad) {
-        attrset(ui_term_role(a, UI_C_ERROR));
-        ui_term_textf(y + 2, 0, W, " target: %s", s->target_msg);
-    } else {
-        attrset(ui_term_role(a, UI_C_DIM));
-        ui_term_textf(y + 2, 0, W, " Enter edits, Space ticks a tensor, %s changes a choice, p plans, r runs%s%s",
-                      ui_term_glyph(a, "\u2190\u2192", "left/right"), s->filter[0] ? "  filter: " : "", s->filter);
-    }
-    attrset(A_NORMAL);
-    int ly = y + 3, lh = h - 4;
-    if (lh < 1)
-        return;
-    if (s->nrows == 0) {
-        attrset(ui_term_role(a, UI_C_DIM));
-        ui_term_text(ly, 2, W - 2, "no setting or tensor matches the filter (Esc clears it)");
-        attrset(A_NORMAL);
-    }
-    int inline_err = s->err[0] && s->err_row >= 0;
-    ui_term_clip_rows(&s->top, s->cursor, s->nrows, inline_err && lh > 1 ? lh - 1 : lh);
-    int row = 0;
-    for (int idx = s->top; idx < s->nrows && row < lh; idx++) {
-        ui_setup_draw_row(a, ly + row, idx, idx == s->cursor);
-        row++;
-        if (inline_err && s->err_row == idx && row < lh) {
-            attrset(ui_term_role(a, UI_C_ERROR));
-            ui_term_textf(ly + row, 0, W, "    %s %s", ui_term_glyph(a, "\u2514\u2192", "->"), s->err);
-            attrset(A_NORMAL);
-            row++;
-        }
-    }
-    /* bottom line: the form-wide error, or the current key's help and range */
-    int by = y + h - 1;
-    if (s->err[0] && s->err_row < 0) {
+    if (a->prompt == UI_PROMPT_CONFIRM) {
+        attrset(ui_term_role(a, UI_C_WARN) | A_BOLD);
+        ui_term_textf(by, 0, W, " %s", s->confirm);
+    } else if (a->prompt == UI_PROMPT_EDIT && ui_setup_current_key(a)) {
+        char old[PD_CONFIG_STR] = "";
+        config_get(&a->cfg, ui_setup_current_key(a), old, sizeof old, NULL);
+        attrset(ui_term_role(a, UI_C_HEAD));
+        ui_term_textf(by, 0, W, " editing %s: Enter accepts, Esc cancels (back to '%s')", ui_setup_current_key(a), old);
+    } else if (s->err[0] && s->err_row < 0) {
         attrset(ui_term_role(a, UI_C_ERROR));
         ui_term_textf(by, 0, W, " %s", s->err);
     } else {
@@ -688,6 +718,52 @@ void ui_setup_draw(ui_app *a, int y, int h)
             ui_term_textf(by, 0, W, " %s: %s", k->name, k->help);
     }
     attrset(A_NORMAL);
+}
+
+void ui_setup_draw(ui_app *a, int y, int h)
+{
+    ui_setup *s = &a->setup;
+    int W = a->cols;
+    ui_setup_draw_data(a, y);
+    int ntick;
+    int64_t d = ui_setup_d(s, &ntick);
+    char dt[32];
+    ui_table_fmt_count(d, dt, sizeof dt);
+    attrset(A_BOLD);
+    ui_term_textf(y + 1, 0, W, " target D = %s in %d tensor%s  %s  %s", dt, ntick, ntick == 1 ? "" : "s",
+                  ui_term_glyph(a, "\u00b7", "|"), s->model_note);
+    if (s->target_bad) {
+        attrset(ui_term_role(a, UI_C_ERROR));
+        ui_term_textf(y + 2, 0, W, " %s", s->target_msg); /* it names the key */
+    } else {
+        attrset(ui_term_role(a, UI_C_DIM));
+        ui_term_textf(y + 2, 0, W, " Enter edits, Space ticks a tensor, %s changes a choice, p plans, r runs%s%s",
+                      ui_term_glyph(a, "\u2190\u2192", "left/right"), s->filter[0] ? "  filter: " : "", s->filter);
+    }
+    attrset(A_NORMAL);
+    int ly = y + 3, lh = h - 4;
+    if (lh < 1)
+        return;
+    if (s->nrows == 0) {
+        attrset(ui_term_role(a, UI_C_DIM));
+        ui_term_text(ly, 2, W - 2, "no setting or tensor matches the filter (Esc clears it)");
+        attrset(A_NORMAL);
+    }
+    int extra = (s->err[0] && s->err_row >= 0) + (s->device_msg[0] != 0);
+    ui_term_clip_rows(&s->top, s->cursor, s->nrows, lh > extra ? lh - extra : 1);
+    int row = 0;
+    for (int idx = s->top; idx < s->nrows && row < lh; idx++) {
+        ui_setup_draw_row(a, ly + row, idx, idx == s->cursor);
+        row++;
+        const char *note = ui_setup_note(a, idx);
+        if (note && row < lh) {
+            attrset(ui_term_role(a, note == s->err ? UI_C_ERROR : UI_C_WARN));
+            ui_term_textf(ly + row, 0, W, "    %s %s", ui_term_glyph(a, "\u2514\u2192", "->"), note);
+            attrset(A_NORMAL);
+            row++;
+        }
+    }
+    ui_setup_draw_bottom(a, y + h - 1);
     if (s->plan_shown && s->plan)
         ui_setup_draw_plan(a, y, h);
 }

@@ -1,8 +1,9 @@
 /* similarity.c — the Similarity screen: a colour heatmap of the IoU of wrong predictions, p-diff models (rows)
  * x originals (columns), two matrix rows per text line with the upper-half block ▀ (fg = upper, bg = lower);
  * fitted to the screen with block means when larger than it, or one cell per pair with scrolling (`z`); a
- * cursor with the pair's ids and value; a legend with the colour scale. Beside it, when the analysis filled
- * max_iou in, accuracy against max similarity for every model kind (one marker and colour per kind).
+ * cursor with the pair's ids and value on a readout line of its own (full width, wrapped); a legend with the colour
+ * scale. Beside it, when the analysis filled max_iou in, accuracy (%) against max similarity for every model kind
+ * (scatter.h: one marker and colour per kind, kind.h), the p-diff model under the cursor highlighted.
  */
 #include <math.h>
 #include <stdio.h>
@@ -13,6 +14,8 @@
 
 #include "draw.h"
 #include "plot.h"
+#include "scatter.h"
+#include "screen_results.h"
 #include "table.h"
 #include "term.h"
 
@@ -55,23 +58,23 @@ static void ui_similarity_layout(ui_app *a, int hh, int hw, ui_similarity_view *
         v->c0 = a->sim_c0;
         return;
     }
-    if (R > vu || C > hu) {
+    if (R > vu || C > hu) { /* block means; the side that fits still gets wider cells */
         v->agg = 1;
         v->gr = R < vu ? R : vu;
         v->gc = C < hu ? C : hu;
+        v->sx = ui_similarity_clamp(hu / v->gc, 1, 8);
+        v->sy = ui_similarity_clamp(vu / v->gr, 1, 8);
         return;
     }
     v->gr = R;
     v->gc = C;
-    int sx = ui_similarity_clamp(hu / C, 1, 4), sy = ui_similarity_clamp(vu / R, 1, 4);
-    if (v->rpl == 2)
-        sx = sy = sx < sy ? sx : sy;
-    else {
-        if (sx > 2 * sy)
-            sx = 2 * sy;
-        if (sy > (sx + 1) / 2)
-            sy = (sx + 1) / 2 > 0 ? (sx + 1) / 2 : 1;
-    }
+    /* cells as large as the panel allows (up to 8 x 8 units), not more than twice as wide as tall or the reverse */
+    int sx = ui_similarity_clamp(hu / C, 1, 8), sy = ui_similarity_clamp(vu / R, 1, 8);
+    int ux = v->rpl == 2 ? 1 : 2; /* columns per unit of height: a half line is about one column, a line two */
+    if (sx > 2 * sy * ux)
+        sx = 2 * sy * ux;
+    if (sy * ux > 2 * sx)
+        sy = ui_similarity_clamp(2 * sx / ux, 1, 8);
     v->sx = sx;
     v->sy = sy;
 }
@@ -94,14 +97,45 @@ static int ui_similarity_grid_of(int m, int n, int g, int agg, int off)
     return ui_similarity_clamp(i, 0, g - 1);
 }
 
-static void ui_similarity_draw_heatmap(ui_app *a, int y, int x, int h, int w)
+/* The pair under the cursor, its IoU and, when analysed, the p-diff model's own numbers, into info. */
+static void ui_similarity_readout(const ui_app *a, const ui_similarity_view *v, double cell, int cr, int cc,
+                                  char *info, size_t size)
+{
+    const pd_results *r = a->res;
+    const char *times = ui_term_glyph(a, "\u00d7", "x");
+    int n;
+    if (v->agg) {
+        int r0, r1, c0, c1;
+        ui_heatmap_block(cr, r->sim_rows, v->gr, &r0, &r1);
+        ui_heatmap_block(cc, r->sim_cols, v->gc, &c0, &c1);
+        char rows[32], cols[32];
+        snprintf(rows, sizeof rows, r1 > r0 ? "#%d..%d" : "#%d", (int)r->sim_row_ids[r0], (int)r->sim_row_ids[r1]);
+        snprintf(cols, sizeof cols, c1 > c0 ? "#%d..%d" : "#%d", (int)r->sim_col_ids[c0], (int)r->sim_col_ids[c1]);
+        n = snprintf(info, size, "IoU %.3f: mean of p-diff %s %s original %s (a %dx%d block, z: one cell per pair)", cell,
+                     rows, times, cols, r1 - r0 + 1, c1 - c0 + 1);
+    } else
+        n = snprintf(info, size, "IoU %.3f: p-diff #%d %s original #%d",
+                     (double)r->sim[(int64_t)a->sim_r * r->sim_cols + a->sim_c], (int)r->sim_row_ids[a->sim_r], times,
+                     (int)r->sim_col_ids[a->sim_c]);
+    int32_t id = r->sim_row_ids[a->sim_r];
+    if (n < 0 || (size_t)n >= size || !r->have_models || id < 0 || id >= r->zoo.n)
+        return;
+    char acc[32];
+    ui_table_fmt_pct(r->zoo.accuracy[id], acc, sizeof acc);
+    snprintf(info + n, size - (size_t)n, "; model #%d: accuracy %s%%, max IoU %.3f", (int)id, acc,
+             r->zoo.max_iou[id]);
+}
+
+/* The heatmap: legend on row y, column arrows on y + 1, the grid below; the readout of the cursor into info. */
+static void ui_similarity_draw_heatmap(ui_app *a, int y, int x, int h, int w, char *info, size_t size)
 {
     const pd_results *r = a->res;
     int R = r->sim_rows, C = r->sim_cols;
     double lo, hi;
     ui_heatmap_range(r->sim, (int64_t)R * C, &lo, &hi);
-    ui_draw_legend(a, y + 1, x, w, "IoU", lo, hi);
-    int hh = h - 3, hw = w - 2;
+    ui_draw_legend(a, y, x, w, "IoU", lo, hi);
+    int hh = h - 2, hw = w - 2;
+    info[0] = '\0';
     if (hh < 1 || hw < 2)
         return;
     ui_similarity_view v;
@@ -116,7 +150,7 @@ static void ui_similarity_draw_heatmap(ui_app *a, int y, int x, int h, int w)
             for (int j = 0; j < v.gc; j++)
                 grid[i * v.gc + j] = r->sim[(int64_t)(v.r0 + i) * C + (v.c0 + j)];
     int nslots = a->nramp > 0 ? a->nramp : 10;
-    int gy = y + 3, gx = x + 2;
+    int gy = y + 2, gx = x + 2;
     int cr = ui_similarity_grid_of(a->sim_r, R, v.gr, v.agg, v.r0),
         cc = ui_similarity_grid_of(a->sim_c, C, v.gc, v.agg, v.c0);
     for (int l = 0; l < hh; l++)
@@ -132,31 +166,19 @@ static void ui_similarity_draw_heatmap(ui_app *a, int y, int x, int h, int w)
                 continue;
             ui_draw_heat_cell(a, gy + l, gx + k, slot[0], slot[1]);
         }
-    /* the cursor: arrows in the margins and a mark on the cell */
+    /* the cursor: arrows in the margins and a mark on the cell, drawn on the cell's own colour */
     int cl = cr * v.sy / v.rpl, ck = cc * v.sx;
     attrset(A_BOLD);
     mvaddstr(gy + cl, x, ui_term_glyph(a, "\u25b6", ">"));
     mvaddstr(gy - 1, gx + ck, ui_term_glyph(a, "\u25bc", "v"));
-    attrset(A_REVERSE | A_BOLD);
+    int cslot = ui_heatmap_index(grid[cr * v.gc + cc], lo, hi, nslots);
+    if (a->nramp > 0 && cslot >= 0)
+        ui_term_pair(cslot < nslots / 2 ? COLOR_WHITE : COLOR_BLACK, a->ramp[cslot], A_BOLD);
+    else
+        attrset(A_REVERSE | A_BOLD);
     mvaddstr(gy + cl, gx + ck, ui_term_glyph(a, "\u25c6", "X"));
     attrset(A_NORMAL);
-    /* the cursor's pair and value */
-    char info[256];
-    const char *times = ui_term_glyph(a, "\u00d7", "x");
-    if (v.agg) {
-        int r0, r1, c0, c1;
-        ui_heatmap_block(cr, R, v.gr, &r0, &r1);
-        ui_heatmap_block(cc, C, v.gc, &c0, &c1);
-        snprintf(info, sizeof info, "IoU %.3f: p-diff #%d..%d %s original #%d..%d (mean of a %dx%d block)",
-                 grid[cr * v.gc + cc], (int)r->sim_row_ids[r0], (int)r->sim_row_ids[r1], times, (int)r->sim_col_ids[c0],
-                 (int)r->sim_col_ids[c1], r1 - r0 + 1, c1 - c0 + 1);
-    } else
-        snprintf(info, sizeof info, "IoU %.3f: p-diff #%d %s original #%d",
-                 (double)r->sim[(int64_t)a->sim_r * C + a->sim_c], (int)r->sim_row_ids[a->sim_r], times,
-                 (int)r->sim_col_ids[a->sim_c]);
-    attrset(A_BOLD);
-    ui_term_text(y, x, w, info);
-    attrset(A_NORMAL);
+    ui_similarity_readout(a, &v, grid[cr * v.gc + cc], cr, cc, info, size);
     free(grid);
 }
 
@@ -164,28 +186,23 @@ static void ui_similarity_draw_scatter(ui_app *a, int y, int x, int h, int w)
 {
     const pd_zoo *z = &a->res->zoo;
     double *xs = malloc(sizeof *xs * (size_t)z->n), *ys = malloc(sizeof *ys * (size_t)z->n);
-    int *kind = malloc(sizeof *kind * (size_t)z->n);
-    const char *kinds[16];
-    int nk = 0, n = 0;
+    const char **kind = malloc(sizeof *kind * (size_t)z->n);
+    int n = 0, sel = -1;
+    int32_t cur = a->res->sim_row_ids[a->sim_r];
     for (int32_t i = 0; xs && ys && kind && i < z->n; i++) {
         if (!isfinite(z->max_iou[i]))
             continue;
-        int k = 0;
-        while (k < nk && strcmp(kinds[k], z->kind[i]) != 0)
-            k++;
-        if (k == nk) {
-            if (nk == 16)
-                k = 15;
-            else
-                kinds[nk++] = z->kind[i];
-        }
+        if (i == cur)
+            sel = n;
         xs[n] = z->max_iou[i];
         ys[n] = z->accuracy[i];
-        kind[n] = k;
+        kind[n] = z->kind[i];
         n++;
     }
+    ui_scatter s = {"accuracy vs max similarity", "max IoU with any original", "accuracy (%)", 0, 1,
+                    xs, ys, kind, n, sel};
     if (n > 0)
-        ui_draw_scatter(a, y, x, h, w, "accuracy vs max similarity", "max IoU", "accuracy", xs, ys, kind, n, kinds, nk);
+        ui_scatter_draw(a, y, x, h, w, &s);
     free(xs);
     free(ys);
     free(kind);
@@ -205,35 +222,74 @@ static int ui_similarity_panel_width(const ui_app *a)
     return ui_similarity_has_scatter(a->res) && a->cols >= 70 ? a->cols / 2 : a->cols;
 }
 
+/* Lines of the readout: two below 160 columns, where the model's numbers go on a line of their own when the whole
+ * does not fit on one. */
+static int ui_similarity_readout_lines(const ui_app *a)
+{
+    return a->cols < 160 ? 2 : 1;
+}
+
+/* The heatmap grid's size for the screen (draw and nav agree on it). */
+static void ui_similarity_grid_size(const ui_app *a, int *hh, int *hw)
+{
+    int h = a->rows - 2; /* the rows between the title bar and the status line */
+    *hh = h - 1 - ui_similarity_readout_lines(a) - 2;
+    *hw = (ui_similarity_panel_width(a) - 1) - 2;
+}
+
+static void ui_similarity_draw_readout(ui_app *a, int y, int lines, const char *info)
+{
+    attrset(A_BOLD);
+    const char *split = lines > 1 ? strstr(info, "; ") : NULL;
+    if (split && ui_table_text_width(info) > a->cols - 1) {
+        ui_term_textf(y, 1, a->cols - 1, "%.*s", (int)(split - info), info);
+        ui_term_text(y + 1, 1, a->cols - 1, split + 2);
+    } else
+        ui_term_text(y, 1, a->cols - 1, info);
+    attrset(A_NORMAL);
+}
+
+static void ui_similarity_draw_empty(ui_app *a, int y, const pd_results *r)
+{
+    int W = a->cols;
+    const char *why = !r ? "" : r->similarity_error[0] ? r->similarity_error : r->models_error;
+    attrset(ui_term_role(a, why[0] ? UI_C_ERROR : UI_C_DIM));
+    if (why[0])
+        ui_term_textf(y + 2, 1, W - 1, "no similarity matrix: %s", why);
+    else if (!r && a->job)
+        ui_term_text(y + 2, 1, W - 1, "run in progress: the heatmap appears when generate finishes");
+    else
+        ui_term_text(y + 2, 1, W - 1,
+                     r ? "no similarity matrix in this session yet (it needs the generate stage's p-diff models)"
+                       : "No session loaded: start a run (Setup, r) or open one (Sessions, 6).");
+    attrset(A_NORMAL);
+}
+
 void ui_similarity_draw(ui_app *a, int y, int h)
 {
     int W = a->cols;
     const pd_results *r = a->res;
+    char name[PD_PATH_MAX + 96];
+    ui_results_caption(a, 0, name, sizeof name);
     attrset(ui_term_role(a, UI_C_HEAD));
     if (r && r->have_similarity)
-        ui_term_textf(y, 0, W, " IoU of wrong predictions: %d p-diff models (rows) %s %d originals (columns)%s",
+        ui_term_textf(y, 0, W, " %s: IoU of wrong predictions, %d p-diff (rows) %s %d originals (columns)%s", name,
                       (int)r->sim_rows, ui_term_glyph(a, "\u00d7", "x"), (int)r->sim_cols,
                       a->sim_zoom ? ", one cell per pair (z)" : "");
     else
-        ui_term_text(y, 0, W, " IoU of wrong predictions");
+        ui_term_textf(y, 0, W, " %s%sIoU of wrong predictions", name, name[0] ? ": " : "");
     attrset(A_NORMAL);
     if (!r || !r->have_similarity || r->sim_rows < 1 || r->sim_cols < 1) {
-        const char *why = !r ? "" : r->similarity_error[0] ? r->similarity_error : r->models_error;
-        attrset(ui_term_role(a, why[0] ? UI_C_ERROR : UI_C_DIM));
-        if (why[0])
-            ui_term_textf(y + 2, 1, W - 1, "no similarity matrix: %s", why);
-        else
-            ui_term_text(y + 2, 1, W - 1,
-                         r ? "no similarity matrix in this session yet (it needs the generate stage's p-diff models)"
-                           : "No session loaded: start a run (Setup, r) or open one (Sessions, 6).");
-        attrset(A_NORMAL);
+        ui_similarity_draw_empty(a, y, r);
         return;
     }
-    int have_scatter = ui_similarity_has_scatter(r);
+    int have_scatter = ui_similarity_has_scatter(r), rl = ui_similarity_readout_lines(a);
     int hw = ui_similarity_panel_width(a);
-    ui_similarity_draw_heatmap(a, y + 1, 0, h - 1, hw - 1);
+    char info[512];
+    ui_similarity_draw_heatmap(a, y + 1 + rl, 0, h - 1 - rl, hw - 1, info, sizeof info);
+    ui_similarity_draw_readout(a, y + 1, rl, info);
     if (have_scatter && hw < W)
-        ui_similarity_draw_scatter(a, y + 1, hw + 1, h - 1, W - hw - 1);
+        ui_similarity_draw_scatter(a, y + 1 + rl, hw + 1, h - 1 - rl, W - hw - 1);
     else if (!have_scatter) {
         attrset(ui_term_role(a, UI_C_DIM));
         ui_term_text(y + h - 1, 1, W - 1, "accuracy vs max similarity: run the analyze stage (it fills max_iou in)");
@@ -248,8 +304,8 @@ void ui_similarity_nav(ui_app *a, int act)
         return;
     int R = r->sim_rows, C = r->sim_cols;
     /* move by one grid cell: a block when aggregated */
-    /* the geometry ui_similarity_draw gives the heatmap: content rows - 1, panel width - 1 */
-    int hh = (a->rows - 2 - 1) - 3, hw = (ui_similarity_panel_width(a) - 1) - 2;
+    int hh, hw;
+    ui_similarity_grid_size(a, &hh, &hw);
     ui_similarity_view v;
     ui_similarity_layout(a, hh > 1 ? hh : 1, hw > 2 ? hw : 2, &v);
     int sr = v.agg ? (R + v.gr - 1) / v.gr : 1, sc = v.agg ? (C + v.gc - 1) / v.gc : 1;

@@ -22,8 +22,10 @@
 
 #include "actions.h"
 #include "app.h"
+#include "compare.h"
 #include "keys.h"
 #include "nav.h"
+#include "log.h"
 #include "prompt.h"
 #include "screen_latents.h"
 #include "screen_results.h"
@@ -33,6 +35,7 @@
 #include "screen_similarity.h"
 #include "table.h"
 #include "term.h"
+#include "watch.h"
 
 #include <term.h> /* last: it defines macros named like ordinary words (lines, tab) */
 
@@ -109,6 +112,8 @@ static void ui_tui_draw_status(ui_app *a)
         ui_table_fmt_duration(ui_run_eta(a, act), eta, sizeof eta);
     } else if (a->job)
         snprintf(stage, sizeof stage, "starting");
+    else if (a->watching)
+        snprintf(stage, sizeof stage, "watching: %.50s", a->watch_who);
     else if (a->stopping)
         snprintf(stage, sizeof stage, "stopping");
     ui_table_fmt_duration(ui_run_elapsed(a), el, sizeof el);
@@ -150,7 +155,10 @@ static void ui_tui_draw(ui_app *a)
     }
     ui_tui_draw_title(a);
     int y = 1, h = a->rows - 2;
-    switch (a->screen) {
+    if (a->logview)
+        ui_log_draw(a, y, h);
+    else
+        switch (a->screen) {
     case UI_SETUP:
         ui_setup_draw(a, y, h);
         break;
@@ -180,6 +188,8 @@ static void ui_tui_draw(ui_app *a)
         ui_keys_draw_help(a);
     if (a->confirm_quit)
         ui_prompt_draw_confirm(a);
+    if (a->sess_delete[0] && a->screen == UI_SESSIONS && !a->help)
+        ui_sessions_draw_confirm(a);
     if (a->prompt && a->cur_y >= 0 && !a->help && !a->confirm_quit) {
         curs_set(1);
         move(a->cur_y, a->cur_x < a->cols ? a->cur_x : a->cols - 1);
@@ -214,6 +224,10 @@ static void ui_tui_key(ui_app *a, int key)
             a->confirm_quit = 0;
         return;
     }
+    if (a->sess_delete[0]) { /* Sessions asks before deleting: y deletes, any other key keeps */
+        ui_sessions_confirm_key(a, key);
+        return;
+    }
     if (a->help) {
         if (key == KEY_UP || key == 'k')
             a->help_top--;
@@ -225,6 +239,10 @@ static void ui_tui_key(ui_app *a, int key)
             a->help_top += a->rows / 2;
         else
             a->help = 0;
+        return;
+    }
+    if (a->logview && !a->prompt) {
+        ui_log_key(a, key);
         return;
     }
     if (a->prompt) {
@@ -293,6 +311,7 @@ static void ui_tui_loop(ui_app *a)
         if (a->job)
             ui_run_poll(a);
         ui_setup_poll(a);
+        ui_watch_poll(a);
         ui_tui_rescan(a);
         now = ui_nav_now();
         if (a->job && now - last_draw >= 1.0)
@@ -333,6 +352,7 @@ static void ui_tui_free(ui_app *a)
     results_free(a->res);
     free(a->order);
     ui_sessions_free(a);
+    ui_compare_close(a);
 }
 
 /* The folder the Sessions screen lists: the one above --session DIR, or above SESSION, or sessions/. */

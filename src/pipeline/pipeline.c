@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "eval_reuse.h"
@@ -82,6 +83,7 @@ static void pipeline_on_progress(void *ud, const char *stage, int64_t done, int6
 static void pipeline_on_log(void *ud, const char *line)
 {
     pd_pipeline *p = ud;
+    session_log(p->session, line); /* run.log: every front end's runs */
     if (p->user_cb.on_log)
         p->user_cb.on_log(p->user_cb.ud, line);
 }
@@ -295,12 +297,12 @@ pd_status pipeline_load_vectors(pd_pipeline *p, float **vecs, int32_t *k, int64_
 
 /* ------------------------------------------------------------------------------------------------ stage marks */
 
-static pd_status pipeline_marks_load(const pd_pipeline *p, int64_t done[PD_STAGE_COUNT], pd_error *err)
+static pd_status pipeline_marks_read(pd_session *session, int64_t done[PD_STAGE_COUNT], pd_error *err)
 {
     memset(done, 0, sizeof(int64_t) * PD_STAGE_COUNT);
     char path[PD_PATH_MAX];
     pd_state *s;
-    PD_TRY(stage_state_load_optional(p->session, "stages", "stages", path, sizeof path, &s, err));
+    PD_TRY(stage_state_load_optional(session, "stages", "stages", path, sizeof path, &s, err));
     if (!s)
         return PD_OK;
     pd_status st = PD_OK;
@@ -312,6 +314,24 @@ static pd_status pipeline_marks_load(const pd_pipeline *p, int64_t done[PD_STAGE
                            pipeline_stage_names[i], (long long)done[i]);
     }
     state_free(s);
+    return st;
+}
+
+static pd_status pipeline_marks_load(const pd_pipeline *p, int64_t done[PD_STAGE_COUNT], pd_error *err)
+{
+    return pipeline_marks_read(p->session, done, err);
+}
+
+pd_status pipeline_stages_done(const char *dir, int done[PD_STAGE_COUNT], pd_error *err)
+{
+    pd_session *s;
+    int64_t marks[PD_STAGE_COUNT];
+    memset(done, 0, sizeof(int) * PD_STAGE_COUNT);
+    PD_TRY(session_open(&s, dir, 0, err));
+    pd_status st = pipeline_marks_read(s, marks, err);
+    session_free(s);
+    for (int i = 0; st == PD_OK && i < PD_STAGE_COUNT; i++)
+        done[i] = marks[i] != 0;
     return st;
 }
 
@@ -387,11 +407,28 @@ pd_status pipeline_open(pd_pipeline **out, const pd_config *cfg, const char *dir
     return PD_OK;
 }
 
-pd_status pipeline_run(pd_pipeline *p, unsigned mask, int resume, pd_error *err)
+/* A run that trains and then uses the target (collect and later) checks the target first, on the task model built
+ * for the data set (train builds it anyway): a pattern that matches nothing is refused before the training. */
+static pd_status pipeline_target_precheck(pd_pipeline *p, unsigned mask, int resume, const int64_t done[], pd_error *err)
+{
+    int trains = (mask & (1u << PD_STAGE_TRAIN)) && !(resume && done[PD_STAGE_TRAIN]), uses = 0;
+    for (int s = PD_STAGE_COLLECT; s < PD_STAGE_COUNT; s++)
+        uses |= s != PD_STAGE_DDPM && (mask & (1u << s)) != 0;
+    if (!trains || !uses)
+        return PD_OK;
+    PD_TRY(pipeline_need_model(p, err));
+    pd_target t;
+    PD_TRY(target_resolve(&t, p->task, p->cfg.target, err));
+    target_free(&t);
+    return PD_OK;
+}
+
+static pd_status pipeline_run_stages(pd_pipeline *p, unsigned mask, int resume, pd_error *err)
 {
     int64_t done[PD_STAGE_COUNT];
     PD_TRY(pipeline_marks_load(p, done, err));
     PD_TRY(stage_import_precheck(p, mask, resume, done, err)); /* init=, checkpoints= before anything runs */
+    PD_TRY(pipeline_target_precheck(p, mask, resume, done, err));
     for (int s = 0; s < PD_STAGE_COUNT; s++) {
         if (!(mask & (1u << s)))
             continue;
@@ -423,6 +460,27 @@ pd_status pipeline_run(pd_pipeline *p, unsigned mask, int resume, pd_error *err)
             p->user_cb.on_stage(p->user_cb.ud, pipeline_stage_names[s], 0);
     }
     return PD_OK;
+}
+
+pd_status pipeline_run(pd_pipeline *p, unsigned mask, int resume, pd_error *err)
+{
+    char line[PD_ERROR_MSG_MAX + 64];
+    int n = snprintf(line, sizeof line, "%s: pdiff %s, pid %ld, stages", resume ? "resume" : "run", PACKAGE_VERSION,
+                     (long)getpid());
+    for (int s = 0; s < PD_STAGE_COUNT && n > 0 && (size_t)n < sizeof line; s++)
+        if (mask & (1u << s))
+            n += snprintf(line + n, sizeof line - (size_t)n, " %s", pipeline_stage_names[s]);
+    session_log(p->session, line);
+    pd_error local = {0};
+    pd_status st = pipeline_run_stages(p, mask, resume, err ? err : &local);
+    const char *msg = err ? err->msg : local.msg;
+    if (st == PD_OK)
+        snprintf(line, sizeof line, "finished");
+    else
+        snprintf(line, sizeof line, "%s: %s", st == PD_ERR_CANCELLED ? "stopped" : "failed",
+                 msg[0] ? msg : error_status_string(st));
+    session_log(p->session, line);
+    return st;
 }
 
 pd_status pipeline_evaluate(pd_pipeline *p, pd_evaluator *ev, const float *vec, double *accuracy, double *loss,

@@ -41,6 +41,9 @@ typedef struct {
     const float *orig; /* [k, d] the originals (zoo rows 0..k-1) */
     uint8_t *pred;     /* [n_test] scratch */
     float *vec;        /* [d] scratch */
+    pd_progress_parts *pp; /* the stage's one bar: comparison models, similarity, t-SNE */
+    int64_t done, n_cmp;   /* comparison models evaluated, of n_cmp */
+    int64_t sim_span, tsne_span; /* the bar's units for the similarity and the t-SNE */
 } analyze_ctx;
 
 static pd_status analyze_add(analyze_ctx *a, const char *kind, const float *v, pd_error *err)
@@ -49,6 +52,7 @@ static pd_status analyze_add(analyze_ctx *a, const char *kind, const float *v, p
     PD_TRY(pipeline_evaluate(a->p, a->ev, v, &acc, &loss, a->pred, err));
     if (zoo_add(a->z, kind, v, acc, loss, a->pred) < 0)
         return error_set(err, PD_ERR_NOMEM, "analyze: out of memory");
+    progress_parts_report(a->pp, ++a->done, a->n_cmp);
     if (progress_cancelled(&a->p->cb))
         return error_set(err, PD_ERR_CANCELLED, "analyze cancelled");
     return PD_OK;
@@ -148,7 +152,7 @@ static pd_status analyze_interpolations(analyze_ctx *a, pd_error *err)
 }
 
 /* max_iou against originals (excluding itself) and the L2-nearest original (excluding itself). */
-static pd_status analyze_similarity(pd_pipeline *p, pd_zoo *z, int32_t k, pd_error *err)
+static pd_status analyze_similarity(pd_pipeline *p, pd_zoo *z, int32_t k, pd_progress_parts *pp, pd_error *err)
 {
     pd_similarity_sets w;
     if (similarity_init(&w, z->preds, z->labels, z->n, z->n_test) != PD_OK)
@@ -193,7 +197,7 @@ static pd_status analyze_similarity(pd_pipeline *p, pd_zoo *z, int32_t k, pd_err
         z->max_iou[m] = best >= 0 ? best : NAN;
         z->nearest_id[m] = nearest;
         z->nearest_l2[m] = nearest >= 0 ? sqrt(l2best) : NAN;
-        progress_report(&p->cb, "analyze", m + 1, z->n);
+        progress_parts_report(pp, m + 1, z->n);
     }
     similarity_free(&w);
     if (st == PD_OK)
@@ -280,6 +284,34 @@ static pd_status analyze_check_test(const pd_pipeline *p, const pd_zoo *z, const
     return PD_OK;
 }
 
+/* The comparison models the stage adds (noise, fine-tuned, averaged, gaussian). */
+static int64_t analyze_count(const pd_config *c, int32_t k)
+{
+    double sig[16];
+    int64_t ns = config_parse_list(c->noise_sigmas, sig, 16);
+    int32_t nf = c->n_finetune < k ? c->n_finetune : k;
+    if (nf < 0 || c->finetune_steps <= 0)
+        nf = 0;
+    return ns * c->n_noise + nf + PIPELINE_ANALYZE_AVERAGED + PIPELINE_ANALYZE_GAUSSIAN;
+}
+
+/* The similarity of every model and the t-SNE, as the last parts of the stage's bar (rough weights: each about
+ * a twentieth of an evaluation per model); the t-SNE reports through pp (p->cb is pp's for its duration). */
+static pd_status analyze_similarity_tsne(analyze_ctx *a, pd_error *err)
+{
+    pd_pipeline *p = a->p;
+    progress_log(&p->cb, "analyze: similarity of %d models", a->z->n);
+    progress_parts_next(a->pp, a->sim_span);
+    PD_TRY(analyze_similarity(p, a->z, a->k, a->pp, err));
+    progress_parts_next(a->pp, a->tsne_span);
+    pd_callbacks saved = p->cb;
+    p->cb = a->pp->cb;
+    pd_status st = stage_analyze_latents(p, a->z, err);
+    p->cb = saved;
+    progress_parts_report(a->pp, 1, 1);
+    return st;
+}
+
 pd_status stage_analyze(pd_pipeline *p, int resume, pd_error *err)
 {
     (void)resume;
@@ -320,20 +352,24 @@ pd_status stage_analyze(pd_pipeline *p, int resume, pd_error *err)
     }
     if (st == PD_OK)
         st = evaluator_create(&a.ev, p->task, &p->target, &p->data.test, p->eval_batch, &p->cb, err);
+    pd_progress_parts pp;
+    a.pp = &pp;
+    a.n_cmp = analyze_count(&p->cfg, a.k);
+    a.sim_span = (z.n + a.n_cmp) / 20 > 0 ? (z.n + a.n_cmp) / 20 : 1;
+    a.tsne_span = a.n_cmp / 20 > 0 ? a.n_cmp / 20 : 1;
+    progress_parts_init(&pp, &p->cb, "analyze", a.n_cmp + a.sim_span + a.tsne_span);
+    progress_parts_next(&pp, a.n_cmp);
     if (st == PD_OK) {
-        progress_log(&p->cb, "analyze: comparison models (noise, fine-tuned, averaged, gaussian)");
+        progress_log(&p->cb, "analyze: %lld comparison models (noise, fine-tuned, averaged, gaussian)",
+                     (long long)a.n_cmp);
         st = analyze_noise(&a, err);
     }
     if (st == PD_OK)
         st = analyze_finetune(&a, err);
     if (st == PD_OK)
         st = analyze_interpolations(&a, err);
-    if (st == PD_OK) {
-        progress_log(&p->cb, "analyze: similarity of %d models", z.n);
-        st = analyze_similarity(p, &z, a.k, err);
-    }
     if (st == PD_OK)
-        st = stage_analyze_latents(p, &z, err);
+        st = analyze_similarity_tsne(&a, err);
     if (st == PD_OK)
         st = zoo_write_csv(&z, session_path(p->session, "models.csv", path, sizeof path), err);
     if (st == PD_OK)

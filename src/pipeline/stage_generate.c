@@ -147,6 +147,7 @@ typedef struct {
     pd_zoo z;
     uint8_t *pred;          /* host [test images] predictions of the latest model */
     int64_t done, total;
+    pd_progress_parts *pp;  /* the stage's one bar: sampling, then these evaluations */
 } stage_gen_zoo;
 
 /* Evaluate vector v and add it to the zoo as a model of this kind; one step of progress. */
@@ -159,7 +160,7 @@ static pd_status stage_gen_add(stage_gen_zoo *g, const char *kind, const float *
         st = error_set(err, PD_ERR_NOMEM, "generate: out of memory");
     if (st == PD_OK && progress_cancelled(&p->cb))
         st = error_set(err, PD_ERR_CANCELLED, "generate cancelled");
-    progress_report(&p->cb, "evaluate", ++g->done, g->total);
+    progress_parts_report(g->pp, ++g->done, g->total);
     return st;
 }
 
@@ -177,7 +178,7 @@ static pd_status stage_gen_open_eval(stage_gen_zoo *g, pd_error *err)
 /* Sample n latents (DDPM or DDIM) into lat [n, latent] (host) and decode them, mapped back through the
  * normalisation, into out [n, d] (host). */
 static pd_status stage_gen_sample(pd_pipeline *p, stage_gen_nets *nets, int32_t n, int64_t d, float *out, float *lat,
-                                  pd_error *err)
+                                  const pd_callbacks *cb, pd_error *err)
 {
     const pd_config *cfg = &p->cfg;
     pd_backend *be = p->be;
@@ -192,7 +193,7 @@ static pd_status stage_gen_sample(pd_pipeline *p, stage_gen_nets *nets, int32_t 
     if (st == PD_OK) {
         pd_sampler smp = strcmp(cfg->sampler, "ddim") == 0 ? PD_SAMPLER_DDIM : PD_SAMPLER_DDPM;
         st = ddpm_sample(nets->unet, &sched, zdev, n, smp, cfg->ddim_steps, rng_derive(stage_gen_seed(cfg), "sample"),
-                         &p->cb, err);
+                         cb, err);
         ddpm_schedule_free(&sched);
     }
     if (st == PD_OK) {
@@ -321,7 +322,8 @@ pd_status stage_generate(pd_pipeline *p, int resume, pd_error *err)
     int64_t d;
     PD_TRY(pipeline_load_vectors(p, &vecs, &k, &d, err));
     stage_gen_nets nets = {0};
-    stage_gen_zoo g = {.p = p};
+    pd_progress_parts pp;
+    stage_gen_zoo g = {.p = p, .pp = &pp};
     zoo_init(&g.z, d, p->data.test.n);
     int32_t n_gen = cfg->n_generate, n_rec = cfg->n_recon < k ? cfg->n_recon : k;
     int32_t max_batch = k > n_gen ? k : n_gen;
@@ -340,12 +342,16 @@ pd_status stage_generate(pd_pipeline *p, int resume, pd_error *err)
         st = error_set(err, PD_ERR_NOMEM, "generate: out of memory");
         goto done;
     }
+    /* one bar: a unit per latent sampled, then one per model evaluated */
+    g.total = (int64_t)k + 1 + n_rec + n_gen;
+    progress_parts_init(&pp, &p->cb, "generate", n_gen + g.total);
+    progress_parts_next(&pp, n_gen);
     /* the samples, decoded once: gen holds them until their evaluation, after the originals' */
-    if ((st = stage_gen_sample(p, &nets, n_gen, d, gen, lat, err)) != PD_OK)
+    if ((st = stage_gen_sample(p, &nets, n_gen, d, gen, lat, &pp.cb, err)) != PD_OK)
         goto done;
     if ((st = stage_gen_open_eval(&g, err)) != PD_OK)
         goto done;
-    g.total = (int64_t)k + 1 + n_rec + n_gen;
+    progress_parts_next(&pp, g.total);
     st = stage_gen_originals(&g, vecs, k, d, err);
     if (st == PD_OK && n_rec > 0)
         st = stage_gen_recons(&g, &nets, vecs, k, n_rec, d, err);
