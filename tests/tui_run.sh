@@ -217,5 +217,21 @@ ok $? "run.log is appended to: both runs' lines are there"
 keys res q
 wait_file "$work/res.exit" 30
 
+# ---------------------------------------------------------------------------------------------- the plots and the run's ETA
+s5="$work/sessions/s5"
+launch plots env LANG=C.UTF-8 LC_ALL=C.UTF-8 "$PDIFF" tui --session "$s5" "$@" --set ae_steps=10000000
+wait_for plots "[1 Setup]"
+keys plots r
+check_re plots "running (train|collect|ae) .* ETA run ~ [0-9]+:[0-9]{2}" "the Run header gives an ETA for the whole run" 60
+check_screen plots "running ae" "the plots' run reaches the AE stage" 60
+check_re plots "train accuracy [0-9.]+%" "the accuracy plot labels its series train accuracy, in %"
+check_re plots "[0-9]+% *[┤]" "the accuracy plot's axis is in %"
+check_screen plots "╎collect" "the task curves mark where collection starts"
+check_re plots "running ae .* ETA run ~ [0-9]+:[0-9]{2}" "the run's ETA stays while the AE stage runs"
+keys plots c
+check_screen plots "its state is saved" "the plots' run stops" 30
+keys plots q
+wait_file "$work/plots.exit" 30
+
 echo "1..$n"
 [ $failed -eq 0 ]

@@ -10,9 +10,9 @@ case "$mode" in run|test) ;; *) echo "usage: sh tools/quickstart.sh run|test" >&
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-pkgs="gcc make autoconf automake libtool autoconf-archive pkg-config libncurses-dev libopenblas-dev libcsv-dev libjansson-dev
+pkgs="gcc make autoconf automake libtool autoconf-archive pkg-config libncurses-dev libopenblas-dev libcsv-dev libjansson-dev libcairo2-dev
 zlib1g-dev dataset-fashion-mnist"
-[ "$mode" = test ] && pkgs="$pkgs tmux"
+[ "$mode" = test ] && pkgs="$pkgs tmux poppler-utils libxml2-utils"
 missing=
 for p in $pkgs; do
     dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' || missing="$missing $p"

@@ -182,6 +182,7 @@ typedef struct ui_app {
     int interrupted;    /* stopped by Ctrl-C / SIGTERM */
     double run_seconds; /* final elapsed time of the last run */
     ui_stage stage[PD_STAGE_COUNT];
+    double run_cost[PD_STAGE_COUNT][2]; /* relative size of each stage's work (its two units) for the run's ETA */
     ui_series task_loss, task_acc, collect_loss, ae_loss, ddpm_loss;
     char log[UI_LOG_LINES][200];
     int log_head, log_n;

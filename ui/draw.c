@@ -24,7 +24,8 @@ static void ui_draw_canvas(const ui_app *a, const ui_plot_canvas *c, int y, int 
 }
 
 /* y-axis labels at the nice ticks of [lo, hi], right-aligned in lm - 1 columns, with the axis line. */
-static void ui_draw_yaxis(const ui_app *a, int y, int x, int h, int lm, double lo, double hi, int logscale)
+static void ui_draw_yaxis(const ui_app *a, int y, int x, int h, int lm, double lo, double hi, int logscale,
+                          const char *unit)
 {
     double ticks[8];
     int nt = ui_plot_axis_ticks(lo, hi, logscale, ticks, h > 8 ? 5 : h > 4 ? 4 : h > 2 ? 3 : 2);
@@ -40,8 +41,9 @@ static void ui_draw_yaxis(const ui_app *a, int y, int x, int h, int lm, double l
         if (r == used_prev)
             continue;
         used_prev = r;
-        char lab[32];
-        ui_plot_format(ticks[i], lab, sizeof lab);
+        char num[32], lab[48];
+        ui_plot_format(ticks[i], num, sizeof num);
+        snprintf(lab, sizeof lab, "%s%s", num, unit ? unit : "");
         char fit[64];
         ui_table_fit(lab, lm - 1, 1, a->utf8, fit, sizeof fit);
         mvaddstr(y + r, x, fit);
@@ -78,9 +80,36 @@ static int ui_draw_plot_range(const ui_plot_line *lines, int n, int logscale, do
     return have;
 }
 
+/* The dashed vertical line of o->xmark over the chart's empty cells, its label beside it on the top row. */
+static void ui_draw_plot_mark(const ui_app *a, const ui_plot_canvas *c, int y, int x, double xlo, double xhi,
+                              const ui_plot_opts *o)
+{
+    if (!o || !isfinite(o->xmark) || !(xhi > xlo) || o->xmark < xlo || o->xmark > xhi)
+        return;
+    int col = (int)lround((o->xmark - xlo) / (xhi - xlo) * (2 * c->w - 1)) / 2;
+    ui_term_set(a, UI_C_DIM);
+    for (int r = 0; r < c->h; r++)
+        if (r == 0 || !c->bits[(size_t)r * (size_t)c->w + (size_t)col]) /* the top row carries the label */
+            mvaddstr(y + r, x + col, ui_term_glyph(a, "\u254e", ":"));
+    const char *lab = o->xmark_label ? o->xmark_label : "";
+    int lw = ui_table_text_width(lab);
+    if (col + 1 + lw <= c->w)
+        ui_term_text(y, x + col + 1, lw, lab);
+    else if (col >= lw)
+        ui_term_text(y, x + col - lw, lw, lab);
+    attrset(A_NORMAL);
+}
+
 void ui_draw_plot(ui_app *a, int y, int x, int h, int w, const char *title, const ui_plot_line *lines, int n,
                   int logscale, const char *empty_note)
 {
+    ui_draw_plot_opts(a, y, x, h, w, title, lines, n, logscale, empty_note, NULL);
+}
+
+void ui_draw_plot_opts(ui_app *a, int y, int x, int h, int w, const char *title, const ui_plot_line *lines, int n,
+                       int logscale, const char *empty_note, const ui_plot_opts *o)
+{
+    const char *unit = o && o->yunit ? o->yunit : "";
     if (h < 1 || w < 4)
         return;
     /* title and legend */
@@ -93,7 +122,7 @@ void ui_draw_plot(ui_app *a, int y, int x, int h, int w, const char *title, cons
         if (s->n > 0) {
             char v[32];
             ui_plot_format(s->y[s->n - 1], v, sizeof v);
-            snprintf(item, sizeof item, "%s %s", lines[i].label, v);
+            snprintf(item, sizeof item, "%s %s%s", lines[i].label, v, unit);
         } else
             ui_app_copy(item, sizeof item, lines[i].label);
         attrset(ui_term_role(a, UI_C_SERIES + (lines[i].color - 1) % 8));
@@ -127,8 +156,9 @@ void ui_draw_plot(ui_app *a, int y, int x, int h, int w, const char *title, cons
     for (int i = 0; i < n; i++)
         ui_plot_canvas_series(&c, lines[i].s->x, lines[i].s->y, lines[i].s->n, xlo, xhi, lo, hi, logscale,
                               lines[i].color);
-    ui_draw_yaxis(a, y + 1, x, ch, lm, lo, hi, logscale);
+    ui_draw_yaxis(a, y + 1, x, ch, lm, lo, hi, logscale, unit);
     ui_draw_canvas(a, &c, y + 1, x + lm);
+    ui_draw_plot_mark(a, &c, y + 1, x + lm, xlo, xhi, o);
     ui_plot_canvas_free(&c);
     /* x axis: first and last step */
     char l0[32], l1[48];
@@ -226,7 +256,7 @@ void ui_draw_scatter(ui_app *a, int y, int x, int h, int w, const char *title, c
     for (int i = 0; i < n; i++)
         ui_plot_canvas_mark(&c, ui_plot_frac(xs[i], xlo, xhi, 0), ui_plot_frac(ys[i], ylo, yhi, 0),
                             ui_draw_marker(kind[i]), kind[i] % 8 + 1);
-    ui_draw_yaxis(a, y + top, x, ch, lm, ylo, yhi, 0);
+    ui_draw_yaxis(a, y + top, x, ch, lm, ylo, yhi, 0, NULL);
     for (int r = 0; r < ch; r++)
         for (int k = 0; k < cw; k++) {
             char cell[8];

@@ -12,6 +12,15 @@ typedef struct {
 } ui_plot_line;
 void ui_draw_plot(ui_app *a, int y, int x, int h, int w, const char *title, const ui_plot_line *lines, int n,
                   int logscale, const char *empty_note);
+/* What a plot may add: a unit after the y-axis labels and the legend's values ("%"), and a dashed vertical line
+ * at step xmark labelled xmark_label (NaN: none; drawn only inside the plotted steps). */
+typedef struct {
+    const char *yunit;
+    double xmark;
+    const char *xmark_label;
+} ui_plot_opts;
+void ui_draw_plot_opts(ui_app *a, int y, int x, int h, int w, const char *title, const ui_plot_line *lines, int n,
+                       int logscale, const char *empty_note, const ui_plot_opts *o);
 void ui_draw_bar(const ui_app *a, int y, int x, int w, double frac);
 void ui_draw_scatter(ui_app *a, int y, int x, int h, int w, const char *title, const char *xlabel, const char *ylabel,
                      const double *xs, const double *ys, const int *kind, int n, const char *const *kinds, int nkinds);

@@ -1,4 +1,6 @@
 /* kind.c — one symbol, one colour and one label per model kind (see kind.h). */
+/* src/figure.c keeps this table as data for the print figures (`pdiff plot`: a marker shape and an Okabe-Ito colour
+ * per symbol); tests/plot.sh checks that the kinds, labels and symbols stay the same. */
 #include "kind.h"
 
 #include <stdio.h>

@@ -14,6 +14,7 @@
 #include "grow.h"
 #include "log.h"
 #include "nav.h"
+#include "plan.h"
 #include "screen_results.h"
 #include "table.h"
 #include "term.h"
@@ -60,6 +61,7 @@ void ui_run_reset(ui_app *a)
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         all[i]->n = 0;
     memset(a->stage, 0, sizeof a->stage);
+    memset(a->run_cost, 0, sizeof a->run_cost);
     a->log_head = a->log_n = 0;
     a->run_seconds = NAN;
 }
@@ -117,6 +119,96 @@ double ui_run_eta(const ui_app *a, int s)
     if (st->state != UI_STAGE_RUNNING || st->total <= 0 || did <= 0 || t <= 0)
         return NAN;
     return (double)(st->total - st->done) * t / (double)did;
+}
+
+/* The relative size of each stage's work for the run's ETA, from the plan's counts (plan.h, nothing timed): passes
+ * x samples x parameters of the network a unit runs, a training step counting three passes; an evaluation runs the
+ * test set through the target's layers only (the evaluator caches the rest, once per stage). Zero when no plan. */
+void ui_run_plan(ui_app *a, const pd_config *cfg)
+{
+    pd_plan *p = calloc(1, sizeof *p);
+    pd_error err = {0};
+    memset(a->run_cost, 0, sizeof a->run_cost);
+    if (!p || plan_compute(p, cfg, 0, NULL, &err) != PD_OK) {
+        free(p);
+        return;
+    }
+    double task = 3.0 * (double)p->train_batch * (double)p->task_params;
+    double eval = (double)p->n_test * (double)p->target_d, prefix = (double)p->n_test * (double)p->task_params;
+    a->run_cost[PD_STAGE_TRAIN][0] = task * (double)p->train_steps;
+    a->run_cost[PD_STAGE_COLLECT][0] = task * (double)(p->collect_iters + p->collect_runs * p->train_steps);
+    a->run_cost[PD_STAGE_AE][0] = 3.0 * (double)cfg->ae_steps * p->ae_batch * (double)p->ae_params;
+    a->run_cost[PD_STAGE_DDPM][0] = 3.0 * (double)cfg->ddpm_steps * p->ddpm_batch * (double)p->unet_params;
+    a->run_cost[PD_STAGE_GENERATE][0] =
+        (double)p->sample_chunks * (double)p->sample_steps * p->sample_batch * (double)p->unet_params;
+    a->run_cost[PD_STAGE_GENERATE][1] = prefix + eval * p->eval_generate;
+    a->run_cost[PD_STAGE_ANALYZE][0] = prefix + eval * p->eval_analyze + task * (double)p->finetune_iters;
+    free(p);
+}
+
+/* The network a stage's unit (0: its first, 1: generate's evaluate) mostly runs: costs of one network are
+ * comparable, across networks they are not (a convolution reuses its parameters), so each has its own rate. */
+enum { UI_RUN_NET_TASK, UI_RUN_NET_AE, UI_RUN_NET_UNET, UI_RUN_NETS };
+static int ui_run_net(int s, int unit)
+{
+    if (unit)
+        return UI_RUN_NET_TASK;
+    return s == PD_STAGE_AE ? UI_RUN_NET_AE : s == PD_STAGE_DDPM || s == PD_STAGE_GENERATE ? UI_RUN_NET_UNET
+                                                                                           : UI_RUN_NET_TASK;
+}
+
+/* Seconds per unit of cost, per network and over all (index UI_RUN_NETS), from what this run did: the one-unit
+ * stages it completed and the current one so far. */
+static void ui_run_rates(const ui_app *a, int act, double rate[UI_RUN_NETS + 1])
+{
+    double secs[UI_RUN_NETS + 1] = {0}, cost[UI_RUN_NETS + 1] = {0};
+    for (int s = 0; s < PD_STAGE_COUNT; s++) {
+        const ui_stage *st = &a->stage[s];
+        const double *c = a->run_cost[s];
+        double t = 0, f = 0;
+        if (c[1] > 0 || c[0] <= 0)
+            continue;
+        if (st->state == UI_STAGE_DONE && st->t_end > st->t_start) {
+            t = st->t_end - st->t_start;
+            f = 1;
+        } else if (s == act && st->total > 0) {
+            t = ui_run_elapsed(a) - st->t_start;
+            f = (double)st->done / (double)st->total;
+        }
+        int n = ui_run_net(s, 0);
+        secs[n] += t, secs[UI_RUN_NETS] += t;
+        cost[n] += c[0] * f, cost[UI_RUN_NETS] += c[0] * f;
+    }
+    for (int n = 0; n <= UI_RUN_NETS; n++)
+        rate[n] = cost[n] > 0 && secs[n] > 0 ? secs[n] / cost[n] : NAN;
+    for (int n = 0; n < UI_RUN_NETS; n++)
+        if (isnan(rate[n]))
+            rate[n] = rate[UI_RUN_NETS];
+}
+
+double ui_run_eta_all(const ui_app *a)
+{
+    int act = ui_run_active_stage(a);
+    double stage_eta = ui_run_eta(a, act);
+    if (act < 0 || !isfinite(stage_eta))
+        return NAN;
+    double rate[UI_RUN_NETS + 1], left = 0;
+    ui_run_rates(a, act, rate);
+    for (int s = 0; s < PD_STAGE_COUNT; s++)
+        for (int u = 0; u < 2; u++) {
+            double c = a->run_cost[s][u];
+            /* the pending stages, and the current stage's second unit while its first runs */
+            int todo = a->stage[s].state == UI_STAGE_PENDING ||
+                       (s == act && u == 1 && strcmp(a->stage[s].unit, "evaluate") != 0);
+            if (todo && u == 0 && c <= 0)
+                return NAN; /* no plan: the stage's size is unknown */
+            if (!todo || c <= 0)
+                continue;
+            if (!isfinite(rate[ui_run_net(s, u)]))
+                return NAN;
+            left += c * rate[ui_run_net(s, u)];
+        }
+    return stage_eta + (left > 0 && isfinite(left) ? left : 0);
 }
 
 /* What a stopped run kept: the training stages continue from their last checkpoint, generate and analyze start
@@ -201,7 +293,7 @@ static void ui_run_metric(ui_app *a, const pd_job_metric *m)
     if (strcmp(m->stage, "task") == 0) {
         ui_run_series_push_at(&a->task_loss, (double)m->step, m->loss);
         if (isfinite(m->accuracy))
-            ui_run_series_push_at(&a->task_acc, (double)m->step, m->accuracy);
+            ui_run_series_push_at(&a->task_acc, (double)m->step, 100 * m->accuracy); /* in %, as Results */
     } else if (strcmp(m->stage, "collect") == 0) {
         double off = a->task_loss.n ? a->task_loss.x[a->task_loss.n - 1] : 0;
         ui_run_series_push_at(&a->collect_loss, off + (double)m->step, m->loss);
@@ -376,14 +468,16 @@ void ui_run_draw(ui_app *a, int y, int h)
     attrset(A_BOLD);
     const char *dot = ui_term_glyph(a, "\u00b7", "|");
     if (a->job) {
-        char eta[32];
+        char eta[32], all[32];
         int left = 0;
         for (int s = 0; s < PD_STAGE_COUNT; s++)
             left += a->stage[s].state == UI_STAGE_PENDING;
         ui_table_fmt_duration(ui_run_eta(a, act), eta, sizeof eta);
-        ui_term_textf(y, 0, W, " running %s  %s  elapsed %s  %s  stage ETA %s, %d more stage%s  %s  session %s",
+        ui_table_fmt_duration(ui_run_eta_all(a), all, sizeof all);
+        ui_term_textf(y, 0, W,
+                      " running %s  %s  elapsed %s  %s  stage ETA %s, %d more stage%s  %s  ETA run ~ %s  %s  session %s",
                       act >= 0 ? pipeline_stage_name((pd_stage)act) : "", dot, el, dot, eta, left,
-                      left == 1 ? "" : "s", dot, dir);
+                      left == 1 ? "" : "s", dot, all, dot, dir);
     } else if (dir[0] && a->watching) /* another process writes it (watch.c) */
         ui_term_textf(y, 0, W, " watching %s  %s  %s", dir, ui_term_glyph(a, "\u00b7", "|"), a->watch_who);
     else if (dir[0])
@@ -401,19 +495,24 @@ void ui_run_draw(ui_app *a, int y, int h)
     int py = y + 1 + stages;
     const char *note = a->job ? "waiting for data" : "no data: start a run (r) or open a session (6)";
     ui_plot_line task[2] = {{&a->task_loss, "task", 1}, {&a->collect_loss, "collect", 2}};
-    ui_plot_line acc[1] = {{&a->task_acc, "acc", 3}};
+    ui_plot_line acc[1] = {{&a->task_acc, "train accuracy", 3}};
+    /* where collection starts: the task curve's last train step, once collect has sent its first point */
+    ui_plot_opts pct = {.yunit = "%", .xmark = NAN};
+    ui_plot_opts mark = {.xmark = a->collect_loss.n > 0 && a->task_loss.n > 0 ? a->task_loss.x[a->task_loss.n - 1]
+                                                                               : NAN,
+                         .xmark_label = "collect"};
     ui_plot_line ae[1] = {{&a->ae_loss, "ae", 4}};
     ui_plot_line dd[1] = {{&a->ddpm_loss, "ddpm", 5}};
     ui_plot_line aedd[2] = {{&a->ae_loss, "ae", 4}, {&a->ddpm_loss, "ddpm", 5}};
     int hw = W / 2;
     if (pa >= 8) {
         int ph = pa / 2;
-        ui_draw_plot(a, py, 0, ph, hw - 1, "loss", task, 2, a->log_scale, note);
-        ui_draw_plot(a, py, hw, ph, W - hw, "task accuracy", acc, 1, 0, note);
+        ui_draw_plot_opts(a, py, 0, ph, hw - 1, "loss", task, 2, a->log_scale, note, &mark);
+        ui_draw_plot_opts(a, py, hw, ph, W - hw, "accuracy", acc, 1, 0, note, &pct);
         ui_draw_plot(a, py + ph, 0, pa - ph, hw - 1, "AE loss", ae, 1, a->log_scale, note);
         ui_draw_plot(a, py + ph, hw, pa - ph, W - hw, "DDPM loss", dd, 1, a->log_scale, note);
     } else if (pa >= 3) {
-        ui_draw_plot(a, py, 0, pa, hw - 1, "loss", task, 2, a->log_scale, note);
+        ui_draw_plot_opts(a, py, 0, pa, hw - 1, "loss", task, 2, a->log_scale, note, &mark);
         ui_draw_plot(a, py, hw, pa, W - hw, "AE/DDPM", aedd, 2, a->log_scale, note);
     }
     int ly = py + (pa > 0 ? pa : 0);

@@ -14,6 +14,11 @@ void ui_run_draw(ui_app *a, int y, int h);
 void ui_run_log(ui_app *a, const char *line);
 int ui_run_active_stage(const ui_app *a);
 double ui_run_eta(const ui_app *a, int stage);
+/* The whole run's remaining time, about: the current stage's ETA and the pending stages' sizes (ui_run_plan) at the
+ * rate this run has shown so far; NaN while unknown, never below the stage's ETA. */
+double ui_run_eta_all(const ui_app *a);
+/* A job starts with cfg: the stages' relative sizes for ui_run_eta_all (after ui_run_begin). */
+void ui_run_plan(ui_app *a, const pd_config *cfg);
 double ui_run_elapsed(const ui_app *a);
 
 #endif

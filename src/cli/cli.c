@@ -62,6 +62,11 @@ void cli_usage(FILE *out)
             "                           models as PyTorch state_dicts (safetensors; default every p-diff model, file\n"
             "                           DIR/KIND-ID.safetensors), or --format npy: collected.npy (K x D), generated.npy\n"
             "                           (N x D) and target.csv; DIR defaults to SESSION/export\n"
+            "  plot SESSION|SWEEP_DIR [--format pdf|svg|png] [--out DIR] [--only NAME]... [--width PT]\n"
+            "                           figures for papers (cairo): loss, similarity, memorization, tsne,\n"
+            "                           accuracy (a session); sweep_metrics, sweep_max_similarity (a sweep, with\n"
+            "                           95%% intervals over repeats); figures.tex; width in points (default 246, a\n"
+            "                           single column; 510 double); DIR defaults to SESSION/figures\n"
             "  bench [--only NAME]... [--threads N] [--set device=cuda]   performance workloads\n"
             "  --help, --version\n\n"
             "Exit status: 0 success, 1 bad input (the message names the file or key), 2 usage error,\n"
@@ -475,6 +480,8 @@ int cli_main(int argc, char **argv)
         return cli_sweep(argc - 1, argv + 1);
     if (strcmp(cmd, "export") == 0)
         return cli_export(argc - 1, argv + 1);
+    if (strcmp(cmd, "plot") == 0)
+        return cli_plot(argc - 1, argv + 1);
     fprintf(stderr, "pdiff: unknown command '%s' (see pdiff --help)\n", cmd);
     return 2;
 }

@@ -19,6 +19,7 @@ int cli_bench(int argc, char **argv);
 int cli_report(int argc, char **argv);
 int cli_sweep(int argc, char **argv);
 int cli_export(int argc, char **argv); /* cli_export.c */
+int cli_plot(int argc, char **argv);   /* cli_plot.c */
 int cli_tui(int argc, char **argv); /* cli_tui.c: the TUI, or a headless run without a terminal */
 void cli_usage(FILE *out);
 void cli_version(FILE *out);
