@@ -241,22 +241,18 @@ static pd_status export_collected(pd_export *x, const char *dir, pd_error *err)
     char path[PD_PATH_MAX], out[PD_PATH_MAX];
     PD_TRY(export_state_path(x, "collect", "collect", path, sizeof path, err));
     PD_TRY(path_join(out, sizeof out, dir, "collected.npy", err));
-    pd_state *s;
-    PD_TRY(state_load(&s, path, "collect", err));
-    int64_t k = 0, d = 0;
-    pd_status st = state_get_i64(s, "k", &k, err);
-    if (st == PD_OK)
-        st = state_get_i64(s, "d", &d, err);
-    if (st == PD_OK && (k < 1 || d != x->target.d))
+    float *v;
+    int32_t k;
+    int64_t d;
+    PD_TRY(pipeline_read_collect(path, &v, &k, &d, err));
+    pd_status st = PD_OK;
+    if (d != x->target.d) /* k >= 1: pipeline_read_collect checked */
         st = error_set(err, PD_ERR_STATE,
                        "%s: %lld vectors of %lld numbers, but the target (%s) has %lld (rerun collect)", path,
                        (long long)k, (long long)d, x->target.names, (long long)x->target.d);
-    const float *v = st == PD_OK ? state_get(s, "vectors", PD_DTYPE_F32, k * d, NULL, err) : NULL;
-    if (st == PD_OK && !v)
-        st = err ? err->status : PD_ERR_STATE;
     if (st == PD_OK)
         st = npy_write_f32(out, v, 2, (const int64_t[]){k, d}, err);
-    state_free(s);
+    free(v);
     return st;
 }
 

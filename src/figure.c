@@ -22,7 +22,8 @@ static const struct {
     {"ae_recon", "AE recon", {'r', FIG_MARK_DIAMOND, {0, 0, 0}}, 7},      /* TUI magenta -> reddish purple */
     {"noise:", "noise", {'~', FIG_MARK_TRIANGLE, {0, 0, 0}}, 1},          /* TUI red -> orange */
     {"averaged", "averaged", {'=', FIG_MARK_BAR, {0, 0, 0}}, 5},          /* TUI blue -> blue */
-    {"ensemble", "ensemble", {'E', FIG_MARK_CROSS, {0, 0, 0}}, 0},        /* TUI white -> black */
+    {"ensemble", "ensemble", {'E', FIG_MARK_CROSS, {0, 0, 0}}, 0},        /* TUI white, bold -> black */
+    {"gaussian", "gaussian", {'g', FIG_MARK_DOT, {0, 0, 0}}, 0},          /* TUI white -> black (a dot) */
 };
 enum { FIG_KIND_N = (int)(sizeof fig_kind_table / sizeof fig_kind_table[0]) };
 
@@ -89,7 +90,8 @@ static double fig_nice_step(double raw)
     return p * (m <= 1 ? 1 : m <= 2 ? 2 : m <= 2.5 ? 2.5 : m <= 5 ? 5 : 10);
 }
 
-static int fig_linear_ticks(double lo, double hi, double *t, int max)
+/* integer: steps of 1, 2, 5 x 10^k only, at least 1. */
+static int fig_linear_ticks(double lo, double hi, double *t, int max, int integer)
 {
     if (!(hi > lo)) {
         if (max > 0)
@@ -99,6 +101,8 @@ static int fig_linear_ticks(double lo, double hi, double *t, int max)
     int n = 0;
     for (int target = 5; target >= 2; target--) {
         double step = fig_nice_step((hi - lo) / target);
+        if (integer)
+            step = step <= 1 ? 1 : step == 2.5 ? 5 : step;
         n = 0;
         for (double v = ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9 && n < max; v += step)
             t[n++] = fabs(v) < step * 1e-9 ? 0 : v;
@@ -108,10 +112,15 @@ static int fig_linear_ticks(double lo, double hi, double *t, int max)
     return n;
 }
 
+int fig_int_ticks(double lo, double hi, double *ticks, int max)
+{
+    return fig_linear_ticks(lo, hi, ticks, max, 1);
+}
+
 int fig_ticks(double lo, double hi, int log, double *ticks, int max)
 {
     if (!log || !(lo > 0) || !(hi > lo))
-        return fig_linear_ticks(lo, hi, ticks, max);
+        return fig_linear_ticks(lo, hi, ticks, max, 0);
     int e0 = (int)ceil(log10(lo) - 1e-9), e1 = (int)floor(log10(hi) + 1e-9);
     if (e1 - e0 >= 1) {
         int every = (e1 - e0 + 5) / 6 + 0; /* at most about 6 labels */
@@ -129,7 +138,7 @@ int fig_ticks(double lo, double hi, int log, double *ticks, int max)
             if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9))
                 ticks[n++] = v;
         }
-    return n >= 3 ? n : fig_linear_ticks(lo, hi, ticks, max);
+    return n >= 3 ? n : fig_linear_ticks(lo, hi, ticks, max, 0);
 }
 
 #ifndef HAVE_CAIRO
@@ -382,7 +391,7 @@ static void fig_x_axis(pd_figure *f)
         return;
     }
     double t[16];
-    int n = fig_ticks(f->ax.x0, f->ax.x1, 0, t, 16);
+    int n = f->ax.xint ? fig_int_ticks(f->ax.x0, f->ax.x1, t, 16) : fig_ticks(f->ax.x0, f->ax.x1, 0, t, 16);
     for (int i = 0; i < n; i++) {
         double x = fig_tx(f, t[i]);
         cairo_move_to(cr, x, f->py1);

@@ -67,6 +67,8 @@ int fig_available(void);
 /* Nice ticks covering [lo, hi] (4 to 6 of them, at most max); returns the count. log: powers of ten when the range
  * spans a decade or more, else 1-2-5 ticks (lo, hi > 0). */
 int fig_ticks(double lo, double hi, int log, double *ticks, int max);
+/* Linear ticks that are whole numbers (steps 1, 2, 5 x 10^k, at least 1), for an axis of counts, seeds or k. */
+int fig_int_ticks(double lo, double hi, double *ticks, int max);
 
 typedef struct pd_figure pd_figure;
 
@@ -77,6 +79,7 @@ typedef struct {
     const char *const *xcats; /* categorical x axis: labels at x = 0 .. n_xcats - 1 (ticks otherwise) */
     int n_xcats;
     double right; /* extra room on the right (points), for a colour bar */
+    int xint;     /* 1: x ticks only at whole numbers (fig_int_ticks) */
 } fig_axes;
 
 pd_status fig_open(pd_figure **f, const char *path, fig_format fmt, double width_pt, double height_pt,

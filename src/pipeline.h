@@ -59,6 +59,9 @@ void pipeline_free(pd_pipeline *p);
  * vectors [k, d] (atomic). */
 pd_status pipeline_write_collect(const char *path, const float *vecs, int32_t k, int64_t d, pd_error *err);
 pd_status pipeline_write_params(const char *path, const float *vecs, int32_t k, int64_t d, pd_error *err);
+/* Read state/collect.bin at path: its vectors [k, d] into *vecs (malloc'd, caller frees; NULL on error). A k or d
+ * outside 1..INT32_MAX (or a k x d too large) or missing vectors are PD_ERR_STATE naming the file. */
+pd_status pipeline_read_collect(const char *path, float **vecs, int32_t *k, int64_t *d, pd_error *err);
 
 /* Prepare dst_dir as a session whose stages before `upto` are complete copies of src_dir's (task model,
  * collected vectors — only the first k_slice of them when k_slice > 0 —, AE, DDPM). A run with resume = 1 in

@@ -54,23 +54,93 @@ static void plots_tex_escape(FILE *fp, const char *s)
     }
 }
 
+static void plots_tex_entry(FILE *fp, const char *name, fig_format format, const char *caption)
+{
+    fprintf(fp, "\\begin{figure}[t]\n  \\centering\n");
+    if (format == FIG_SVG)
+        fprintf(fp, "  \\includesvg[width=\\linewidth]{%s} %% \\usepackage{svg}\n", name);
+    else
+        fprintf(fp, "  \\includegraphics[width=\\linewidth]{%s.%s}\n", name, fig_format_ext(format));
+    fputs("  \\caption{", fp);
+    plots_tex_escape(fp, caption);
+    fprintf(fp, "}\n  \\label{fig:pdiff-%s}\n\\end{figure}\n\n", name);
+}
+
+static int plots_exists(const char *dir, const char *name);
+
+/* The previous figures.tex's entry of figure name (start, length) when the file it includes is still in the folder. */
+static int plots_tex_old_entry(const plots_ctx *c, const char *name, const char **start, size_t *len)
+{
+    char label[96], file[96];
+    snprintf(label, sizeof label, "\\label{fig:pdiff-%s}", name);
+    const char *at = c->old_tex ? strstr(c->old_tex, label) : NULL, *b = NULL, *e;
+    for (const char *p = c->old_tex; at && (p = strstr(p, "\\begin{figure}")) && p < at; p++)
+        b = p;
+    if (!b || !(e = strstr(at, "\\end{figure}\n")))
+        return 0;
+    *start = b;
+    *len = (size_t)(e + strlen("\\end{figure}\n") - b);
+    for (int k = 0; k < 3; k++) {
+        const char *ext = fig_format_ext((fig_format)k);
+        snprintf(file, sizeof file, "%s.%s", name, ext);
+        char inc[120];
+        if (k == FIG_SVG)
+            snprintf(inc, sizeof inc, "\\includesvg[width=\\linewidth]{%s}", name);
+        else
+            snprintf(inc, sizeof inc, "{%s}", file);
+        if (strstr(b, inc) && strstr(b, inc) < e && plots_exists(c->out, file))
+            return 1;
+    }
+    return 0;
+}
+
+/* With --only: the entries of the figures before figure index upto that this run does not draw, from the previous
+ * figures.tex, or with a plain caption when only the file is there (the figures.tex rebuilt from the files present,
+ * in plots_all_names' order). */
+static void plots_tex_keep(plots_ctx *c, int upto)
+{
+    for (; c->tex_next < upto && c->tex_next < PLOT_N_NAMES; c->tex_next++) {
+        const char *name = plots_all_names[c->tex_next], *start;
+        size_t len;
+        if (c->o->n_only == 0 || plots_want(c, name))
+            continue;
+        if (plots_tex_old_entry(c, name, &start, &len)) {
+            fprintf(c->tex.fp, "%.*s\n", (int)len, start);
+            continue;
+        }
+        for (int k = 0; k < 3; k++) { /* this run's format first, then the others */
+            fig_format fmt = k == 0 ? c->o->format : (fig_format)(k - (k <= (int)c->o->format));
+            char file[96], cap[600];
+            snprintf(file, sizeof file, "%s.%s", name, fig_format_ext(fmt));
+            if (!plots_exists(c->out, file))
+                continue;
+            snprintf(cap, sizeof cap, "Figure %s of %s, drawn by an earlier pdiff plot.", name, c->name);
+            plots_tex_entry(c->tex.fp, name, fmt, cap);
+            break;
+        }
+    }
+}
+
+static int plots_index(const char *name)
+{
+    int k = 0;
+    while (k < PLOT_N_NAMES && strcmp(plots_all_names[k], name) != 0)
+        k++;
+    return k;
+}
+
 pd_status plots_close(plots_ctx *c, const char *name, pd_figure **f, const char *caption, pd_error *err)
 {
     PD_TRY(fig_close(f, err));
     char path[PD_PATH_MAX];
-    const char *ext = fig_format_ext(c->o->format);
-    PD_TRY(path_format(path, sizeof path, err, "%s/%s.%s", c->out, name, ext));
+    PD_TRY(path_format(path, sizeof path, err, "%s/%s.%s", c->out, name, fig_format_ext(c->o->format)));
     if (c->note)
         c->note(path, NULL, c->ctx);
-    FILE *fp = c->tex.fp;
-    fprintf(fp, "\\begin{figure}[t]\n  \\centering\n");
-    if (c->o->format == FIG_SVG)
-        fprintf(fp, "  \\includesvg[width=\\linewidth]{%s} %% \\usepackage{svg}\n", name);
-    else
-        fprintf(fp, "  \\includegraphics[width=\\linewidth]{%s.%s}\n", name, ext);
-    fputs("  \\caption{", fp);
-    plots_tex_escape(fp, caption);
-    fprintf(fp, "}\n  \\label{fig:pdiff-%s}\n\\end{figure}\n\n", name);
+    int k = plots_index(name);
+    plots_tex_keep(c, k);
+    if (c->tex_next <= k)
+        c->tex_next = k + 1;
+    plots_tex_entry(c->tex.fp, name, c->o->format, caption);
     return PD_OK;
 }
 
@@ -534,9 +604,7 @@ static pd_status plots_check(const plots_ctx *c, int sweep, pd_error *err)
         return error_set(err, PD_ERR_USAGE, "--width: %g points is outside 100..2000 (single column 246, double "
                          "510)", c->width);
     for (int i = 0; i < c->o->n_only; i++) {
-        int k = 0;
-        while (k < PLOT_N_NAMES && strcmp(plots_all_names[k], c->o->only[i]) != 0)
-            k++;
+        int k = plots_index(c->o->only[i]);
         if (k == PLOT_N_NAMES)
             return error_set(err, PD_ERR_USAGE, "--only: unknown figure '%s' (one of: %s)", c->o->only[i],
                              plots_names());
@@ -552,6 +620,29 @@ static int plots_exists(const char *dir, const char *name)
     char path[PD_PATH_MAX];
     struct stat sb;
     return path_join(path, sizeof path, dir, name, NULL) == PD_OK && stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+/* A small text file's contents (NUL-terminated), NULL when absent or unreadable. */
+static char *plots_slurp(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - 1 - n, fp);
+        if (n < cap - 1 || cap > ((size_t)1 << 24))
+            break;
+        char *grown = realloc(buf, cap * 2);
+        if (!grown)
+            free(buf);
+        buf = grown, cap *= 2;
+    }
+    fclose(fp);
+    if (buf)
+        buf[n] = '\0';
+    return buf;
 }
 
 pd_status plots_run(const char *dir, const pd_plot_opts *o, plots_note_fn note, void *ctx, pd_error *err)
@@ -576,15 +667,24 @@ pd_status plots_run(const char *dir, const pd_plot_opts *o, plots_note_fn note, 
     PD_TRY(atomic_mkdirs(c.out, err));
     char tex[PD_PATH_MAX];
     PD_TRY(path_join(tex, sizeof tex, c.out, "figures.tex", err));
-    PD_TRY(atomic_open(&c.tex, tex, err));
+    if (o->n_only > 0)
+        c.old_tex = plots_slurp(tex);
+    pd_status st = atomic_open(&c.tex, tex, err);
+    if (st != PD_OK)
+        goto done;
     fprintf(c.tex.fp, "%% pdiff %s plot of %s: one figure environment per file; \\usepackage{graphicx}\n\n",
             PACKAGE_VERSION, c.dir);
-    pd_status st = sweep ? plots_sweep(&c, err) : plots_session(&c, err);
+    st = sweep ? plots_sweep(&c, err) : plots_session(&c, err);
     if (st != PD_OK) {
         atomic_abort(&c.tex);
-        return st;
+        goto done;
     }
-    PD_TRY(atomic_commit(&c.tex, err));
+    plots_tex_keep(&c, PLOT_N_NAMES);
+    st = atomic_commit(&c.tex, err);
+done:
+    free(c.old_tex);
+    if (st != PD_OK)
+        return st;
     if (note)
         note(tex, NULL, ctx);
     return PD_OK;

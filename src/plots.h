@@ -14,6 +14,7 @@
  *   sweep_max_similarity  the max IoU of the p-diff models with the originals per swept value.
  * Each figure is OUT/NAME.EXT; OUT/figures.tex includes them all with captions naming what was plotted, the session
  * and its settings. A figure whose data the folder lacks is skipped (noted) unless --only asked for it (an error).
+ * With --only, figures.tex keeps the entries of the other figures whose files are in OUT (rebuilt in the order above).
  */
 #ifndef PD_PLOTS_H
 #define PD_PLOTS_H

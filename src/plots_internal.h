@@ -14,6 +14,8 @@ typedef struct {
     char dir[PD_PATH_MAX], out[PD_PATH_MAX];
     const char *name;          /* the session's or sweep's folder name */
     pd_atomic_file tex;        /* figures.tex */
+    char *old_tex;             /* with --only: the previous figures.tex (its entries of figures not redrawn stay) */
+    int tex_next;              /* the next figure (plots.c's order) whose entry figures.tex has yet to get */
     plots_note_fn note;
     void *ctx;
 } plots_ctx;

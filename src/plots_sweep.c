@@ -118,8 +118,11 @@ static void plots_sweep_panel(pd_figure *f, const plots_sweep_data *d, const dou
         }
     for (int v = 0; v < d->n_values; v++)
         cats[v] = d->value[v];
+    int whole = numeric;
+    for (int v = 0; v < d->n_values; v++)
+        whole = whole && x[v] == floor(x[v]);
     fig_axes a = {.xlabel = d->key, .ylabel = ylabel, .xcats = numeric ? NULL : cats,
-                  .n_xcats = numeric ? 0 : d->n_values};
+                  .n_xcats = numeric ? 0 : d->n_values, .xint = whole};
     if (!plots_range(x, d->n_values, 0.08, &a.x0, &a.x1) || !plots_range(all, na, 0.1, &a.y0, &a.y1))
         a.x1 = a.y1 = 1;
     fig_panel(f, &a, 0, fy0, 1, fy1);

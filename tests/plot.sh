@@ -35,8 +35,8 @@ fi
 # the figures' kinds carry the TUI's table (ui/kind.c) as data: the same kinds, labels and symbols, in order
 kinds() { grep -o "^    {\"[^\"]*\", \"[^\"]*\", {'.'" "$1"; }
 kinds "$top_srcdir/ui/kind.c" > "$work/kinds-tui"; kinds "$top_srcdir/src/figure.c" > "$work/kinds-fig"
-check "src/figure.c's kinds, labels and symbols are ui/kind.c's (8 kinds)" sh -c "
-  cmp '$work/kinds-tui' '$work/kinds-fig' && test \$(wc -l < '$work/kinds-fig') -eq 8"
+check "src/figure.c's kinds, labels and symbols are ui/kind.c's (9 kinds)" sh -c "
+  cmp '$work/kinds-tui' '$work/kinds-fig' && test \$(wc -l < '$work/kinds-fig') -eq 9"
 
 s="$work/s"
 tiny="--set dataset=idx:$work/data --set arch=convnet --set epochs=4 --set k=20 --set save_every=1 --set ae_steps=80
@@ -96,6 +96,21 @@ check "--width 510 makes a wider PNG than the default 246" sh -c "
 check "--only similarity --only tsne writes just those" sh -c "
   '$PDIFF' plot '$s' --only similarity --only tsne --out '$work/only' > /dev/null &&
   test \$(ls '$work/only' | grep -c '\\.pdf\$') -eq 2 && test -s '$work/only/tsne.pdf'"
+# --only redraws one figure: figures.tex keeps the entries of the figures in the folder (fixed order, same captions),
+# drops those whose files are gone, and gives a file without an entry a plain one
+cp -r "$work/pdf" "$work/keep"
+"$PDIFF" plot "$s" --only accuracy --out "$work/keep" > /dev/null 2>&1; ok $? "--only accuracy into a folder of figures exits 0"
+grep -v '^%' "$work/pdf/figures.tex" > "$work/tex-all"; grep -v '^%' "$work/keep/figures.tex" > "$work/tex-keep"
+check "--only accuracy keeps the other four figures' entries in figures.tex, in order, captions unchanged" \
+    cmp "$work/tex-all" "$work/tex-keep"
+rm "$work/keep/tsne.pdf"
+check "--only loss after tsne.pdf is gone: figures.tex lists the four figures present" sh -c "
+  '$PDIFF' plot '$s' --only loss --out '$work/keep' > /dev/null &&
+  test \$(grep -c 'begin{figure}' '$work/keep/figures.tex') -eq 4 && ! grep -q 'tsne' '$work/keep/figures.tex'"
+mkdir -p "$work/bare"; cp "$work/png/memorization.png" "$work/bare/"
+check "--only accuracy next to a figure without an entry: figures.tex includes both (memorization first)" sh -c "
+  '$PDIFF' plot '$s' --only accuracy --out '$work/bare' > /dev/null &&
+  grep -o '{[a-z]*\\.[a-z]*}' '$work/bare/figures.tex' | tr '\\n' ' ' | grep -qx '{memorization.png} {accuracy.pdf} '"
 
 refused 2 "--format: pdf, svg or png, got 'gif'" "--format gif refused (exit 2)" "$PDIFF" plot "$s" --format gif
 refused 2 "--width" "--width 10 refused (exit 2)" "$PDIFF" plot "$s" --width 10

@@ -1,7 +1,9 @@
 /* test_state.c — binary state files: round trip of every dtype, and every way a file can be refused. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "pipeline.h"
 #include "state.h"
 #include "tap.h"
 
@@ -212,10 +214,43 @@ static void test_refusals(void)
     tap_ok(s == PD_ERR_IO && strstr(err.msg, "no-such-dir/x.bin"), "commit into a missing folder: %s", err.msg);
 }
 
+/* pipeline_read_collect: state/collect.bin as pipeline_write_collect writes it, and a k of 0 refused */
+static void test_collect(void)
+{
+    pd_error err = {0};
+    const float vecs[6] = {1, 2, 3, 4, 5, 6.5f};
+    const char *path = tap_path("collect.bin");
+    tap_ok(pipeline_write_collect(path, vecs, 3, 2, &err) == PD_OK, "write collect.bin: %s", err.msg);
+    float *v = NULL;
+    int32_t k = 0;
+    int64_t d = 0;
+    pd_status s = pipeline_read_collect(path, &v, &k, &d, &err);
+    tap_ok(s == PD_OK && k == 3 && d == 2 && v && memcmp(v, vecs, sizeof vecs) == 0, "read collect.bin back: %s",
+           err.msg);
+    free(v);
+
+    pd_state_writer *w;
+    const char *bad = tap_path("collect0.bin");
+    s = state_writer_create(&w, "collect", &err);
+    if (s == PD_OK) s = state_put(w, "vectors", PD_DTYPE_F32, vecs, 0, &err);
+    if (s == PD_OK) s = state_put_i64(w, "k", 0, &err);
+    if (s == PD_OK) s = state_put_i64(w, "d", 2, &err);
+    if (s == PD_OK) s = state_writer_commit(w, bad, &err);
+    tap_ok(s == PD_OK, "write a collect.bin with k 0: %s", err.msg);
+    float dummy = 0;
+    v = &dummy; /* set to NULL on error */
+    s = pipeline_read_collect(bad, &v, &k, &d, &err);
+    tap_ok(s == PD_ERR_STATE && v == NULL && strstr(err.msg, "collect0.bin") && strstr(err.msg, "k 0 outside"),
+           "k 0 refused: %s", err.msg);
+    s = pipeline_read_collect(tap_path("missing.bin"), &v, &k, &d, &err);
+    tap_ok(s != PD_OK && v == NULL && strstr(err.msg, "missing.bin"), "a missing file named: %s", err.msg);
+}
+
 int main(void)
 {
     snprintf(workdir, sizeof workdir, "%s", tap_workdir("state"));
     test_round_trip();
     test_refusals();
+    test_collect();
     return tap_done();
 }

@@ -7,126 +7,10 @@
 # session reopens, NO_COLOR and LANG=C (ASCII only) render, and the headless fallback without a terminal. TAP.
 # Whole-screen checks (tig's style): the captured screen against tests/screens/NAME.txt, both through the same sed
 # mask (the work folder, times, time stamps); a unified diff on failure. PDIFF_UPDATE_SCREENS=1 rewrites the files.
-: "${PDIFF:=./pdiff}" "${top_builddir:=.}"
-if ! command -v tmux > /dev/null 2>&1; then
-    echo "1..0 # SKIP tmux is not installed"
-    exit 77
-fi
-work="$top_builddir/tests/work/tui"
-rm -rf "$work"
-mkdir -p "$work/data" "$work/sessions"
-work=$(cd "$work" && pwd)
-case $PDIFF in /*) ;; *) PDIFF="$(pwd)/$PDIFF" ;; esac
-sock="pdiff-test-$$"
-T() { tmux -u -L "$sock" -f /dev/null "$@"; }
-cleanup() {
-    T kill-server > /dev/null 2>&1
-    rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$sock"
-}
-trap cleanup EXIT
-trap 'cleanup; exit 1' INT TERM
-
-n=0
-failed=0
-ok() {
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else
-        echo "not ok $n - $2"
-        failed=$((failed + 1))
-        [ -f "$work/screen.txt" ] && sed 's/^/#   | /' "$work/screen.txt"
-    fi
-}
-# wait_for TARGET TEXT [SECONDS]: poll the pane until it shows TEXT (fixed string)
-wait_for() {
-    i=0
-    lim=$((${3:-10} * 10))
-    while [ $i -lt $lim ]; do
-        T capture-pane -p -t "$1" > "$work/screen.txt" 2> /dev/null
-        grep -q -F -- "$2" "$work/screen.txt" && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
-}
-# wait_re TARGET ERE [SECONDS]: poll the pane until a line matches the extended regular expression
-wait_re() {
-    i=0
-    lim=$((${3:-10} * 10))
-    while [ $i -lt $lim ]; do
-        T capture-pane -p -t "$1" > "$work/screen.txt" 2> /dev/null
-        grep -q -E -- "$2" "$work/screen.txt" && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
-}
-check_re() { # TARGET ERE DESCRIPTION [SECONDS]
-    wait_re "$1" "$2" "${4:-10}"
-    ok $? "$3"
-}
-# mask: what varies between runs and trees, applied to the expected and the captured screen alike
-mask() {
-    sed -E -e "s|$work|WORK|g" -e 's/[0-9]{8}-[0-9]{6}/STAMP/g' -e 's/[0-9]+:[0-9]{2}(:[0-9]{2})?/T:TT/g' "$1"
-}
-# check_whole TARGET NAME DESCRIPTION: the whole screen equals tests/screens/NAME.txt once masked
-check_whole() {
-    expected="$top_srcdir/tests/screens/$2.txt"
-    if [ -n "$PDIFF_UPDATE_SCREENS" ]; then
-        sleep 1
-        T capture-pane -p -t "$1" > "$expected"
-    fi
-    mask "$expected" > "$work/$2.expected" 2> /dev/null
-    i=0
-    while [ $i -lt 100 ]; do
-        T capture-pane -p -t "$1" > "$work/$2.screen" 2> /dev/null
-        mask "$work/$2.screen" > "$work/$2.got"
-        cmp -s "$work/$2.expected" "$work/$2.got" && break
-        sleep 0.1
-        i=$((i + 1))
-    done
-    [ -s "$work/$2.expected" ] && cmp -s "$work/$2.expected" "$work/$2.got"
-    r=$?
-    rm -f "$work/screen.txt" # the diff below says it all
-    ok $r "$3"
-    [ $r -eq 0 ] || diff -u "$work/$2.expected" "$work/$2.got" | sed 's/^/#   /'
-}
-check_screen() { # TARGET TEXT DESCRIPTION [SECONDS]
-    wait_for "$1" "$2" "${4:-10}"
-    ok $? "$3"
-}
-wait_file() { # FILE SECONDS
-    i=0
-    while [ $i -lt $(($2 * 10)) ]; do
-        [ -s "$1" ] && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
-}
-keys() {
-    t=$1
-    shift
-    T send-keys -t "$t" "$@"
-}
-# launch NAME COMMAND...: start the command in a new tmux session, its exit status goes to $work/NAME.exit
-launch() {
-    name=$1
-    shift
-    {
-        echo "cd '$work'"
-        printf '%s' "exec 2> '$work/$name.err'; "
-        for arg in "$@"; do printf "'%s' " "$arg"; done
-        echo
-        echo "echo EXIT=\$? > '$work/$name.exit'"
-    } > "$work/$name.sh"
-    # a server that is shutting down (its last session just ended) refuses new sessions: try again until it takes
-    tries=0
-    until T new-session -d -s "$name" -x 100 -y 30 -c "$work" "sh '$work/$name.sh'" 2> /dev/null; do
-        tries=$((tries + 1))
-        [ $tries -ge 50 ] && { echo "# tmux refused session $name"; return 1; }
-        sleep 0.1
-    done
-}
+. "${top_srcdir:-.}/tests/tui_lib.sh" # launch, keys, wait_for, check_screen, check_whole, ok, ...
+tui_need_tmux
+tui_work tui
+tui_server test
 
 "$top_builddir/tests/gen_idx" "$work/data" 2000 500 12 > /dev/null || {
     echo "Bail out! gen_idx failed"
@@ -210,6 +94,12 @@ check_screen main "[5 Latents]" "5 jumps to Latents"
 keys main 6
 check_screen main "[6 Sessions]" "6 jumps to Sessions"
 check_screen main "no sessions yet" "Sessions is empty before the first run"
+keys main Escape
+check_screen main "[5 Latents]" "Esc goes back to the screen before (Latents)"
+keys main Escape
+check_screen main "[4 Similarity]" "Esc again goes further back (Similarity), not forward to Sessions"
+keys main 6
+check_screen main "[6 Sessions]" "6 jumps to Sessions again"
 keys main '?'
 check_screen main "generated from the key table" "? shows the help overlay"
 keys main Escape 1

@@ -6,128 +6,13 @@
 # never cut, the scatter legend and axis titles whole, the heatmap using a wide screen, one symbol per kind on every
 # screen, Results' per-kind table, stage times, legend, filter by id and value, reverse sort, detail view, "-" for a
 # missing task accuracy, one format for nearest L2, and what Results/Similarity say while a run is active. TAP.
-# The helpers are tests/tui.sh's (copied: launch takes the size).
-: "${PDIFF:=./pdiff}" "${top_builddir:=.}"
-if ! command -v tmux > /dev/null 2>&1; then
-    echo "1..0 # SKIP tmux is not installed"
-    exit 77
-fi
-work="$top_builddir/tests/work/tui_plots"
-rm -rf "$work"
-mkdir -p "$work/data" "$work/sessions" "$work/screens"
-work=$(cd "$work" && pwd)
-case $PDIFF in /*) ;; *) PDIFF="$(pwd)/$PDIFF" ;; esac
-sock="pdiff-plots-$$"
-T() { tmux -u -L "$sock" -f /dev/null "$@"; }
-cleanup() {
-    T kill-server > /dev/null 2>&1
-    rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$sock"
-}
-trap cleanup EXIT
-trap 'cleanup; exit 1' INT TERM
-
-n=0
-failed=0
-ok() {
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else
-        echo "not ok $n - $2"
-        failed=$((failed + 1))
-        [ -f "$work/screen.txt" ] && sed 's/^/#   | /' "$work/screen.txt"
-    fi
-}
-wait_for() { # TARGET TEXT [SECONDS]
-    i=0
-    lim=$((${3:-10} * 10))
-    while [ $i -lt $lim ]; do
-        T capture-pane -p -t "$1" > "$work/screen.txt" 2> /dev/null
-        grep -q -F -- "$2" "$work/screen.txt" && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
-}
-wait_re() { # TARGET ERE [SECONDS]
-    i=0
-    lim=$((${3:-10} * 10))
-    while [ $i -lt $lim ]; do
-        T capture-pane -p -t "$1" > "$work/screen.txt" 2> /dev/null
-        grep -q -E -- "$2" "$work/screen.txt" && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
-}
-check_screen() { # TARGET TEXT DESCRIPTION [SECONDS]
-    wait_for "$1" "$2" "${4:-10}"
-    ok $? "$3"
-}
-check_re() { # TARGET ERE DESCRIPTION [SECONDS]
-    wait_re "$1" "$2" "${4:-10}"
-    ok $? "$3"
-}
-mask() {
-    sed -E -e "s|$work|WORK|g" -e 's/[0-9]{8}-[0-9]{6}/STAMP/g' -e 's/[0-9]+:[0-9]{2}(:[0-9]{2})?/T:TT/g' "$1"
-}
-check_whole() { # TARGET NAME DESCRIPTION
-    expected="$top_srcdir/tests/screens/$2.txt"
-    if [ -n "$PDIFF_UPDATE_SCREENS" ]; then
-        sleep 1
-        T capture-pane -p -t "$1" > "$expected"
-    fi
-    mask "$expected" > "$work/$2.expected" 2> /dev/null
-    i=0
-    while [ $i -lt 100 ]; do
-        T capture-pane -p -t "$1" > "$work/$2.screen" 2> /dev/null
-        mask "$work/$2.screen" > "$work/$2.got"
-        cmp -s "$work/$2.expected" "$work/$2.got" && break
-        sleep 0.1
-        i=$((i + 1))
-    done
-    [ -s "$work/$2.expected" ] && cmp -s "$work/$2.expected" "$work/$2.got"
-    r=$?
-    rm -f "$work/screen.txt"
-    ok $r "$3"
-    [ $r -eq 0 ] || diff -u "$work/$2.expected" "$work/$2.got" | sed 's/^/#   /'
-}
-wait_file() { # FILE SECONDS
-    i=0
-    while [ $i -lt $(($2 * 10)) ]; do
-        [ -s "$1" ] && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
-}
-keys() {
-    t=$1
-    shift
-    T send-keys -t "$t" "$@"
-}
-# launch NAME COLSxROWS COMMAND...: the command in a new tmux session of that size; its exit status to NAME.exit
-launch() {
-    name=$1
-    size=$2
-    shift 2
-    {
-        echo "cd '$work'"
-        printf '%s' "exec 2> '$work/$name.err'; "
-        for arg in "$@"; do printf "'%s' " "$arg"; done
-        echo
-        echo "echo EXIT=\$? > '$work/$name.exit'"
-    } > "$work/$name.sh"
-    tries=0
-    until T new-session -d -s "$name" -x "${size%x*}" -y "${size#*x}" -c "$work" "sh '$work/$name.sh'" 2> /dev/null; do
-        tries=$((tries + 1))
-        [ $tries -ge 50 ] && { echo "# tmux refused session $name"; return 1; }
-        sleep 0.1
-    done
-}
-quit() { # NAME: q, and wait for the exit status
-    keys "$1" q
-    wait_file "$work/$1.exit" 10
-    grep -q EXIT=0 "$work/$1.exit" 2> /dev/null
-}
+# The helpers are tests/tui_lib.sh's (launch takes the size here).
+. "${top_srcdir:-.}/tests/tui_lib.sh" # launch, keys, wait_for, check_screen, check_whole, ok, ...
+tui_need_tmux
+tui_work tui_plots screens
+tui_server plots
+launch() { launch_size "$@"; } # NAME COLSxROWS COMMAND...
+quit() { tui_quit "$1"; } # NAME: q, and wait for the exit status
 # the widest run of heat cells (upper half blocks, the cursor's diamond) on one line of the captured screen
 heat_width() {
     blk=$(printf '\342\226\200')

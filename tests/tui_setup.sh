@@ -6,23 +6,8 @@
 # the target error says "target:" once and `pdiff run` refuses a bad target before training, device=cuda without a
 # CUDA device is flagged inline, a preset asks before it changes other settings (u undoes it), ticking a tensor adds
 # to a typed glob. The `pdiff run` check needs no tmux. TAP.
-: "${PDIFF:=./pdiff}" "${top_builddir:=.}"
-work="$top_builddir/tests/work/tui_setup"
-rm -rf "$work"
-mkdir -p "$work/data" "$work/sessions"
-work=$(cd "$work" && pwd)
-case $PDIFF in /*) ;; *) PDIFF="$(pwd)/$PDIFF" ;; esac
-
-n=0
-failed=0
-ok() {
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else
-        echo "not ok $n - $2"
-        failed=$((failed + 1))
-        [ -f "$work/screen.txt" ] && sed 's/^/#   | /' "$work/screen.txt"
-    fi
-}
+. "${top_srcdir:-.}/tests/tui_lib.sh" # launch, keys, wait_for, check_screen, check_whole, ok, ...
+tui_work tui_setup
 
 "$top_builddir/tests/gen_idx" "$work/data" 2000 500 12 > /dev/null || {
     echo "Bail out! gen_idx failed"
@@ -49,85 +34,11 @@ if ! command -v tmux > /dev/null 2>&1; then
     [ $failed -eq 0 ]
     exit
 fi
-sock="pdiff-setup-$$"
-T() { tmux -u -L "$sock" -f /dev/null "$@"; }
-cleanup() {
-    T kill-server > /dev/null 2>&1
-    rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$sock"
-}
-trap cleanup EXIT
-trap 'cleanup; exit 1' INT TERM
-
-# wait_for TARGET TEXT [SECONDS]: poll the pane until it shows TEXT (fixed string)
-wait_for() {
-    i=0
-    lim=$((${3:-10} * 10))
-    while [ $i -lt $lim ]; do
-        T capture-pane -p -t "$1" > "$work/screen.txt" 2> /dev/null
-        grep -q -F -- "$2" "$work/screen.txt" && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
-}
-# wait_re TARGET ERE [SECONDS]: poll the pane until a line matches the extended regular expression
-wait_re() {
-    i=0
-    lim=$((${3:-10} * 10))
-    while [ $i -lt $lim ]; do
-        T capture-pane -p -t "$1" > "$work/screen.txt" 2> /dev/null
-        grep -q -E -- "$2" "$work/screen.txt" && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
-}
-check_screen() { # TARGET TEXT DESCRIPTION [SECONDS]
-    wait_for "$1" "$2" "${4:-10}"
-    ok $? "$3"
-}
-check_re() { # TARGET ERE DESCRIPTION [SECONDS]
-    wait_re "$1" "$2" "${4:-10}"
-    ok $? "$3"
-}
+tui_server setup
 # the last captured screen lacks TEXT (call after a wait that captured the screen the check is about)
 lacks() { ! grep -q -F -- "$1" "$work/screen.txt"; }
-wait_file() { # FILE SECONDS
-    i=0
-    while [ $i -lt $(($2 * 10)) ]; do
-        [ -s "$1" ] && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
-}
-keys() {
-    t=$1
-    shift
-    T send-keys -t "$t" "$@"
-}
-# launch NAME COMMAND...: start the command in a new tmux session, its exit status goes to $work/NAME.exit
-launch() {
-    name=$1
-    shift
-    {
-        echo "cd '$work'"
-        printf '%s' "exec 2> '$work/$name.err'; "
-        for arg in "$@"; do printf "'%s' " "$arg"; done
-        echo
-        echo "echo EXIT=\$? > '$work/$name.exit'"
-    } > "$work/$name.sh"
-    tries=0
-    until T new-session -d -s "$name" -x 100 -y 30 -c "$work" "sh '$work/$name.sh'" 2> /dev/null; do
-        tries=$((tries + 1))
-        [ $tries -ge 50 ] && { echo "# tmux refused session $name"; return 1; }
-        sleep 0.1
-    done
-}
 quit() { # NAME: q, then wait for the exit
-    keys "$1" q
-    wait_file "$work/$1.exit" 10
-    grep -q EXIT=0 "$work/$1.exit" 2> /dev/null
+    tui_quit "$1"
     ok $? "$1: q exits 0"
 }
 

@@ -34,6 +34,7 @@
 #include "path.h"
 #include "pipeline.h"
 #include "results.h"
+#include "series.h"
 
 enum { UI_SETUP, UI_RUN, UI_RESULTS, UI_SIMILARITY, UI_LATENTS, UI_SESSIONS, UI_NSCREENS };
 #define UI_ON(s) (1u << (s))
@@ -75,12 +76,6 @@ enum {
 
 enum { UI_PROMPT_NONE, UI_PROMPT_EDIT, UI_PROMPT_FILTER, UI_PROMPT_SAVE, UI_PROMPT_CONFIRM }; /* CONFIRM: y/n */
 enum { UI_STAGE_PENDING, UI_STAGE_RUNNING, UI_STAGE_DONE, UI_STAGE_FAILED, UI_STAGE_SKIPPED };
-
-typedef struct {
-    double *x, *y;
-    int n;
-    int64_t cap;
-} ui_series;
 
 typedef struct {
     int state;
@@ -158,6 +153,7 @@ typedef struct ui_app {
     int ramp[UI_HEATMAP_MAX_RAMP], nramp;
     /* screens and overlays */
     int screen, prev_screen;
+    int history[16], n_history; /* screens visited before this one, oldest first: Esc goes back through them */
     int dirty, quit, exit_code;
     int help, help_top;
     int confirm_quit;

@@ -31,34 +31,14 @@ struct ui_compare {
     int top, page;
 };
 
-static void ui_compare_push(ui_series *s, double x, double y)
-{
-    int64_t cap = s->cap;
-    double *nx = pd_grow(s->x, &cap, s->n + 1, sizeof *nx, 256);
-    if (!nx)
-        return;
-    s->x = nx;
-    cap = s->cap;
-    double *ny = pd_grow(s->y, &cap, s->n + 1, sizeof *ny, 256);
-    if (!ny)
-        return;
-    s->y = ny;
-    s->cap = cap;
-    s->x[s->n] = x;
-    s->y[s->n] = y;
-    s->n++;
-}
-
 void ui_compare_close(ui_app *a)
 {
     struct ui_compare *c = a->cmp;
     if (!c)
         return;
     for (int i = 0; i < UI_COMPARE_MAX; i++)
-        for (int p = 0; p < UI_CMP_NPLOTS; p++) {
-            free(c->curve[i][p].x);
-            free(c->curve[i][p].y);
-        }
+        for (int p = 0; p < UI_CMP_NPLOTS; p++)
+            ui_series_free(&c->curve[i][p]);
     free(c->metric);
     free(c->value);
     free(c);
@@ -112,7 +92,7 @@ static pd_status ui_compare_read(struct ui_compare *c, int i, pd_error *err)
         session_loss_at(ss, k, &stage, &step, &loss, &acc);
         for (int p = 0; p < UI_CMP_NPLOTS; p++)
             if (strcmp(stage, stages[p]) == 0)
-                ui_compare_push(&c->curve[i][p], (double)step, loss);
+                ui_series_push(&c->curve[i][p], (double)step, loss);
     }
     session_free(ss);
     return st;

@@ -7,6 +7,7 @@
 
 #include "actions.h"
 #include "compare.h"
+#include "figures.h"
 #include "log.h"
 #include "nav.h"
 #include "prompt.h"
@@ -182,8 +183,7 @@ static void ui_keys_back(ui_app *a, int key)
             ui_results_sort(a);
         return;
     }
-    if (a->prev_screen != a->screen)
-        ui_nav_goto(a, a->prev_screen);
+    ui_nav_back(a);
 }
 
 static void ui_keys_filter(ui_app *a, int key)
@@ -237,6 +237,12 @@ static void ui_keys_export_model(ui_app *a, int key)
 {
     (void)key;
     ui_results_export_model(a);
+}
+
+static void ui_keys_figure(ui_app *a, int key)
+{
+    (void)key;
+    ui_figures_export(a);
 }
 
 static void ui_keys_sort(ui_app *a, int key)
@@ -397,6 +403,12 @@ static const ui_key ui_keys_table[] = {
      "export the selected model as safetensors into SESSION/export",
      NULL,
      ui_keys_export_model},
+    {{'F'},
+     "F",
+     UI_ON(UI_RESULTS) | UI_ON(UI_SIMILARITY),
+     "export the figure on screen as PDF into SESSION/figures (pdiff plot --only)",
+     NULL,
+     ui_keys_figure},
     {{UI_KEY_ESC}, "Esc", UI_ALL, "back: clear the filter, or the previous screen", NULL, ui_keys_back},
     {{UI_KEY_CTRL('l')}, "Ctrl-L", UI_ALL, "redraw the screen, rescan sessions", NULL, ui_keys_redraw},
     {{'q', KEY_F(10)}, "q  F10", UI_ALL, "quit (asks when a run is active)", "quit", ui_keys_quit},

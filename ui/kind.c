@@ -17,7 +17,8 @@ static const struct {
     {"ae_recon", "AE recon", {'r', 4, 0}},     /* magenta */
     {"noise:", "noise", {'~', 5, 0}},          /* red; every sigma */
     {"averaged", "averaged", {'=', 6, 0}},     /* blue */
-    {"ensemble", "ensemble", {'E', 7, 0}},     /* white */
+    {"ensemble", "ensemble", {'E', 7, 1}},     /* white, bold */
+    {"gaussian", "gaussian", {'g', 7, 0}},     /* white */
 };
 enum { UI_KIND_N = (int)(sizeof ui_kind_table / sizeof ui_kind_table[0]) };
 

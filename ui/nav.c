@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 double ui_nav_now(void)
@@ -31,12 +32,33 @@ void ui_nav_error(ui_app *a, const pd_error *err)
     ui_nav_message(a, 1, "%s", err->msg[0] ? err->msg : error_status_string(err->status));
 }
 
+/* Back to the screen visited before this one (Esc), not forward again: the history is popped. */
+void ui_nav_back(ui_app *a)
+{
+    while (a->n_history > 0) {
+        int to = a->history[--a->n_history];
+        if (to != a->screen) {
+            a->prev_screen = a->n_history > 0 ? a->history[a->n_history - 1] : to;
+            a->screen = to;
+            if (to == UI_SESSIONS)
+                a->sess_stale = 1;
+            a->dirty = 1;
+            return;
+        }
+    }
+}
+
 void ui_nav_goto(ui_app *a, int screen)
 {
     if (screen < 0 || screen >= UI_NSCREENS)
         return;
     if (screen != a->screen) {
         a->prev_screen = a->screen;
+        if (a->n_history == (int)(sizeof a->history / sizeof a->history[0])) { /* full: forget the oldest */
+            memmove(a->history, a->history + 1, (size_t)(a->n_history - 1) * sizeof a->history[0]);
+            a->n_history--;
+        }
+        a->history[a->n_history++] = a->screen;
         a->screen = screen;
     }
     if (screen == UI_SESSIONS)

@@ -13,5 +13,7 @@ void ui_nav_message(ui_app *a, int is_error, const char *fmt, ...) __attribute__
 /* The message of a failed engine call (its status name when it left no message). */
 void ui_nav_error(ui_app *a, const pd_error *err);
 void ui_nav_goto(ui_app *a, int screen);
+/* Esc: back to the screen visited before the current one (a history of up to 16, popped). */
+void ui_nav_back(ui_app *a);
 
 #endif

@@ -11,38 +11,12 @@
 #include "screen_run.h"
 
 #include "draw.h"
-#include "grow.h"
 #include "log.h"
 #include "nav.h"
 #include "plan.h"
 #include "screen_results.h"
 #include "table.h"
 #include "term.h"
-
-static void ui_run_series_push(ui_series *s, double x, double y)
-{
-    int64_t cap = s->cap; /* for both arrays */
-    double *nx = pd_grow(s->x, &cap, s->n + 1, sizeof *nx, 256);
-    if (!nx)
-        return;
-    s->x = nx;
-    cap = s->cap;
-    double *ny = pd_grow(s->y, &cap, s->n + 1, sizeof *ny, 256);
-    if (!ny)
-        return;
-    s->y = ny;
-    s->cap = cap;
-    s->x[s->n] = x;
-    s->y[s->n] = y;
-    s->n++;
-}
-
-static void ui_run_series_free(ui_series *s)
-{
-    free(s->x);
-    free(s->y);
-    memset(s, 0, sizeof *s);
-}
 
 void ui_run_log(ui_app *a, const char *line)
 {
@@ -71,7 +45,7 @@ void ui_run_free(ui_app *a)
     ui_log_close(a);
     ui_series *all[] = {&a->task_loss, &a->task_acc, &a->collect_loss, &a->ae_loss, &a->ddpm_loss};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        ui_run_series_free(all[i]);
+        ui_series_free(all[i]);
 }
 
 static int ui_run_stage_of(const char *name)
@@ -285,7 +259,7 @@ static void ui_run_series_push_at(ui_series *s, double x, double y)
 {
     while (s->n > 0 && s->x[s->n - 1] >= x)
         s->n--;
-    ui_run_series_push(s, x, y);
+    ui_series_push(s, x, y);
 }
 
 static void ui_run_metric(ui_app *a, const pd_job_metric *m)

@@ -266,33 +266,21 @@ pd_status pipeline_load_vectors(pd_pipeline *p, float **vecs, int32_t *k, int64_
     PD_TRY(pipeline_need_state(p, "collect", PD_STAGE_COLLECT, err));
     char path[PD_PATH_MAX];
     session_state_path(p->session, "collect", path, sizeof path);
-    pd_state *s;
-    PD_TRY(state_load(&s, path, "collect", err));
-    int64_t kk = 0, dd = 0;
-    pd_status st = state_get_i64(s, "k", &kk, err);
-    if (st == PD_OK)
-        st = state_get_i64(s, "d", &dd, err);
-    if (st == PD_OK && (kk < 1 || kk > INT32_MAX))
-        st = error_set(err, PD_ERR_STATE, "%s: k %lld outside 1..%d (rerun collect)", path, (long long)kk, INT32_MAX);
-    if (st == PD_OK && (dd < 1 || dd > INT32_MAX || dd > INT64_MAX / (int64_t)sizeof(float) / kk))
-        st = error_set(err, PD_ERR_STATE, "%s: d %lld outside 1..%d or too large for k %lld (rerun collect)", path,
-                       (long long)dd, INT32_MAX, (long long)kk);
-    const float *v = st == PD_OK ? state_get(s, "vectors", PD_DTYPE_F32, kk * dd, NULL, err) : NULL;
-    if (st == PD_OK && !v)
-        st = err ? err->status : PD_ERR_STATE;
-    for (int64_t i = 0; st == PD_OK && i < kk * dd; i++)
-        if (!isfinite(v[i]))
-            st = error_set(err, PD_ERR_STATE, "%s: vector %lld holds %g, not a finite number (rerun collect)", path,
-                           (long long)(i / dd), (double)v[i]);
-    if (st == PD_OK && (*vecs = malloc((size_t)(kk * dd) * sizeof(float))) == NULL)
-        st = error_set(err, PD_ERR_NOMEM, "%s: out of memory", path);
-    if (st == PD_OK) {
-        memcpy(*vecs, v, (size_t)(kk * dd) * sizeof(float));
-        *k = (int32_t)kk;
-        *d = dd;
-    }
-    state_free(s);
-    return st;
+    float *v;
+    int32_t kk;
+    int64_t dd;
+    PD_TRY(pipeline_read_collect(path, &v, &kk, &dd, err));
+    for (int64_t i = 0; i < (int64_t)kk * dd; i++)
+        if (!isfinite(v[i])) {
+            pd_status st = error_set(err, PD_ERR_STATE, "%s: vector %lld holds %g, not a finite number (rerun collect)",
+                                     path, (long long)(i / dd), (double)v[i]);
+            free(v);
+            return st;
+        }
+    *vecs = v;
+    *k = kk;
+    *d = dd;
+    return PD_OK;
 }
 
 /* ------------------------------------------------------------------------------------------------ stage marks */

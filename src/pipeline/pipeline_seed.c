@@ -37,22 +37,18 @@ static pd_status pipeline_seed_slice(const char *src_dir, const char *dst_dir, i
     PD_TRY(path_join(path, sizeof path, src_dir, "state/collect.bin", err));
     PD_TRY(path_join(dst_collect, sizeof dst_collect, dst_dir, "state/collect.bin", err));
     PD_TRY(path_join(dst_params, sizeof dst_params, dst_dir, "params.csv", err));
-    pd_state *s;
-    PD_TRY(state_load(&s, path, "collect", err));
-    int64_t kk = 0, d = 0;
-    pd_status st = state_get_i64(s, "k", &kk, err);
-    if (st == PD_OK)
-        st = state_get_i64(s, "d", &d, err);
-    if (st == PD_OK && kk < k)
+    float *v;
+    int32_t kk;
+    int64_t d;
+    PD_TRY(pipeline_read_collect(path, &v, &kk, &d, err));
+    pd_status st = PD_OK;
+    if (kk < k)
         st = error_set(err, PD_ERR_STATE, "%s: holds %lld vectors, %d wanted", path, (long long)kk, k);
-    const float *v = st == PD_OK ? state_get(s, "vectors", PD_DTYPE_F32, kk * d, NULL, err) : NULL;
-    if (st == PD_OK && !v)
-        st = err ? err->status : PD_ERR_STATE;
     if (st == PD_OK)
         st = pipeline_write_collect(dst_collect, v, k, d, err);
     if (st == PD_OK)
         st = pipeline_write_params(dst_params, v, k, d, err);
-    state_free(s);
+    free(v);
     return st;
 }
 

@@ -66,6 +66,34 @@ pd_status pipeline_write_collect(const char *path, const float *vecs, int32_t k,
     return state_writer_commit(w, path, err);
 }
 
+pd_status pipeline_read_collect(const char *path, float **vecs, int32_t *k, int64_t *d, pd_error *err)
+{
+    *vecs = NULL;
+    pd_state *s;
+    PD_TRY(state_load(&s, path, "collect", err));
+    int64_t kk = 0, dd = 0;
+    pd_status st = state_get_i64(s, "k", &kk, err);
+    if (st == PD_OK)
+        st = state_get_i64(s, "d", &dd, err);
+    if (st == PD_OK && (kk < 1 || kk > INT32_MAX))
+        st = error_set(err, PD_ERR_STATE, "%s: k %lld outside 1..%d (rerun collect)", path, (long long)kk, INT32_MAX);
+    if (st == PD_OK && (dd < 1 || dd > INT32_MAX || dd > INT64_MAX / (int64_t)sizeof(float) / kk))
+        st = error_set(err, PD_ERR_STATE, "%s: d %lld outside 1..%d or too large for k %lld (rerun collect)", path,
+                       (long long)dd, INT32_MAX, (long long)kk);
+    const float *v = st == PD_OK ? state_get(s, "vectors", PD_DTYPE_F32, kk * dd, NULL, err) : NULL;
+    if (st == PD_OK && !v)
+        st = err ? err->status : PD_ERR_STATE;
+    if (st == PD_OK && (*vecs = malloc((size_t)(kk * dd) * sizeof(float))) == NULL)
+        st = error_set(err, PD_ERR_NOMEM, "%s: out of memory", path);
+    if (st == PD_OK) {
+        memcpy(*vecs, v, (size_t)(kk * dd) * sizeof(float));
+        *k = (int32_t)kk;
+        *d = dd;
+    }
+    state_free(s);
+    return st;
+}
+
 pd_status pipeline_write_params(const char *path, const float *vecs, int32_t k, int64_t d, pd_error *err)
 {
     pd_csv_writer *w;
