@@ -118,13 +118,13 @@ keys wide '?'
 check_screen wide "F           export the figure on screen as PDF" "the help overlay on Results lists F"
 keys wide Escape
 keys wide F
-check_screen wide "figure saved: $figs/accuracy.pdf" "F on Results: the status line names the accuracy figure's file"
+check_screen wide "/figures/accuracy.pdf" "F on Results: the status line names the accuracy figure's file"
 check "Results' figure: accuracy.pdf written, nothing else drawn" sh -c "
   test -s '$figs/accuracy.pdf' && test \$(ls '$figs' | grep -c '\\.pdf\$') -eq 1"
 keys wide 4
 wait_for wide "[4 Similarity]"
 keys wide F
-check_screen wide "figures saved: $figs/similarity.pdf, memorization.pdf" \
+check_screen wide "similarity.pdf, memorization.pdf" \
     "F on Similarity: the status line names the heatmap's and the scatter's files"
 check "Similarity's figures: similarity.pdf and memorization.pdf written" \
     test -s "$figs/similarity.pdf" -a -s "$figs/memorization.pdf"

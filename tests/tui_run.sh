@@ -50,7 +50,7 @@ wait_for fail "[3 Results]"
 keys fail 2
 wait_re fail "analyze .*done in"
 keys fail r
-check_screen fail "without CUDA" "bug 6: a start refused for device=cuda says why" 30
+check_screen fail "reconfigure with --with-cuda" "bug 6: a start refused for device=cuda says why" 30
 test ! -e "$s2"
 ok $? "bug 6: a refused start leaves no session folder"
 keys fail q

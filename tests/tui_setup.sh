@@ -125,7 +125,7 @@ if "$PDIFF" --version 2> /dev/null | grep -q "^backends:.*cuda" && nvidia-smi -L
 else
     check_re s "└→ device=cuda: .*(without CUDA|no CUDA device)" "device=cuda without a usable GPU: a warning under its row"
     keys s r
-    wait_re s "^ \(new\) .*device=cuda: .*(without CUDA|no CUDA device)"
+    wait_re s "^ \(new\) .*device=cuda: .*(with-cuda|CUDA)"
     ok $? "... r says why on the status line"
     ! grep -q "\[2 Run\]" "$work/screen.txt" && ! ls "$work/sessions" | grep -q .
     ok $? "... and it stays on Setup, no session written"

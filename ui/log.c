@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "log.h"
+#include "table.h"
 
 #include "nav.h"
 #include "prompt.h"
@@ -254,9 +255,14 @@ void ui_log_draw(ui_app *a, int y, int h)
     int w = ui_log_width(a), total = ui_log_row_of(v, v->n, w);
     attrset(ui_term_role(a, UI_C_HEAD) | A_BOLD);
     ui_term_fill(y, 0, a->cols);
-    ui_term_textf(y, 0, a->cols, " log %s  %s  rows %d-%d of %d  (j/k PgUp/PgDn g/G / n N, q back)",
-                  v->path[0] ? v->path : "(no session)", ui_term_glyph(a, "\u00b7", "|"), total ? v->top + 1 : 0,
-                  v->top + h - 1 < total ? v->top + h - 1 : total, total);
+    char tail[160], shown[PD_PATH_MAX];
+    snprintf(tail, sizeof tail, "  %s  rows %d-%d of %d  (j/k PgUp/PgDn g/G / n N, q back)",
+             ui_term_glyph(a, "\u00b7", "|"), total ? v->top + 1 : 0, v->top + h - 1 < total ? v->top + h - 1 : total,
+             total);
+    int room = a->cols - 5 - ui_table_text_width(tail); /* a long path is cut at its start: run.log stays */
+    ui_table_elide(v->path[0] ? v->path : "(no session)", room > 12 ? room : 12, UI_ELIDE_START, a->utf8, shown,
+                   sizeof shown);
+    ui_term_textf(y, 0, a->cols, " log %s%s", shown, tail);
     attrset(A_NORMAL);
     int row = 0, yy = y + 1;
     for (int i = 0; i < v->n && yy < y + h; i++) {

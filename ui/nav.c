@@ -23,7 +23,7 @@ void ui_nav_message(ui_app *a, int is_error, const char *fmt, ...)
         if (*c < 0x20 || *c == 0x7f)
             *c = '?';
     a->msg_err = is_error;
-    a->msg_until = ui_nav_now() + (is_error ? 10 : 6);
+    a->msg_until = ui_nav_now() + (is_error ? 20 : 6); /* an error stays long enough to be read on a slow link */
     a->dirty = 1;
 }
 

@@ -125,10 +125,12 @@ static void ui_tui_draw_status(ui_app *a)
     int room = a->cols - lw - 3;
     if (room < 4)
         return;
-    if (a->msg[0] && ui_nav_now() < a->msg_until) {
+    if (a->msg[0] && ui_nav_now() < a->msg_until && !a->prompt) { /* an open prompt's keys come first */
         attrset(a->msg_err ? (a->colors >= 8 ? ui_term_role(a, UI_C_ERROR) | A_REVERSE : A_BOLD | A_REVERSE)
                            : ui_term_role(a, UI_C_STATUS) | A_BOLD);
-        ui_term_text(y, lw + 2, room, a->msg);
+        char shown[sizeof a->msg + 8]; /* a long message loses its middle (often a path), not its reason */
+        ui_table_elide(a->msg, room, UI_ELIDE_MIDDLE, a->utf8, shown, sizeof shown);
+        ui_term_text(y, lw + 2, room, shown);
     } else {
         const char *hints = ui_keys_hints(a);
         int hw = ui_table_text_width(hints);
