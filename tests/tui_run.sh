@@ -50,7 +50,7 @@ wait_for fail "[3 Results]"
 keys fail 2
 wait_re fail "analyze .*done in"
 keys fail r
-check_screen fail "reconfigure with --with-cuda" "bug 6: a start refused for device=cuda says why" 30
+check_re fail "device=cuda: .*(with-cuda|CUDA)" "bug 6: a start refused for device=cuda says why" 30
 test ! -e "$s2"
 ok $? "bug 6: a refused start leaves no session folder"
 keys fail q
@@ -65,7 +65,7 @@ wait_for busy "[3 Results]"
 keys busy 2
 wait_re busy "analyze .*done in"
 keys busy r
-check_screen busy "in use" "bug 6: a failed start says why on the status line" 30
+check_screen busy "or stop it)" "bug 6: a failed start says why on the status line" 30
 check_re busy "analyze .*done in" "bug 6: the Run screen keeps the loaded session's stages"
 check_screen busy "[2 Run]" "bug 6: a failed start stays on the Run screen"
 test ! -e "$s4/config.csv"
