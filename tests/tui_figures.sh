@@ -4,91 +4,14 @@
 # and the memorization scatter (similarity.pdf, memorization.pdf); the status line says where they went (the path
 # elided in the middle on a narrow screen); the PDF files open with pdftoppm (when installed); figures.tex lists all
 # three; the help overlay lists F. Built without cairo, the status line says what to install. TAP.
-# The helpers are tests/tui_plots.sh's (copied).
-: "${PDIFF:=./pdiff}" "${top_builddir:=.}"
-if ! command -v tmux > /dev/null 2>&1; then
-    echo "1..0 # SKIP tmux is not installed"
-    exit 77
-fi
-work="$top_builddir/tests/work/tui_figures"
-rm -rf "$work"
-mkdir -p "$work"
-work=$(cd "$work" && pwd)
-case $PDIFF in /*) ;; *) PDIFF="$(pwd)/$PDIFF" ;; esac
-sock="pdiff-figures-$$"
-T() { tmux -u -L "$sock" -f /dev/null "$@"; }
-cleanup() {
-    T kill-server > /dev/null 2>&1
-    rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$sock"
-}
-trap cleanup EXIT
-trap 'cleanup; exit 1' INT TERM
-
-n=0
-failed=0
-ok() {
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else
-        echo "not ok $n - $2"
-        failed=$((failed + 1))
-        [ -f "$work/screen.txt" ] && sed 's/^/#   | /' "$work/screen.txt"
-    fi
-}
+. "${top_srcdir:-.}/tests/tui_lib.sh" # launch_size, keys, wait_for, check_screen, wait_file, ok, ...
+tui_need_tmux
+tui_work tui_figures
+tui_server figures
 skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
 check() { desc=$1; shift; if "$@" > /dev/null 2>&1; then ok 0 "$desc"; else ok 1 "$desc"; fi; }
-wait_for() { # TARGET TEXT [SECONDS]
-    i=0
-    lim=$((${3:-10} * 10))
-    while [ $i -lt $lim ]; do
-        T capture-pane -p -t "$1" > "$work/screen.txt" 2> /dev/null
-        grep -q -F -- "$2" "$work/screen.txt" && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
-}
-check_screen() { # TARGET TEXT DESCRIPTION [SECONDS]
-    wait_for "$1" "$2" "${4:-10}"
-    ok $? "$3"
-}
-wait_file() { # FILE SECONDS
-    i=0
-    while [ $i -lt $(($2 * 10)) ]; do
-        [ -s "$1" ] && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
-}
-keys() {
-    t=$1
-    shift
-    T send-keys -t "$t" "$@"
-}
-# launch NAME COLSxROWS COMMAND...: the command in a new tmux session of that size; its exit status to NAME.exit
-launch() {
-    name=$1
-    size=$2
-    shift 2
-    {
-        echo "cd '$work'"
-        printf '%s' "exec 2> '$work/$name.err'; "
-        for arg in "$@"; do printf "'%s' " "$arg"; done
-        echo
-        echo "echo EXIT=\$? > '$work/$name.exit'"
-    } > "$work/$name.sh"
-    tries=0
-    until T new-session -d -s "$name" -x "${size%x*}" -y "${size#*x}" -c "$work" "sh '$work/$name.sh'" 2> /dev/null; do
-        tries=$((tries + 1))
-        [ $tries -ge 50 ] && { echo "# tmux refused session $name"; return 1; }
-        sleep 0.1
-    done
-}
-quit() { # NAME: q, and wait for the exit status
-    keys "$1" q
-    wait_file "$work/$1.exit" 10
-    grep -q EXIT=0 "$work/$1.exit" 2> /dev/null
-}
+launch() { launch_size "$@"; } # NAME COLSxROWS COMMAND...
+quit() { tui_quit "$1"; }      # NAME: q, and wait for the exit status
 
 "$top_builddir/tests/gen_fake_session" "$work/fake" || {
     echo "Bail out! gen_fake_session failed"
