@@ -121,7 +121,7 @@ pd_status cuda_backend_create(pd_backend **out, int threads, pd_error *err)
     if (!c)
         return error_set(err, PD_ERR_NOMEM, "cuda backend: out of memory");
     pd_backend *be = &c->base;
-    c->device = 0;
+    c->device = backend_gpu_ordinal() % count; /* one GPU per rank in a job of several (comm.h) */
     e = cudaSetDevice(c->device);
     if (e == cudaSuccess)
         e = cudaDeviceGetAttribute(&c->sm_count, cudaDevAttrMultiProcessorCount, c->device);

@@ -28,6 +28,18 @@ pd_conv1d_shape convt1d_shape_make(int32_t n, int32_t cin, int32_t l, int32_t co
     return s;
 }
 
+static int backend_gpu = 0;
+
+void backend_set_gpu_ordinal(int ordinal)
+{
+    backend_gpu = ordinal > 0 ? ordinal : 0;
+}
+
+int backend_gpu_ordinal(void)
+{
+    return backend_gpu;
+}
+
 pd_status backend_create(pd_backend **out, pd_backend_kind kind, int threads, pd_error *err)
 {
     *out = NULL;

@@ -286,7 +286,8 @@ pd_status backend_cpu_create(pd_backend **out, int threads, pd_error *err);
  * Those kernels compute the same values as the portable paths; tests use this to say which path they checked. */
 int backend_cpu_has_avx512(void);
 /* Create the CUDA backend (kernels/; built only when configure finds CUDA, PD_HAVE_CUDA). Its memory is device
- * memory on GPU 0 (the first device CUDA_VISIBLE_DEVICES leaves): host code moves data with upload/download/copy.
+ * memory on GPU backend_gpu_ordinal() modulo the GPUs CUDA_VISIBLE_DEVICES leaves (0 unless a job of several
+ * ranks set it to the node-local rank: one GPU per rank): host code moves data with upload/download/copy.
  * Every op runs asynchronously on one stream owned by the backend; upload and download wait for it. GEMMs are
  * true float32 (no TF32), reductions run in a fixed order (no float atomics), random fills use the counter-based
  * generator of rng.h, so results repeat on one GPU model and random numbers equal the CPU backend's. A CUDA failure
@@ -294,6 +295,10 @@ int backend_cpu_has_avx512(void);
  * be->threads (host-side work only). Fails with PD_ERR_DEVICE and one line when no CUDA device is usable or the
  * stream or cuBLAS cannot be set up. */
 pd_status cuda_backend_create(pd_backend **out, int threads, pd_error *err);
+/* The GPU the CUDA backends of this process use, counted from 0 and taken modulo the number of GPUs (default 0).
+ * The program sets it to the node-local rank of a job of several processes (comm.h). */
+void backend_set_gpu_ordinal(int ordinal);
+int backend_gpu_ordinal(void);
 /* Create the backend named by kind; PD_ERR_DEVICE with a message when it is not built or no device exists. */
 pd_status backend_create(pd_backend **out, pd_backend_kind kind, int threads, pd_error *err);
 /* Names of the backends compiled into this build, e.g. "cpu" or "cpu, cuda". */

@@ -2,13 +2,16 @@
 #include "bench.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "ae.h"
+#include "blas.h"
 #include "ddpm.h"
 #include "model.h"
+#include "pool.h"
 #include "rng.h"
 
 typedef pd_status (*bench_fn)(pd_backend *be, pd_bench_result *res, const pd_callbacks *cb, pd_error *err);
@@ -366,4 +369,84 @@ pd_status bench_sgemm(pd_backend *be, pd_bench_result *res, pd_error *err)
     be->free(be, s.b);
     be->free(be, s.c);
     return st;
+}
+
+/* pdiff's own kernel on 1024^3, rows split evenly over the threads */
+typedef struct {
+    const float *a, *b;
+    float *c;
+    int parts, ok;
+} bench_own_ctx;
+
+static void bench_own_task(void *vp, int64_t t, int thread)
+{
+    (void)thread;
+    bench_own_ctx *s = vp;
+    int r0 = (int)(t * 1024 / s->parts), r1 = (int)((t + 1) * 1024 / s->parts);
+    if (!blas_own_sgemm(0, 0, r1 - r0, 1024, 1024, 1.0f, s->a + (int64_t)r0 * 1024, 1024, s->b, 1024, 0.0f,
+                        s->c + (int64_t)r0 * 1024, 1024))
+        s->ok = 0; /* every task writes the same value */
+}
+
+typedef struct {
+    pd_pool *pool;
+    bench_own_ctx *own;
+} bench_own_run;
+
+static void bench_own_step(void *vp)
+{
+    bench_own_run *r = vp;
+    pool_run(r->pool, r->own->parts, bench_own_task, r->own);
+}
+
+/* GFLOP/s of the own kernel with `threads` threads into *gflops (0 when it cannot run). */
+static pd_status bench_own_sgemm(pd_backend *be, int threads, double *gflops, pd_error *err)
+{
+    *gflops = 0.0;
+    if (!blas_own_kernel() || strcmp(be->name, "cpu") != 0)
+        return PD_OK;
+    bench_own_ctx s = {.parts = threads, .ok = 1};
+    float *a = backend_alloc_floats(be, 1 << 20), *b = backend_alloc_floats(be, 1 << 20);
+    float *c = backend_alloc_floats(be, 1 << 20);
+    pd_pool *pool = pool_create(threads);
+    pd_status st = PD_OK;
+    if (!a || !b || !c || !pool) {
+        st = error_set(err, PD_ERR_NOMEM, "bench: out of memory");
+    } else {
+        bench_fill_random(be, a, 1 << 20, 1);
+        bench_fill_random(be, b, 1 << 20, 2);
+        s.a = a, s.b = b, s.c = c;
+        bench_own_run run = {pool, &s};
+        double sec = bench_time(bench_own_step, &run, be, 2, 10, 1.0, NULL);
+        *gflops = s.ok ? 2.0 * 1024.0 * 1024.0 * 1024.0 / sec * 1e-9 : 0.0;
+    }
+    pool_free(pool);
+    be->free(be, a);
+    be->free(be, b);
+    be->free(be, c);
+    return st;
+}
+
+pd_status bench_peak(pd_backend *be, pd_bench_peak *pk, pd_error *err)
+{
+    memset(pk, 0, sizeof *pk);
+    pd_bench_result r;
+    PD_TRY(bench_sgemm(be, &r, err));
+    PD_TRY(bench_own_sgemm(be, be->threads, &pk->own_gflops, err));
+    pk->blas_gflops = r.value;
+    if (strcmp(be->name, "cpu") == 0)
+        snprintf(pk->kernel, sizeof pk->kernel, "openblas-%s", blas_core_name());
+    else
+        snprintf(pk->kernel, sizeof pk->kernel, "%s-gemm", be->name);
+    pk->gflops = pk->blas_gflops;
+    if (pk->own_gflops > pk->gflops) {
+        pk->gflops = pk->own_gflops;
+        snprintf(pk->kernel, sizeof pk->kernel, "%s", blas_own_kernel());
+    }
+    return PD_OK;
+}
+
+double bench_peak_share(const pd_bench_result *res, const pd_bench_peak *pk)
+{
+    return res->gflops > 0 && pk->gflops > 0 ? 100.0 * res->gflops / pk->gflops : 0.0;
 }

@@ -25,4 +25,17 @@ pd_status bench_run(int i, pd_backend *be, pd_bench_result *res, const pd_callba
 /* cblas_sgemm 1024x1024x1024 GFLOP/s with the backend's threads (the practical limit of the machine). */
 pd_status bench_sgemm(pd_backend *be, pd_bench_result *res, pd_error *err);
 
+/* The host's fp32 peak as its best kernel measures it: the 1024^3 sgemm rate with the backend's threads of
+ * OpenBLAS (bench_sgemm, with the kernels it runs now) and, on the CPU backend of an AVX-512 CPU, of pdiff's own
+ * kernel (blas_own_kernel); the larger is the peak. Workloads report their share of it (bench_peak_share). */
+typedef struct {
+    double gflops;      /* the peak: the larger of the two */
+    char kernel[64];    /* which reached it: "openblas-<core>" (cuda: "cuda-gemm") or blas_own_kernel()'s name */
+    double blas_gflops; /* OpenBLAS (the backend's gemm) */
+    double own_gflops;  /* pdiff's kernel; 0 where it does not run */
+} pd_bench_peak;
+pd_status bench_peak(pd_backend *be, pd_bench_peak *pk, pd_error *err);
+/* res->gflops as a percentage of the peak (0 when either is unknown). */
+double bench_peak_share(const pd_bench_result *res, const pd_bench_peak *pk);
+
 #endif

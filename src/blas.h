@@ -24,4 +24,18 @@ int blas_get_threads(void);
 void blas_loop_enter(void);
 void blas_loop_leave(void);
 
+/* pdiff's own fp32 GEMM kernel (src/cpu/cpu_gemm512.c, AVX-512): its name ("pdiff-avx512-14x32") when this CPU
+ * runs it, else NULL. The CPU backend uses it for its hot GEMMs where it measured faster than OpenBLAS;
+ * PDIFF_GEMM=blas turns it off, PDIFF_GEMM=own puts it at every hot call site. */
+const char *blas_own_kernel(void);
+/* C [m, n] = alpha op(A) op(B) + beta C on that kernel, row-major like cblas_sgemm, single-threaded; 0 when it
+ * cannot run here (no AVX-512, or out of memory: C untouched), 1 when done. */
+int blas_own_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                   int ldb, float beta, float *c, int ldc);
+/* What PDIFF_GEMM asks for: "default" (unset or another value), "blas" or "own". */
+const char *blas_gemm_setting(void);
+/* Replace that setting for the whole process ("default", "blas" or "own"; tests compare the paths in one process);
+ * 0 for another name (nothing changes). Not while GEMMs run on other threads. */
+int blas_gemm_select(const char *setting);
+
 #endif

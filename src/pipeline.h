@@ -69,6 +69,19 @@ pd_status pipeline_read_collect(const char *path, float **vecs, int32_t *k, int6
 pd_status pipeline_seed_session(const char *dst_dir, const char *src_dir, pd_stage upto, int32_t k_slice,
                                 pd_error *err);
 
+/* A job of several processes (comm.h, issue 17): rank 0 runs the pipeline and every other rank calls
+ * pipeline_worker_serve, which evaluates the models rank 0 hands out (the same evaluator on every rank, so results do
+ * not depend on the number of ranks) until rank 0 calls pipeline_ranks_end. A worker's failure is returned (the
+ * program names the rank and ends the job). pipeline_ranks_end returns 0 when the other ranks were told to finish
+ * (or there are none), -1 when rank 0 stopped in the middle of an exchange: the job must then be aborted. cb: log
+ * hooks for the worker (may be NULL). */
+pd_status pipeline_worker_serve(const pd_callbacks *cb, pd_error *err);
+int pipeline_ranks_end(void);
+/* `pdiff bench`'s evaluation throughput over the ranks of the job: n random target vectors evaluated in cfg's task
+ * model (freshly initialised) on its data set's test split, split over the ranks as the stages do; models per
+ * second into *models_per_s. */
+pd_status pipeline_bench_evaluate(const pd_config *cfg, int32_t n, double *models_per_s, pd_error *err);
+
 /* Version strings recorded in config.csv and printed by --version. */
 const char *pipeline_version(void);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "atomic.h"
+#include "comm.h"
 #include "csvio.h"
 #include "path.h"
 
@@ -186,27 +187,56 @@ static sweep_plan sweep_make_plan(const pd_config *base, const sweep_spec *s)
     return plan;
 }
 
-/* Run value i with seed number j; seed_from: the session to share the stages before plan->upto with (NULL:
- * run everything). */
-static pd_status sweep_one(const pd_config *base, const sweep_spec *s, int i, int j, const char *dir,
-                           const char *seed_from, const sweep_plan *plan, const pd_callbacks *cb, pd_error *err)
+/* The stages value i shares with the sweep's first value (those before it), and the slice of the collection it
+ * takes (0: all). */
+static pd_stage sweep_shared_upto(const sweep_plan *plan)
+{
+    return plan->k_slice ? PD_STAGE_AE : plan->upto;
+}
+
+/* Prepare value i with seed number j as a copy of seed_from's stages before sweep_shared_upto. */
+static pd_status sweep_seed(const pd_config *base, const sweep_spec *s, int i, int j, const char *dir,
+                            const char *seed_from, const sweep_plan *plan, pd_error *err)
 {
     pd_config cfg;
     PD_TRY(sweep_config(base, s, i, j, &cfg, err));
     char sess[PD_PATH_MAX];
     PD_TRY(sweep_session_dir(dir, s, i, cfg.seed, sess, sizeof sess, err));
-    pd_stage upto = plan->k_slice ? PD_STAGE_AE : plan->upto;
-    if (seed_from)
-        PD_TRY(pipeline_seed_session(sess, seed_from, upto, plan->k_slice ? cfg.k : 0, err));
-    progress_log(cb, "sweep: %s=%s seed %" PRIu64 " -> %s%s%s", s->key, s->values[i], cfg.seed, sess,
-                 seed_from ? ": sharing the stages before " : "", seed_from ? pipeline_stage_name(upto) : "");
+    return pipeline_seed_session(sess, seed_from, sweep_shared_upto(plan), plan->k_slice ? cfg.k : 0, err);
+}
+
+/* Run the stages in mask of value i with seed number j (resume: the session holds its earlier stages). */
+static pd_status sweep_exec(const pd_config *base, const sweep_spec *s, int i, int j, const char *dir,
+                            unsigned mask, int resume, const pd_callbacks *cb, pd_error *err)
+{
+    pd_config cfg;
+    PD_TRY(sweep_config(base, s, i, j, &cfg, err));
+    char sess[PD_PATH_MAX];
+    PD_TRY(sweep_session_dir(dir, s, i, cfg.seed, sess, sizeof sess, err));
     pd_pipeline *p;
     PD_TRY(pipeline_open(&p, &cfg, sess, cb, err));
-    pd_status st = pipeline_run(p, PIPELINE_ALL_STAGES, seed_from != NULL, err);
+    pd_status st = pipeline_run(p, mask, resume, err);
     pipeline_free(p);
     if (st != PD_OK)
         error_prefix(err, "sweep %s=%s seed %" PRIu64, s->key, s->values[i], cfg.seed);
     return st;
+}
+
+/* Run value i with seed number j; seed_from: the session to share the stages before plan->upto with (NULL:
+ * run everything). */
+static pd_status sweep_one(const pd_config *base, const sweep_spec *s, int i, int j, const char *dir,
+                           const char *seed_from, const sweep_plan *plan, const pd_callbacks *cb, pd_error *err)
+{
+    if (seed_from)
+        PD_TRY(sweep_seed(base, s, i, j, dir, seed_from, plan, err));
+    pd_config cfg;
+    PD_TRY(sweep_config(base, s, i, j, &cfg, err));
+    char sess[PD_PATH_MAX];
+    PD_TRY(sweep_session_dir(dir, s, i, cfg.seed, sess, sizeof sess, err));
+    progress_log(cb, "sweep: %s=%s seed %" PRIu64 " -> %s%s%s", s->key, s->values[i], cfg.seed, sess,
+                 seed_from ? ": sharing the stages before " : "",
+                 seed_from ? pipeline_stage_name(sweep_shared_upto(plan)) : "");
+    return sweep_exec(base, s, i, j, dir, PIPELINE_ALL_STAGES, seed_from != NULL, cb, err);
 }
 
 /* dir/sweep.csv and dir/sweep.tex, the combined tables (atomic) */
@@ -261,20 +291,138 @@ static pd_status sweep_run_all(const pd_config *base, const sweep_spec *s, const
     return PD_OK;
 }
 
-pd_status sweep_run(const pd_config *base, const char *spec, int n_seeds, const char *dir, const pd_callbacks *cb,
-                    pd_error *err)
+/* ------------------------------------------------------------------------- a job of several ranks (comm.h) */
+
+/* The group rank belongs to: groups of contiguous ranks, as even as can be (comm_block). */
+static int sweep_group_of(int rank, int size, int groups)
+{
+    for (int g = 0; g < groups; g++) {
+        int64_t lo, hi;
+        comm_block(size, g, groups, &lo, &hi);
+        if (rank >= lo && rank < hi)
+            return g;
+    }
+    return groups - 1;
+}
+
+typedef struct {
+    const pd_config *base;
+    const sweep_spec *s;
+    const char *dir;
+    const sweep_plan *plan;
+    const pd_callbacks *cb;
+    const pd_comm *world;
+    pd_comm *grp;      /* this rank's group; its rank 0 (the leader) runs the group's runs */
+    int group, groups;
+} sweep_job;
+
+/* Sharing: the first value of seed number j runs the shared stages in group j % groups, whose leader then seeds
+ * the seed's other sessions from it (while it is not written to). */
+static pd_status sweep_job_shared(sweep_job *w, int unused, pd_error *err)
+{
+    (void)unused;
+    unsigned before = (1u << sweep_shared_upto(w->plan)) - 1u;
+    int first = w->plan->first;
+    for (int j = 0; j < sweep_seed_count(w->s); j++) {
+        if (j % w->groups != w->group)
+            continue;
+        pd_config cfg;
+        char sess[PD_PATH_MAX];
+        PD_TRY(sweep_config(w->base, w->s, first, j, &cfg, err));
+        PD_TRY(sweep_session_dir(w->dir, w->s, first, cfg.seed, sess, sizeof sess, err));
+        progress_log(w->cb, "sweep: group %d: %s=%s seed %" PRIu64 ", the shared stages -> %s", w->group, w->s->key,
+                     w->s->values[first], cfg.seed, sess);
+        PD_TRY(sweep_exec(w->base, w->s, first, j, w->dir, before, 0, w->cb, err));
+        for (int i = 0; i < w->s->n; i++)
+            if (i != first)
+                PD_TRY(sweep_seed(w->base, w->s, i, j, w->dir, sess, w->plan, err));
+    }
+    return PD_OK;
+}
+
+/* Every run (with sharing, the stages after the shared ones), run number r in group r % groups. */
+static pd_status sweep_job_runs(sweep_job *w, int share, pd_error *err)
+{
+    int r = 0, first = w->plan->first;
+    for (int j = 0; j < sweep_seed_count(w->s); j++)
+        for (int k = 0; k < w->s->n; k++, r++) {
+            int i = k == 0 ? first : (k - 1 < first ? k - 1 : k); /* the first value, then the others in order */
+            if (r % w->groups != w->group)
+                continue;
+            progress_log(w->cb, "sweep: group %d: %s=%s, seed number %d", w->group, w->s->key, w->s->values[i],
+                         j + 1);
+            PD_TRY(sweep_exec(w->base, w->s, i, j, w->dir, PIPELINE_ALL_STAGES, share, w->cb, err));
+        }
+    return PD_OK;
+}
+
+/* One phase: each group's leader does work while the group's other ranks serve its evaluations; then every rank
+ * waits for all. */
+static pd_status sweep_job_phase(sweep_job *w, pd_status (*work)(sweep_job *, int, pd_error *), int arg,
+                                 pd_error *err)
+{
+    comm_install(w->grp);
+    pd_status st;
+    if (w->grp->rank == 0) {
+        st = work(w, arg, err);
+        if (st == PD_OK && pipeline_ranks_end() != 0)
+            st = error_set(err, PD_ERR_INTERNAL, "sweep: the ranks of group %d are out of step", w->group);
+    } else {
+        st = pipeline_worker_serve(NULL, err);
+    }
+    comm_install(w->world);
+    if (st == PD_OK)
+        st = w->world->barrier(w->world, err);
+    return st;
+}
+
+/* The runs spread over min(ranks, runs) groups of ranks: with sharing, first the shared stages (one group per seed)
+ * and the copies, then every run's remaining stages. Each session's results are those of one process. */
+static pd_status sweep_run_job(const pd_config *base, const sweep_spec *s, const char *dir, const pd_callbacks *cb,
+                               pd_error *err)
+{
+    const pd_comm *world = comm_world();
+    sweep_plan plan = sweep_make_plan(base, s);
+    int share = plan.upto > PD_STAGE_TRAIN, runs = s->n * sweep_seed_count(s);
+    sweep_job w = {.base = base, .s = s, .dir = dir, .plan = &plan, .cb = cb, .world = world};
+    w.groups = world->size < runs ? world->size : runs;
+    w.group = sweep_group_of(world->rank, world->size, w.groups);
+    PD_TRY(world->split(world, w.group, &w.grp, err));
+    progress_log(cb, "sweep: %d runs over %d groups of ranks", runs, w.groups);
+    pd_status st = share ? sweep_job_phase(&w, sweep_job_shared, 0, err) : PD_OK;
+    if (st == PD_OK)
+        st = sweep_job_phase(&w, sweep_job_runs, share, err);
+    comm_free(w.grp);
+    return st;
+}
+
+pd_status sweep_validate(const pd_config *base, const char *spec, int n_seeds, pd_error *err)
 {
     sweep_spec *s = malloc(sizeof *s);
     if (!s)
         return error_set(err, PD_ERR_NOMEM, "sweep: out of memory");
     pd_status st = sweep_check(base, spec, n_seeds, s, err);
-    if (st == PD_OK)
+    free(s);
+    return st;
+}
+
+pd_status sweep_run(const pd_config *base, const char *spec, int n_seeds, const char *dir, const pd_callbacks *cb,
+                    pd_error *err)
+{
+    const pd_comm *world = comm_world();
+    sweep_spec *s = malloc(sizeof *s);
+    if (!s)
+        return error_set(err, PD_ERR_NOMEM, "sweep: out of memory");
+    pd_status st = sweep_check(base, spec, n_seeds, s, err);
+    if (st == PD_OK && world->rank == 0)
         st = atomic_mkdirs(dir, err);
-    if (st == PD_OK)
+    if (st == PD_OK && world->rank == 0)
         st = sweep_write_index(dir, base, s, err);
+    if (st == PD_OK && world->size > 1)
+        st = world->barrier(world, err);
     if (st == PD_OK)
-        st = sweep_run_all(base, s, dir, cb, err);
-    if (st == PD_OK)
+        st = world->size > 1 ? sweep_run_job(base, s, dir, cb, err) : sweep_run_all(base, s, dir, cb, err);
+    if (st == PD_OK && world->rank == 0)
         st = sweep_write_tables(dir, err);
     free(s);
     return st;

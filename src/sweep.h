@@ -50,7 +50,15 @@
 
 /* The first stage whose result depends on key (PD_STAGE_TRAIN for keys that change everything). */
 pd_stage sweep_first_stage(const char *key);
-/* n_seeds: 0 = not given (one run per value at the configured seed), else 1..SWEEP_MAX_SEEDS. */
+/* The checks sweep_run makes before it runs anything (the spec, --seeds, every run's settings). */
+pd_status sweep_validate(const pd_config *base, const char *spec, int n_seeds, pd_error *err);
+/* In a job of several ranks (comm.h) every rank calls sweep_run: the runs are spread over min(ranks, runs) groups
+ * of contiguous ranks, each group's first rank running its runs while the group's other ranks evaluate for it. With
+ * sharing, the first value of each seed runs its shared stages first (one group per seed) and its leader copies them
+ * into the seed's other sessions; then every run's remaining stages are spread over the groups (state/reuse.bin is
+ * not used then: the first session's evaluations are not done yet). Rank 0 writes the index and the tables. Each
+ * session equals a one-process sweep's. A rank's failure is returned on that rank only: the program ends the job.
+ * n_seeds: 0 = not given (one run per value at the configured seed), else 1..SWEEP_MAX_SEEDS. */
 pd_status sweep_run(const pd_config *base, const char *spec, int n_seeds, const char *dir, const pd_callbacks *cb,
                     pd_error *err);
 /* Print the combined tables of the sweep in dir. */

@@ -30,6 +30,9 @@ for f in "$t"/ui/*.c "$t"/ui/*.h; do
     done
 done
 ok $([ -z "$bad" ] && echo 0 || echo 1) "ui/ includes only its own headers and src/*.h${bad:+:$bad}"
+# one module talks to MPI: the program's src/cli/comm_mpi.c (issue 17)
+mpi=$(grep -l -E '#[[:space:]]*include[[:space:]]*[<"]mpi\.h[>"]' $all | grep -v -E '/src/cli/comm_mpi\.c$')
+ok $([ -z "$mpi" ] && echo 0 || echo 1) "only src/cli/comm_mpi.c includes mpi.h${mpi:+: $mpi}"
 docs=$(grep -n -E 'DESIGN(\.md| §)|PLATFORM\.md|STYLE\.md|\.\./shared' $all)
 ok $([ -z "$docs" ] && echo 0 || echo 1) "no source names a document outside the repository${docs:+: $docs}"
 lib="$top_builddir/src/libpdiff.a"

@@ -1,10 +1,13 @@
 #!/bin/sh
-# Measure pdiff against the PyTorch reference on this machine, in one sitting, and print the comparison table
-# (markdown): workload, reference, pdiff, speed-up, pdiff GFLOP/s and its share of the sgemm limit.
+# Measure pdiff against the PyTorch reference on this machine, in one sitting, and print the comparison tables
+# (markdown): workload, reference, pdiff, speed-up, pdiff GFLOP/s and its share of the host's fp32 peak (the best
+# 1024^3 sgemm rate of OpenBLAS's current kernels and pdiff's own kernel, as `pdiff bench` measures it).
 #   sh tools/bench_compare.sh [TORCH_SCRIPT] [PDIFF]
 # TORCH_SCRIPT defaults to ../shared/bench/torch_pdiff.py (needs Debian's python3-torch: /usr/bin/python3);
-# PDIFF defaults to build/pdiff. Both run with 2 threads. Timings drift on shared machines; ratios measured
-# together do not.
+# PDIFF defaults to build/pdiff. Both run with THREADS threads (default 2). pdiff bench runs twice: with the
+# environment as it is, then with OPENBLAS_CORETYPE removed for that command only (the kernels OpenBLAS or pdiff
+# pick by themselves); a header before each table says which OpenBLAS kernels ran. Timings drift on shared
+# machines; ratios measured together do not (the vmstat lines at the end show how busy the machine was).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 torch_script=${1:-$top/../shared/bench/torch_pdiff.py}
@@ -12,24 +15,52 @@ pdiff=${2:-$top/build/pdiff}
 threads=${THREADS:-2}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+
+# the host: CPU model and the flags that matter for fp32 GEMMs
+model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
+flags=$(sed -n 's/^flags[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1 | tr ' ' '\n' |
+    grep -E '^(fma|avx2|avx512(f|dq|bw|vl)|avx512_(bf16|fp16|vp2intersect)|amx_(tile|bf16))$' |
+    tr '\n' ' ')
+vendor=$(sed -n 's/^vendor_id[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
+echo "host: ${model:-unknown CPU} ($vendor), $(nproc) cores online; flags: ${flags:-none of those}"
+echo "environment: OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)} PDIFF_GEMM=${PDIFF_GEMM:-(unset)}"
+vmstat 1 2 | tail -n 1 | awk '{print "vmstat before: us " $13 " sy " $14 " id " $15 " st " $17}'
+
 echo "running the PyTorch reference ($torch_script) ..." >&2
 OMP_NUM_THREADS=$threads THREADS=$threads /usr/bin/python3 "$torch_script" > "$tmp/torch.csv"
-echo "running pdiff bench ..." >&2
+echo "running pdiff bench (environment as it is) ..." >&2
 "$pdiff" bench --threads "$threads" > "$tmp/pdiff.csv" 2> "$tmp/pdiff.err"
-sed 's/^/    /' "$tmp/pdiff.err" >&2
-awk -F, '
-    FNR == NR { ref[$1] = $3; next }
-    { val[$1] = $3; unit[$1] = $2 }
-    END {
-        sg = val["sgemm_gflops"]
-        printf "| workload | unit | PyTorch | pdiff | pdiff vs PyTorch | pdiff GFLOP/s | of sgemm (%.0f GFLOP/s) |\n", sg
-        print "|---|---|---|---|---|---|---|"
-        n = split("task_train_ips task_eval_ips ae_small_step_ms ae_medium_step_ms ddpm_step_ms ddpm_sample_s", w, " ")
-        for (i = 1; i <= n; i++) {
-            k = w[i]
-            if (!(k in val)) continue
-            r = (k ~ /_ips$/) ? val[k] / ref[k] : ref[k] / val[k]
-            g = val[k "_gflops"]
-            printf "| %s | %s | %.4g | %.4g | %.2fx | %.1f | %.0f %% |\n", k, unit[k], ref[k], val[k], r, g, 100 * g / sg
-        }
-    }' "$tmp/torch.csv" "$tmp/pdiff.csv"
+echo "running pdiff bench (OPENBLAS_CORETYPE removed) ..." >&2
+env -u OPENBLAS_CORETYPE "$pdiff" bench --threads "$threads" > "$tmp/unset.csv" 2> "$tmp/unset.err"
+
+# one table: $1 the pdiff CSV, $2 its stderr (the first line names OpenBLAS's kernels), $3 a title
+table() {
+    echo
+    echo "### $3: $(sed -n 's/^# pdiff [^ ]* bench: //p' "$2" | head -n 1)"
+    echo
+    awk -F, '
+        FNR == NR { ref[$1] = $3; next }
+        { val[$1] = $3; unit[$1] = $2 }
+        END {
+            pk = val["peak_gflops"]
+            printf "fp32 peak %.0f GFLOP/s (%s); OpenBLAS 1024^3 sgemm %.0f GFLOP/s", pk, val["peak_kernel"],
+                   val["sgemm_gflops"]
+            if ("peak_own_gflops" in val) printf ", pdiff'"'"'s kernel %.0f GFLOP/s", val["peak_own_gflops"]
+            printf "\n\n"
+            print "| workload | unit | PyTorch | pdiff | pdiff vs PyTorch | pdiff GFLOP/s | of peak |"
+            print "|---|---|---|---|---|---|---|"
+            n = split("task_train_ips task_eval_ips ae_small_step_ms ae_medium_step_ms ddpm_step_ms ddpm_sample_s",
+                      w, " ")
+            for (i = 1; i <= n; i++) {
+                k = w[i]
+                if (!(k in val)) continue
+                r = (k ~ /_ips$/) ? val[k] / ref[k] : ref[k] / val[k]
+                printf "| %s | %s | %.4g | %.4g | %.2fx | %.1f | %.0f %% |\n", k, unit[k], ref[k], val[k], r,
+                       val[k "_gflops"], val[k "_peak_share"]
+            }
+        }' "$tmp/torch.csv" "$1"
+}
+table "$tmp/pdiff.csv" "$tmp/pdiff.err" "pdiff, environment as it is"
+table "$tmp/unset.csv" "$tmp/unset.err" "pdiff, OPENBLAS_CORETYPE removed"
+echo
+vmstat 1 2 | tail -n 1 | awk '{print "vmstat after: us " $13 " sy " $14 " id " $15 " st " $17}'

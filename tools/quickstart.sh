@@ -3,6 +3,8 @@
 #   sh tools/quickstart.sh run    the main job: the TUI on Fashion-MNIST (a headless run when there is no TTY)
 #   sh tools/quickstart.sh test   the test suite; the last line is "N passed, N failed"
 # Extra arguments after "run" go to pdiff (e.g. sh tools/quickstart.sh run run --set epochs=1).
+# Open MPI (libopenmpi-dev, openmpi-bin) is installed too, so configure builds pdiff for mpirun/srun and make check
+# runs the MPI tests (tests/mpi.sh).
 set -eu
 mode=${1:-run}
 [ $# -gt 0 ] && shift
@@ -11,7 +13,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 pkgs="gcc make autoconf automake libtool autoconf-archive pkg-config libncurses-dev libopenblas-dev libcsv-dev libjansson-dev libcairo2-dev
-zlib1g-dev dataset-fashion-mnist"
+zlib1g-dev libopenmpi-dev openmpi-bin dataset-fashion-mnist"
 [ "$mode" = test ] && pkgs="$pkgs tmux poppler-utils libxml2-utils"
 missing=
 for p in $pkgs; do

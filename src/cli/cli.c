@@ -1,5 +1,7 @@
 /* cli.c — command dispatch, help and version, `run` and `resume` (see cli.h). */
 #include "cli.h"
+#include "cli_job.h"
+#include "comm.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -91,6 +93,12 @@ void cli_version(FILE *out)
     fprintf(out, "backends: %s\n", backend_built_list());
     fprintf(out, "blas: %s\n", blas);
     fprintf(out, "libcsv %s, zlib %s\n", PD_CSV_BUILD_VERSION, zlibVersion());
+    const pd_comm *c = comm_world();
+    const char *mpi = cli_job_describe();
+    if (mpi[0])
+        fprintf(out, "mpi: %s, this job %d rank%s\n", mpi, c->size, c->size == 1 ? "" : "s");
+    else
+        fprintf(out, "mpi: not built (configure --with-mpi)\n");
 }
 
 int cli_session_arg(const char *cmd, const char *what, const char *dir)

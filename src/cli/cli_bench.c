@@ -7,10 +7,17 @@
 #include "bench.h"
 #include "blas.h"
 #include "cli.h"
+#include "comm.h"
+#include "pipeline.h"
 #include "pdiff_build.h"
+
+/* The evaluation throughput over the ranks of the job (pipeline_bench_evaluate): models evaluated per rank. */
+#define CLI_BENCH_EVAL "eval_models_per_s"
+#define CLI_BENCH_EVAL_PER_RANK 16
 
 typedef struct {
     int want[64], any; /* --only: the workloads asked for (any: some were) */
+    int want_eval;     /* --only eval_models_per_s */
     int threads;
     pd_config cfg;
 } cli_bench_opts;
@@ -18,12 +25,16 @@ typedef struct {
 /* --only NAME: mark workload NAME; 0, or 2 (after the message) when there is none of that name. */
 static int cli_bench_only(cli_bench_opts *o, const char *name)
 {
+    if (strcmp(name, CLI_BENCH_EVAL) == 0) {
+        o->want_eval = o->any = 1;
+        return 0;
+    }
     int i = bench_find(name);
     if (i < 0) {
         fprintf(stderr, "pdiff bench: --only: unknown workload '%s' (", name);
         for (int j = 0; j < bench_count(); j++)
             fprintf(stderr, "%s%s", j ? ", " : "", bench_name(j));
-        fprintf(stderr, ")\n");
+        fprintf(stderr, ", %s)\n", CLI_BENCH_EVAL);
         return 2;
     }
     o->want[i] = o->any = 1;
@@ -79,10 +90,35 @@ static int cli_bench_parse(int argc, char **argv, cli_bench_opts *o)
     return -1;
 }
 
+/* eval_models_per_s: the models the job evaluates per second (the default experiment's task model on its test
+ * split, every rank of the job taking its share), with the number of ranks, so that scaling can be measured. */
+static int cli_bench_eval(const cli_bench_opts *o)
+{
+    if ((o->any && !o->want_eval) || cli_interrupted())
+        return 0;
+    pd_config cfg = o->cfg;
+    cfg.threads = o->threads;
+    int ranks = comm_world()->size;
+    double rate;
+    pd_error err = {0};
+    if (pipeline_bench_evaluate(&cfg, CLI_BENCH_EVAL_PER_RANK * ranks, &rate, &err) != PD_OK)
+        return cli_fail(&err);
+    printf("%s,models/s,%.6g\neval_ranks,ranks,%d\neval_models_per_s_per_rank,models/s,%.6g\n", CLI_BENCH_EVAL,
+           rate, ranks, rate / ranks);
+    fflush(stdout);
+    return 0;
+}
+
 /* Run the chosen workloads on be, one line each on stdout, until done or interrupted. */
 static int cli_bench_run(const cli_bench_opts *o, pd_backend *be)
 {
     pd_error err = {0};
+    pd_bench_peak pk; /* the host's fp32 peak (bench.h): every workload's share of it */
+    if (bench_peak(be, &pk, &err) != PD_OK)
+        return cli_fail(&err);
+    printf("peak_gflops,GFLOP/s,%.6g\npeak_kernel,kernel,%s\n", pk.gflops, pk.kernel);
+    if (pk.own_gflops > 0)
+        printf("peak_own_gflops,GFLOP/s,%.6g\npeak_blas_gflops,GFLOP/s,%.6g\n", pk.own_gflops, pk.blas_gflops);
     for (int i = 0; i < bench_count() && !cli_interrupted(); i++) {
         if (o->any && !o->want[i])
             continue;
@@ -91,10 +127,11 @@ static int cli_bench_run(const cli_bench_opts *o, pd_backend *be)
             return cli_fail(&err);
         printf("%s,%s,%.6g\n", r.name, r.unit, r.value);
         if (r.gflops > 0 && strcmp(r.name, "sgemm_gflops") != 0)
-            printf("%s_gflops,GFLOP/s,%.4g\n", r.name, r.gflops);
+            printf("%s_gflops,GFLOP/s,%.4g\n%s_peak_share,%%,%.3g\n", r.name, r.gflops, r.name,
+                   bench_peak_share(&r, &pk));
         fflush(stdout);
     }
-    return 0;
+    return cli_bench_eval(o);
 }
 
 int cli_bench(int argc, char **argv)

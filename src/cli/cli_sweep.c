@@ -9,6 +9,8 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_job.h"
+#include "comm.h"
 #include "path.h"
 #include "session.h"
 #include "sweep.h"
@@ -127,19 +129,28 @@ int cli_sweep(int argc, char **argv)
             return cli_fail(&err);
     if (config_validate(&cfg, &err) != PD_OK)
         return cli_fail(&err);
+    if (sweep_validate(&cfg, o.spec, o.seeds, &err) != PD_OK)
+        return cli_fail(&err);
     char dir[PD_PATH_MAX];
     if (cli_sweep_dir(&o, dir, sizeof dir, &err) != PD_OK)
         return cli_fail(&err);
+    /* in a job of several ranks every rank runs the sweep (sweep.h); rank 0 names the folder and alone prints */
+    const pd_comm *job = comm_world();
+    if (job->bcast(job, dir, sizeof dir, 0, &err) != PD_OK)
+        return cli_job_fail(&err);
+    int quiet = o.quiet || job->rank != 0;
     cli_progress prog;
-    cli_progress_init(&prog, o.quiet);
+    cli_progress_init(&prog, quiet);
     pd_callbacks cb = cli_progress_callbacks(&prog);
     cli_signals_install();
-    if (!o.quiet)
+    if (!quiet)
         fprintf(stderr, "pdiff: sweep in %s\n", dir);
     pd_status st = sweep_run(&cfg, o.spec, o.seeds, dir, &cb, &err);
     cli_progress_finish(&prog);
     if (st != PD_OK)
-        return cli_fail(&err);
+        return cli_job_fail(&err);
+    if (job->rank != 0)
+        return 0;
     if (sweep_report(dir, o.fmt, stdout, &err) != PD_OK)
         return cli_fail(&err);
     if (!o.quiet)

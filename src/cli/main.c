@@ -13,6 +13,7 @@
 
 #include "blas.h"
 #include "cli.h"
+#include "cli_job.h"
 
 static void main_fix_blas(char **argv)
 {
@@ -32,9 +33,17 @@ static void main_fix_blas(char **argv)
 int main(int argc, char **argv)
 {
     main_fix_blas(argv);
-    if (argc >= 2 && strcmp(argv[1], "tui") == 0)
-        return cli_tui(argc - 1, argv + 1);
-    if (argc == 1 && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO))
-        return cli_tui(argc, argv);
-    return cli_main(argc, argv);
+    int tui = argc >= 2 && strcmp(argv[1], "tui") == 0;
+    int interactive = tui || (argc == 1 && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO));
+    int every = argc >= 2 && strcmp(argv[1], "sweep") == 0; /* a sweep spreads its runs over the ranks */
+    int rc = cli_job_begin(&argc, &argv, interactive, every); /* under mpirun/srun: the other ranks serve rank 0 here */
+    if (rc >= 0)
+        return rc;
+    if (tui)
+        rc = cli_tui(argc - 1, argv + 1);
+    else if (interactive)
+        rc = cli_tui(argc, argv);
+    else
+        rc = cli_main(argc, argv);
+    return cli_job_end(rc);
 }

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "cpu_conv1d.h"
+#include "cpu_gemm512.h"
 #include "cpu_ops.h"
 #include "cpu_simd.h"
 #include "cpu_tr16.h"
@@ -328,6 +329,16 @@ typedef struct {
     int acc;
 } cpu_conv1d_plan;
 
+/* C = op(A) op(B) + beta C for the COLG / COLS paths, on pdiff's own kernel (cpu_gemm512.h) where the CPU has
+ * AVX-512 and every side is at least 128 (the AE's large products: as fast as OpenBLAS's AVX-512 kernels, 1.4x
+ * its AVX2 ones); the thin ones (a side of 40) were up to 7 % slower there (doc/performance.md, issue 18). */
+static void cpu_conv1d_sgemm(int ta, int tb, int32_t m, int32_t n, int32_t k, const float *a, int32_t lda,
+                             const float *b, int32_t ldb, float beta, float *c, int32_t ldc)
+{
+    int own = m >= 128 && n >= 128 && k >= 128;
+    cpu_gemm_hot(own, ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
+}
+
 /* One contiguous range of samples, chunk by chunk, on one thread. */
 static void cpu_conv1d_gemm_task(void *ctx, int64_t task, int thread)
 {
@@ -359,13 +370,13 @@ static void cpu_conv1d_gemm_task(void *ctx, int64_t task, int thread)
             for (int32_t c = 0; ch.g_in && c < g->cg; c++)
                 cpu_conv1d_im2col(&ch, c);
             if (part)
-                cpu_sgemm(0, 1, g->cs, kg, ncol, 1.0f, st, ncol, ch.col, ncol, beta, part, kg);
+                cpu_conv1d_sgemm(0, 1, g->cs, kg, ncol, st, ncol, ch.col, ncol, beta, part, kg);
             if (ch.s_out) {
-                cpu_sgemm(0, 0, g->cs, ncol, kg, 1.0f, pl->w, kg, ch.col, ncol, 0.0f, ch.ft, ncol);
+                cpu_conv1d_sgemm(0, 0, g->cs, ncol, kg, pl->w, kg, ch.col, ncol, 0.0f, ch.ft, ncol);
                 cpu_conv1d_unfold(ch.s_out, ch.ft, ch.nb, g->cs, g->ls, ch.bias, ch.acc);
             }
             if (ch.g_out) {
-                cpu_sgemm(1, 0, kg, ncol, g->cs, 1.0f, pl->w, kg, st, ncol, 0.0f, ch.col, ncol);
+                cpu_conv1d_sgemm(1, 0, kg, ncol, g->cs, pl->w, kg, st, ncol, 0.0f, ch.col, ncol);
                 for (int32_t c = 0; c < g->cg; c++)
                     cpu_conv1d_col2im(&ch, c);
             }
@@ -378,14 +389,14 @@ static void cpu_conv1d_gemm_task(void *ctx, int64_t task, int thread)
             else if (ch.g_in)
                 gt = ch.g_in;
             if (part)
-                cpu_sgemm(0, 1, ks, g->cg, ncol, 1.0f, ch.col, ncol, gt, ncol, beta, part, g->cg);
+                cpu_conv1d_sgemm(0, 1, ks, g->cg, ncol, ch.col, ncol, gt, ncol, beta, part, g->cg);
             if (ch.s_out) {
-                cpu_sgemm(0, 0, ks, ncol, g->cg, 1.0f, pl->wt, g->cg, gt, ncol, 0.0f, ch.col, ncol);
+                cpu_conv1d_sgemm(0, 0, ks, ncol, g->cg, pl->wt, g->cg, gt, ncol, 0.0f, ch.col, ncol);
                 for (int32_t a = 0; a < g->cs; a++)
                     cpu_conv1d_cols2s(&ch, a);
             }
             if (ch.g_out) {
-                cpu_sgemm(1, 0, g->cg, ncol, ks, 1.0f, pl->wt, g->cg, ch.col, ncol, 0.0f, ch.ft, ncol);
+                cpu_conv1d_sgemm(1, 0, g->cg, ncol, ks, pl->wt, g->cg, ch.col, ncol, 0.0f, ch.ft, ncol);
                 cpu_conv1d_unfold(ch.g_out, ch.ft, ch.nb, g->cg, g->lg, ch.bias, ch.acc);
             }
         }

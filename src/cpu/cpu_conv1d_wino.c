@@ -17,12 +17,14 @@
  * so that the transforms run across channels on contiguous vectors. A sample's rows [c, l] are transposed into
  * a [l, c] block first (and back after), in cache. The transforms run in parallel over samples; each GEMM spans
  * the whole chunk; the threads share out the six GEMMs of a phase (split further only beyond six threads), each
- * running single-threaded sgemm. Every sum runs in a fixed order.
+ * running single-threaded: pdiff's own AVX-512 kernel where the CPU has it (cpu_gemm512.h: 1.5x OpenBLAS's AVX2
+ * kernels and 1.05-1.1x its AVX-512 ones on these shapes), else OpenBLAS. Every sum runs in a fixed order.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cpu_conv1d.h"
+#include "cpu_gemm512.h"
 #include "cpu_normact.h"
 #include "cpu_simd.h"
 #include "cpu_tr16.h"
@@ -487,8 +489,8 @@ static void cpu_wino_wgrad_task(void *ctx, int64_t task, int thread)
     int i = cpu_wino_rows(pl, task, g->cs, &a0, &a1);
     int64_t cw = (int64_t)g->cs * g->cg, us = (int64_t)ncol * g->cg, ms = (int64_t)ncol * g->cs;
     if (a1 > a0)
-        cpu_sgemm(1, 0, a1 - a0, g->cg, ncol, 1.0f, pl->m + i * ms + a0, g->cs, pl->u + i * us, g->cg,
-                  pl->first ? 0.0f : 1.0f, pl->dwt + i * cw + (int64_t)a0 * g->cg, g->cg);
+        cpu_gemm_hot(1, 1, 0, a1 - a0, g->cg, ncol, 1.0f, pl->m + i * ms + a0, g->cs, pl->u + i * us, g->cg,
+                     pl->first ? 0.0f : 1.0f, pl->dwt + i * cw + (int64_t)a0 * g->cg, g->cg);
 }
 
 /* Phase 3, plane i (a block of its tiles): M_i = U_i Wt_i^T (gather) or dU_i = M_i Wt_i (scatter). */
@@ -502,11 +504,11 @@ static void cpu_wino_gemm_task(void *ctx, int64_t task, int thread)
     int64_t cw = (int64_t)g->cs * g->cg, us = (int64_t)ncol * g->cg, ms = (int64_t)ncol * g->cs;
     if (r1 > r0) {
         if (!pl->g_out) /* the gather */
-            cpu_sgemm(0, 1, r1 - r0, g->cs, g->cg, 1.0f, pl->u + i * us + (int64_t)r0 * g->cg, g->cg, pl->wt + i * cw,
-                      g->cg, 0.0f, pl->m + i * ms + (int64_t)r0 * g->cs, g->cs);
+            cpu_gemm_hot(1, 0, 1, r1 - r0, g->cs, g->cg, 1.0f, pl->u + i * us + (int64_t)r0 * g->cg, g->cg,
+                         pl->wt + i * cw, g->cg, 0.0f, pl->m + i * ms + (int64_t)r0 * g->cs, g->cs);
         else
-            cpu_sgemm(0, 0, r1 - r0, g->cg, g->cs, 1.0f, pl->m + i * ms + (int64_t)r0 * g->cs, g->cs, pl->wt + i * cw,
-                      g->cg, 0.0f, pl->u + i * us + (int64_t)r0 * g->cg, g->cg);
+            cpu_gemm_hot(1, 0, 0, r1 - r0, g->cg, g->cs, 1.0f, pl->m + i * ms + (int64_t)r0 * g->cs, g->cs,
+                         pl->wt + i * cw, g->cg, 0.0f, pl->u + i * us + (int64_t)r0 * g->cg, g->cg);
     }
 }
 

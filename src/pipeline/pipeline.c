@@ -171,25 +171,32 @@ pd_status pipeline_need_data(pd_pipeline *p, pd_error *err)
     return pipeline_write_config(p, err);
 }
 
-pd_status pipeline_need_model(pd_pipeline *p, pd_error *err)
+pd_status pipeline_task_model(pd_backend *be, const pd_config *cfg, const pd_dataset *ds, pd_model **task,
+                              int32_t *eval_batch, pd_error *err)
 {
-    if (p->task)
-        return PD_OK;
-    PD_TRY(pipeline_need_data(p, err));
-    pd_model_spec spec = {.in_c = p->data.train.c, .in_h = p->data.train.h, .in_w = p->data.train.w,
-                          .classes = p->data.classes, .width = p->cfg.width, .trainable = 1};
-    PD_TRY(model_arch_parse(p->cfg.arch, &spec.arch, err));
+    *task = NULL;
+    pd_model_spec spec = {.in_c = ds->train.c, .in_h = ds->train.h, .in_w = ds->train.w, .classes = ds->classes,
+                          .width = cfg->width, .trainable = 1};
+    PD_TRY(model_arch_parse(cfg->arch, &spec.arch, err));
     /* the evaluation batch fits the model's activations into a bounded memory (evaluator_batch): a probe at batch 1
      * gives their size per image */
     pd_model *probe;
     pd_model_spec one = spec;
     one.max_batch = 1;
     one.trainable = 0;
-    PD_TRY(model_create(&probe, p->be, &one, err));
-    p->eval_batch = evaluator_batch(model_sample_floats(probe), p->cfg.batch);
+    PD_TRY(model_create(&probe, be, &one, err));
+    *eval_batch = evaluator_batch(model_sample_floats(probe), cfg->batch);
     model_free(probe);
-    spec.max_batch = p->cfg.batch > p->eval_batch ? p->cfg.batch : p->eval_batch;
-    return model_create(&p->task, p->be, &spec, err);
+    spec.max_batch = cfg->batch > *eval_batch ? cfg->batch : *eval_batch;
+    return model_create(task, be, &spec, err);
+}
+
+pd_status pipeline_need_model(pd_pipeline *p, pd_error *err)
+{
+    if (p->task)
+        return PD_OK;
+    PD_TRY(pipeline_need_data(p, err));
+    return pipeline_task_model(p->be, &p->cfg, &p->data, &p->task, &p->eval_batch, err);
 }
 
 pd_status pipeline_need_state(pd_pipeline *p, const char *name, pd_stage producer, pd_error *err)
@@ -469,22 +476,6 @@ pd_status pipeline_run(pd_pipeline *p, unsigned mask, int resume, pd_error *err)
                  msg[0] ? msg : error_status_string(st));
     session_log(p->session, line);
     return st;
-}
-
-pd_status pipeline_evaluate(pd_pipeline *p, pd_evaluator *ev, const float *vec, double *accuracy, double *loss,
-                            uint8_t *pred, pd_error *err)
-{
-    if (!p->reuse_opened) {
-        char path[PD_PATH_MAX];
-        p->reuse_opened = 1;
-        if (session_state_path(p->session, "reuse", path, sizeof path) && p->target_resolved) {
-            eval_reuse_open(&p->reuse, path, evaluator_labels(ev), evaluator_test_count(ev), p->target.d, &p->cb);
-            if (p->reuse)
-                progress_log(&p->cb, "reusing the evaluations of the session this one shares its collection "
-                             "with (state/reuse.bin)");
-        }
-    }
-    return eval_reuse_run(p->reuse, ev, vec, accuracy, loss, pred, err);
 }
 
 void pipeline_free(pd_pipeline *p)

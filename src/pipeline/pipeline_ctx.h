@@ -39,10 +39,21 @@ struct pd_pipeline {
     int reuse_opened;
 };
 
-/* Evaluate vec [d] (host) with ev, or take its results from state/reuse.bin when a sweep left one there
- * (eval_reuse.h: the same vector evaluated by the session this one shares its early stages with). */
-pd_status pipeline_evaluate(pd_pipeline *p, pd_evaluator *ev, const float *vec, double *accuracy,
-                            double *loss, uint8_t *pred, pd_error *err);
+/* Evaluation, over every rank of the job (pipeline_ranks.c). pipeline_evaluator_open creates the evaluator of the
+ * task model as it is now (p->task) here and, in a job of several ranks, hands the model to every other rank so that
+ * it builds the same evaluator; pipeline_evaluator_close frees them (NULL is a no-op). pipeline_evaluate_many
+ * evaluates vecs [n, d] (host) into accuracy [n], loss [n] and pred [n, test images]: each vector found in
+ * state/reuse.bin (a sweep left one there; eval_reuse.h) takes its recorded results, the others are split over the
+ * ranks in contiguous blocks and gathered here, so the results do not depend on the number of ranks. */
+pd_status pipeline_evaluator_open(pd_pipeline *p, pd_evaluator **ev, pd_error *err);
+void pipeline_evaluator_close(pd_pipeline *p, pd_evaluator *ev);
+pd_status pipeline_evaluate_many(pd_pipeline *p, pd_evaluator *ev, const float *vecs, int32_t n, double *accuracy,
+                                 double *loss, uint8_t *pred, pd_error *err);
+
+/* The task model for cfg on data set ds (trainable, built for max(batch, *eval_batch) images) and its evaluation
+ * batch (evaluator_batch). */
+pd_status pipeline_task_model(pd_backend *be, const pd_config *cfg, const pd_dataset *ds, pd_model **task,
+                              int32_t *eval_batch, pd_error *err);
 
 /* Load the data set once. */
 pd_status pipeline_need_data(pd_pipeline *p, pd_error *err);

@@ -39,23 +39,27 @@ typedef struct {
     int32_t k;
     int64_t d;
     const float *orig; /* [k, d] the originals (zoo rows 0..k-1) */
-    uint8_t *pred;     /* [n_test] scratch */
+    stage_evalq q;     /* the models waiting for their evaluation */
     float *vec;        /* [d] scratch */
     pd_progress_parts *pp; /* the stage's one bar: comparison models, similarity, t-SNE */
     int64_t done, n_cmp;   /* comparison models evaluated, of n_cmp */
     int64_t sim_span, tsne_span; /* the bar's units for the similarity and the t-SNE */
 } analyze_ctx;
 
-static pd_status analyze_add(analyze_ctx *a, const char *kind, const float *v, pd_error *err)
+/* A model evaluated and added to the zoo: one step of progress. */
+static pd_status analyze_added(void *ud, pd_error *err)
 {
-    double acc, loss;
-    PD_TRY(pipeline_evaluate(a->p, a->ev, v, &acc, &loss, a->pred, err));
-    if (zoo_add(a->z, kind, v, acc, loss, a->pred) < 0)
-        return error_set(err, PD_ERR_NOMEM, "analyze: out of memory");
+    analyze_ctx *a = ud;
     progress_parts_report(a->pp, ++a->done, a->n_cmp);
     if (progress_cancelled(&a->p->cb))
         return error_set(err, PD_ERR_CANCELLED, "analyze cancelled");
     return PD_OK;
+}
+
+/* Evaluate v and add it to the zoo as a model of this kind (in turn: stage_evalq). */
+static pd_status analyze_add(analyze_ctx *a, const char *kind, const float *v, pd_error *err)
+{
+    return stage_evalq_add(&a->q, kind, v, err);
 }
 
 static pd_status analyze_noise(analyze_ctx *a, pd_error *err)
@@ -342,16 +346,17 @@ pd_status stage_analyze(pd_pipeline *p, int resume, pd_error *err)
     if (st == PD_OK) {
         /* the zoo grows while we add models: work from a copy of the originals */
         orig = malloc((size_t)a.k * (size_t)z.d * sizeof(float));
-        a.pred = malloc((size_t)z.n_test);
         a.vec = malloc((size_t)z.d * sizeof(float));
-        if (!orig || !a.pred || !a.vec)
+        if (!orig || !a.vec)
             st = error_set(err, PD_ERR_NOMEM, "analyze: out of memory");
         else
             memcpy(orig, z.vectors, (size_t)a.k * (size_t)z.d * sizeof(float));
         a.orig = orig;
     }
     if (st == PD_OK)
-        st = evaluator_create(&a.ev, p->task, &p->target, &p->data.test, p->eval_batch, &p->cb, err);
+        st = pipeline_evaluator_open(p, &a.ev, err);
+    if (st == PD_OK)
+        st = stage_evalq_init(&a.q, p, a.ev, &z, "analyze", analyze_added, &a, err);
     pd_progress_parts pp;
     a.pp = &pp;
     a.n_cmp = analyze_count(&p->cfg, a.k);
@@ -369,6 +374,8 @@ pd_status stage_analyze(pd_pipeline *p, int resume, pd_error *err)
     if (st == PD_OK)
         st = analyze_interpolations(&a, err);
     if (st == PD_OK)
+        st = stage_evalq_flush(&a.q, err);
+    if (st == PD_OK)
         st = analyze_similarity_tsne(&a, err);
     if (st == PD_OK)
         st = zoo_write_csv(&z, session_path(p->session, "models.csv", path, sizeof path), err);
@@ -384,9 +391,9 @@ pd_status stage_analyze(pd_pipeline *p, int resume, pd_error *err)
         progress_log(&p->cb, "analyze: novelty %.3f", nov);
         session_summary_set(p->session, "seconds_analyze", stage_now() - t0);
     }
-    evaluator_free(a.ev);
+    stage_evalq_free(&a.q);
+    pipeline_evaluator_close(p, a.ev);
     free(orig);
-    free(a.pred);
     free(a.vec);
     zoo_free(&z);
     return st;

@@ -145,34 +145,36 @@ typedef struct {
     pd_pipeline *p;
     pd_evaluator *ev;
     pd_zoo z;
-    uint8_t *pred;          /* host [test images] predictions of the latest model */
+    stage_evalq q;          /* the models waiting for their evaluation */
     int64_t done, total;
     pd_progress_parts *pp;  /* the stage's one bar: sampling, then these evaluations */
 } stage_gen_zoo;
 
-/* Evaluate vector v and add it to the zoo as a model of this kind; one step of progress. */
-static pd_status stage_gen_add(stage_gen_zoo *g, const char *kind, const float *v, pd_error *err)
+/* A model evaluated and added to the zoo: one step of progress. */
+static pd_status stage_gen_added(void *ud, pd_error *err)
 {
-    pd_pipeline *p = g->p;
-    double acc, loss;
-    pd_status st = pipeline_evaluate(p, g->ev, v, &acc, &loss, g->pred, err);
-    if (st == PD_OK && zoo_add(&g->z, kind, v, acc, loss, g->pred) < 0)
-        st = error_set(err, PD_ERR_NOMEM, "generate: out of memory");
-    if (st == PD_OK && progress_cancelled(&p->cb))
-        st = error_set(err, PD_ERR_CANCELLED, "generate cancelled");
+    stage_gen_zoo *g = ud;
     progress_parts_report(g->pp, ++g->done, g->total);
-    return st;
+    if (progress_cancelled(&g->p->cb))
+        return error_set(err, PD_ERR_CANCELLED, "generate cancelled");
+    return PD_OK;
 }
 
-/* The evaluator over the test set, and the zoo's labels. */
+/* Evaluate vector v and add it to the zoo as a model of this kind (in turn: stage_evalq). */
+static pd_status stage_gen_add(stage_gen_zoo *g, const char *kind, const float *v, pd_error *err)
+{
+    return stage_evalq_add(&g->q, kind, v, err);
+}
+
+/* The evaluator over the test set (on every rank), the zoo's labels and the evaluation queue. */
 static pd_status stage_gen_open_eval(stage_gen_zoo *g, pd_error *err)
 {
     pd_pipeline *p = g->p;
     progress_log(&p->cb, "generate: evaluating on %d test images", p->data.test.n);
-    PD_TRY(evaluator_create(&g->ev, p->task, &p->target, &p->data.test, p->eval_batch, &p->cb, err));
+    PD_TRY(pipeline_evaluator_open(p, &g->ev, err));
     if (zoo_set_labels(&g->z, evaluator_labels(g->ev)) != PD_OK)
         return error_set(err, PD_ERR_NOMEM, "generate: out of memory");
-    return PD_OK;
+    return stage_evalq_init(&g->q, p, g->ev, &g->z, "generate", stage_gen_added, g, err);
 }
 
 /* Sample n latents (DDPM or DDIM) into lat [n, latent] (host) and decode them, mapped back through the
@@ -337,8 +339,7 @@ pd_status stage_generate(pd_pipeline *p, int resume, pd_error *err)
         goto done;
     gen = malloc((size_t)max_batch * (size_t)d * sizeof(float));
     lat = malloc((size_t)n_gen * (size_t)ae_latent_size(nets.ae) * sizeof(float));
-    g.pred = malloc((size_t)p->data.test.n);
-    if (!gen || !lat || !g.pred) {
+    if (!gen || !lat) {
         st = error_set(err, PD_ERR_NOMEM, "generate: out of memory");
         goto done;
     }
@@ -346,10 +347,11 @@ pd_status stage_generate(pd_pipeline *p, int resume, pd_error *err)
     g.total = (int64_t)k + 1 + n_rec + n_gen;
     progress_parts_init(&pp, &p->cb, "generate", n_gen + g.total);
     progress_parts_next(&pp, n_gen);
+    /* the evaluator first: in a job of several ranks the others build theirs meanwhile (pipeline_ranks.c) */
+    if ((st = stage_gen_open_eval(&g, err)) != PD_OK)
+        goto done;
     /* the samples, decoded once: gen holds them until their evaluation, after the originals' */
     if ((st = stage_gen_sample(p, &nets, n_gen, d, gen, lat, &pp.cb, err)) != PD_OK)
-        goto done;
-    if ((st = stage_gen_open_eval(&g, err)) != PD_OK)
         goto done;
     progress_parts_next(&pp, g.total);
     st = stage_gen_originals(&g, vecs, k, d, err);
@@ -358,15 +360,17 @@ pd_status stage_generate(pd_pipeline *p, int resume, pd_error *err)
     for (int32_t i = 0; st == PD_OK && i < n_gen; i++)
         st = stage_gen_add(&g, "pdiff", gen + (int64_t)i * d, err);
     if (st == PD_OK)
+        st = stage_evalq_flush(&g.q, err);
+    if (st == PD_OK)
         st = stage_gen_save_samples(p, lat, n_gen, ae_latent_size(nets.ae), err);
     if (st == PD_OK)
         st = stage_gen_write(p, &g.z, t0, err);
 done:
     free(gen);
     free(lat);
-    free(g.pred);
     free(vecs);
-    evaluator_free(g.ev);
+    stage_evalq_free(&g.q);
+    pipeline_evaluator_close(p, g.ev);
     stage_gen_nets_free(&nets);
     zoo_free(&g.z);
     return st;

@@ -77,3 +77,34 @@ typedef struct {
 } stage_loop;
 
 pd_status stage_loop_run(const stage_loop *l, const pd_callbacks *cb, pd_error *err);
+
+#include "zoo.h"
+
+struct pd_pipeline;
+struct pd_evaluator;
+
+/* Models waiting to be evaluated and added to a zoo (stage_evalq.c): the generate and analyze stages add each
+ * model's vector here; the queue evaluates them in groups with pipeline_evaluate_many (one at a time in a job of one
+ * process, a few per rank in a job of several) and adds them to the zoo in the order they came, calling on_added
+ * after each (progress; a non-OK status, such as a cancellation, stops there). stage_evalq_flush evaluates what
+ * waits. */
+typedef struct {
+    struct pd_pipeline *p;
+    struct pd_evaluator *ev;
+    pd_zoo *z;
+    const char *stage;   /* names an out-of-memory error */
+    pd_status (*on_added)(void *ud, pd_error *err);
+    void *ud;
+    int32_t cap, n;      /* room, waiting */
+    int64_t d, n_test;
+    char (*kind)[ZOO_KIND_MAX];
+    float *vecs;         /* [cap, d] */
+    double *acc, *loss;  /* [cap] */
+    uint8_t *pred;       /* [cap, n_test] */
+} stage_evalq;
+
+pd_status stage_evalq_init(stage_evalq *q, struct pd_pipeline *p, struct pd_evaluator *ev, pd_zoo *z,
+                           const char *stage, pd_status (*on_added)(void *, pd_error *), void *ud, pd_error *err);
+pd_status stage_evalq_add(stage_evalq *q, const char *kind, const float *vec, pd_error *err);
+pd_status stage_evalq_flush(stage_evalq *q, pd_error *err);
+void stage_evalq_free(stage_evalq *q);

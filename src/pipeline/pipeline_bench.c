@@ -1,0 +1,75 @@
+/* pipeline_bench.c — the evaluation throughput of a job (pipeline.h, pipeline_bench_evaluate; issue 17).
+ *
+ * The task model of the configuration (freshly initialised: the speed of an evaluation does not depend on the
+ * weights) on its data set's test split, and n random target vectors evaluated as the generate and analyze stages
+ * do (pipeline_evaluate_many): split over the ranks of the job, gathered on rank 0. One warm-up exchange, then the
+ * timed one.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "blas.h"
+#include "comm.h"
+#include "pipeline_ctx.h"
+#include "rng.h"
+#include "stage_util.h"
+
+/* The pipeline a benchmark needs: configuration, backend, data set, task model and target; no session. */
+static pd_status bench_pipeline_open(pd_pipeline **out, const pd_config *cfg, pd_error *err)
+{
+    pd_pipeline *p = calloc(1, sizeof *p);
+    *out = p;
+    if (!p)
+        return error_set(err, PD_ERR_NOMEM, "bench: out of memory");
+    p->cfg = *cfg;
+    p->reuse_opened = 1; /* no session: nothing to reuse */
+    pd_backend_kind kind = strcmp(cfg->device, "cuda") == 0 ? PD_BACKEND_CUDA : PD_BACKEND_CPU;
+    PD_TRY(backend_create(&p->be, kind, cfg->threads, err));
+    blas_set_threads(p->be->threads);
+    PD_TRY(dataset_load(&p->data, cfg->dataset, cfg->data_dir, err));
+    p->data_loaded = 1;
+    PD_TRY(pipeline_task_model(p->be, cfg, &p->data, &p->task, &p->eval_batch, err));
+    model_init_params(p->task, rng_derive(cfg->seed, "bench-eval"));
+    PD_TRY(target_resolve(&p->target, p->task, cfg->target, err));
+    p->target_resolved = 1;
+    return PD_OK;
+}
+
+pd_status pipeline_bench_evaluate(const pd_config *cfg, int32_t n, double *models_per_s, pd_error *err)
+{
+    *models_per_s = 0.0;
+    pd_pipeline *p;
+    pd_evaluator *ev = NULL;
+    float *vecs = NULL;
+    double *acc = NULL;
+    uint8_t *pred = NULL;
+    pd_status st = bench_pipeline_open(&p, cfg, err);
+    if (st == PD_OK)
+        st = pipeline_evaluator_open(p, &ev, err);
+    if (st == PD_OK) {
+        int64_t d = p->target.d, nt = evaluator_test_count(ev);
+        vecs = malloc((size_t)n * (size_t)d * sizeof(float));
+        acc = malloc((size_t)n * 2 * sizeof(double));
+        pred = malloc((size_t)n * (size_t)nt);
+        if (!vecs || !acc || !pred)
+            st = error_set(err, PD_ERR_NOMEM, "bench: out of memory");
+        uint64_t seed = rng_derive(cfg->seed, "bench-eval-vectors");
+        for (int64_t i = 0; st == PD_OK && i < (int64_t)n * d; i++)
+            vecs[i] = 1.0f + 0.1f * rng_normal_at(seed, (uint64_t)i);
+    }
+    int32_t warm = comm_world()->size < n ? comm_world()->size : n;
+    if (st == PD_OK) /* every rank's first evaluation (allocations, caches) */
+        st = pipeline_evaluate_many(p, ev, vecs, warm, acc, acc + n, pred, err);
+    double t0 = stage_now();
+    if (st == PD_OK)
+        st = pipeline_evaluate_many(p, ev, vecs, n, acc, acc + n, pred, err);
+    if (st == PD_OK)
+        *models_per_s = n / (stage_now() - t0);
+    free(vecs);
+    free(acc);
+    free(pred);
+    if (p)
+        pipeline_evaluator_close(p, ev);
+    pipeline_free(p);
+    return st;
+}
