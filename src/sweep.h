@@ -30,10 +30,23 @@
  *     median, accuracy, best_of_n) in percent. A sweep over seed shows one column per seed and a last one with
  *     the mean ± interval over them. LaTeX is booktabs, cells $89.84 \pm 0.12$, text escaped.
  *   - CSV (tidy; accuracies as fractions): header table,key,value,seed,kind,metric,n,mean,sd,ci95 where table is
- *     "sweep" or "sweep_cost". Per run and metric one row with seed = the run's seed and n = 1 (0 when the run
- *     has no finite value), mean = the value, sd and ci95 empty; per value and metric one row over its runs with
- *     seed empty, n = the runs with a finite value, mean, sd (sample) and ci95 (half-width), empty when n < 2.
- *     For a sweep over seed the rows over all runs have value "all".
+ *     "sweep" or "sweep_cost" ("paired": below). Per run and metric one row with seed = the run's seed and n = 1
+ *     (0 when the run has no finite value), mean = the value, sd and ci95 empty; per value and metric one row over
+ *     its runs with seed empty, n = the runs with a finite value, mean, sd (sample) and ci95 (half-width), empty
+ *     when n < 2. For a sweep over seed the rows over all runs have value "all".
+ *   - the paired table (sweep_paired.c), when a value has at least 2 runs (--seeds N >= 2, or a sweep over seed):
+ *     differences within each seed, whose spread leaves out the seed-to-seed spread of the task model. Rows
+ *     "KIND-original": for every kind but original and task, and for the main metrics mean ("mean" falls back to
+ *     "accuracy", the single-model ensemble's), best_of_n, novelty, pair_iou_mean and max_iou_mean, the kind's
+ *     value minus the originals' in the same run; with 2 values or more, rows "pdiff-pdiff@FIRST": p-diff's value
+ *     at a value minus at the first value in the run of the same seed (none for a seed the first value lacks).
+ *     Rows with no finite difference are left out. Text and LaTeX as above, between the metrics and the cost
+ *     tables (accuracies in points; the first value's cell of a pdiff-pdiff@FIRST row is "-"; a sweep over seed:
+ *     each run's difference and the mean ± interval). CSV rows with table "paired", after the others, in the
+ *     same layout: per run seed = its seed, n = 1, mean = the difference; per value seed empty, n = the seeds
+ *     with a difference, mean, sd, ci95 (value "all" for a sweep over seed); kind "KIND-original", or
+ *     "pdiff@VALUE-pdiff@FIRST" (0.1 against 0: "pdiff@0.1-pdiff@0"); metric "mean" also for the ensemble.
+ *     tools/paired_diff.awk computes the same from the "sweep" rows (tests/sweep.sh compares them).
  */
 #ifndef PD_SWEEP_H
 #define PD_SWEEP_H

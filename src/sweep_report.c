@@ -1,5 +1,5 @@
 /* sweep_report.c — the combined tables of a sweep: every summary metric per kind and value, mean ± 95 % CI over
- * seeds, as text, tidy CSV or LaTeX (see sweep.h). */
+ * seeds, as text, tidy CSV or LaTeX (see sweep.h; the paired table: sweep_paired.c). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,39 +11,7 @@
 #include "session.h"
 #include "stats.h"
 #include "sweep.h"
-
-#define SWEEP_NAME_MAX 128
-
-/* The runs of a sweep (sweep_index.csv) and their summary metrics. */
-typedef struct {
-    pd_csv_table idx;
-    int cv, cs, cseed;       /* index columns (cseed -1 in an older index) */
-    const char *key;
-    int is_seed;             /* a sweep over seed: one group of runs */
-    int64_t n_runs;
-    char (*seed)[32];        /* per run, "" when unknown */
-    int *group;              /* per run: its value's group */
-    int n_groups;
-    int64_t *group_row;      /* per group: its first run (the label) */
-    int n_metrics;
-    int64_t cap_metrics;
-    char (*metric)[SWEEP_NAME_MAX]; /* full names, first appearance order */
-    double *val;             /* [n_runs][cap_metrics], NaN when a run lacks the metric */
-} sweep_data;
-
-/* A cell of an output table: a label, or a summary of values (n = 0: none). */
-typedef struct {
-    const char *label;
-    double mean, ci;
-    int n, pct;
-} sweep_cell;
-
-typedef struct {
-    char title[256];
-    const char *name; /* LaTeX label / CSV table */
-    int cols, rows;
-    sweep_cell *cells; /* rows x cols, first row the header */
-} sweep_table;
+#include "sweep_internal.h"
 
 static void sweep_data_free(sweep_data *d)
 {
@@ -200,7 +168,7 @@ static int sweep_is_kind(const sweep_data *d, const char *p)
 
 /* Split a metric name into kind and metric at the longest kind prefix: "ae_recon_max_iou_mean" -> ae_recon,
  * max_iou_mean; "ensemble" -> ensemble, accuracy; "novelty" -> "", novelty. */
-static void sweep_split(const sweep_data *d, const char *name, char *kind, const char **metric)
+void sweep_split(const sweep_data *d, const char *name, char *kind, const char **metric)
 {
     kind[0] = '\0';
     *metric = name;
@@ -225,7 +193,7 @@ static int sweep_is_cost(const char *name)
     return strncmp(name, "seconds_", 8) == 0 || (n > l && strcmp(name + n - l, "_parameters") == 0);
 }
 
-static int sweep_is_accuracy(const char *kind, const char *metric)
+int sweep_is_accuracy(const char *kind, const char *metric)
 {
     static const char *const acc[] = {"best", "mean", "median", "accuracy", "best_of_n", NULL};
     for (int i = 0; kind[0] && acc[i]; i++)
@@ -276,10 +244,34 @@ static void sweep_stats(const sweep_data *d, int m, int g, int64_t run, double *
     stats_summarize(buf, n, s);
 }
 
-static void sweep_label(sweep_cell *c, const char *text)
+void sweep_label(sweep_cell *c, const char *text)
 {
     c->label = text;
     c->n = -1;
+}
+
+pd_status sweep_table_alloc(const sweep_data *d, int n, sweep_table *t)
+{
+    t->cols = 2 + (int)(d->is_seed ? d->n_runs + 1 : d->n_groups);
+    t->rows = n + 1;
+    t->cells = n >= 0 ? calloc((size_t)t->rows * (size_t)t->cols, sizeof *t->cells) : NULL;
+    if (!t->cells)
+        return PD_ERR_NOMEM;
+    sweep_label(&t->cells[0], "kind");
+    sweep_label(&t->cells[1], "metric");
+    for (int c = 2; c < t->cols; c++) {
+        int64_t r = d->is_seed ? c - 2 : d->group_row[c - 2];
+        sweep_label(&t->cells[c], d->is_seed && c == t->cols - 1 ? "mean ± 95% CI" : csvio_cell(&d->idx, r, d->cv));
+    }
+    return PD_OK;
+}
+
+void sweep_table_free(sweep_table *t)
+{
+    free(t->cells);
+    free(t->labels);
+    t->cells = NULL;
+    t->labels = NULL;
 }
 
 /* One row per (kind, metric) of the table (cost: the seconds and parameter counts), one column per value — for
@@ -290,19 +282,10 @@ static pd_status sweep_table_build(const sweep_data *d, int cost, int pct, char 
     int *order = malloc((size_t)(d->n_metrics + 1) * sizeof *order);
     double *buf = malloc((size_t)d->n_runs * sizeof *buf);
     int n = order && buf ? sweep_order(d, cost, order) : -1;
-    t->cols = 2 + (int)(d->is_seed ? d->n_runs + 1 : d->n_groups);
-    t->rows = n + 1;
-    t->cells = n >= 0 ? calloc((size_t)t->rows * (size_t)t->cols, sizeof *t->cells) : NULL;
-    if (!t->cells) {
+    if (sweep_table_alloc(d, n, t) != PD_OK) {
         free(order);
         free(buf);
         return PD_ERR_NOMEM;
-    }
-    sweep_label(&t->cells[0], "kind");
-    sweep_label(&t->cells[1], "metric");
-    for (int c = 2; c < t->cols; c++) {
-        int64_t r = d->is_seed ? c - 2 : d->group_row[c - 2];
-        sweep_label(&t->cells[c], d->is_seed && c == t->cols - 1 ? "mean ± 95% CI" : csvio_cell(&d->idx, r, d->cv));
     }
     for (int i = 0; i < n; i++) {
         sweep_cell *row = &t->cells[(i + 1) * t->cols];
@@ -358,7 +341,7 @@ static int sweep_width(const char *s)
     return w;
 }
 
-static void sweep_print_text(const sweep_table *t, FILE *out)
+void sweep_print_text(const sweep_table *t, FILE *out)
 {
     int *width = calloc((size_t)t->cols, sizeof *width);
     if (!width)
@@ -388,7 +371,7 @@ static void sweep_print_text(const sweep_table *t, FILE *out)
     free(width);
 }
 
-static void sweep_print_latex(const sweep_table *t, FILE *out)
+void sweep_print_latex(const sweep_table *t, FILE *out)
 {
     report_latex_begin(t->title, t->name, 2, t->cols, out);
     for (int r = 0; r < t->rows; r++) {
@@ -405,8 +388,8 @@ static void sweep_print_latex(const sweep_table *t, FILE *out)
 
 /* ------------------------------------------------------------------------------------------ CSV */
 
-static void sweep_csv_row(pd_csv_writer *w, const char *table, const sweep_data *d, const char *value,
-                          const char *seed, const char *kind, const char *metric, const pd_stats *s)
+void sweep_csv_row(pd_csv_writer *w, const char *table, const sweep_data *d, const char *value, const char *seed,
+                   const char *kind, const char *metric, const pd_stats *s)
 {
     csvio_text(w, table);
     csvio_text(w, d->key);
@@ -421,7 +404,7 @@ static void sweep_csv_row(pd_csv_writer *w, const char *table, const sweep_data 
     csvio_endrow(w);
 }
 
-/* Per run and metric, then per value and metric over its runs (sweep.h). */
+/* Per run and metric, then per value and metric over its runs; then the paired table (sweep.h). */
 static pd_status sweep_print_csv(const sweep_data *d, FILE *out, pd_error *err)
 {
     int *order = malloc((size_t)(d->n_metrics + 1) * sizeof *order);
@@ -453,8 +436,12 @@ static pd_status sweep_print_csv(const sweep_data *d, FILE *out, pd_error *err)
             }
         }
     }
+    if (st == PD_OK && sweep_paired_csv(d, w) != PD_OK)
+        st = error_set(err, PD_ERR_NOMEM, "sweep: out of memory");
     if (st == PD_OK)
         st = csvio_commit(w, err);
+    else
+        csvio_abort(w);
     free(order);
     free(buf);
     return st;
@@ -462,7 +449,7 @@ static pd_status sweep_print_csv(const sweep_data *d, FILE *out, pd_error *err)
 
 /* ------------------------------------------------------------------------------------------ report */
 
-static void sweep_title(const sweep_data *d, int cost, int pct, char *out, size_t size)
+int sweep_most_runs(const sweep_data *d)
 {
     int most = 0;
     for (int g = 0; g < d->n_groups; g++) {
@@ -471,6 +458,12 @@ static void sweep_title(const sweep_data *d, int cost, int pct, char *out, size_
             n += d->group[r] == g;
         most = n > most ? n : most;
     }
+    return most;
+}
+
+static void sweep_title(const sweep_data *d, int cost, int pct, char *out, size_t size)
+{
+    int most = sweep_most_runs(d);
     if (cost)
         snprintf(out, size, "Cost of the sweep over %s: seconds per stage and parameter counts%s", d->key,
                  most > 1 ? " (mean ± 95% CI)" : "");
@@ -495,13 +488,18 @@ pd_status sweep_report(const char *dir, pd_report_format f, FILE *out, pd_error 
     }
     char(*kinds)[SWEEP_NAME_MAX] = malloc((size_t)(d.n_metrics + 1) * sizeof *kinds);
     pd_status st = kinds ? PD_OK : PD_ERR_NOMEM;
-    for (int cost = 0; cost < 2 && st == PD_OK; cost++) {
-        sweep_table t = {.name = cost ? "sweep_cost" : "sweep"};
-        sweep_title(&d, cost, 1, t.title, sizeof t.title);
-        st = sweep_table_build(&d, cost, 1, kinds, &t);
+    for (int i = 0; i < 3 && st == PD_OK; i++) { /* the metrics, the paired differences, the cost */
+        static const char *const names[3] = {"sweep", "sweep_paired", "sweep_cost"};
+        sweep_table t = {.name = names[i]};
+        if (i == 1) {
+            st = sweep_paired_table(&d, &t);
+        } else {
+            sweep_title(&d, i == 2, 1, t.title, sizeof t.title);
+            st = sweep_table_build(&d, i == 2, 1, kinds, &t);
+        }
         if (st == PD_OK && t.rows > 1)
             (f == PD_REPORT_LATEX ? sweep_print_latex : sweep_print_text)(&t, out);
-        free(t.cells);
+        sweep_table_free(&t);
     }
     if (st == PD_ERR_NOMEM)
         error_set(err, st, "%s: out of memory building the sweep tables", dir);

@@ -1,9 +1,10 @@
 #!/bin/sh
 # sweep.sh — `pdiff sweep` end to end on a generated data set with tiny settings: a sweep over seed reports each run
 # and the mean ± 95 % CI (text, csv, latex); --seeds N runs every value with N seeds, sharing train and collect
-# between the values of a seed, and every session reports and resumes on its own; a sweep over gen_seed shares
-# train and collect; bad --seeds values are refused with one line. TAP output.
-: "${PDIFF:=./pdiff}" "${top_builddir:=.}"
+# between the values of a seed, and every session reports and resumes on its own; the paired table (each kind -
+# original within a seed, p-diff at each value - at the first) equals tools/paired_diff.awk's on the same sweep.csv;
+# a sweep over gen_seed shares train and collect; bad --seeds values are refused with one line. TAP output.
+: "${PDIFF:=./pdiff}" "${top_builddir:=.}" "${top_srcdir:=.}"
 work="$top_builddir/tests/work/sweep"
 rm -rf "$work"; mkdir -p "$work/data"
 n=0; failed=0
@@ -16,6 +17,40 @@ tiny="--set dataset=idx:$work/data --set arch=mlp --set epochs=1 --set k=10 --se
  --set n_noise=2 --set noise_sigmas=0.01 --set n_finetune=2 --set finetune_steps=2 --set threads=2"
 # how many times a stage started, from the progress log
 starts() { grep -c "stage $2: start" "$1"; }
+# The tool's paired row over the seeds (CSV, VALUE, KIND, METRIC) against tools/paired_diff.awk for ITEM - BASE: the
+# same n, mean and half-width (awk prints 100 x each to 3 decimals, with t to 3 decimals), or neither has runs.
+# Status 0 equal, 1 different, 2 no runs on either side.
+paired_same() { # CSV VALUE KIND METRIC ITEM BASE
+    line=$(awk -v ITEMS="$5" -v BASE="$6" -v METRIC="$4" -v SCALE=100 -f "$top_srcdir/tools/paired_diff.awk" "$1")
+    awk -F, -v v="\"$2\"" -v k="\"$3\"" -v m="\"$4\"" -v line="$line" '
+      $1 == "\"paired\"" && $3 == v && $4 == "\"\"" && $5 == k && $6 == m && $7 > 0 { n = $7; mean = $8; ci = $10; found = 1 }
+      END {
+        if (line ~ /no runs$/) exit found ? 1 : 2
+        if (!found || !match(line, /: [-+][0-9.]+ [^ ]+ [-a-z0-9.]+ \(n = [0-9]+;/)) exit 1
+        split(substr(line, RSTART + 2, RLENGTH - 3), f, " ")   # mean, the plus-minus sign, ci, "(n", "=", n
+        dm = 100 * mean - f[1]; dc = 100 * ci - f[3]
+        if (f[3] ~ /nan/) dc = 100 * ci   # awk: sqrt of a tiny negative variance; the tool: none
+        exit !(f[6] + 0 == n && dm * dm < 0.0006^2 && dc * dc < (0.0006 + 1e-4 * f[3])^2)
+      }' "$1"
+}
+# every kind - original for the main metrics at VALUE (ITEM@AT, or any value when AT is empty) and, with FIRST, pdiff
+# at VALUE - at FIRST: prints how many rows agreed, and each disagreement as a TAP comment
+paired_all() { # CSV VALUE AT FIRST
+    same=0
+    for kind in ensemble pdiff ae_recon noise_0.01 finetune averaged gaussian; do
+        for metric in mean best_of_n novelty pair_iou_mean max_iou_mean; do
+            paired_same "$1" "$2" "$kind-original" "$metric" "$kind$3" "original$3"; r=$?
+            [ $r -eq 0 ] && same=$((same + 1)); [ $r -eq 1 ] && echo "# differs: $2 $kind-original $metric" >&2
+            [ -z "$4" ] && continue
+            [ "$kind" = pdiff ] || continue
+            paired_same "$1" "$2" "pdiff@$2-pdiff@$4" "$metric" "pdiff@$2" "pdiff@$4"; r=$?
+            [ $r -eq 0 ] && same=$((same + 1)); [ $r -eq 1 ] && echo "# differs: $2 pdiff@$2-pdiff@$4 $metric" >&2
+        done
+    done
+    echo "$same"
+}
+# the paired rows over the seeds with runs in a sweep.csv
+paired_rows() { awk -F, '$1 == "\"paired\"" && $4 == "\"\"" && $7 > 0' "$1" | wc -l; }
 
 # a sweep over seed: one group of three runs
 w="$work/seeds"
@@ -46,6 +81,16 @@ agree() {
 check "csv: p-diff best over the seeds = mean and t interval of its runs" agree pdiff best
 check "csv: original mean over the seeds = mean and t interval of its runs" agree original mean
 check "csv: seconds in the cost table" grep -q '^"sweep_cost","seed","all","","","seconds_train",3,' "$w/sweep.csv"
+check "text: the paired table, each kind - original per seed and the mean ± CI" sh -c "
+  grep -q 'Paired differences within each of 3 runs' '$work/seeds.txt' &&
+  grep -Eq '^  pdiff-original +mean +-?[0-9.]+ +-?[0-9.]+ +-?[0-9.]+ +-?[0-9.]+ ± [0-9.]+\$' '$work/seeds.txt' &&
+  ! grep -q 'task-original' '$work/seeds.txt'"
+check "csv: paired rows per seed (n 1) and over the seeds (value all)" sh -c "
+  grep -q '^\"paired\",\"seed\",\"2\",\"2\",\"gaussian-original\",\"novelty\",1,' '$w/sweep.csv' &&
+  grep -q '^\"paired\",\"seed\",\"all\",\"\",\"pdiff-original\",\"mean\",3,' '$w/sweep.csv'"
+same=$(paired_all "$w/sweep.csv" all "" "" 2>"$work/paired-seeds.txt"); rows=$(paired_rows "$w/sweep.csv")
+cat "$work/paired-seeds.txt"
+check "csv: all $rows paired rows equal tools/paired_diff.awk's ($same agree)" test "$same" -eq "$rows" -a "$rows" -ge 25
 check "sweep.tex: booktabs with \$mean \\pm ci\$ cells" sh -c "grep -q toprule '$w/sweep.tex' && grep -q bottomrule '$w/sweep.tex' &&
   grep -Eq '^pdiff & best & .*\\\$[0-9.]+ \\\\pm [0-9.]+\\\$ \\\\\\\\\$' '$w/sweep.tex' &&
   test \$(grep -c '\\\\begin{tabular}' '$w/sweep.tex') -eq \$(grep -c '\\\\end{tabular}' '$w/sweep.tex')"
@@ -85,6 +130,17 @@ check "latex on stdout: mean ± CI over 2 seeds per value" sh -c "grep -q 'over 
   grep -Eq '^pdiff & best & \\\$[0-9.]+ \\\\pm [0-9.]+\\\$ & \\\$[0-9.]+ \\\\pm [0-9.]+\\\$ ' '$work/ln.tex'"
 check "sweep.csv: per value and metric a row over 2 seeds" \
     grep -q '^"sweep","latent_noise","0.1","","pdiff","best",2,' "$w/sweep.csv"
+check "latex: the paired table, kind - original and pdiff - pdiff at the first value" sh -c "
+  grep -q 'label{tab:sweep_paired}' '$work/ln.tex' &&
+  grep -Eq '^pdiff-original & mean & \\\$-?[0-9.]+ \\\\pm [0-9.]+\\\$ & \\\$-?[0-9.]+ \\\\pm [0-9.]+\\\$ ' '$work/ln.tex' &&
+  grep -Eq '^pdiff-pdiff@0 & mean & -- & \\\$-?[0-9.]+ \\\\pm [0-9.]+\\\$ ' '$work/ln.tex'"
+same=0; for v in 0 0.1; do
+    first=0; [ "$v" = 0 ] && first=""
+    same=$((same + $(paired_all "$w/sweep.csv" "$v" "@$v" "$first" 2>>"$work/paired-ln.txt")))
+done
+rows=$(paired_rows "$w/sweep.csv"); cat "$work/paired-ln.txt"
+check "sweep.csv: all $rows paired rows equal tools/paired_diff.awk's, pdiff@0.1 - pdiff@0 too ($same agree)" \
+    test "$same" -eq "$rows" -a "$rows" -ge 55 -a "$(grep -c '"pdiff@0.1-pdiff@0"' "$w/sweep.csv")" -ge 9
 
 # a sweep over gen_seed shares train and collect
 w="$work/gen"

@@ -1,6 +1,7 @@
 /* test_sweep.c — the combined tables of a sweep (sweep_report) on made-up sessions: mean ± 95 % CI per value,
  * every kind's metrics read generically, the tidy CSV layout, LaTeX cells, a sweep over seed, an older index
- * without the seed column, and stage sharing (sweep_first_stage). */
+ * without the seed column, the paired table (differences within each seed), and stage sharing
+ * (sweep_first_stage). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -100,7 +101,7 @@ static void test_values_with_seeds(void)
            "value 0, p-diff best over 3 seeds: n 3, mean 0.91, sd 0.01, ci95 t(2) sd / sqrt(3) (%d %g %g %g)", n,
            v[0], v[1], v[2]);
     found = csv_numbers(csv, "\"sweep\",\"latent_noise\",\"0.1\",\"2\",\"pdiff\",\"best\",", &n, v);
-    tap_ok(found && n == 1 && fabs(v[0] - 0.80) < 1e-12 && isnan(v[1]) && isnan(v[2]),
+    tap_ok(found && n == 1 && fabs(v[0] - 0.80) < 1e-9 && isnan(v[1]) && isnan(v[2]),
            "a run's row: seed 2, n 1, its value, no sd or interval");
     tap_ok(strstr(csv, "\"sweep\",\"latent_noise\",\"0\",\"\",\"noise_0.1\",\"max_iou_mean\",3,") &&
                strstr(csv, "\"sweep\",\"latent_noise\",\"0\",\"\",\"ensemble\",\"accuracy\",3,") &&
@@ -165,6 +166,136 @@ static void test_seed_sweep_and_old_index(void)
     tap_ok(st != PD_OK && strstr(err.msg, "k-missing"), "a missing session is named (%s)", err.msg);
 }
 
+/* a session for the paired table: originals whose mean accuracy moves with the seed (0.80 + 0.05 seed), p-diff
+ * d above them, the ensemble 0.001 seed above them, novelty and max-IoU per kind, no pairwise IoU for the ensemble */
+static void paired_session(const char *sweep, const char *name, int seed, double d)
+{
+    char dir[8192], text[2048];
+    double o = 0.80 + 0.05 * seed;
+    snprintf(dir, sizeof dir, "%s/%s", sweep, name);
+    mkdir(dir, 0755);
+    snprintf(text, sizeof text,
+             "\"metric\",\"value\"\n\"task_accuracy\",0.7\n\"original_best\",0.99\n\"original_mean\",%.17g\n"
+             "\"ensemble\",%.17g\n\"pdiff_best\",0.99\n\"pdiff_mean\",%.17g\n\"original_max_iou_mean\",0.9\n"
+             "\"pdiff_max_iou_mean\",%.17g\n\"novelty\",0.5\n\"original_novelty\",0\n\"pdiff_novelty\",%.17g\n"
+             "\"original_pair_iou_mean\",0.95\n\"ensemble_pair_iou_mean\",\n\"ensemble_novelty\",1\n",
+             o, o + 0.001 * seed, o + d, 0.9 - d, 0.25 * seed);
+    write_file(dir, "summary.csv", text);
+}
+
+/* the row over the seeds of a value of the paired CSV table: n, mean, sd, ci95 */
+static int paired_row(const char *csv, const char *value, const char *kind, const char *metric, int *n, double v[3])
+{
+    char prefix[512];
+    snprintf(prefix, sizeof prefix, "\"paired\",\"latent_noise\",\"%s\",\"\",\"%s\",\"%s\",", value, kind, metric);
+    return csv_numbers(csv, prefix, n, v);
+}
+
+static void test_paired(void)
+{
+    char dir[8192];
+    snprintf(dir, sizeof dir, "%s/paired", work);
+    mkdir(dir, 0755);
+    /* value 0 has seeds 1 and 2, value 0.1 seeds 3, 1, 2 (in that order): pairs are found by seed, not position */
+    write_file(dir, "sweep_index.csv",
+               "\"key\",\"value\",\"seed\",\"session\"\n"
+               "\"latent_noise\",\"0\",\"1\",\"a1\"\n\"latent_noise\",\"0\",\"2\",\"a2\"\n"
+               "\"latent_noise\",\"0.1\",\"3\",\"b3\"\n\"latent_noise\",\"0.1\",\"1\",\"b1\"\n"
+               "\"latent_noise\",\"0.1\",\"2\",\"b2\"\n");
+    paired_session(dir, "a1", 1, 0.010);
+    paired_session(dir, "a2", 2, 0.014);
+    paired_session(dir, "b3", 3, 0.030);
+    paired_session(dir, "b1", 1, 0.020);
+    paired_session(dir, "b2", 2, 0.022);
+    pd_status st;
+    const char *csv = report(dir, PD_REPORT_CSV, &st);
+    int n = 0;
+    double v[3];
+    int found = paired_row(csv, "0", "pdiff-original", "mean", &n, v);
+    tap_ok(st == PD_OK && found && n == 2 && fabs(v[0] - 0.012) < 1e-9 && fabs(v[1] - 0.002 * sqrt(2.0)) < 1e-9 &&
+               fabs(v[2] - 12.706204736 * 0.002) < 1e-9,
+           "paired: p-diff - originals within each seed of value 0: mean 0.012, sd, ci95 t(1) sd / sqrt(2) "
+           "(%d %g %g %g)",
+           n, v[0], v[1], v[2]);
+    found = paired_row(csv, "0.1", "pdiff-original", "mean", &n, v);
+    tap_ok(found && n == 3 && fabs(v[0] - 0.024) < 1e-9 && fabs(v[1] - sqrt(28e-6)) < 1e-9 &&
+               fabs(v[2] - 4.302652730 * sqrt(28e-6) / sqrt(3.0)) < 1e-9,
+           "paired: value 0.1 over 3 seeds: mean 0.024, t(2) interval (%d %g %g %g)", n, v[0], v[1], v[2]);
+    found = paired_row(csv, "0.1", "pdiff@0.1-pdiff@0", "mean", &n, v);
+    tap_ok(found && n == 2 && fabs(v[0] - 0.009) < 1e-9 && fabs(v[1] - 0.001 * sqrt(2.0)) < 1e-9,
+           "paired: pdiff at 0.1 - at 0 over the seeds both have (1 and 2, matched by seed): 0.009 (%d %g %g)", n,
+           v[0], v[1]);
+    tap_ok(strstr(csv, "\"paired\",\"latent_noise\",\"0.1\",\"3\",\"pdiff@0.1-pdiff@0\",\"mean\",0,,,\n") &&
+               strstr(csv, "\"paired\",\"latent_noise\",\"0.1\",\"1\",\"pdiff@0.1-pdiff@0\",\"mean\",1,0.01,,\n") &&
+               strstr(csv, "\"paired\",\"latent_noise\",\"0.1\",\"2\",\"pdiff-original\",\"mean\",1,0.022,,\n"),
+           "paired CSV: one row per run (seed 3 has no pair at value 0: n 0)");
+    int nov = paired_row(csv, "0.1", "pdiff-original", "novelty", &n, v) && n == 3 && fabs(v[0] - 0.5) < 1e-9;
+    int iou = paired_row(csv, "0.1", "pdiff-original", "max_iou_mean", &n, v) && n == 3 && fabs(v[0] + 0.024) < 1e-9;
+    found = paired_row(csv, "0.1", "ensemble-original", "mean", &n, v);
+    tap_ok(found && n == 3 && fabs(v[0] - 0.002) < 1e-9 && nov && iou,
+           "paired: the ensemble's accuracy stands for its mean; novelty and max_iou_mean per kind");
+    tap_ok(!strstr(csv, "\"ensemble-original\",\"pair_iou_mean\"") && !strstr(csv, "task-original") &&
+               !strstr(csv, "\"-original\"") && !strstr(csv, "original-original") &&
+               !strstr(csv, "\"pdiff-original\",\"best\"") &&
+               !strstr(csv, "\"paired\",\"latent_noise\",\"0\",\"\",\"pdiff@0-"),
+           "paired: no row without values (ensemble pair IoU), none for task, kindless metrics, originals or best");
+    const char *text = report(dir, PD_REPORT_TEXT, &st);
+    tap_ok(st == PD_OK && strstr(text, "Paired differences within each seed, over 3 seeds per value") &&
+               strstr(text, "pdiff - pdiff at latent_noise=0") && strstr(text, "1.20 ± 2.54") &&
+               strstr(text, "2.40 ± 1.31") && strstr(text, "0.5000 ± 0.0000"),
+           "paired text: accuracies in points, other metrics as they are");
+    const char *pd = strstr(text, "  pdiff-pdiff@0");
+    tap_ok(pd && strstr(pd, "mean") && strstr(pd, "  -  ") && strstr(pd, "0.90 ± 1.27"),
+           "paired text: pdiff-pdiff@0 has no cell at the first value, the difference at 0.1");
+    const char *tex = report(dir, PD_REPORT_LATEX, &st);
+    tap_ok(st == PD_OK && strstr(tex, "\\label{tab:sweep_paired}") &&
+               strstr(tex, "pdiff-original & mean & $1.20 \\pm 2.54$ & $2.40 \\pm 1.31$ \\\\") &&
+               strstr(tex, "pdiff-pdiff@0 & mean & -- & $0.90 \\pm 1.27$ \\\\"),
+           "paired LaTeX: booktabs rows like the other tables");
+}
+
+/* a sweep over seed: the paired table shows each run's difference and the mean ± CI over them; one run per value
+ * gives no paired table */
+static void test_paired_seeds(void)
+{
+    char dir[8192];
+    snprintf(dir, sizeof dir, "%s/paired-seeds", work);
+    mkdir(dir, 0755);
+    write_file(dir, "sweep_index.csv", "\"key\",\"value\",\"seed\",\"session\"\n\"seed\",\"1\",\"1\",\"s1\"\n"
+                                       "\"seed\",\"2\",\"2\",\"s2\"\n\"seed\",\"3\",\"3\",\"s3\"\n");
+    paired_session(dir, "s1", 1, 0.020);
+    paired_session(dir, "s2", 2, 0.022);
+    paired_session(dir, "s3", 3, 0.030);
+    pd_status st;
+    const char *text = report(dir, PD_REPORT_TEXT, &st);
+    const char *row = strstr(text, "\n  pdiff-original     mean  ");
+    const char *c1 = row ? strstr(row, " 2.00 ") : NULL, *c2 = c1 ? strstr(c1, " 2.20 ") : NULL;
+    const char *c3 = c2 ? strstr(c2, " 3.00 ") : NULL, *c4 = c3 ? strstr(c3, " 2.40 ± 1.31\n") : NULL;
+    tap_ok(st == PD_OK && strstr(text, "Paired differences within each of 3 runs") && c4 &&
+               c4 < strchr(row + 1, '\n') + 1 && !strstr(text, "pdiff-pdiff@"),
+           "paired over seed: each run's difference (points) and the mean ± CI, on one row");
+    const char *csv = report(dir, PD_REPORT_CSV, &st);
+    int n;
+    double v[3];
+    tap_ok(csv_numbers(csv, "\"paired\",\"seed\",\"all\",\"\",\"pdiff-original\",\"mean\",", &n, v) && n == 3 &&
+               fabs(v[0] - 0.024) < 1e-9 &&
+               strstr(csv, "\"paired\",\"seed\",\"3\",\"3\",\"pdiff-original\",\"mean\",1,0.03,"),
+           "paired CSV over seed: each run, and value all over them");
+
+    snprintf(dir, sizeof dir, "%s/paired-one", work);
+    mkdir(dir, 0755);
+    write_file(dir, "sweep_index.csv", "\"key\",\"value\",\"seed\",\"session\"\n\"k\",\"5\",\"1\",\"a\"\n"
+                                       "\"k\",\"10\",\"1\",\"b\"\n");
+    paired_session(dir, "a", 1, 0.020);
+    paired_session(dir, "b", 1, 0.030);
+    csv = report(dir, PD_REPORT_CSV, &st);
+    tap_ok(st == PD_OK && !strstr(csv, "\"paired\"") && strstr(csv, "\"sweep\",\"k\",\"10\""),
+           "one run per value: no paired rows");
+    text = report(dir, PD_REPORT_TEXT, &st);
+    tap_ok(st == PD_OK && strstr(text, "one run per value") && !strstr(text, "Paired"),
+           "one run per value: no paired table");
+}
+
 static void test_stages(void)
 {
     tap_ok(sweep_first_stage("latent_noise") == PD_STAGE_AE && sweep_first_stage("gen_seed") == PD_STAGE_AE &&
@@ -184,6 +315,8 @@ int main(void)
     snprintf(work, sizeof work, "%s", tap_workdir("test_sweep"));
     test_values_with_seeds();
     test_seed_sweep_and_old_index();
+    test_paired();
+    test_paired_seeds();
     test_stages();
     return tap_done();
 }
