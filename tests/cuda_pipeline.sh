@@ -24,9 +24,7 @@ if ! "$PDIFF" bench --only sgemm_gflops --set device=cuda > "$work/bench.out" 2>
     exit 1
 fi
 
-n=0; failed=0
-ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
-check() { desc=$1; shift; if "$@" >/dev/null 2>&1; then ok 0 "$desc"; else ok 1 "$desc"; fi; }
+. "${top_srcdir:-.}/tests/tap_lib.sh" # n, failed, ok, check
 
 check "bench on the GPU printed sgemm_gflops" grep -q '^sgemm_gflops,GFLOP/s,' "$work/bench.out"
 check "bench says it ran on the cuda backend" grep -q 'backend cuda' "$work/bench.err"

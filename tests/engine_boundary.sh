@@ -5,8 +5,7 @@
 # the engine's public headers (src/*.h), never a component's private ones (src/cpu/, src/pipeline/, src/cli/);
 # no source names a document outside the repository. TAP output.
 : "${top_srcdir:=..}" "${top_builddir:=.}"
-n=0; failed=0
-ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
+. "${top_srcdir:-.}/tests/tap_lib.sh" # n, failed, ok, check
 t=$top_srcdir
 engine=$(find "$t/src" -path "$t/src/cli" -prune -o -type f \( -name '*.c' -o -name '*.h' \) -print | sort)
 [ -n "$engine" ]; ok $? "the engine's sources are found ($(echo "$engine" | wc -l) files)"

@@ -8,9 +8,7 @@
 work="$top_builddir/tests/work/import"
 rm -rf "$work"; mkdir -p "$work/data" "$work/data8"
 work=$(cd "$work" && pwd) # absolute: config.csv keeps the paths given, and resume reads them again
-n=0; failed=0
-ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
-check() { desc=$1; shift; if "$@" >/dev/null 2>&1; then ok 0 "$desc"; else ok 1 "$desc"; fi; }
+. "${top_srcdir:-.}/tests/tap_lib.sh" # n, failed, ok, check
 expect_fail() { # STATUS PATTERN DESCRIPTION -- command
     want=$1 pat=$2 desc=$3; shift 4
     "$@" > /dev/null 2> "$work/err.txt"; got=$?

@@ -12,9 +12,7 @@ if [ "${PDIFF_HAVE_MPI:-no}" != yes ] || ! command -v mpirun > /dev/null 2>&1; t
 fi
 work="$top_builddir/tests/work/mpi"
 rm -rf "$work"; mkdir -p "$work/data"
-n=0; failed=0
-ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
-check() { desc=$1; shift; if "$@" >/dev/null 2>&1; then ok 0 "$desc"; else ok 1 "$desc"; fi; }
+. "${top_srcdir:-.}/tests/tap_lib.sh" # n, failed, ok, check
 "$top_builddir/tests/gen_idx" "$work/data" 1500 400 10 || { echo "Bail out! gen_idx failed"; exit 1; }
 
 # as root mpirun wants these; two cores run more ranks than cores; shared memory without ptrace-based copies

@@ -8,9 +8,7 @@
 : "${PDIFF:=./pdiff}" "${top_builddir:=.}"
 work="$top_builddir/tests/work/plot"
 rm -rf "$work"; mkdir -p "$work/data"
-n=0; failed=0
-ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
-check() { desc=$1; shift; if "$@" >/dev/null 2>&1; then ok 0 "$desc"; else ok 1 "$desc"; fi; }
+. "${top_srcdir:-.}/tests/tap_lib.sh" # n, failed, ok, check
 skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
 # refused: exit status $1, one line on stderr that contains $2
 refused() {

@@ -22,9 +22,6 @@ typedef struct {
 void ui_draw_plot_opts(ui_app *a, int y, int x, int h, int w, const char *title, const ui_plot_line *lines, int n,
                        int logscale, const char *empty_note, const ui_plot_opts *o);
 void ui_draw_bar(const ui_app *a, int y, int x, int w, double frac);
-void ui_draw_scatter(ui_app *a, int y, int x, int h, int w, const char *title, const char *xlabel, const char *ylabel,
-                     const double *xs, const double *ys, const int *kind, int n, const char *const *kinds, int nkinds);
-char ui_draw_marker(int kind);
 /* A heat cell at (y, x): upper/lower colour slots (-1 none); one char. */
 void ui_draw_heat_cell(const ui_app *a, int y, int x, int upper, int lower);
 void ui_draw_legend(const ui_app *a, int y, int x, int w, const char *label, double lo, double hi);
