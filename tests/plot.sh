@@ -9,17 +9,6 @@
 work="$top_builddir/tests/work/plot"
 rm -rf "$work"; mkdir -p "$work/data"
 . "${top_srcdir:-.}/tests/tap_lib.sh" # n, failed, ok, check
-skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
-# refused: exit status $1, one line on stderr that contains $2
-refused() {
-    want=$1 needle=$2 desc=$3; shift 3
-    "$@" > "$work/out" 2> "$work/err"; rc=$?
-    if [ "$rc" -eq "$want" ] && [ "$(wc -l < "$work/err")" -eq 1 ] && grep -qF -- "$needle" "$work/err"; then
-        ok 0 "$desc"
-    else
-        ok 1 "$desc (exit $rc, stderr: $(head -c 300 "$work/err"))"
-    fi
-}
 if [ "$PDIFF_HAVE_CAIRO" = no ]; then
     refused 1 "pdiff was built without cairo (install libcairo2-dev and reconfigure)" \
         "without cairo, pdiff plot says what to install (exit 1)" "$PDIFF" plot "$work"

@@ -1,6 +1,18 @@
 # tap_lib.sh — the TAP helpers of the shell tests (sourced): a counter of checks and of failures, ok STATUS
 # DESCRIPTION (status 0 passes), check DESCRIPTION COMMAND... (passes when the command exits 0; its output is
-# dropped). Each script ends with: echo "1..$n"; [ "$failed" -eq 0 ]
+# dropped), skip REASON (a check that cannot run here), refused STATUS NEEDLE DESCRIPTION COMMAND... (the command
+# exits STATUS with one line on stderr containing NEEDLE; uses "$work"). Each script ends with: echo "1..$n";
+# [ "$failed" -eq 0 ]
 n=0; failed=0
 ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
 check() { desc=$1; shift; if "$@" >/dev/null 2>&1; then ok 0 "$desc"; else ok 1 "$desc"; fi; }
+skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
+refused() {
+    want=$1 needle=$2 desc=$3; shift 3
+    "$@" > "$work/out" 2> "$work/err"; rc=$?
+    if [ "$rc" -eq "$want" ] && [ "$(wc -l < "$work/err")" -eq 1 ] && grep -qF -- "$needle" "$work/err"; then
+        ok 0 "$desc"
+    else
+        ok 1 "$desc (exit $rc, stderr: $(head -c 300 "$work/err"))"
+    fi
+}

@@ -402,6 +402,25 @@ pd_status pipeline_open(pd_pipeline **out, const pd_config *cfg, const char *dir
     return PD_OK;
 }
 
+pd_status pipeline_open_detached(pd_pipeline **out, const pd_config *cfg, pd_error *err)
+{
+    pd_pipeline *p = calloc(1, sizeof *p);
+    *out = p;
+    if (!p)
+        return error_set(err, PD_ERR_NOMEM, "pipeline: out of memory");
+    p->cfg = *cfg;
+    p->reuse_opened = 1; /* no session: nothing to reuse */
+    pd_backend_kind kind = strcmp(cfg->device, "cuda") == 0 ? PD_BACKEND_CUDA : PD_BACKEND_CPU;
+    PD_TRY(backend_create(&p->be, kind, cfg->threads, err));
+    blas_set_threads(p->be->threads);
+    PD_TRY(dataset_load(&p->data, cfg->dataset, cfg->data_dir, err));
+    p->data_loaded = 1;
+    PD_TRY(pipeline_task_model(p->be, cfg, &p->data, &p->task, &p->eval_batch, err));
+    PD_TRY(target_resolve(&p->target, p->task, cfg->target, err));
+    p->target_resolved = 1;
+    return PD_OK;
+}
+
 /* A run that trains and then uses the target (collect and later) checks the target first, on the task model built
  * for the data set (train builds it anyway): a pattern that matches nothing is refused before the training. */
 static pd_status pipeline_target_precheck(pd_pipeline *p, unsigned mask, int resume, const int64_t done[], pd_error *err)

@@ -6,34 +6,11 @@
  * timed one.
  */
 #include <stdlib.h>
-#include <string.h>
 
-#include "blas.h"
 #include "comm.h"
 #include "pipeline_ctx.h"
 #include "rng.h"
 #include "stage_util.h"
-
-/* The pipeline a benchmark needs: configuration, backend, data set, task model and target; no session. */
-static pd_status bench_pipeline_open(pd_pipeline **out, const pd_config *cfg, pd_error *err)
-{
-    pd_pipeline *p = calloc(1, sizeof *p);
-    *out = p;
-    if (!p)
-        return error_set(err, PD_ERR_NOMEM, "bench: out of memory");
-    p->cfg = *cfg;
-    p->reuse_opened = 1; /* no session: nothing to reuse */
-    pd_backend_kind kind = strcmp(cfg->device, "cuda") == 0 ? PD_BACKEND_CUDA : PD_BACKEND_CPU;
-    PD_TRY(backend_create(&p->be, kind, cfg->threads, err));
-    blas_set_threads(p->be->threads);
-    PD_TRY(dataset_load(&p->data, cfg->dataset, cfg->data_dir, err));
-    p->data_loaded = 1;
-    PD_TRY(pipeline_task_model(p->be, cfg, &p->data, &p->task, &p->eval_batch, err));
-    model_init_params(p->task, rng_derive(cfg->seed, "bench-eval"));
-    PD_TRY(target_resolve(&p->target, p->task, cfg->target, err));
-    p->target_resolved = 1;
-    return PD_OK;
-}
 
 pd_status pipeline_bench_evaluate(const pd_config *cfg, int32_t n, double *models_per_s, pd_error *err)
 {
@@ -43,9 +20,11 @@ pd_status pipeline_bench_evaluate(const pd_config *cfg, int32_t n, double *model
     float *vecs = NULL;
     double *acc = NULL;
     uint8_t *pred = NULL;
-    pd_status st = bench_pipeline_open(&p, cfg, err);
-    if (st == PD_OK)
+    pd_status st = pipeline_open_detached(&p, cfg, err);
+    if (st == PD_OK) {
+        model_init_params(p->task, rng_derive(cfg->seed, "bench-eval"));
         st = pipeline_evaluator_open(p, &ev, err);
+    }
     if (st == PD_OK) {
         int64_t d = p->target.d, nt = evaluator_test_count(ev);
         vecs = malloc((size_t)n * (size_t)d * sizeof(float));

@@ -55,6 +55,10 @@ pd_status pipeline_evaluate_many(pd_pipeline *p, pd_evaluator *ev, const float *
 pd_status pipeline_task_model(pd_backend *be, const pd_config *cfg, const pd_dataset *ds, pd_model **task,
                               int32_t *eval_batch, pd_error *err);
 
+/* A pipeline without a session (the other ranks' evaluators, the bench): cfg's backend, data set, task model
+ * (untrained) and resolved target. On failure *out holds what was built (pipeline_free it). */
+pd_status pipeline_open_detached(pd_pipeline **out, const pd_config *cfg, pd_error *err);
+
 /* Load the data set once. */
 pd_status pipeline_need_data(pd_pipeline *p, pd_error *err);
 /* Create the task model (architecture from the config, shapes from the data set) without weights. */

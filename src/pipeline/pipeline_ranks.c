@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "blas.h"
 #include "comm.h"
 #include "eval_reuse.h"
 #include "path.h"
@@ -185,13 +184,7 @@ int pipeline_ranks_end(void)
 /* --------------------------------------------------------------------------------------------- other ranks */
 
 typedef struct {
-    pd_config cfg;
-    int have;         /* be, data, task, target built for cfg */
-    pd_backend *be;
-    pd_dataset data;
-    pd_model *task;
-    int32_t eval_batch;
-    pd_target target;
+    pd_pipeline *p;   /* data set, task model and target of p->cfg, kept while the configuration stays the same */
     pd_evaluator *ev;
     pd_callbacks cb;
 } ranks_worker;
@@ -200,33 +193,19 @@ static void ranks_worker_drop(ranks_worker *w)
 {
     evaluator_free(w->ev);
     w->ev = NULL;
-    if (w->have) {
-        target_free(&w->target);
-        model_free(w->task);
-        dataset_free(&w->data);
-        backend_destroy(w->be);
-    }
-    w->have = 0;
-    w->task = NULL;
-    w->be = NULL;
+    pipeline_free(w->p);
+    w->p = NULL;
 }
 
-/* The data set, task model and target of cfg (kept while the configuration stays the same). */
 static pd_status ranks_worker_build(ranks_worker *w, const pd_config *cfg, pd_error *err)
 {
-    if (w->have && memcmp(&w->cfg, cfg, sizeof *cfg) == 0)
+    if (w->p && memcmp(&w->p->cfg, cfg, sizeof *cfg) == 0)
         return PD_OK;
     ranks_worker_drop(w);
-    w->cfg = *cfg;
-    pd_backend_kind kind = strcmp(cfg->device, "cuda") == 0 ? PD_BACKEND_CUDA : PD_BACKEND_CPU;
-    PD_TRY(backend_create(&w->be, kind, cfg->threads, err));
-    blas_set_threads(w->be->threads);
-    w->have = 1; /* from here ranks_worker_drop frees what was built */
-    memset(&w->data, 0, sizeof w->data);
-    memset(&w->target, 0, sizeof w->target);
-    PD_TRY(dataset_load(&w->data, cfg->dataset, cfg->data_dir, err));
-    PD_TRY(pipeline_task_model(w->be, cfg, &w->data, &w->task, &w->eval_batch, err));
-    return target_resolve(&w->target, w->task, cfg->target, err);
+    pd_status st = pipeline_open_detached(&w->p, cfg, err);
+    if (st != PD_OK)
+        ranks_worker_drop(w); /* never kept half built */
+    return st;
 }
 
 static pd_status ranks_worker_setup(ranks_worker *w, const pd_comm *c, const ranks_msg *m, pd_error *err)
@@ -244,14 +223,15 @@ static pd_status ranks_worker_setup(ranks_worker *w, const pd_comm *c, const ran
     w->ev = NULL;
     if (st == PD_OK)
         st = ranks_worker_build(w, &cfg, err);
-    if (st == PD_OK && (model_param_count(w->task) != m->a || model_buffer_count(w->task) != m->b))
+    pd_pipeline *p = w->p;
+    if (st == PD_OK && (model_param_count(p->task) != m->a || model_buffer_count(p->task) != m->b))
         st = error_set(err, PD_ERR_STATE, "the task model has %lld parameters and %lld buffers here, rank 0 sent "
-                       "%lld and %lld", (long long)model_param_count(w->task),
-                       (long long)model_buffer_count(w->task), (long long)m->a, (long long)m->b);
+                       "%lld and %lld", (long long)model_param_count(p->task),
+                       (long long)model_buffer_count(p->task), (long long)m->a, (long long)m->b);
     if (st == PD_OK) {
-        w->be->upload(w->be, model_params(w->task), params, (size_t)m->a * sizeof(float));
-        w->be->upload(w->be, model_buffers(w->task), bufs, (size_t)m->b * sizeof(float));
-        st = evaluator_create(&w->ev, w->task, &w->target, &w->data.test, w->eval_batch, &w->cb, err);
+        p->be->upload(p->be, model_params(p->task), params, (size_t)m->a * sizeof(float));
+        p->be->upload(p->be, model_buffers(p->task), bufs, (size_t)m->b * sizeof(float));
+        st = evaluator_create(&w->ev, p->task, &p->target, &p->data.test, p->eval_batch, &w->cb, err);
     }
     free(params);
     free(bufs);
@@ -265,10 +245,10 @@ static pd_status ranks_worker_eval(ranks_worker *w, const pd_comm *c, const rank
     if (!vecs)
         return error_set(err, PD_ERR_NOMEM, "out of memory for %lld vectors", (long long)n);
     pd_status st = c->bcast(c, vecs, n * d * (int64_t)sizeof(float), 0, err);
-    if (st == PD_OK && (!w->ev || d != w->target.d || nt != evaluator_test_count(w->ev)))
+    if (st == PD_OK && (!w->ev || d != w->p->target.d || nt != evaluator_test_count(w->ev)))
         st = error_set(err, PD_ERR_STATE, "rank 0 sent vectors of %lld numbers on %lld test images; this rank's "
-                       "evaluator has %lld and %d", (long long)d, (long long)nt, (long long)w->target.d,
-                       w->ev ? evaluator_test_count(w->ev) : 0);
+                       "evaluator has %lld and %d", (long long)d, (long long)nt,
+                       (long long)(w->p ? w->p->target.d : 0), w->ev ? evaluator_test_count(w->ev) : 0);
     comm_block(n, c->rank, c->size, &lo, &hi);
     double *ad = malloc((size_t)(n > 0 ? n : 1) * 2 * sizeof(double));
     uint8_t *pred = malloc((size_t)(n * nt > 0 ? n * nt : 1));

@@ -316,6 +316,42 @@ static pd_status analyze_similarity_tsne(analyze_ctx *a, pd_error *err)
     return st;
 }
 
+/* The zoo generate left, cut back to generate's models (a rerun starts again from them), checked against the
+ * loaded test split and the target; the task model loaded. path names state/models.bin in messages. */
+static pd_status analyze_prepare(pd_pipeline *p, pd_zoo *z, const char *path, pd_error *err)
+{
+    int32_t keep = 0;
+    for (int32_t m = 0; m < z->n; m++)
+        if (!strcmp(z->kind[m], "original") || !strcmp(z->kind[m], "ensemble") || !strcmp(z->kind[m], "ae_recon") ||
+            !strcmp(z->kind[m], "pdiff"))
+            keep = m + 1;
+    z->n = keep;
+    if (!z->labels)
+        return error_set(err, PD_ERR_STATE, "%s: no test labels (rerun generate)", path);
+    PD_TRY(pipeline_load_task(p, err));
+    PD_TRY(analyze_check_test(p, z, path, err));
+    PD_TRY(pipeline_need_target(p, err));
+    if (p->target.d != z->d)
+        return error_set(err, PD_ERR_STATE, "%s: vectors of %lld numbers, target has %lld (rerun collect)", path,
+                         (long long)z->d, (long long)p->target.d);
+    return PD_OK;
+}
+
+/* models.csv, state/models.bin and the summary rows of the whole zoo (k originals first). */
+static pd_status analyze_write(pd_pipeline *p, pd_zoo *z, int32_t k, double t0, pd_error *err)
+{
+    char path[PD_PATH_MAX];
+    PD_TRY(zoo_write_csv(z, session_path(p->session, "models.csv", path, sizeof path), err));
+    PD_TRY(zoo_save(z, session_state_path(p->session, "models", path, sizeof path), err));
+    analyze_summary(p, z, k);
+    PD_TRY(metrics_zoo_summary(p->session, z, k, p->cfg.best_of_n, err));
+    double nov = NAN;
+    session_summary_get(p->session, "novelty", &nov);
+    progress_log(&p->cb, "analyze: novelty %.3f", nov);
+    session_summary_set(p->session, "seconds_analyze", stage_now() - t0);
+    return PD_OK;
+}
+
 pd_status stage_analyze(pd_pipeline *p, int resume, pd_error *err)
 {
     (void)resume;
@@ -324,24 +360,8 @@ pd_status stage_analyze(pd_pipeline *p, int resume, pd_error *err)
     pd_zoo z;
     PD_TRY(pipeline_need_state(p, "models", PD_STAGE_GENERATE, err));
     PD_TRY(zoo_load(&z, session_state_path(p->session, "models", path, sizeof path), err));
-    /* a rerun starts again from what generate produced */
-    int32_t keep = 0;
-    for (int32_t m = 0; m < z.n; m++)
-        if (!strcmp(z.kind[m], "original") || !strcmp(z.kind[m], "ensemble") || !strcmp(z.kind[m], "ae_recon") ||
-            !strcmp(z.kind[m], "pdiff"))
-            keep = m + 1;
-    z.n = keep;
+    pd_status st = analyze_prepare(p, &z, path, err);
     analyze_ctx a = {.p = p, .z = &z, .k = zoo_ids_of(&z, "original", NULL), .d = z.d, .orig = z.vectors};
-    pd_status st = z.labels ? PD_OK : error_set(err, PD_ERR_STATE, "%s: no test labels (rerun generate)", path);
-    if (st == PD_OK)
-        st = pipeline_load_task(p, err);
-    if (st == PD_OK)
-        st = analyze_check_test(p, &z, path, err);
-    if (st == PD_OK)
-        st = pipeline_need_target(p, err);
-    if (st == PD_OK && p->target.d != z.d)
-        st = error_set(err, PD_ERR_STATE, "%s: vectors of %lld numbers, target has %lld (rerun collect)", path,
-                       (long long)z.d, (long long)p->target.d);
     float *orig = NULL;
     if (st == PD_OK) {
         /* the zoo grows while we add models: work from a copy of the originals */
@@ -378,19 +398,7 @@ pd_status stage_analyze(pd_pipeline *p, int resume, pd_error *err)
     if (st == PD_OK)
         st = analyze_similarity_tsne(&a, err);
     if (st == PD_OK)
-        st = zoo_write_csv(&z, session_path(p->session, "models.csv", path, sizeof path), err);
-    if (st == PD_OK)
-        st = zoo_save(&z, session_state_path(p->session, "models", path, sizeof path), err);
-    if (st == PD_OK) {
-        analyze_summary(p, &z, a.k);
-        st = metrics_zoo_summary(p->session, &z, a.k, p->cfg.best_of_n, err);
-    }
-    if (st == PD_OK) {
-        double nov = NAN;
-        session_summary_get(p->session, "novelty", &nov);
-        progress_log(&p->cb, "analyze: novelty %.3f", nov);
-        session_summary_set(p->session, "seconds_analyze", stage_now() - t0);
-    }
+        st = analyze_write(p, &z, a.k, t0, err);
     stage_evalq_free(&a.q);
     pipeline_evaluator_close(p, a.ev);
     free(orig);

@@ -23,7 +23,6 @@ static int32_t stage_evalq_room(int64_t d)
 pd_status stage_evalq_init(stage_evalq *q, struct pd_pipeline *p, struct pd_evaluator *ev, pd_zoo *z,
                            const char *stage, pd_status (*on_added)(void *, pd_error *), void *ud, pd_error *err)
 {
-    memset(q, 0, sizeof *q);
     *q = (stage_evalq){.p = p, .ev = ev, .z = z, .stage = stage, .on_added = on_added, .ud = ud, .d = z->d,
                        .n_test = evaluator_test_count(ev)};
     q->cap = stage_evalq_room(q->d);
