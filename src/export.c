@@ -26,6 +26,7 @@ struct pd_export {
     pd_target target;
     pd_zoo zoo;         /* state/models.bin */
     int64_t batches;    /* num_batches_tracked: the train stage's steps */
+    int32_t run;        /* the collection run whose task model m holds (zoo.run; -1: unknown) */
 };
 
 /* SESSION/state/NAME.bin, PD_ERR_STATE naming it and the stage that writes it when it is missing. */
@@ -56,6 +57,18 @@ static int64_t export_batches(const pd_export *x, const char *config_path)
     return n > 0 && b > 0 ? (n + b - 1) / b * (int64_t)x->cfg.epochs : 0;
 }
 
+/* The weights and statistics of task model file s (path) into x->m. */
+static pd_status export_put_weights(pd_export *x, pd_state *s, pd_error *err)
+{
+    const float *params = state_get(s, "params", PD_DTYPE_F32, model_param_count(x->m), NULL, err);
+    const float *bufs = params ? state_get(s, "buffers", PD_DTYPE_F32, model_buffer_count(x->m), NULL, err) : NULL;
+    if (!bufs)
+        return err ? err->status : PD_ERR_STATE;
+    x->be->upload(x->be, model_params(x->m), params, (size_t)model_param_count(x->m) * sizeof(float));
+    x->be->upload(x->be, model_buffers(x->m), bufs, (size_t)model_buffer_count(x->m) * sizeof(float));
+    return PD_OK;
+}
+
 /* The task model of state/task.bin: its shape and architecture from the file, its weights and statistics. */
 static pd_status export_load_task(pd_export *x, const char *path, pd_error *err)
 {
@@ -72,15 +85,33 @@ static pd_status export_load_task(pd_export *x, const char *path, pd_error *err)
                               .width = sh[4], .max_batch = 1, .trainable = 0};
         st = model_create(&x->m, x->be, &spec, err);
     }
-    const float *params = NULL, *bufs = NULL;
-    if (st == PD_OK && !(params = state_get(s, "params", PD_DTYPE_F32, model_param_count(x->m), NULL, err)))
-        st = err ? err->status : PD_ERR_STATE;
-    if (st == PD_OK && !(bufs = state_get(s, "buffers", PD_DTYPE_F32, model_buffer_count(x->m), NULL, err)))
-        st = err ? err->status : PD_ERR_STATE;
-    if (st == PD_OK) {
-        x->be->upload(x->be, model_params(x->m), params, (size_t)model_param_count(x->m) * sizeof(float));
-        x->be->upload(x->be, model_buffers(x->m), bufs, (size_t)model_buffer_count(x->m) * sizeof(float));
-    }
+    if (st == PD_OK)
+        st = export_put_weights(x, s, err);
+    state_free(s);
+    return st;
+}
+
+/* Run r's task model in x->m (collect_mode=independent: state/task-rN.bin beside task.bin, the same shape). */
+static pd_status export_use_run(pd_export *x, int32_t run, pd_error *err)
+{
+    if (run == x->run)
+        return PD_OK;
+    char name[32], path[PD_PATH_MAX];
+    if (run == 0)
+        snprintf(name, sizeof name, "task");
+    else
+        snprintf(name, sizeof name, "task-r%d", (int)run + 1);
+    PD_TRY(export_state_path(x, name, "collect", path, sizeof path, err));
+    pd_state *s;
+    PD_TRY(state_load(&s, path, "task", err));
+    const int32_t *sh = state_get(s, "shape", PD_DTYPE_I32, 5, NULL, err);
+    const pd_model_spec *sp = model_spec(x->m);
+    pd_status st = sh ? PD_OK : (err ? err->status : PD_ERR_STATE);
+    if (st == PD_OK && (sh[0] != sp->in_c || sh[1] != sp->in_h || sh[2] != sp->in_w || sh[3] != sp->classes))
+        st = error_set(err, PD_ERR_STATE, "%s: another shape than state/task.bin's (rerun collect)", path);
+    x->run = -1;
+    if (st == PD_OK && (st = export_put_weights(x, s, err)) == PD_OK)
+        x->run = run;
     state_free(s);
     return st;
 }
@@ -193,9 +224,10 @@ pd_status export_default_dir(const char *session, char *buf, size_t size, pd_err
     return path_join(buf, size, session, "export", err);
 }
 
-/* The model's target vector into the task model's target tensors. */
+/* The model's target vector into the task model of its run (its target tensors). */
 static pd_status export_scatter(pd_export *x, int32_t id, pd_error *err)
 {
+    PD_TRY(export_use_run(x, x->zoo.run[id], err));
     float *vec = backend_alloc_floats(x->be, x->target.d);
     if (!vec)
         return error_set(err, PD_ERR_NOMEM, "export: out of memory");
@@ -210,7 +242,7 @@ pd_status export_safetensors(pd_export *x, int32_t id, const char *dir, char *pa
     if (id < 0 || id >= x->zoo.n)
         return error_set(err, PD_ERR_CONFIG, "export: no model %d (the session has models 0..%d)", (int)id,
                          (int)x->zoo.n - 1);
-    char kind[ZOO_KIND_MAX], file[PD_PATH_MAX], sid[16], acc[32], input[48], classes[16], width[16];
+    char kind[ZOO_KIND_MAX], file[PD_PATH_MAX], sid[16], acc[32], input[48], classes[16], width[16], run[16];
     snprintf(kind, sizeof kind, "%s", x->zoo.kind[id]);
     for (char *c = kind; *c; c++)
         *c = *c == ':' || *c == '/' ? '_' : *c;
@@ -223,11 +255,14 @@ pd_status export_safetensors(pd_export *x, int32_t id, const char *dir, char *pa
     snprintf(input, sizeof input, "%dx%dx%d", sp->in_c, sp->in_h, sp->in_w);
     snprintf(classes, sizeof classes, "%d", sp->classes);
     snprintf(width, sizeof width, "%d", sp->width);
+    snprintf(run, sizeof run, "%d", (int)x->zoo.run[id] + 1);
     const char *meta[] = {"pdiff_version", pipeline_version(), "session", x->session, "kind", x->zoo.kind[id],
                           "id", sid, "accuracy", acc, "target", x->target.names, "arch",
                           model_arch_name(sp->arch), "input", input, "classes", classes, "width", width,
-                          "format", "pt"};
-    PD_TRY(model_io_save(x->m, file, x->batches, meta, (int)(sizeof meta / sizeof meta[0] / 2), err));
+                          "format", "pt", "run", run};
+    int runs = strcmp(x->cfg.collect_mode, "independent") == 0 && !x->cfg.checkpoints[0];
+    int n_meta = (int)(sizeof meta / sizeof meta[0] / 2) - !runs; /* "run" (1, 2, ...): the independent mode's */
+    PD_TRY(model_io_save(x->m, file, x->batches, meta, n_meta, err));
     if (path && size > 0)
         snprintf(path, size, "%s", file);
     return PD_OK;

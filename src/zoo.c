@@ -26,6 +26,7 @@ void zoo_free(pd_zoo *z)
     free(z->max_iou);
     free(z->nearest_l2);
     free(z->nearest_id);
+    free(z->run);
     free(z->vectors);
     free(z->preds);
     free(z->labels);
@@ -58,6 +59,7 @@ static int zoo_grow(pd_zoo *z, int32_t cap)
     ZOO_REALLOC(max_iou, cap);
     ZOO_REALLOC(nearest_l2, cap);
     ZOO_REALLOC(nearest_id, cap);
+    ZOO_REALLOC(run, cap);
     ZOO_REALLOC(vectors, (int64_t)cap * z->d);
     ZOO_REALLOC(preds, (int64_t)cap * z->n_test);
 #undef ZOO_REALLOC
@@ -77,6 +79,7 @@ int32_t zoo_add(pd_zoo *z, const char *kind, const float *vec, double accuracy, 
     z->max_iou[i] = NAN;
     z->nearest_l2[i] = NAN;
     z->nearest_id[i] = -1;
+    z->run[i] = 0;
     memcpy(z->vectors + (int64_t)i * z->d, vec, (size_t)z->d * sizeof(float));
     if (pred)
         memcpy(z->preds + (int64_t)i * z->n_test, pred, (size_t)z->n_test);
@@ -184,6 +187,11 @@ pd_status zoo_save(const pd_zoo *z, const char *path, pd_error *err)
         st = state_put(w, "nearest_l2", PD_DTYPE_F64, z->nearest_l2, z->n, err);
     if (st == PD_OK)
         st = state_put(w, "nearest_id", PD_DTYPE_I32, z->nearest_id, z->n, err);
+    int runs = 0;
+    for (int32_t i = 0; i < z->n; i++)
+        runs |= z->run[i] != 0;
+    if (st == PD_OK && runs)
+        st = state_put(w, "run", PD_DTYPE_I32, z->run, z->n, err);
     if (st == PD_OK)
         st = state_put(w, "vectors", PD_DTYPE_F32, z->vectors, (int64_t)z->n * z->d, err);
     if (st == PD_OK)
@@ -199,7 +207,7 @@ pd_status zoo_save(const pd_zoo *z, const char *path, pd_error *err)
 
 /* models.bin's sections, each checked against n, d and n_test by state_get. */
 typedef struct {
-    const void *kind, *acc, *loss, *iou, *l2, *nid, *vec, *pred, *labels;
+    const void *kind, *acc, *loss, *iou, *l2, *nid, *run, *vec, *pred, *labels;
 } zoo_sections;
 
 /* n, d and n_test: in range, and so that every section's size (n * d, n * n_test) is a sane int64. */
@@ -232,6 +240,12 @@ static pd_status zoo_load_sections(const pd_state *s, const char *path, int64_t 
         return err ? err->status : PD_ERR_STATE;
     if (state_has(s, "labels") && !(p->labels = state_get(s, "labels", PD_DTYPE_U8, nt, NULL, err)))
         return err ? err->status : PD_ERR_STATE;
+    if (state_has(s, "run") && !(p->run = state_get(s, "run", PD_DTYPE_I32, n, NULL, err)))
+        return err ? err->status : PD_ERR_STATE;
+    for (int64_t i = 0; p->run && i < n; i++)
+        if (((const int32_t *)p->run)[i] < 0)
+            return error_set(err, PD_ERR_STATE, "%s: model %lld: run %d is negative", path, (long long)i,
+                             (int)((const int32_t *)p->run)[i]);
     const int32_t *nid = p->nid;
     for (int64_t i = 0; i < n; i++) /* an original's id, or -1 until analysed */
         if (nid[i] < -1 || nid[i] >= n)
@@ -265,6 +279,10 @@ static pd_status zoo_load_copy(pd_zoo *z, const char *path, int64_t n, int64_t d
     memcpy(z->max_iou, p->iou, (size_t)n * sizeof(double));
     memcpy(z->nearest_l2, p->l2, (size_t)n * sizeof(double));
     memcpy(z->nearest_id, p->nid, (size_t)n * sizeof(int32_t));
+    if (p->run)
+        memcpy(z->run, p->run, (size_t)n * sizeof(int32_t));
+    else
+        memset(z->run, 0, (size_t)n * sizeof(int32_t));
     memcpy(z->vectors, p->vec, (size_t)(n * d) * sizeof(float));
     memcpy(z->preds, p->pred, (size_t)(n * nt));
     return PD_OK;

@@ -28,6 +28,8 @@ typedef struct {
     double *accuracy, *loss;       /* [n] */
     double *max_iou, *nearest_l2;  /* [n], NaN until analysed */
     int32_t *nearest_id;           /* [n], -1 until analysed */
+    int32_t *run;                  /* [n] the collection run whose task model judged it (collect_mode=independent:
+                                    * stage_runs.h); 0 for every model of a single trajectory */
     float *vectors;                /* [n, d] host */
     uint8_t *preds;                /* [n, n_test] host */
     uint8_t *labels;               /* [n_test] true test labels (zoo_set_labels), NULL until set */
@@ -37,7 +39,7 @@ void zoo_init(pd_zoo *z, int64_t d, int32_t n_test);
 void zoo_free(pd_zoo *z);
 /* Keep the true test labels (copied), needed to tell wrong predictions for the similarity analysis. */
 pd_status zoo_set_labels(pd_zoo *z, const int32_t *labels);
-/* Append a model (copies vec [d] and pred [n_test]; pred may be NULL = all zero). Returns its id or -1. */
+/* Append a model (copies vec [d] and pred [n_test]; pred may be NULL = all zero; run 0). Returns its id or -1. */
 int32_t zoo_add(pd_zoo *z, const char *kind, const float *vec, double accuracy, double loss, const uint8_t *pred);
 /* Ids of a kind in order; returns the count (ids may be NULL to just count). */
 int32_t zoo_ids_of(const pd_zoo *z, const char *kind, int32_t *ids);
@@ -49,6 +51,8 @@ double zoo_disagreement(const pd_zoo *z, int32_t a, int32_t b);
 /* Accuracies of a kind into acc (may be NULL); returns the count. Prefix match when kind ends with ':'. */
 int32_t zoo_accuracies(const pd_zoo *z, const char *kind, double *acc);
 
+/* models.csv; state/models.bin (its "run" section only when some model's run is not 0, so that a single
+ * trajectory's file is what it always was; a file without one loads with every run 0). */
 pd_status zoo_write_csv(const pd_zoo *z, const char *path, pd_error *err);
 pd_status zoo_save(const pd_zoo *z, const char *path, pd_error *err);
 pd_status zoo_load(pd_zoo *z, const char *path, pd_error *err);

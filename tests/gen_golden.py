@@ -8,7 +8,7 @@ Regenerate (needs PyTorch; Debian's python3-torch lives under /usr/bin/python3):
 writes tests/fixtures/golden_convnet.bin and tests/fixtures/golden_resnet18.bin, read by
 tests/test_golden_task.c (which needs no Python). The script is deterministic: same torch version, same bytes.
 
-The models are built here exactly as src/arch.c builds them:
+The models (tests/torch_models.py) are built exactly as src/arch.c builds them:
   convnet   conv3x3(1->32,pad 1,bias)+BN+ReLU+maxpool2 -> conv3x3(32->64)+BN+ReLU+maxpool2
             -> conv3x3(64->64)+BN+ReLU -> flatten -> linear(64*3*3 -> 10), on 1x12x12 inputs
   resnet18  CIFAR ResNet-18 with torchvision BasicBlocks (convs without bias, 3x3 stem, no max-pool,
@@ -56,74 +56,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_models import ConvNet, ResNet18  # noqa: E402
+
 BATCH = 8
 STEPS = 10
 LR, MOMENTUM, WD = 0.05, 0.9, 5e-4
 BN_MOMENTUM, BN_EPS = 0.1, 1e-5
 CLASSES = 10
-
-
-class ConvNet(nn.Module):
-    def __init__(self, in_c, hw, classes):
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_c, 32, 3, padding=1)
-        self.bn1 = nn.BatchNorm2d(32)
-        self.conv2 = nn.Conv2d(32, 64, 3, padding=1)
-        self.bn2 = nn.BatchNorm2d(64)
-        self.conv3 = nn.Conv2d(64, 64, 3, padding=1)
-        self.bn3 = nn.BatchNorm2d(64)
-        self.fc = nn.Linear(64 * (hw // 4) * (hw // 4), classes)
-
-    def forward(self, x):
-        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
-        x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)
-        x = F.relu(self.bn3(self.conv3(x)))
-        return self.fc(torch.flatten(x, 1))
-
-
-class BasicBlock(nn.Module):
-    """torchvision's BasicBlock (registration order conv1, bn1, conv2, bn2, downsample)."""
-
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.relu = nn.ReLU()
-        self.conv2 = nn.Conv2d(cout, cout, 3, stride=1, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-        self.downsample = None
-        if stride != 1 or cin != cout:
-            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False),
-                                            nn.BatchNorm2d(cout))
-
-    def forward(self, x):
-        h = self.relu(self.bn1(self.conv1(x)))
-        h = self.bn2(self.conv2(h))
-        sc = x if self.downsample is None else self.downsample(x)
-        return self.relu(h + sc)
-
-
-class ResNet18(nn.Module):
-    def __init__(self, in_c, width, classes):
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_c, width, 3, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(width)
-        self.relu = nn.ReLU()
-        cin = width
-        for stage in range(4):
-            cout = width << stage
-            blocks = []
-            for b in range(2):
-                blocks.append(BasicBlock(cin, cout, 2 if stage > 0 and b == 0 else 1))
-                cin = cout
-            setattr(self, "layer%d" % (stage + 1), nn.Sequential(*blocks))
-        self.fc = nn.Linear(cin, classes)
-
-    def forward(self, x):
-        x = self.relu(self.bn1(self.conv1(x)))
-        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-        x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
-        return self.fc(x)
 
 
 def perturb_bn(model, gen):
@@ -245,7 +185,7 @@ def main():
     torch.use_deterministic_algorithms(True)
     os.makedirs(outdir, exist_ok=True)
     jobs = [
-        ("golden_convnet.bin", lambda: ConvNet(1, 12, CLASSES), 1, 12, 0, 1234),
+        ("golden_convnet.bin", lambda: ConvNet(1, 12, 12, CLASSES), 1, 12, 0, 1234),
         ("golden_resnet18.bin", lambda: ResNet18(3, 4, CLASSES), 3, 16, 4, 5678),
     ]
     for fname, make, in_c, hw, width, seed in jobs:

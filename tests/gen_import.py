@@ -27,29 +27,13 @@ import sys
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_models import ConvNet  # noqa: E402
 
 TRAIN, TEST, SIZE = 1500, 400, 8
 EPOCHS, BATCH, LR, MOMENTUM, WD = 20, 64, 0.01, 0.9, 5e-4
-
-
-class ConvNet(nn.Module):
-    def __init__(self, in_c, hw, classes):
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_c, 32, 3, padding=1)
-        self.bn1 = nn.BatchNorm2d(32)
-        self.conv2 = nn.Conv2d(32, 64, 3, padding=1)
-        self.bn2 = nn.BatchNorm2d(64)
-        self.conv3 = nn.Conv2d(64, 64, 3, padding=1)
-        self.bn3 = nn.BatchNorm2d(64)
-        self.fc = nn.Linear(64 * (hw // 4) * (hw // 4), classes)
-
-    def forward(self, x):
-        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
-        x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)
-        x = F.relu(self.bn3(self.conv3(x)))
-        return self.fc(torch.flatten(x, 1))
 
 
 def read_idx(path):
@@ -120,7 +104,7 @@ def main():
     ytr, yte = torch.from_numpy(train_y), torch.from_numpy(test_y)
 
     torch.manual_seed(7)
-    model = ConvNet(1, SIZE, 10)
+    model = ConvNet(1, SIZE, SIZE, 10)
     opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WD)
     gen = torch.Generator().manual_seed(8)
     for epoch in range(EPOCHS):

@@ -41,7 +41,9 @@ import sys
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_models import make_model  # noqa: E402
 
 CLASSES = 10
 HW = 12
@@ -51,91 +53,6 @@ DTYPES = {"F32": (torch.float32, 4), "F64": (torch.float64, 8), "F16": (torch.fl
           "BF16": (torch.bfloat16, 2), "I64": (torch.int64, 8), "I32": (torch.int32, 4), "I16": (torch.int16, 2),
           "I8": (torch.int8, 1), "U8": (torch.uint8, 1), "BOOL": (torch.bool, 1)}
 NAMES = {v[0]: k for k, v in DTYPES.items()}
-
-
-class MLP(nn.Module):
-    """doc/design.md section 6: flatten -> fc1 (256) -> ReLU -> fc2 (128) -> ReLU -> fc3 (classes)."""
-
-    def __init__(self, in_features, classes):
-        super().__init__()
-        self.fc1 = nn.Linear(in_features, 256)
-        self.fc2 = nn.Linear(256, 128)
-        self.fc3 = nn.Linear(128, classes)
-
-    def forward(self, x):
-        x = torch.flatten(x, 1)
-        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
-
-
-class ConvNet(nn.Module):
-    """doc/design.md section 6: conv3x3(c->32)+BN+ReLU+maxpool -> conv3x3(32->64)+BN+ReLU+maxpool
-    -> conv3x3(64->64)+BN+ReLU -> flatten -> fc (classes); convolutions with bias."""
-
-    def __init__(self, in_c, h, w, classes):
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_c, 32, 3, padding=1)
-        self.bn1 = nn.BatchNorm2d(32)
-        self.conv2 = nn.Conv2d(32, 64, 3, padding=1)
-        self.bn2 = nn.BatchNorm2d(64)
-        self.conv3 = nn.Conv2d(64, 64, 3, padding=1)
-        self.bn3 = nn.BatchNorm2d(64)
-        self.fc = nn.Linear(64 * (h // 4) * (w // 4), classes)
-
-    def forward(self, x):
-        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
-        x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)
-        x = F.relu(self.bn3(self.conv3(x)))
-        return self.fc(torch.flatten(x, 1))
-
-
-class BasicBlock(nn.Module):
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, stride=1, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-        self.downsample = None
-        if stride != 1 or cin != cout:
-            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout))
-
-    def forward(self, x):
-        h = F.relu(self.bn1(self.conv1(x)))
-        h = self.bn2(self.conv2(h))
-        return F.relu(h + (x if self.downsample is None else self.downsample(x)))
-
-
-class ResNet18(nn.Module):
-    """CIFAR ResNet-18 (torchvision names): 3x3 stem without max-pool, 4 stages x 2 BasicBlocks, avgpool, fc."""
-
-    def __init__(self, in_c, width, classes):
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_c, width, 3, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(width)
-        cin = width
-        for stage in range(4):
-            cout = width << stage
-            blocks = []
-            for b in range(2):
-                blocks.append(BasicBlock(cin, cout, 2 if stage > 0 and b == 0 else 1))
-                cin = cout
-            setattr(self, "layer%d" % (stage + 1), nn.Sequential(*blocks))
-        self.fc = nn.Linear(cin, classes)
-
-    def forward(self, x):
-        x = F.relu(self.bn1(self.conv1(x)))
-        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
-
-
-def make_model(arch, in_c, h, w, classes, width):
-    if arch == "mlp":
-        return MLP(in_c * h * w, classes)
-    if arch == "convnet":
-        return ConvNet(in_c, h, w, classes)
-    if arch == "resnet18":
-        return ResNet18(in_c, width, classes)
-    raise SystemExit("unknown arch %r" % arch)
 
 
 # ------------------------------------------------------------------------------------------------ safetensors

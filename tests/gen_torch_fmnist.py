@@ -5,7 +5,7 @@ Not run by make check (it needs Debian's python3-torch and the dataset-fashion-m
 
     /usr/bin/python3 tests/gen_torch_fmnist.py OUTDIR [EPOCHS]
 
-trains pdiff's convnet (torch modules and names of tests/gen_safetensors.py) on Fashion-MNIST with SGD for EPOCHS
+trains pdiff's convnet (torch modules and names of tests/torch_models.py) on Fashion-MNIST with SGD for EPOCHS
 (default 1) epochs, normalised as pdiff normalises (the training pixels' mean 0.2860 and std 0.3530), measures its
 test accuracy in eval mode, and writes
 
@@ -22,7 +22,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gen_safetensors import make_model, read_idx, save_safetensors  # noqa: E402
+from gen_safetensors import read_idx, save_safetensors  # noqa: E402
+from torch_models import make_model  # noqa: E402
 
 DATA = "/usr/share/datasets/fashion-mnist"
 MEAN, STD = 0.2860, 0.3530

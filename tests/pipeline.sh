@@ -382,6 +382,50 @@ check "kill -9 in the independent collection leaves the checkpoint of the finish
 "$PDIFF" resume "$ik" > /dev/null 2> "$work/ik.err"; ok $? "resume after kill -9 in the independent collection finishes"
 check "... continuing after a finished run" grep -q 'collect: resuming after run [12] of 3' "$work/ik.err"
 same_tc "$work/indep_u" "$ik" "independent collection killed and resumed: the same checkpoints and losses"
+# each run's vectors judged in that run's task model (state/task-rN.bin): the originals of each run exported and
+# brought back as a checkpoints= folder into a session whose task model is that run's give the same results
+check "independent: state/task-r2.bin keeps run 2's task model, not run 1's" sh -c "
+  test -s '$in/state/task-r2.bin' && ! cmp -s '$in/state/task.bin' '$in/state/task-r2.bin'"
+# shellcheck disable=SC2086
+"$PDIFF" run --session "$in" $tiny --set k=10 --set collect_mode=independent --set collect_runs=2 \
+    --stages ae,ddpm,generate,analyze --quiet; ok $? "independent: the later stages run"
+orig_scores() { # MODELS.CSV FIRST-ID: accuracy and loss of the 5 originals from FIRST-ID on
+    awk -F, -v lo="$2" 'NR > 1 && $2 == "\"original\"" && $1 >= lo && $1 < lo + 5 {print $3, $4}' "$1"
+}
+same_scores() { # A B: the same 5 lines
+    [ "$(echo "$1" | wc -l)" -eq 5 ] && [ "$1" = "$2" ]
+}
+for r in 1 2; do
+    lo=$(( (r - 1) * 5 ))
+    # shellcheck disable=SC2046
+    "$PDIFF" export "$in" --kind original $(for i in 0 1 2 3 4; do echo --id $((lo + i)); done) \
+        --out "$work/indep_ex$r" > /dev/null
+    # shellcheck disable=SC2086
+    "$PDIFF" run --session "$work/indep_b$r" $tiny --set k=5 --set checkpoints="$work/indep_ex$r" \
+        --stages train,collect,ae,ddpm,generate --quiet
+    check "independent: run $r's originals score as in a session of run $r's own task model" \
+        same_scores "$(orig_scores "$in/models.csv" $lo)" "$(orig_scores "$work/indep_b$r/models.csv" 0)"
+done
+mkdir -p "$work/indep_ex12"; cp "$work"/indep_ex1/*.safetensors "$work"/indep_ex2/*.safetensors "$work/indep_ex12/"
+# shellcheck disable=SC2086
+"$PDIFF" run --session "$work/indep_b12" $tiny --set k=10 --set checkpoints="$work/indep_ex12" \
+    --stages train,collect --quiet
+check "independent: the exported originals of run 2 carry run 2's weights outside the target (5 of 10 differ)" \
+    grep -q '^"checkpoints_outside_target_differ",5$' "$work/indep_b12/summary.csv"
+"$PDIFF" export "$in" --kind pdiff --out "$work/indep_exp" > /dev/null; ok $? "independent: export of the p-diff models"
+runs_follow_nearest() { # every exported p-diff model records the run of its L2-nearest original (ids 0-4: 1, else 2)
+    for f in "$work"/indep_exp/pdiff-*.safetensors; do
+        id=${f##*-}; id=${id%.safetensors}
+        nid=$(awk -F, -v id="$id" 'NR > 1 && $1 == id {print $6}' "$in/models.csv")
+        want=$(( nid < 5 ? 1 : 2 ))
+        head -c 4096 "$f" | grep -aq "\"run\":\"$want\"" || return 1
+    done
+}
+check "independent: each exported p-diff model records the run of its nearest original" runs_follow_nearest
+cp -R "$in" "$work/indep_old"; rm -f "$work/indep_old/state/task-r2.bin"
+expect_fail 1 "task-r2.bin: missing: collect_mode=independent judges run 2's checkpoints in run 2's task model" \
+    "independent: a session without a run's task model is refused, naming the file" -- \
+    "$PDIFF" run --session "$work/indep_old" --config "$work/indep_old/config.csv" --stages generate --quiet
 expect_fail 1 "CIFAR-100 needs train.bin and test.bin in /nonexistent or /nonexistent/cifar-100-binary/: unpack the 'CIFAR-100 binary version' (cifar-100-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html)" \
     "a missing CIFAR-100 names the files, the folder and where to get them" -- \
     "$PDIFF" run --session "$work/c100" --set dataset=cifar100 --set data_dir=/nonexistent --quiet

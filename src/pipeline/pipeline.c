@@ -199,15 +199,20 @@ pd_status pipeline_need_model(pd_pipeline *p, pd_error *err)
     return pipeline_task_model(p->be, &p->cfg, &p->data, &p->task, &p->eval_batch, err);
 }
 
+int pipeline_has_state(pd_pipeline *p, const char *name, char *path, size_t size)
+{
+    session_state_path(p->session, name, path, size);
+    FILE *f = fopen(path, "rb");
+    if (f)
+        fclose(f);
+    return f != NULL;
+}
+
 pd_status pipeline_need_state(pd_pipeline *p, const char *name, pd_stage producer, pd_error *err)
 {
     char path[PD_PATH_MAX];
-    session_state_path(p->session, name, path, sizeof path);
-    FILE *f = fopen(path, "rb");
-    if (f) {
-        fclose(f);
+    if (pipeline_has_state(p, name, path, sizeof path))
         return PD_OK;
-    }
     return error_set(err, PD_ERR_STATE,
                      "%s: missing: stage %s needs the output of stage %s (run --stages %s first, or pdiff resume)",
                      path, pipeline_stage_names[p->current], pipeline_stage_names[producer],
@@ -235,12 +240,11 @@ pd_status pipeline_check_task_shape(const pd_pipeline *p, const pd_state *s, con
     return PD_OK;
 }
 
-pd_status pipeline_load_task(pd_pipeline *p, pd_error *err)
+pd_status pipeline_load_task_state(pd_pipeline *p, const char *name, pd_error *err)
 {
-    PD_TRY(pipeline_need_state(p, "task", PD_STAGE_TRAIN, err));
     PD_TRY(pipeline_need_model(p, err));
     char path[PD_PATH_MAX];
-    session_state_path(p->session, "task", path, sizeof path);
+    session_state_path(p->session, name, path, sizeof path);
     pd_state *s;
     PD_TRY(state_load(&s, path, "task", err));
     const float *params = NULL;
@@ -254,6 +258,15 @@ pd_status pipeline_load_task(pd_pipeline *p, pd_error *err)
     p->be->upload(p->be, model_params(p->task), params, (size_t)model_param_count(p->task) * sizeof(float));
     p->be->upload(p->be, model_buffers(p->task), bufs, (size_t)model_buffer_count(p->task) * sizeof(float));
     state_free(s);
+    return PD_OK;
+}
+
+pd_status pipeline_load_task(pd_pipeline *p, pd_error *err)
+{
+    PD_TRY(pipeline_need_state(p, "task", PD_STAGE_TRAIN, err));
+    p->task_run = -1;
+    PD_TRY(pipeline_load_task_state(p, "task", err));
+    p->task_run = 0;
     return PD_OK;
 }
 
@@ -377,6 +390,7 @@ pd_status pipeline_open(pd_pipeline **out, const pd_config *cfg, const char *dir
     if (!p)
         return error_set(err, PD_ERR_NOMEM, "pipeline: out of memory");
     p->cfg = *cfg;
+    p->task_run = -1;
     if (cb)
         p->user_cb = *cb;
     p->cb = (pd_callbacks){.on_progress = pipeline_on_progress, .on_metric = pipeline_on_metric,
@@ -409,6 +423,7 @@ pd_status pipeline_open_detached(pd_pipeline **out, const pd_config *cfg, pd_err
     if (!p)
         return error_set(err, PD_ERR_NOMEM, "pipeline: out of memory");
     p->cfg = *cfg;
+    p->task_run = -1;
     p->reuse_opened = 1; /* no session: nothing to reuse */
     pd_backend_kind kind = strcmp(cfg->device, "cuda") == 0 ? PD_BACKEND_CUDA : PD_BACKEND_CPU;
     PD_TRY(backend_create(&p->be, kind, cfg->threads, err));

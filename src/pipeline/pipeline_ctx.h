@@ -37,6 +37,7 @@ struct pd_pipeline {
     int config_pending;     /* a rewrite of config.csv waits for that */
     struct pd_eval_reuse *reuse; /* state/reuse.bin's evaluations (eval_reuse.h), opened by pipeline_evaluate */
     int reuse_opened;
+    int32_t task_run;       /* the collection run whose model p->task holds (stage_runs.h; -1: none loaded yet) */
 };
 
 /* Evaluation, over every rank of the job (pipeline_ranks.c). pipeline_evaluator_open creates the evaluator of the
@@ -63,10 +64,14 @@ pd_status pipeline_open_detached(pd_pipeline **out, const pd_config *cfg, pd_err
 pd_status pipeline_need_data(pd_pipeline *p, pd_error *err);
 /* Create the task model (architecture from the config, shapes from the data set) without weights. */
 pd_status pipeline_need_model(pd_pipeline *p, pd_error *err);
+/* 1 when state/NAME.bin (path receives it) can be opened. */
+int pipeline_has_state(pd_pipeline *p, const char *name, char *path, size_t size);
 /* PD_ERR_STATE naming state/NAME.bin and the stage that writes it when the file is missing. */
 pd_status pipeline_need_state(pd_pipeline *p, const char *name, pd_stage producer, pd_error *err);
-/* Load the trained task model from state/task.bin (after pipeline_need_model). */
+/* Load the trained task model from state/task.bin (after pipeline_need_model); task_run becomes 0. */
 pd_status pipeline_load_task(pd_pipeline *p, pd_error *err);
+/* Load the weights and statistics of state/NAME.bin (a task model file) into p->task; task_run is the caller's. */
+pd_status pipeline_load_task_state(pd_pipeline *p, const char *name, pd_error *err);
 /* Resolve the config's target on the task model (after pipeline_need_model) and record it in config.csv. */
 pd_status pipeline_need_target(pd_pipeline *p, pd_error *err);
 /* Load state/collect.bin: vectors [k, d] host (malloc'd, caller frees). */
@@ -132,6 +137,8 @@ uint64_t stage_run_seed(const pd_config *c, const char *purpose, int32_t run);
 /* Train the task model from run r's fresh initialisation with the train stage's options (no checkpoints; loss
  * points and progress under `stage`). */
 pd_status stage_train_fresh(pd_pipeline *p, int32_t run, const char *stage, pd_error *err);
+/* Save the task model as it is now as run r's (r > 0) state/task-rN.bin (stage_runs.h), after losses.csv. */
+pd_status stage_train_save_run(pd_pipeline *p, int32_t run, pd_error *err);
 /* A checksum of the settings the train stage's model depends on (its checkpoint signature). */
 uint32_t stage_train_checksum(pd_pipeline *p);
 

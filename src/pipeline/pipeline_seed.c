@@ -30,6 +30,22 @@ static pd_status pipeline_seed_copy(const char *src_dir, const char *dst_dir, co
     return pipeline_seed_copy_as(src_dir, name, dst, err);
 }
 
+/* The task models of an independent collection's runs 2, 3, ... (state/task-rN.bin, stage_runs.h), as many as the
+ * source has in a row. */
+static pd_status pipeline_seed_runs(const char *src_dir, const char *dst_dir, pd_error *err)
+{
+    for (int n = 2;; n++) {
+        char name[64], src[PD_PATH_MAX];
+        snprintf(name, sizeof name, "state/task-r%d.bin", n);
+        PD_TRY(path_join(src, sizeof src, src_dir, name, err));
+        FILE *f = fopen(src, "rb");
+        if (!f)
+            return PD_OK;
+        fclose(f);
+        PD_TRY(pipeline_seed_copy(src_dir, dst_dir, name, err));
+    }
+}
+
 /* state/collect.bin and params.csv with the first k vectors of the source's collection */
 static pd_status pipeline_seed_slice(const char *src_dir, const char *dst_dir, int32_t k, pd_error *err)
 {
@@ -65,6 +81,7 @@ pd_status pipeline_seed_session(const char *dst_dir, const char *src_dir, pd_sta
         PD_TRY(pipeline_seed_copy(src_dir, dst_dir, "summary.csv", err));
     }
     if (upto > PD_STAGE_COLLECT) {
+        PD_TRY(pipeline_seed_runs(src_dir, dst_dir, err));
         if (k_slice > 0) {
             PD_TRY(pipeline_seed_slice(src_dir, dst_dir, k_slice, err));
         } else {

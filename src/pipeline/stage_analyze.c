@@ -26,6 +26,7 @@
 #include "pipeline_ctx.h"
 #include "rng.h"
 #include "similarity.h"
+#include "stage_runs.h"
 #include "stage_util.h"
 #include "tsne.h"
 #include "zoo.h"
@@ -73,10 +74,11 @@ static pd_status analyze_noise(analyze_ctx *a, pd_error *err)
         snprintf(kind, sizeof kind, "noise:%g", sig[s]);
         uint64_t seed = rng_hash(rng_derive(c->seed, "analyze-noise"), (uint64_t)s);
         for (int32_t i = 0; i < n; i++) {
-            const float *o = a->orig + (int64_t)(i * (int64_t)a->k / n) * a->d;
+            int32_t from = (int32_t)(i * (int64_t)a->k / n);
+            const float *o = a->orig + (int64_t)from * a->d;
             for (int64_t j = 0; j < a->d; j++)
                 a->vec[j] = o[j] + (float)sig[s] * rng_normal_at(seed, (uint64_t)(i * a->d + j));
-            PD_TRY(analyze_add(a, kind, a->vec, err));
+            PD_TRY(stage_evalq_add_run(&a->q, kind, a->vec, stage_run_of_original(c, a->k, from), err));
         }
     }
     return PD_OK;
@@ -94,12 +96,15 @@ static pd_status analyze_finetune(analyze_ctx *a, pd_error *err)
         return error_set(err, PD_ERR_NOMEM, "analyze: out of memory");
     pd_status st = PD_OK;
     for (int32_t i = 0; st == PD_OK && i < n; i++) {
-        p->be->upload(p->be, dev, a->orig + (int64_t)(i * (int64_t)a->k / n) * a->d, (size_t)a->d * sizeof(float));
+        int32_t from = (int32_t)(i * (int64_t)a->k / n), run = stage_run_of_original(c, a->k, from);
+        p->be->upload(p->be, dev, a->orig + (int64_t)from * a->d, (size_t)a->d * sizeof(float));
         collect_job job = {.save_every = c->finetune_steps, .out = a->vec,
                            .seed = rng_hash(rng_derive(c->seed, "analyze-finetune"), (uint64_t)i)};
-        st = collect_train(p, dev, c->finetune_steps, &job, err);
+        st = stage_runs_use(p, run, err); /* fine-tuned inside the model of the original's run */
         if (st == PD_OK)
-            st = analyze_add(a, "finetune", a->vec, err);
+            st = collect_train(p, dev, c->finetune_steps, &job, err);
+        if (st == PD_OK)
+            st = stage_evalq_add_run(&a->q, "finetune", a->vec, run, err);
     }
     p->be->free(p->be, dev);
     if (st == PD_OK) /* collect_train trained the task model's target in place */
@@ -329,6 +334,7 @@ static pd_status analyze_prepare(pd_pipeline *p, pd_zoo *z, const char *path, pd
     if (!z->labels)
         return error_set(err, PD_ERR_STATE, "%s: no test labels (rerun generate)", path);
     PD_TRY(pipeline_load_task(p, err));
+    PD_TRY(stage_runs_check(p, err));
     PD_TRY(analyze_check_test(p, z, path, err));
     PD_TRY(pipeline_need_target(p, err));
     if (p->target.d != z->d)
@@ -376,7 +382,9 @@ pd_status stage_analyze(pd_pipeline *p, int resume, pd_error *err)
     if (st == PD_OK)
         st = pipeline_evaluator_open(p, &a.ev, err);
     if (st == PD_OK)
-        st = stage_evalq_init(&a.q, p, a.ev, &z, "analyze", analyze_added, &a, err);
+        st = stage_evalq_init(&a.q, p, &a.ev, &z, "analyze", analyze_added, &a, err);
+    if (st == PD_OK)
+        stage_evalq_originals(&a.q, orig, a.k);
     pd_progress_parts pp;
     a.pp = &pp;
     a.n_cmp = analyze_count(&p->cfg, a.k);

@@ -9,8 +9,8 @@
  * model the target is trained and kept as above (k / R checkpoints, the first k mod R runs one more, spaced by
  * save_every or k_span; loss points "collect-rN", shuffling seed stage_run_seed("collect-shuffle", r)); the
  * vectors of run r follow those of run r - 1 in collect.bin. Run 0 alone with the trajectory's spacing is the
- * trajectory mode's collection. Later stages put every vector into the run-0 model: the non-target weights and
- * the BatchNorm running statistics (buffers, never part of a target) are run 0's for every vector.
+ * trajectory mode's collection. Run r > 0's trained model is kept as state/task-rN.bin, and later stages judge
+ * each vector inside the model of its run (its weights outside the target, its BatchNorm statistics: stage_runs.h).
  *
  * BatchNorm runs in eval mode throughout: its running statistics stay frozen, and the gradient is that of the
  * very network every checkpoint (and every generated vector) is later evaluated in. Layers before the first
@@ -45,6 +45,7 @@
 #include "pipeline_ctx.h"
 #include "rng.h"
 #include "stage_import.h"
+#include "stage_runs.h"
 #include "stage_util.h"
 #include "state.h"
 
@@ -476,17 +477,6 @@ static pd_status collect_trajectory(pd_pipeline *p, int resume, float *vecs, flo
 
 /* ------------------------------------------------------------------------------------------- independent runs */
 
-/* The checkpoints of run r of `runs`: k / runs, the first k mod runs runs one more; the index of its first one. */
-static int32_t collect_run_k(int32_t k, int32_t runs, int32_t r)
-{
-    return k / runs + (r < k % runs ? 1 : 0);
-}
-
-static int32_t collect_run_first(int32_t k, int32_t runs, int32_t r)
-{
-    return r * (k / runs) + (r < k % runs ? r : k % runs);
-}
-
 /* Run r: its task model (run 0: the train stage's, loaded; else trained afresh), then its checkpoints. */
 static pd_status collect_one_run(pd_pipeline *p, int32_t r, float *vecs, float *vec, pd_error *err)
 {
@@ -495,8 +485,9 @@ static pd_status collect_one_run(pd_pipeline *p, int32_t r, float *vecs, float *
     if (r > 0) {
         snprintf(stage, sizeof stage, "task-r%d", (int)r + 1);
         PD_TRY(stage_train_fresh(p, r, stage, err));
+        PD_TRY(stage_train_save_run(p, r, err)); /* the model later stages judge this run's vectors in */
     }
-    int32_t kr = collect_run_k(c->k, c->collect_runs, r), first = collect_run_first(c->k, c->collect_runs, r);
+    int32_t kr = stage_run_k(c->k, c->collect_runs, r), first = stage_run_first(c->k, c->collect_runs, r);
     int64_t iters = collect_iters(c, kr);
     progress_log(&p->cb, "collect: run %d of %d: checkpoints %d..%d (ids %d..%d), %lld iterations", (int)r + 1,
                  (int)c->collect_runs, (int)first + 1, (int)(first + kr), (int)first, (int)(first + kr - 1),
@@ -516,7 +507,7 @@ static pd_status collect_runs_save(const collect_ckpt *ck, int32_t runs_done, pd
     PD_TRY(pipeline_checkpoint(p, err));
     pd_state_writer *w;
     PD_TRY(state_writer_create(&w, COLLECT_CKPT, err));
-    int64_t n = (int64_t)collect_run_first(p->cfg.k, p->cfg.collect_runs, runs_done) * p->target.d;
+    int64_t n = (int64_t)stage_run_first(p->cfg.k, p->cfg.collect_runs, runs_done) * p->target.d;
     pd_status st = state_put(w, "vectors", PD_DTYPE_F32, ck->vecs, n, err);
     if (st == PD_OK)
         st = state_put(w, "run", PD_DTYPE_I64, ck->run, ck->n_run, err);
@@ -551,7 +542,7 @@ static pd_status collect_runs_restore(const collect_ckpt *ck, float *vecs, int32
     pd_status st = state_get_i64(s, "runs_done", &done, err);
     if (st == PD_OK && (done < 1 || done >= runs))
         st = error_set(err, PD_ERR_STATE, "%s: runs_done %lld outside 1..%d", path, (long long)done, (int)runs - 1);
-    int64_t n = st == PD_OK ? (int64_t)collect_run_first(p->cfg.k, runs, (int32_t)done) * p->target.d : 0;
+    int64_t n = st == PD_OK ? (int64_t)stage_run_first(p->cfg.k, runs, (int32_t)done) * p->target.d : 0;
     const float *v = st == PD_OK ? state_get(s, "vectors", PD_DTYPE_F32, n, NULL, err) : NULL;
     if (st == PD_OK && !v)
         st = err ? err->status : PD_ERR_STATE;
@@ -618,10 +609,10 @@ pd_status stage_collect(pd_pipeline *p, int resume, pd_error *err)
         progress_log(&p->cb, "collect: from %d independently trained task models (run 1 is the train stage's)",
                      (int)c->collect_runs);
         if (d < model_param_count(p->task) || model_buffer_count(p->task) > 0)
-            progress_log(&p->cb, "collect: note: later stages evaluate every vector inside run 1's model, so runs "
-                         "2..%d are judged with run 1's %s (exact only with target=all on a model without "
-                         "BatchNorm)", (int)c->collect_runs,
-                         d < model_param_count(p->task) ? "weights outside the target" : "BatchNorm statistics");
+            progress_log(&p->cb, "collect: each run's task model is kept (state/task-rN.bin): later stages judge "
+                         "every vector inside the model of its run (%s)",
+                         d < model_param_count(p->task) ? "the weights outside the target and the BatchNorm "
+                         "statistics" : "its BatchNorm statistics");
         st = collect_independent_runs(p, resume, vecs, vec, err);
     } else if (st == PD_OK) {
         target_gather(be, p->task, t, model_params(p->task), vec);

@@ -18,6 +18,7 @@
 #include "path.h"
 #include "pipeline_ctx.h"
 #include "rng.h"
+#include "stage_runs.h"
 #include "stage_util.h"
 #include "vecnorm.h"
 #include "zoo.h"
@@ -174,7 +175,7 @@ static pd_status stage_gen_open_eval(stage_gen_zoo *g, pd_error *err)
     PD_TRY(pipeline_evaluator_open(p, &g->ev, err));
     if (zoo_set_labels(&g->z, evaluator_labels(g->ev)) != PD_OK)
         return error_set(err, PD_ERR_NOMEM, "generate: out of memory");
-    return stage_evalq_init(&g->q, p, g->ev, &g->z, "generate", stage_gen_added, g, err);
+    return stage_evalq_init(&g->q, p, &g->ev, &g->z, "generate", stage_gen_added, g, err);
 }
 
 /* Sample n latents (DDPM or DDIM) into lat [n, latent] (host) and decode them, mapped back through the
@@ -232,8 +233,10 @@ static pd_status stage_gen_save_samples(pd_pipeline *p, const float *lat, int32_
 /* The k originals, then the ensemble: one model whose vector is their mean. */
 static pd_status stage_gen_originals(stage_gen_zoo *g, const float *vecs, int32_t k, int64_t d, pd_error *err)
 {
+    stage_evalq_originals(&g->q, vecs, k);
     for (int32_t i = 0; i < k; i++)
-        PD_TRY(stage_gen_add(g, "original", vecs + (int64_t)i * d, err));
+        PD_TRY(stage_evalq_add_run(&g->q, "original", vecs + (int64_t)i * d,
+                                   stage_run_of_original(&g->p->cfg, k, i), err));
     float *mean = malloc((size_t)d * sizeof(float));
     if (!mean)
         return error_set(err, PD_ERR_NOMEM, "generate: out of memory");
@@ -270,7 +273,8 @@ static pd_status stage_gen_recons(stage_gen_zoo *g, stage_gen_nets *nets, const 
                                 "unusable; rerun the ae stage (lower ae_lr)", err);
     }
     for (int32_t r = 0; st == PD_OK && r < n_rec; r++)
-        st = stage_gen_add(g, "ae_recon", rec + (int64_t)r * d, err);
+        st = stage_evalq_add_run(&g->q, "ae_recon", rec + (int64_t)r * d,
+                                 stage_run_of_original(&g->p->cfg, k, (int32_t)((int64_t)r * k / n_rec)), err);
     be->free(be, xdev);
     free(x);
     free(rec);
@@ -335,8 +339,11 @@ pd_status stage_generate(pd_pipeline *p, int resume, pd_error *err)
                        "rerun collect", (long long)d, cfg->target, (long long)p->target.d);
         goto done;
     }
-    if ((st = stage_gen_load(p, &nets, d, max_batch, err)) != PD_OK)
+    if ((st = stage_gen_load(p, &nets, d, max_batch, err)) != PD_OK || (st = stage_runs_check(p, err)) != PD_OK)
         goto done;
+    if (stage_runs_count(cfg) > 1)
+        progress_log(&p->cb, "generate: each model is judged in the task model of its run (%d runs): an original "
+                     "in its own, any other in that of the nearest original", stage_runs_count(cfg));
     gen = malloc((size_t)max_batch * (size_t)d * sizeof(float));
     lat = malloc((size_t)n_gen * (size_t)ae_latent_size(nets.ae) * sizeof(float));
     if (!gen || !lat) {

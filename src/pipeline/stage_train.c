@@ -27,6 +27,7 @@
 #include "pipeline_ctx.h"
 #include "rng.h"
 #include "stage_import.h"
+#include "stage_runs.h"
 #include "stage_util.h"
 #include "state.h"
 #include "train.h"
@@ -75,6 +76,23 @@ static pd_status stage_train_save(pd_pipeline *p, double accuracy, pd_error *err
         return st;
     }
     return state_writer_commit(w, session_state_path(p->session, "task", path, sizeof path), err);
+}
+
+pd_status stage_train_save_run(pd_pipeline *p, int32_t run, pd_error *err)
+{
+    char name[32], path[PD_PATH_MAX];
+    stage_run_state_name(run, name, sizeof name);
+    PD_TRY(pipeline_checkpoint(p, err));
+    pd_state_writer *w;
+    PD_TRY(state_writer_create(&w, "task", err));
+    pd_status st = stage_train_put_model(p, w, 0, err);
+    if (st == PD_OK)
+        st = state_put_i64(w, "run", run, err);
+    if (st != PD_OK) {
+        state_writer_free(w);
+        return st;
+    }
+    return state_writer_commit(w, session_state_path(p->session, name, path, sizeof path), err);
 }
 
 #define STAGE_TRAIN_RUN_V1 9 /* the signature before augment and the step schedule, still written for defaults */

@@ -30,8 +30,6 @@ void stage_stats(const double *v, int64_t n, double *best, double *mean, double 
 void stage_summary_accuracy(pd_session *s, const char *prefix, const double *acc, int64_t n, double *best,
                             double *mean, double *median);
 
-#endif
-
 #include "backend.h"
 #include "state.h"
 
@@ -87,10 +85,12 @@ struct pd_evaluator;
  * model's vector here; the queue evaluates them in groups with pipeline_evaluate_many (one at a time in a job of one
  * process, a few per rank in a job of several) and adds them to the zoo in the order they came, calling on_added
  * after each (progress; a non-OK status, such as a cancellation, stops there). stage_evalq_flush evaluates what
- * waits. */
+ * waits. With several collection runs (stage_runs.h) the queue holds more models, evaluates them run by run and
+ * replaces the stage's evaluator (*ev) by one of the run's task model when the run changes; each model's run goes
+ * to the zoo. */
 typedef struct {
     struct pd_pipeline *p;
-    struct pd_evaluator *ev;
+    struct pd_evaluator **ev; /* the stage's evaluator, of run ev_run's task model */
     pd_zoo *z;
     const char *stage;   /* names an out-of-memory error */
     pd_status (*on_added)(void *ud, pd_error *err);
@@ -101,10 +101,26 @@ typedef struct {
     float *vecs;         /* [cap, d] */
     double *acc, *loss;  /* [cap] */
     uint8_t *pred;       /* [cap, n_test] */
+    int32_t runs, ev_run; /* stage_runs_count; the run *ev judges in */
+    int32_t *run;        /* [cap] each waiting model's run */
+    const float *orig;   /* [k, d] the originals, for stage_run_nearest (stage_evalq_originals) */
+    int32_t k;
+    float *gvecs;        /* runs > 1: one run's vectors [cap, d], results and predictions, and their places */
+    double *gacc;
+    uint8_t *gpred;
+    int32_t *gidx;
 } stage_evalq;
 
-pd_status stage_evalq_init(stage_evalq *q, struct pd_pipeline *p, struct pd_evaluator *ev, pd_zoo *z,
+/* ev: the stage's open evaluator (of p->task as loaded for the stage: run 0). */
+pd_status stage_evalq_init(stage_evalq *q, struct pd_pipeline *p, struct pd_evaluator **ev, pd_zoo *z,
                            const char *stage, pd_status (*on_added)(void *, pd_error *), void *ud, pd_error *err);
+/* The originals orig [k, d] (kept, not copied) whose nearest decides the run of a model stage_evalq_add adds. */
+void stage_evalq_originals(stage_evalq *q, const float *orig, int32_t k);
+/* Add a model judged in the run of the original nearest to it. */
 pd_status stage_evalq_add(stage_evalq *q, const char *kind, const float *vec, pd_error *err);
+/* Add a model judged in run `run`'s task model. */
+pd_status stage_evalq_add_run(stage_evalq *q, const char *kind, const float *vec, int32_t run, pd_error *err);
 pd_status stage_evalq_flush(stage_evalq *q, pd_error *err);
 void stage_evalq_free(stage_evalq *q);
+
+#endif
