@@ -9,15 +9,23 @@
 #include "stage_util.h"
 
 #define STAGE_EVALQ_BYTES (INT64_C(64) << 20) /* the vectors a queue holds at most (beyond one per rank) */
-#define STAGE_EVALQ_RUNS 128                  /* models held with several runs: fewer evaluator changes */
+#define STAGE_EVALQ_RUNS 1024                 /* models held with several runs: each run's evaluator built once */
 
-/* Models a group holds: one in a job of one process (progress and cancellation after every model, as always),
- * else eight per rank; with several collection runs up to STAGE_EVALQ_RUNS, so that the evaluator of a run's task
- * model is built once for many models; all within about 64 MiB of vectors. */
+/* Models evaluated at once: one in a job of one process (progress and cancellation after every model, as always),
+ * else eight per rank. */
+static int32_t stage_evalq_step(void)
+{
+    int size = comm_world()->size;
+    return size <= 1 ? 1 : 8 * size;
+}
+
+/* Models a queue holds: stage_evalq_step; with several collection runs up to STAGE_EVALQ_RUNS, so that the
+ * evaluator of a run's task model is built once for many models (a stage's models, usually); all within about
+ * 64 MiB of vectors. */
 static int32_t stage_evalq_room(int64_t d, int32_t runs)
 {
     int size = comm_world()->size;
-    int64_t cap = size <= 1 ? 1 : 8 * (int64_t)size;
+    int64_t cap = stage_evalq_step();
     if (runs <= 1 && size <= 1)
         return 1;
     if (runs > 1 && cap < STAGE_EVALQ_RUNS)
@@ -82,7 +90,14 @@ static pd_status stage_evalq_run_group(stage_evalq *q, int32_t r, pd_error *err)
         q->ev_run = r;
     }
     double *gloss = q->gacc + q->cap;
-    PD_TRY(pipeline_evaluate_many(q->p, *q->ev, q->gvecs, m, q->gacc, gloss, q->gpred, err));
+    int32_t step = stage_evalq_step();
+    for (int32_t j0 = 0; j0 < m; j0 += step) { /* progress and cancellation as without runs */
+        int32_t nn = m - j0 < step ? m - j0 : step;
+        PD_TRY(pipeline_evaluate_many(q->p, *q->ev, q->gvecs + (int64_t)j0 * q->d, nn, q->gacc + j0, gloss + j0,
+                                      q->gpred + (int64_t)j0 * q->n_test, err));
+        for (int32_t j = 0; j < nn && q->on_added; j++)
+            PD_TRY(q->on_added(q->ud, err));
+    }
     for (int32_t j = 0; j < m; j++) {
         int32_t i = q->gidx[j];
         q->acc[i] = q->gacc[j];
@@ -119,7 +134,7 @@ pd_status stage_evalq_flush(stage_evalq *q, pd_error *err)
         if (id < 0)
             return error_set(err, PD_ERR_NOMEM, "%s: out of memory", q->stage);
         q->z->run[id] = q->run[i];
-        if (q->on_added)
+        if (q->runs <= 1 && q->on_added) /* with runs: called as each was evaluated */
             PD_TRY(q->on_added(q->ud, err));
     }
     return PD_OK;

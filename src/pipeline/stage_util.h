@@ -85,8 +85,9 @@ struct pd_evaluator;
  * model's vector here; the queue evaluates them in groups with pipeline_evaluate_many (one at a time in a job of one
  * process, a few per rank in a job of several) and adds them to the zoo in the order they came, calling on_added
  * after each (progress; a non-OK status, such as a cancellation, stops there). stage_evalq_flush evaluates what
- * waits. With several collection runs (stage_runs.h) the queue holds more models, evaluates them run by run and
- * replaces the stage's evaluator (*ev) by one of the run's task model when the run changes; each model's run goes
+ * waits. With several collection runs (stage_runs.h) the queue holds many models (usually all of a stage's),
+ * evaluates them run by run, replacing the stage's evaluator (*ev) by one of the run's task model when the run
+ * changes, and calls on_added as each is evaluated (they join the zoo in order at the end); each model's run goes
  * to the zoo. */
 typedef struct {
     struct pd_pipeline *p;
