@@ -2,8 +2,15 @@
 # DESCRIPTION (status 0 passes), check DESCRIPTION COMMAND... (passes when the command exits 0; its output is
 # dropped), skip REASON (a check that cannot run here), refused STATUS NEEDLE DESCRIPTION COMMAND... (the command
 # exits STATUS with one line on stderr containing NEEDLE; uses "$work"). Each script ends with: echo "1..$n";
-# [ "$failed" -eq 0 ]
+# [ "$failed" -eq 0 ]. Sourced once "$work" exists: when its path has blanks (a build under such a folder), $work
+# becomes a blank-free symbolic link to it, because the scripts pass paths inside option lists ($tiny) that the
+# shell splits at blanks; the link lives in a fresh folder under TMPDIR, removed when the script exits.
 n=0; failed=0
+case "${work:-}" in
+*[[:space:]]*)
+    tap_link=$(mktemp -d "${TMPDIR:-/tmp}/pdiff-tests.XXXXXX") && ln -s "$work" "$tap_link/work" && work="$tap_link/work"
+    trap 'rm -rf "$tap_link"' EXIT ;;
+esac
 ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
 check() { desc=$1; shift; if "$@" >/dev/null 2>&1; then ok 0 "$desc"; else ok 1 "$desc"; fi; }
 skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
