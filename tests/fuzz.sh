@@ -14,7 +14,7 @@ for target in idx cifar csv config state session safetensors npy; do
         continue
     fi
     # shellcheck disable=SC2086
-    if out=$(echo "$files" | xargs "$top_builddir/tests/fuzz/replay_$target" 2>&1); then
+    if out=$(echo "$files" | tr '\n' '\0' | xargs -0 "$top_builddir/tests/fuzz/replay_$target" 2>&1); then
         echo "ok $n - $target: $count inputs replayed"
     else
         echo "not ok $n - $target: an input of the $count crashed the parser"

@@ -14,7 +14,9 @@ tui_need_tmux() { # skip the whole script (exit 77) when tmux is missing
     fi
 }
 # tui_work NAME [SUBDIR...]: a fresh $top_builddir/tests/work/NAME with data/, sessions/ and the SUBDIRs; $work
-# becomes its absolute path and $PDIFF absolute too
+# becomes a short absolute path to it, a symbolic link in a fresh folder under TMPDIR (removed by
+# tui_kill_server), so that the paths the TUI shows fit the same lines wherever the tree is (a long folder, or one
+# with blanks), and $PDIFF absolute too
 tui_work() {
     work="$top_builddir/tests/work/$1"
     shift
@@ -22,6 +24,9 @@ tui_work() {
     mkdir -p "$work/data" "$work/sessions"
     for sub in "$@"; do mkdir -p "$work/$sub"; done
     work=$(cd "$work" && pwd)
+    if tui_link=$(mktemp -d "${TMPDIR:-/tmp}/pdiff-tui.XXXXXX") && ln -s "$work" "$tui_link/w"; then
+        work="$tui_link/w"
+    fi
     case $PDIFF in /*) ;; *) PDIFF="$(pwd)/$PDIFF" ;; esac
 }
 # tui_server NAME: the private tmux server pdiff-NAME-PID, killed (and its socket removed) on exit
@@ -34,6 +39,7 @@ T() { tmux -u -L "$sock" -f /dev/null "$@"; }
 tui_kill_server() {
     T kill-server > /dev/null 2>&1
     rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$sock"
+    [ -n "${tui_link:-}" ] && rm -rf "$tui_link"
 }
 cleanup() { tui_kill_server; }
 
