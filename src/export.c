@@ -97,10 +97,7 @@ static pd_status export_use_run(pd_export *x, int32_t run, pd_error *err)
     if (run == x->run)
         return PD_OK;
     char name[32], path[PD_PATH_MAX];
-    if (run == 0)
-        snprintf(name, sizeof name, "task");
-    else
-        snprintf(name, sizeof name, "task-r%d", (int)run + 1);
+    pipeline_run_state_name(run, name, sizeof name);
     PD_TRY(export_state_path(x, name, "collect", path, sizeof path, err));
     pd_state *s;
     PD_TRY(state_load(&s, path, "task", err));
@@ -132,6 +129,7 @@ static pd_status export_open_parts(pd_export *x, pd_error *err)
     PD_TRY(target_resolve(&x->target, x->m, x->cfg.target, err));
     PD_TRY(export_state_path(x, "models", "generate", path, sizeof path, err));
     PD_TRY(zoo_load(&x->zoo, path, err));
+    PD_TRY(zoo_check_runs(&x->zoo, pipeline_runs_count(&x->cfg), path, err));
     if (x->zoo.d != x->target.d)
         return error_set(err, PD_ERR_STATE,
                          "%s: vectors of %lld numbers, but the target (%s) of the task model has %lld (rerun collect)",
@@ -260,7 +258,7 @@ pd_status export_safetensors(pd_export *x, int32_t id, const char *dir, char *pa
                           "id", sid, "accuracy", acc, "target", x->target.names, "arch",
                           model_arch_name(sp->arch), "input", input, "classes", classes, "width", width,
                           "format", "pt", "run", run};
-    int runs = strcmp(x->cfg.collect_mode, "independent") == 0 && !x->cfg.checkpoints[0];
+    int runs = pipeline_runs_count(&x->cfg) > 1;
     int n_meta = (int)(sizeof meta / sizeof meta[0] / 2) - !runs; /* "run" (1, 2, ...): the independent mode's */
     PD_TRY(model_io_save(x->m, file, x->batches, meta, n_meta, err));
     if (path && size > 0)

@@ -82,6 +82,12 @@ int pipeline_ranks_end(void);
  * second into *models_per_s. */
 pd_status pipeline_bench_evaluate(const pd_config *cfg, int32_t n, double *models_per_s, pd_error *err);
 
+/* collect_mode=independent's runs (src/pipeline/stage_runs.h): how many task models the collection came from
+ * (collect_runs in that mode, else 1), and the state file name of run r's model: "task" (r = 0) or "task-rN"
+ * (N = r + 1). */
+int32_t pipeline_runs_count(const pd_config *c);
+void pipeline_run_state_name(int32_t run, char *name, size_t size);
+
 /* Version strings recorded in config.csv and printed by --version. */
 const char *pipeline_version(void);
 

@@ -302,3 +302,12 @@ pd_status zoo_load(pd_zoo *z, const char *path, pd_error *err)
     state_free(s);
     return st;
 }
+
+pd_status zoo_check_runs(const pd_zoo *z, int32_t runs, const char *path, pd_error *err)
+{
+    for (int32_t i = 0; i < z->n; i++)
+        if (z->run[i] >= runs)
+            return error_set(err, PD_ERR_STATE, "%s: model %d: run %d, but the session's collection has %d run%s",
+                             path, (int)i, (int)z->run[i] + 1, (int)runs, runs == 1 ? "" : "s");
+    return PD_OK;
+}

@@ -56,5 +56,7 @@ int32_t zoo_accuracies(const pd_zoo *z, const char *kind, double *acc);
 pd_status zoo_write_csv(const pd_zoo *z, const char *path, pd_error *err);
 pd_status zoo_save(const pd_zoo *z, const char *path, pd_error *err);
 pd_status zoo_load(pd_zoo *z, const char *path, pd_error *err);
+/* PD_ERR_STATE naming path and the first model whose run is not below runs (the session's number of runs). */
+pd_status zoo_check_runs(const pd_zoo *z, int32_t runs, const char *path, pd_error *err);
 
 #endif

@@ -305,6 +305,23 @@ static void test_zoo_round_trip(void)
     tap_ok(same, "models.bin round trip: every kind, number, vector, prediction and label bit for bit");
     zoo_free(&y);
 
+    /* runs (collect_mode=independent): saved, loaded, and checked against the session's number of runs */
+    z.run[5] = 2;
+    tap_ok(zoo_save(&z, wpath("runs.bin"), &err) == PD_OK && zoo_load(&y, wpath("runs.bin"), &err) == PD_OK &&
+               y.run[5] == 2 && y.run[4] == 0,
+           "a model's run round trips (%s)", err.msg);
+    tap_ok(zoo_check_runs(&y, 3, "runs.bin", &err) == PD_OK, "run 3 of a 3-run session passes");
+    err = (pd_error){0};
+    tap_ok(zoo_check_runs(&y, 2, "runs.bin", &err) == PD_ERR_STATE && strstr(err.msg, "runs.bin: model 5: run 3") &&
+               strstr(err.msg, "has 2 runs"),
+           "run 3 in a 2-run session is refused, naming the file and the model: %s", err.msg);
+    err = (pd_error){0};
+    tap_ok(zoo_check_runs(&y, 1, "runs.bin", &err) == PD_ERR_STATE && strstr(err.msg, "has 1 run") &&
+               !strstr(err.msg, "1 runs"),
+           "and in a single trajectory: %s", err.msg);
+    zoo_free(&y);
+    z.run[5] = 0;
+
     /* without labels: none come back */
     free(z.labels);
     z.labels = NULL;

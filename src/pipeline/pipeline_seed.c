@@ -34,9 +34,10 @@ static pd_status pipeline_seed_copy(const char *src_dir, const char *dst_dir, co
  * source has in a row. */
 static pd_status pipeline_seed_runs(const char *src_dir, const char *dst_dir, pd_error *err)
 {
-    for (int n = 2;; n++) {
-        char name[64], src[PD_PATH_MAX];
-        snprintf(name, sizeof name, "state/task-r%d.bin", n);
+    for (int32_t r = 1;; r++) {
+        char run[32], name[64], src[PD_PATH_MAX];
+        pipeline_run_state_name(r, run, sizeof run);
+        snprintf(name, sizeof name, "state/%s.bin", run);
         PD_TRY(path_join(src, sizeof src, src_dir, name, err));
         FILE *f = fopen(src, "rb");
         if (!f)

@@ -335,6 +335,7 @@ static pd_status analyze_prepare(pd_pipeline *p, pd_zoo *z, const char *path, pd
         return error_set(err, PD_ERR_STATE, "%s: no test labels (rerun generate)", path);
     PD_TRY(pipeline_load_task(p, err));
     PD_TRY(stage_runs_check(p, err));
+    PD_TRY(zoo_check_runs(z, pipeline_runs_count(&p->cfg), path, err));
     PD_TRY(analyze_check_test(p, z, path, err));
     PD_TRY(pipeline_need_target(p, err));
     if (p->target.d != z->d)

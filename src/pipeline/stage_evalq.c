@@ -40,7 +40,7 @@ pd_status stage_evalq_init(stage_evalq *q, struct pd_pipeline *p, struct pd_eval
                            const char *stage, pd_status (*on_added)(void *, pd_error *), void *ud, pd_error *err)
 {
     *q = (stage_evalq){.p = p, .ev = ev, .z = z, .stage = stage, .on_added = on_added, .ud = ud, .d = z->d,
-                       .n_test = evaluator_test_count(*ev), .runs = stage_runs_count(&p->cfg), .ev_run = 0};
+                       .n_test = evaluator_test_count(*ev), .runs = pipeline_runs_count(&p->cfg), .ev_run = 0};
     q->cap = stage_evalq_room(q->d, q->runs);
     size_t cap = (size_t)q->cap, vbytes = cap * (size_t)q->d * sizeof(float), pbytes = cap * (size_t)q->n_test;
     q->kind = malloc(cap * sizeof *q->kind);

@@ -341,9 +341,9 @@ pd_status stage_generate(pd_pipeline *p, int resume, pd_error *err)
     }
     if ((st = stage_gen_load(p, &nets, d, max_batch, err)) != PD_OK || (st = stage_runs_check(p, err)) != PD_OK)
         goto done;
-    if (stage_runs_count(cfg) > 1)
+    if (pipeline_runs_count(cfg) > 1)
         progress_log(&p->cb, "generate: each model is judged in the task model of its run (%d runs): an original "
-                     "in its own, any other in that of the nearest original", stage_runs_count(cfg));
+                     "in its own, any other in that of the nearest original", pipeline_runs_count(cfg));
     gen = malloc((size_t)max_batch * (size_t)d * sizeof(float));
     lat = malloc((size_t)n_gen * (size_t)ae_latent_size(nets.ae) * sizeof(float));
     if (!gen || !lat) {

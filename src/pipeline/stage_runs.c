@@ -7,7 +7,7 @@
 #include "path.h"
 #include "pipeline_ctx.h"
 
-int32_t stage_runs_count(const pd_config *c)
+int32_t pipeline_runs_count(const pd_config *c)
 {
     if (strcmp(c->collect_mode, "independent") != 0 || c->checkpoints[0] || c->collect_runs < 1)
         return 1;
@@ -26,7 +26,7 @@ int32_t stage_run_first(int32_t k, int32_t runs, int32_t r)
 
 int32_t stage_run_of_original(const pd_config *c, int32_t k, int32_t i)
 {
-    int32_t runs = stage_runs_count(c);
+    int32_t runs = pipeline_runs_count(c);
     if (runs > k)
         runs = k;
     for (int32_t r = runs - 1; r > 0; r--)
@@ -37,7 +37,7 @@ int32_t stage_run_of_original(const pd_config *c, int32_t k, int32_t i)
 
 int32_t stage_run_nearest(const pd_config *c, const float *orig, int32_t k, int64_t d, const float *v)
 {
-    if (stage_runs_count(c) <= 1 || k < 1)
+    if (pipeline_runs_count(c) <= 1 || k < 1)
         return 0;
     int32_t best = 0;
     double best_d2 = -1.0;
@@ -56,7 +56,7 @@ int32_t stage_run_nearest(const pd_config *c, const float *orig, int32_t k, int6
     return stage_run_of_original(c, k, best);
 }
 
-void stage_run_state_name(int32_t run, char *name, size_t size)
+void pipeline_run_state_name(int32_t run, char *name, size_t size)
 {
     if (run <= 0)
         snprintf(name, size, "task");
@@ -70,7 +70,7 @@ static pd_status stage_run_need(pd_pipeline *p, int32_t run, pd_error *err)
     if (run == 0)
         return pipeline_need_state(p, "task", PD_STAGE_TRAIN, err);
     char name[32], path[PD_PATH_MAX];
-    stage_run_state_name(run, name, sizeof name);
+    pipeline_run_state_name(run, name, sizeof name);
     if (pipeline_has_state(p, name, path, sizeof path))
         return PD_OK;
     return error_set(err, PD_ERR_STATE,
@@ -87,7 +87,7 @@ pd_status stage_runs_use(pd_pipeline *p, int32_t run, pd_error *err)
         return pipeline_load_task(p, err);
     PD_TRY(stage_run_need(p, run, err));
     char name[32];
-    stage_run_state_name(run, name, sizeof name);
+    pipeline_run_state_name(run, name, sizeof name);
     p->task_run = -1;
     PD_TRY(pipeline_load_task_state(p, name, err));
     p->task_run = run;
@@ -96,7 +96,7 @@ pd_status stage_runs_use(pd_pipeline *p, int32_t run, pd_error *err)
 
 pd_status stage_runs_check(pd_pipeline *p, pd_error *err)
 {
-    int32_t runs = stage_runs_count(&p->cfg);
+    int32_t runs = pipeline_runs_count(&p->cfg);
     for (int32_t r = 1; r < runs; r++)
         PD_TRY(stage_run_need(p, r, err));
     return PD_OK;

@@ -21,11 +21,10 @@
 
 #include "config.h"
 #include "error.h"
+#include "pipeline.h"
 
 struct pd_pipeline;
 
-/* The number of task models the collection came from: collect_runs in the independent mode, else 1. */
-int32_t stage_runs_count(const pd_config *c);
 /* The checkpoints of run r of `runs` among k: k / runs, the first k mod runs runs one more; the index of its first. */
 int32_t stage_run_k(int32_t k, int32_t runs, int32_t r);
 int32_t stage_run_first(int32_t k, int32_t runs, int32_t r);
@@ -33,8 +32,6 @@ int32_t stage_run_first(int32_t k, int32_t runs, int32_t r);
 int32_t stage_run_of_original(const pd_config *c, int32_t k, int32_t i);
 /* The run of the original (orig [k, d]) nearest to v [d]; 0 with a single run. */
 int32_t stage_run_nearest(const pd_config *c, const float *orig, int32_t k, int64_t d, const float *v);
-/* The state file name of run r's task model: "task" (r = 0) or "task-rN". */
-void stage_run_state_name(int32_t run, char *name, size_t size);
 /* Put run r's task model into p->task (nothing when it holds it already). PD_ERR_STATE naming the file when it
  * is missing (a session collected before the runs' models were kept: rerun collect). */
 pd_status stage_runs_use(struct pd_pipeline *p, int32_t run, pd_error *err);

@@ -81,7 +81,7 @@ static pd_status stage_train_save(pd_pipeline *p, double accuracy, pd_error *err
 pd_status stage_train_save_run(pd_pipeline *p, int32_t run, pd_error *err)
 {
     char name[32], path[PD_PATH_MAX];
-    stage_run_state_name(run, name, sizeof name);
+    pipeline_run_state_name(run, name, sizeof name);
     PD_TRY(pipeline_checkpoint(p, err));
     pd_state_writer *w;
     PD_TRY(state_writer_create(&w, "task", err));

@@ -102,7 +102,7 @@ typedef struct {
     float *vecs;         /* [cap, d] */
     double *acc, *loss;  /* [cap] */
     uint8_t *pred;       /* [cap, n_test] */
-    int32_t runs, ev_run; /* stage_runs_count; the run *ev judges in */
+    int32_t runs, ev_run; /* pipeline_runs_count; the run *ev judges in */
     int32_t *run;        /* [cap] each waiting model's run */
     const float *orig;   /* [k, d] the originals, for stage_run_nearest (stage_evalq_originals) */
     int32_t k;
