@@ -7,6 +7,8 @@
 #ifndef PD_BLAS_H
 #define PD_BLAS_H
 
+#include <stdint.h>
+
 /* OpenBLAS's kernel name ("SkylakeX", "Prescott", ...). */
 const char *blas_core_name(void);
 /* The kernel family this CPU should use when OpenBLAS picked the generic fallback, or NULL when its
@@ -32,6 +34,13 @@ const char *blas_own_kernel(void);
  * cannot run here (no AVX-512, or out of memory: C untouched), 1 when done. */
 int blas_own_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
                    int ldb, float beta, float *c, int ldc);
+/* The same with B packed once for many products (what the Winograd gather's prepared weights hold): the floats
+ * of B [k, n] (tb: stored [n, k]) packed (0 where the kernel cannot run), packing it into a 64-byte aligned
+ * buffer of that size, and the product with it, equal to blas_own_sgemm's bit for bit. */
+int64_t blas_own_packed_floats(int n, int k);
+void blas_own_pack(int tb, int n, int k, const float *b, int ldb, float *packed);
+int blas_own_sgemm_packed(int ta, int m, int n, int k, float alpha, const float *a, int lda, const float *packed,
+                          float beta, float *c, int ldc);
 /* What PDIFF_GEMM asks for: "default" (unset or another value), "blas" or "own". */
 const char *blas_gemm_setting(void);
 /* Replace that setting for the whole process ("default", "blas" or "own"; tests compare the paths in one process);

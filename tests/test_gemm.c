@@ -4,7 +4,8 @@
  * dimensions, alpha and beta, and a C full of NaN where beta is 0 (never read). The bound is the rigorous one of a
  * float sum of k products, (k + 2) u sum |alpha a b| + 2 u |beta c|, u = 2^-24. Where one k block holds the whole
  * sum (k <= 448), alpha = 1 and beta = 0, the kernel's sum is one chain of FMAs in k's order: it must equal
- * fmaf's chain bit for bit. Skips (77) on a CPU without AVX-512. */
+ * fmaf's chain bit for bit. B packed once (blas_own_pack, the Winograd gather's prepared weights) must give
+ * what packing it inside the call gives, bit for bit. Skips (77) on a CPU without AVX-512. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -95,6 +96,38 @@ static int run_case(const gemm_case *t, uint64_t seed)
     return ok;
 }
 
+/* B packed once (blas_own_pack) gives blas_own_sgemm's floats bit for bit (several panels and k blocks included). */
+static void packed_case(const gemm_case *t, uint64_t seed)
+{
+    int lda = (t->ta ? t->m : t->k) + t->pad, ldb = (t->tb ? t->k : t->n) + t->pad, ldc = t->n + t->pad;
+    int64_t na = (int64_t)(t->ta ? t->k : t->m) * lda, nb = (int64_t)(t->tb ? t->n : t->k) * ldb;
+    int64_t nc = (int64_t)t->m * ldc, np = blas_own_packed_floats(t->n, t->k);
+    float *a = malloc((size_t)na * sizeof *a), *b = malloc((size_t)nb * sizeof *b), *c = malloc((size_t)nc * sizeof *c);
+    float *c1 = malloc((size_t)nc * sizeof *c1), *pk = NULL;
+    if (!a || !b || !c || !c1 || np <= 0 || posix_memalign((void **)&pk, 64, (size_t)np * sizeof *pk) != 0) {
+        tap_ok(0, "packed: out of memory (or no packed size: %lld)", (long long)np);
+        return;
+    }
+    for (int64_t i = 0; i < na; i++)
+        a[i] = rnd(seed, i);
+    for (int64_t i = 0; i < nb; i++)
+        b[i] = rnd(seed + 1, i);
+    for (int64_t i = 0; i < nc; i++)
+        c[i] = c1[i] = rnd(seed + 2, i);
+    memset(pk, 0xff, (size_t)np * sizeof *pk); /* NaN: a float the packing forgot would show */
+    blas_own_pack(t->tb, t->n, t->k, b, ldb, pk);
+    int r0 = blas_own_sgemm(t->ta, t->tb, t->m, t->n, t->k, t->alpha, a, lda, b, ldb, t->beta, c, ldc);
+    int r1 = blas_own_sgemm_packed(t->ta, t->m, t->n, t->k, t->alpha, a, lda, pk, t->beta, c1, ldc);
+    tap_ok(r0 && r1 && memcmp(c, c1, (size_t)nc * sizeof *c) == 0,
+           "B packed once: ta %d tb %d m %d n %d k %d pad %d beta %g: the same floats as packing in the call", t->ta,
+           t->tb, t->m, t->n, t->k, t->pad, (double)t->beta);
+    free(a);
+    free(b);
+    free(c);
+    free(c1);
+    free(pk);
+}
+
 int main(void)
 {
     if (!blas_own_kernel())
@@ -126,6 +159,12 @@ int main(void)
     };
     for (size_t i = 0; i < sizeof big / sizeof big[0]; i++)
         run_case(&big[i], seed += 3);
+    static const gemm_case packed[] = {
+        {0, 1, 300, 512, 512, 0, 1.0f, 0.0f}, {0, 1, 100, 33, 7, 3, 1.0f, 0.0f},  {1, 0, 29, 2080, 20, 0, 2.0f, 0.5f},
+        {0, 0, 30, 530, 1300, 2, 1.0f, 0.0f}, {1, 1, 20, 40, 449, 1, 1.0f, 1.0f}, {0, 1, 401, 1100, 896, 0, 1.0f, 0.0f},
+    };
+    for (size_t i = 0; i < sizeof packed / sizeof packed[0]; i++)
+        packed_case(&packed[i], seed += 3);
     /* the empty cases: nothing to do, C untouched */
     float c[4] = {1, 2, 3, 4}, a[4] = {1, 1, 1, 1};
     int r0 = blas_own_sgemm(0, 0, 0, 2, 2, 1.0f, a, 2, a, 2, 0.0f, c, 2);

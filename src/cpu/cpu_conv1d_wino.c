@@ -20,6 +20,7 @@
  * running single-threaded: pdiff's own AVX-512 kernel where the CPU has it (cpu_gemm512.h: 1.5x OpenBLAS's AVX2
  * kernels and 1.05-1.1x its AVX-512 ones on these shapes), else OpenBLAS. Every sum runs in a fixed order.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,9 +34,34 @@
 #define CPU_WINO_FLOATS (1 << 21)
 #define CPU_WINO_N 6 /* transform size: 4 outputs + 3 - 1 */
 
-int64_t cpu_conv1d_wino_pack_floats(const cpu_conv1d_geom *g)
+/* Floats of the transformed weights Wt [6, cs, cg]. */
+static int64_t cpu_wino_wt_floats(const cpu_conv1d_geom *g)
 {
     return CPU_WINO_N * (int64_t)g->cs * g->cg;
+}
+
+/* Floats of one plane of Wt packed for the gather's GEMM (M_i = U_i Wt_i^T on pdiff's own kernel), 0 on CPUs
+ * without it. Prepared weights (cpu_conv1d_wino_pack) hold them after Wt, so that a sampler's thousand forwards
+ * do not pack the same weights a thousand times. They depend on the CPU only, not on PDIFF_GEMM, which the tests
+ * change between preparing weights and using them: under PDIFF_GEMM=blas they are prepared and left unused. */
+static int64_t cpu_wino_gb_floats(const cpu_conv1d_geom *g)
+{
+    return cpu_gemm512_available() ? cpu_gemm512_packed_floats(g->cs, g->cg) : 0;
+}
+
+/* The packed planes inside prepared weights wt (64-byte aligned after Wt), or NULL when there are none. */
+static float *cpu_wino_gb_at(const cpu_conv1d_geom *g, const float *wt)
+{
+    if (!wt || cpu_wino_gb_floats(g) == 0)
+        return NULL;
+    uintptr_t at = (uintptr_t)(wt + cpu_wino_wt_floats(g));
+    return (float *)((at + 63) & ~(uintptr_t)63);
+}
+
+int64_t cpu_conv1d_wino_pack_floats(const cpu_conv1d_geom *g)
+{
+    int64_t gb = cpu_wino_gb_floats(g);
+    return cpu_wino_wt_floats(g) + (gb ? 16 + CPU_WINO_N * gb : 0);
 }
 
 typedef struct {
@@ -64,7 +90,18 @@ static void cpu_wino_pack_task(void *ctx, int64_t a, int thread)
     }
 }
 
-void cpu_conv1d_wino_pack(pd_backend *be, const cpu_conv1d_geom *g, float *wt, const float *w)
+/* Plane i of Wt into its GEMM packing (B of M_i = U_i Wt_i^T: Wt_i is [cs, cg], transposed). */
+static void cpu_wino_gb_task(void *ctx, int64_t i, int thread)
+{
+    (void)thread;
+    const cpu_wino_pack_job *jb = ctx;
+    const cpu_conv1d_geom *g = jb->g;
+    cpu_gemm512_pack(1, g->cs, g->cg, jb->wt + i * g->cs * g->cg, g->cg,
+                     cpu_wino_gb_at(g, jb->wt) + i * cpu_wino_gb_floats(g));
+}
+
+/* wt [6, cs, cg] = the transformed weights of w */
+static void cpu_wino_transform(pd_backend *be, const cpu_conv1d_geom *g, float *wt, const float *w)
 {
     cpu_wino_pack_job jb = {g, wt, w};
     if ((int64_t)g->cs * g->cg < 16384) {
@@ -73,6 +110,20 @@ void cpu_conv1d_wino_pack(pd_backend *be, const cpu_conv1d_geom *g, float *wt, c
         return;
     }
     cpu_parallel_for(be, g->cs, cpu_wino_pack_task, &jb);
+}
+
+void cpu_conv1d_wino_pack(pd_backend *be, const cpu_conv1d_geom *g, float *wt, const float *w)
+{
+    cpu_wino_transform(be, g, wt, w);
+    if (!cpu_wino_gb_at(g, wt))
+        return;
+    cpu_wino_pack_job jb = {g, wt, w};
+    if ((int64_t)g->cs * g->cg < 16384) {
+        for (int i = 0; i < CPU_WINO_N; i++)
+            cpu_wino_gb_task(&jb, i, 0);
+        return;
+    }
+    cpu_parallel_for(be, CPU_WINO_N, cpu_wino_gb_task, &jb);
 }
 
 /* ---- transforms (one sample; rows of the [l, c] blocks are channel vectors) ------------------------------ */
@@ -361,6 +412,7 @@ typedef struct {
     float *s_out, *g_out;       /* outputs (at most one) [n, cs, ls] / [n, cg, lg] */
     const float *s_in, *g_in;   /* inputs [n, cs, ls] / [n, cg, lg] */
     const float *wt;            /* [6, cs, cg] */
+    const float *gb;            /* the gather's planes of Wt packed for pdiff's GEMM (prepared weights), or NULL */
     const float *bias;          /* of the output: [cs] or [cg]; may be NULL */
     float *dw;                  /* [cs, cg, 3] or NULL */
     float *dwt;                 /* [6, cs, cg]: dWt summed over the chunks */
@@ -503,10 +555,13 @@ static void cpu_wino_gemm_task(void *ctx, int64_t task, int thread)
     int i = cpu_wino_rows(pl, task, ncol, &r0, &r1);
     int64_t cw = (int64_t)g->cs * g->cg, us = (int64_t)ncol * g->cg, ms = (int64_t)ncol * g->cs;
     if (r1 > r0) {
-        if (!pl->g_out) /* the gather */
-            cpu_gemm_hot(1, 0, 1, r1 - r0, g->cs, g->cg, 1.0f, pl->u + i * us + (int64_t)r0 * g->cg, g->cg,
-                         pl->wt + i * cw, g->cg, 0.0f, pl->m + i * ms + (int64_t)r0 * g->cs, g->cs);
-        else
+        if (!pl->g_out) { /* the gather */
+            const float *u = pl->u + i * us + (int64_t)r0 * g->cg;
+            float *m = pl->m + i * ms + (int64_t)r0 * g->cs;
+            if (!pl->gb || !cpu_gemm512_packed(0, r1 - r0, g->cs, g->cg, 1.0f, u, g->cg,
+                                               pl->gb + i * cpu_wino_gb_floats(g), 0.0f, m, g->cs))
+                cpu_gemm_hot(1, 0, 1, r1 - r0, g->cs, g->cg, 1.0f, u, g->cg, pl->wt + i * cw, g->cg, 0.0f, m, g->cs);
+        } else
             cpu_gemm_hot(1, 0, 0, r1 - r0, g->cg, g->cs, 1.0f, pl->m + i * ms + (int64_t)r0 * g->cs, g->cs,
                          pl->wt + i * cw, g->cg, 0.0f, pl->u + i * us + (int64_t)r0 * g->cg, g->cg);
     }
@@ -558,14 +613,15 @@ static void cpu_wino_run(cpu_wino_plan *plan, const float *w, const float *wt)
     nb = nb < 1 ? 1 : (nb > g->n ? g->n : nb);
     int32_t nchunks = (int32_t)((g->n + nb - 1) / nb);
     nb = (g->n + nchunks - 1) / nchunks; /* equal chunks */
-    int64_t pw = cpu_conv1d_wino_pack_floats(g), nwt = wt || !fwd ? 0 : pw;
+    int64_t pw = cpu_wino_wt_floats(g), nwt = wt || !fwd ? 0 : pw;
+    pl.gb = cpu_gemm_mode() == 1 ? NULL : cpu_wino_gb_at(g, wt); /* NULL unless wt is prepared weights */
     int64_t ndwt = dw ? pw : 0;
     pl.blk = (4 * (int64_t)pl.tiles + 2) * (g->cs > g->cg ? g->cs : g->cg);
     pl.total0 = nwt + ndwt + nb * per + pl.blk;
     float *shared = cpu_scratch(be, 0, (size_t)pl.total0 * sizeof(float));
     PD_ASSERT(shared != NULL);
     if (nwt) {
-        cpu_conv1d_wino_pack(be, g, shared, w);
+        cpu_wino_transform(be, g, shared, w);
         wt = shared;
     }
     pl.wt = wt;

@@ -244,31 +244,87 @@ static float *g_buffer(size_t bytes)
     return b->p;
 }
 
-int cpu_gemm512(int ta, int tb, int32_t m, int32_t n, int32_t k, float alpha, const float *a, int32_t lda,
-                const float *b, int32_t ldb, float beta, float *c, int32_t ldc)
+/* n in balanced panels of whole strips of at most G_NC columns: their number, the widest's columns */
+static int64_t g_panels(int64_t n, int64_t *ncmax)
+{
+    int64_t strips = (n + G_NR - 1) / G_NR, npan = (strips * G_NR + G_NC - 1) / G_NC;
+    *ncmax = (strips + npan - 1) / npan * G_NR;
+    return npan;
+}
+
+/* Columns [*j0, *j1) of panel pj of npan over n (j0 a multiple of G_NR). */
+static void g_panel(int64_t n, int64_t npan, int64_t pj, int64_t *j0, int64_t *j1)
+{
+    int64_t strips = (n + G_NR - 1) / G_NR;
+    *j0 = pj * strips / npan * G_NR;
+    *j1 = (pj + 1) * strips / npan * G_NR;
+    *j1 = *j1 < n ? *j1 : n;
+}
+
+/* Where panel [j0, j1)'s block of k at p0 lies in B packed whole (cpu_gemm512_pack): the panels one after the
+ * other (every panel before j0 is whole strips: j0 k floats), each as its k blocks in order. */
+static int64_t g_packed_at(int64_t k, int64_t j0, int64_t j1, int64_t p0)
+{
+    return j0 * k + p0 * ((j1 - j0 + G_NR - 1) / G_NR * G_NR);
+}
+
+/* The GEMM, with B packed here block by block (packed NULL) or already packed whole. */
+static int g_gemm(int ta, int tb, int32_t m, int32_t n, int32_t k, float alpha, const float *a, int32_t lda,
+                  const float *b, int32_t ldb, const float *packed, float beta, float *c, int32_t ldc)
 {
     if (m <= 0 || n <= 0)
         return 1;
     if (k <= 0)
         return 0; /* cpu_sgemm's rule for an empty sum */
-    /* n in balanced panels of whole strips of at most G_NC columns */
-    int64_t kcmax = k < G_KC ? k : G_KC;
-    int64_t strips = (n + G_NR - 1) / G_NR, npan = (strips * G_NR + G_NC - 1) / G_NC;
-    int64_t ncmax = (strips + npan - 1) / npan * G_NR;
-    int64_t nbp = kcmax * ncmax, nap = kcmax * (G_MC + G_MR);
+    int64_t kcmax = k < G_KC ? k : G_KC, ncmax, npan = g_panels(n, &ncmax);
+    int64_t nbp = packed ? 0 : kcmax * ncmax, nap = kcmax * (G_MC + G_MR);
     float *buf = g_buffer((size_t)(nbp + nap) * sizeof(float));
     if (!buf)
         return 0;
     for (int64_t pj = 0; pj < npan; pj++) {
-        int64_t j0 = pj * strips / npan * G_NR, j1 = (pj + 1) * strips / npan * G_NR;
-        j1 = j1 < n ? j1 : n;
+        int64_t j0, j1;
+        g_panel(n, npan, pj, &j0, &j1);
         for (int64_t p0 = 0, kc; p0 < k; p0 += kc) {
             kc = g_kblock(k - p0);
-            g_pack_b(buf, tb, b, ldb, p0, kc, j0, j1 - j0);
-            g_blocks(buf + nbp, buf, ta, a, lda, m, p0, kc, j0, j1 - j0, alpha, p0 == 0 ? beta : 1.0f, c, ldc);
+            const float *bp = packed ? packed + g_packed_at(k, j0, j1, p0) : buf;
+            if (!packed)
+                g_pack_b(buf, tb, b, ldb, p0, kc, j0, j1 - j0);
+            g_blocks(buf + nbp, bp, ta, a, lda, m, p0, kc, j0, j1 - j0, alpha, p0 == 0 ? beta : 1.0f, c, ldc);
         }
     }
     return 1;
+}
+
+int cpu_gemm512(int ta, int tb, int32_t m, int32_t n, int32_t k, float alpha, const float *a, int32_t lda,
+                const float *b, int32_t ldb, float beta, float *c, int32_t ldc)
+{
+    return g_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, NULL, beta, c, ldc);
+}
+
+int64_t cpu_gemm512_packed_floats(int32_t n, int32_t k)
+{
+    if (n <= 0 || k <= 0)
+        return 0;
+    return (int64_t)(n + G_NR - 1) / G_NR * G_NR * k;
+}
+
+void cpu_gemm512_pack(int tb, int32_t n, int32_t k, const float *b, int32_t ldb, float *packed)
+{
+    int64_t ncmax, npan = g_panels(n, &ncmax);
+    for (int64_t pj = 0; n > 0 && pj < npan; pj++) {
+        int64_t j0, j1;
+        g_panel(n, npan, pj, &j0, &j1);
+        for (int64_t p0 = 0, kc; p0 < k; p0 += kc) {
+            kc = g_kblock(k - p0);
+            g_pack_b(packed + g_packed_at(k, j0, j1, p0), tb, b, ldb, p0, kc, j0, j1 - j0);
+        }
+    }
+}
+
+int cpu_gemm512_packed(int ta, int32_t m, int32_t n, int32_t k, float alpha, const float *a, int32_t lda,
+                       const float *packed, float beta, float *c, int32_t ldc)
+{
+    return g_gemm(ta, 0, m, n, k, alpha, a, lda, NULL, 0, packed, beta, c, ldc);
 }
 
 int cpu_gemm512_available(void)
@@ -288,6 +344,25 @@ int cpu_gemm512(int ta, int tb, int32_t m, int32_t n, int32_t k, float alpha, co
 
 int cpu_gemm512_available(void)
 {
+    return 0;
+}
+
+int64_t cpu_gemm512_packed_floats(int32_t n, int32_t k)
+{
+    (void)n, (void)k;
+    return 0;
+}
+
+void cpu_gemm512_pack(int tb, int32_t n, int32_t k, const float *b, int32_t ldb, float *packed)
+{
+    (void)tb, (void)n, (void)k, (void)b, (void)ldb, (void)packed;
+}
+
+int cpu_gemm512_packed(int ta, int32_t m, int32_t n, int32_t k, float alpha, const float *a, int32_t lda,
+                       const float *packed, float beta, float *c, int32_t ldc)
+{
+    (void)ta, (void)m, (void)n, (void)k, (void)alpha, (void)a, (void)lda, (void)packed, (void)beta, (void)c;
+    (void)ldc;
     return 0;
 }
 
@@ -314,6 +389,23 @@ int blas_own_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float
                    int ldb, float beta, float *c, int ldc)
 {
     return cpu_gemm512_available() && k > 0 && cpu_gemm512(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+int64_t blas_own_packed_floats(int n, int k)
+{
+    return cpu_gemm512_packed_floats(n, k);
+}
+
+void blas_own_pack(int tb, int n, int k, const float *b, int ldb, float *packed)
+{
+    if (cpu_gemm512_available())
+        cpu_gemm512_pack(tb, n, k, b, ldb, packed);
+}
+
+int blas_own_sgemm_packed(int ta, int m, int n, int k, float alpha, const float *a, int lda, const float *packed,
+                          float beta, float *c, int ldc)
+{
+    return cpu_gemm512_available() && k > 0 && cpu_gemm512_packed(ta, m, n, k, alpha, a, lda, packed, beta, c, ldc);
 }
 
 const char *blas_gemm_setting(void)

@@ -27,6 +27,15 @@ int cpu_gemm512_available(void);
 int cpu_gemm512(int ta, int tb, int32_t m, int32_t n, int32_t k, float alpha, const float *a, int32_t lda,
                 const float *b, int32_t ldb, float beta, float *c, int32_t ldc);
 
+/* B packed once for many products with the same B (a sampler's weights): cpu_gemm512_packed_floats(n, k) floats
+ * (0 where the own kernel cannot run) hold B [k, n] (tb: stored [n, k]) as cpu_gemm512 packs it, every panel and
+ * k block; packed must be 64-byte aligned. cpu_gemm512_packed then equals cpu_gemm512 with that B bit for bit
+ * (same contract; returns 0 when its buffer for A could not be allocated). */
+int64_t cpu_gemm512_packed_floats(int32_t n, int32_t k);
+void cpu_gemm512_pack(int tb, int32_t n, int32_t k, const float *b, int32_t ldb, float *packed);
+int cpu_gemm512_packed(int ta, int32_t m, int32_t n, int32_t k, float alpha, const float *a, int32_t lda,
+                       const float *packed, float beta, float *c, int32_t ldc);
+
 /* The hot call sites' GEMM: the own kernel when want_own (the call site's measured choice) and PDIFF_GEMM allow
  * it on this CPU, else cpu_sgemm (OpenBLAS). Same contract as cpu_sgemm. */
 void cpu_gemm_hot(int want_own, int ta, int tb, int32_t m, int32_t n, int32_t k, float alpha, const float *a,
