@@ -1,5 +1,6 @@
 /* test_core.c — errors, RNG, thread pool, and that the CPU backend fills every op slot. */
 #include <stdatomic.h>
+#include <time.h>
 
 #include "backend.h"
 #include "error.h"
@@ -89,6 +90,25 @@ static void test_pool(void)
     pool_free(p);
     pool_free(NULL);
     tap_ok(1, "pool_free joins and accepts NULL");
+
+    /* two threads (they spin between jobs where the machine has 2 CPUs): 20 000 short jobs back to back, where the
+     * worker mostly finds the next job while spinning, then jobs after a pause longer than any spin, where it has
+     * blocked and must be woken */
+    static pool_ctx d;
+    p = pool_create(2);
+    for (int round = 0; round < 20000; round++)
+        pool_run(p, 2, pool_task, &d);
+    for (int round = 0; round < 5; round++) {
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        pool_run(p, 1000, pool_task, &d);
+    }
+    ok = atomic_load(&d.hits[0]) == 20005 && atomic_load(&d.hits[1]) == 20005;
+    for (int i = 2; i < 1000; i++)
+        ok = ok && atomic_load(&d.hits[i]) == 5;
+    tap_ok(ok && atomic_load(&d.total) == 20000 + 5 * 999 * 1000 / 2,
+           "a 2-thread pool: every task once over 20 000 back-to-back jobs and jobs after the worker blocked");
+    pool_free(p);
 }
 
 static void test_backend(void)
