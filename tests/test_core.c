@@ -91,9 +91,8 @@ static void test_pool(void)
     pool_free(NULL);
     tap_ok(1, "pool_free joins and accepts NULL");
 
-    /* two threads (they spin between jobs where the machine has 2 CPUs): 20 000 short jobs back to back, where the
-     * worker mostly finds the next job while spinning, then jobs after a pause longer than any spin, where it has
-     * blocked and must be woken */
+    /* two threads: 20 000 short jobs back to back, where the worker is woken for each while the caller may still be
+     * finishing the last, then jobs after a pause, where the worker is certainly asleep and must be woken */
     static pool_ctx d;
     p = pool_create(2);
     for (int round = 0; round < 20000; round++)

@@ -36,23 +36,51 @@ static float at_b(const gemm_case *t, const float *b, int ldb, int p, int j)
     return t->tb ? b[(int64_t)j * ldb + p] : b[(int64_t)p * ldb + j];
 }
 
+/* A case's operands: A and B from the seed, C0 from it (all NaN where beta is 0: never read), C a copy of C0. */
+typedef struct {
+    int lda, ldb, ldc;
+    int64_t nc;
+    float *a, *b, *c, *c0;
+} gemm_ops;
+
+static void ops_free(gemm_ops *o)
+{
+    free(o->a);
+    free(o->b);
+    free(o->c);
+    free(o->c0);
+}
+
+/* 0 when out of memory (nothing left allocated) */
+static int ops_make(gemm_ops *o, const gemm_case *t, uint64_t seed)
+{
+    o->lda = (t->ta ? t->m : t->k) + t->pad, o->ldb = (t->tb ? t->k : t->n) + t->pad, o->ldc = t->n + t->pad;
+    int64_t na = (int64_t)(t->ta ? t->k : t->m) * o->lda, nb = (int64_t)(t->tb ? t->n : t->k) * o->ldb;
+    o->nc = (int64_t)t->m * o->ldc;
+    o->a = malloc((size_t)na * sizeof(float)), o->b = malloc((size_t)nb * sizeof(float));
+    o->c = malloc((size_t)o->nc * sizeof(float)), o->c0 = malloc((size_t)o->nc * sizeof(float));
+    if (!o->a || !o->b || !o->c || !o->c0) {
+        ops_free(o);
+        return 0;
+    }
+    for (int64_t i = 0; i < na; i++)
+        o->a[i] = rnd(seed, i);
+    for (int64_t i = 0; i < nb; i++)
+        o->b[i] = rnd(seed + 1, i);
+    for (int64_t i = 0; i < o->nc; i++)
+        o->c0[i] = t->beta == 0.0f ? NAN : rnd(seed + 2, i);
+    memcpy(o->c, o->c0, (size_t)o->nc * sizeof(float));
+    return 1;
+}
+
 /* One case: 1 when it passed (one TAP line). */
 static int run_case(const gemm_case *t, uint64_t seed)
 {
-    int lda = (t->ta ? t->m : t->k) + t->pad, ldb = (t->tb ? t->k : t->n) + t->pad, ldc = t->n + t->pad;
-    int64_t na = (int64_t)(t->ta ? t->k : t->m) * lda, nb = (int64_t)(t->tb ? t->n : t->k) * ldb;
-    int64_t nc = (int64_t)t->m * ldc;
-    float *a = malloc((size_t)na * sizeof *a), *b = malloc((size_t)nb * sizeof *b), *c = malloc((size_t)nc * sizeof *c);
-    float *c0 = malloc((size_t)nc * sizeof *c0);
-    if (!a || !b || !c || !c0)
+    gemm_ops o;
+    if (!ops_make(&o, t, seed))
         return tap_ok(0, "out of memory");
-    for (int64_t i = 0; i < na; i++)
-        a[i] = rnd(seed, i);
-    for (int64_t i = 0; i < nb; i++)
-        b[i] = rnd(seed + 1, i);
-    for (int64_t i = 0; i < nc; i++)
-        c0[i] = t->beta == 0.0f ? NAN : rnd(seed + 2, i);
-    memcpy(c, c0, (size_t)nc * sizeof *c);
+    int lda = o.lda, ldb = o.ldb, ldc = o.ldc;
+    float *a = o.a, *b = o.b, *c = o.c, *c0 = o.c0;
     int ran = blas_own_sgemm(t->ta, t->tb, t->m, t->n, t->k, t->alpha, a, lda, b, ldb, t->beta, c, ldc);
     const double u = 1.0 / 16777216.0;
     int64_t bad = 0, notbits = 0, padchanged = 0;
@@ -89,42 +117,29 @@ static int run_case(const gemm_case *t, uint64_t seed)
                "%lld not bit for bit, padding changed %lld",
            t->ta, t->tb, t->m, t->n, t->k, t->pad, (double)t->alpha, (double)t->beta, (long long)bad, worst,
            ran ? "" : " (did not run)", (long long)notbits, (long long)padchanged);
-    free(a);
-    free(b);
-    free(c);
-    free(c0);
+    ops_free(&o);
     return ok;
 }
 
 /* B packed once (blas_own_pack) gives blas_own_sgemm's floats bit for bit (several panels and k blocks included). */
 static void packed_case(const gemm_case *t, uint64_t seed)
 {
-    int lda = (t->ta ? t->m : t->k) + t->pad, ldb = (t->tb ? t->k : t->n) + t->pad, ldc = t->n + t->pad;
-    int64_t na = (int64_t)(t->ta ? t->k : t->m) * lda, nb = (int64_t)(t->tb ? t->n : t->k) * ldb;
-    int64_t nc = (int64_t)t->m * ldc, np = blas_own_packed_floats(t->n, t->k);
-    float *a = malloc((size_t)na * sizeof *a), *b = malloc((size_t)nb * sizeof *b), *c = malloc((size_t)nc * sizeof *c);
-    float *c1 = malloc((size_t)nc * sizeof *c1), *pk = NULL;
-    if (!a || !b || !c || !c1 || np <= 0 || posix_memalign((void **)&pk, 64, (size_t)np * sizeof *pk) != 0) {
+    gemm_ops o;
+    int64_t np = blas_own_packed_floats(t->n, t->k);
+    float *pk = NULL;
+    if (np <= 0 || posix_memalign((void **)&pk, 64, (size_t)np * sizeof *pk) != 0 || !ops_make(&o, t, seed)) {
         tap_ok(0, "packed: out of memory (or no packed size: %lld)", (long long)np);
+        free(pk);
         return;
     }
-    for (int64_t i = 0; i < na; i++)
-        a[i] = rnd(seed, i);
-    for (int64_t i = 0; i < nb; i++)
-        b[i] = rnd(seed + 1, i);
-    for (int64_t i = 0; i < nc; i++)
-        c[i] = c1[i] = rnd(seed + 2, i);
     memset(pk, 0xff, (size_t)np * sizeof *pk); /* NaN: a float the packing forgot would show */
-    blas_own_pack(t->tb, t->n, t->k, b, ldb, pk);
-    int r0 = blas_own_sgemm(t->ta, t->tb, t->m, t->n, t->k, t->alpha, a, lda, b, ldb, t->beta, c, ldc);
-    int r1 = blas_own_sgemm_packed(t->ta, t->m, t->n, t->k, t->alpha, a, lda, pk, t->beta, c1, ldc);
-    tap_ok(r0 && r1 && memcmp(c, c1, (size_t)nc * sizeof *c) == 0,
+    blas_own_pack(t->tb, t->n, t->k, o.b, o.ldb, pk);
+    int r0 = blas_own_sgemm(t->ta, t->tb, t->m, t->n, t->k, t->alpha, o.a, o.lda, o.b, o.ldb, t->beta, o.c, o.ldc);
+    int r1 = blas_own_sgemm_packed(t->ta, t->m, t->n, t->k, t->alpha, o.a, o.lda, pk, t->beta, o.c0, o.ldc);
+    tap_ok(r0 && r1 && memcmp(o.c, o.c0, (size_t)o.nc * sizeof(float)) == 0,
            "B packed once: ta %d tb %d m %d n %d k %d pad %d beta %g: the same floats as packing in the call", t->ta,
            t->tb, t->m, t->n, t->k, t->pad, (double)t->beta);
-    free(a);
-    free(b);
-    free(c);
-    free(c1);
+    ops_free(&o);
     free(pk);
 }
 

@@ -100,30 +100,30 @@ static void cpu_wino_gb_task(void *ctx, int64_t i, int thread)
                      cpu_wino_gb_at(g, jb->wt) + i * cpu_wino_gb_floats(g));
 }
 
+/* The weight preparations' tasks: on the calling thread for small weights, else on the backend's threads. */
+static void cpu_wino_pack_for(pd_backend *be, cpu_wino_pack_job *jb, int64_t ntasks, pd_pool_fn fn)
+{
+    if ((int64_t)jb->g->cs * jb->g->cg < 16384) {
+        for (int64_t t = 0; t < ntasks; t++)
+            fn(jb, t, 0);
+        return;
+    }
+    cpu_parallel_for(be, ntasks, fn, jb);
+}
+
 /* wt [6, cs, cg] = the transformed weights of w */
 static void cpu_wino_transform(pd_backend *be, const cpu_conv1d_geom *g, float *wt, const float *w)
 {
     cpu_wino_pack_job jb = {g, wt, w};
-    if ((int64_t)g->cs * g->cg < 16384) {
-        for (int32_t a = 0; a < g->cs; a++)
-            cpu_wino_pack_task(&jb, a, 0);
-        return;
-    }
-    cpu_parallel_for(be, g->cs, cpu_wino_pack_task, &jb);
+    cpu_wino_pack_for(be, &jb, g->cs, cpu_wino_pack_task);
 }
 
 void cpu_conv1d_wino_pack(pd_backend *be, const cpu_conv1d_geom *g, float *wt, const float *w)
 {
     cpu_wino_transform(be, g, wt, w);
-    if (!cpu_wino_gb_at(g, wt))
-        return;
     cpu_wino_pack_job jb = {g, wt, w};
-    if ((int64_t)g->cs * g->cg < 16384) {
-        for (int i = 0; i < CPU_WINO_N; i++)
-            cpu_wino_gb_task(&jb, i, 0);
-        return;
-    }
-    cpu_parallel_for(be, CPU_WINO_N, cpu_wino_gb_task, &jb);
+    if (cpu_wino_gb_at(g, wt))
+        cpu_wino_pack_for(be, &jb, CPU_WINO_N, cpu_wino_gb_task);
 }
 
 /* ---- transforms (one sample; rows of the [l, c] blocks are channel vectors) ------------------------------ */
