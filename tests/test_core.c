@@ -110,6 +110,33 @@ static void test_pool(void)
     pool_free(p);
 }
 
+/* Memory handed back and asked for again is zero again, small blocks (reused from the heap) and large ones (fresh
+ * pages, not written by alloc) alike; every size is 64-byte aligned, 0 bytes included. */
+static void test_backend_alloc_again(pd_backend *be)
+{
+    static const int64_t sizes[3] = {1000, 3, (int64_t)6 << 20};
+    int bad = 0;
+    for (int round = 0; round < 2; round++)
+        for (int k = 0; k < 3; k++) {
+            float *y = backend_alloc_floats(be, sizes[k]);
+            if (!y || ((uintptr_t)y & 63) != 0) {
+                bad++;
+                continue;
+            }
+            for (int64_t i = 0; i < sizes[k]; i += 1 + i / 7)
+                bad += y[i] != 0.0f;
+            bad += y[sizes[k] - 1] != 0.0f;
+            for (int64_t i = 0; i < sizes[k]; i++)
+                y[i] = -2.0f;
+            be->free(be, y);
+        }
+    void *z = be->alloc(be, 0);
+    tap_ok(bad == 0 && z && ((uintptr_t)z & 63) == 0,
+           "memory freed and allocated again is zeroed, 64-byte aligned, also 0 bytes (%d bad)", bad);
+    be->free(be, z);
+    be->free(be, NULL);
+}
+
 static void test_backend(void)
 {
     pd_backend *be;
@@ -127,7 +154,10 @@ static void test_backend(void)
     for (int i = 0; i < 1000; i++)
         zero = zero && x[i] == 0.0f;
     tap_ok(x && zero && ((uintptr_t)x & 63) == 0, "alloc is zeroed and 64-byte aligned");
+    for (int i = 0; x && i < 1000; i++)
+        x[i] = 1.0f;
     be->free(be, x);
+    test_backend_alloc_again(be);
     pd_backend *cuda = NULL;
     pd_status st = backend_create(&cuda, PD_BACKEND_CUDA, 1, &e);
     tap_ok(st == PD_OK || (st == PD_ERR_DEVICE && strstr(e.msg, "cuda")), "device=cuda without a GPU: '%s'",
