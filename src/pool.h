@@ -4,6 +4,10 @@
  * pool's threads (the caller is thread 0 and takes part), and returns when all are done. Tasks are handed out
  * dynamically, so a task's result must not depend on which thread ran it; `thread` is only for picking
  * per-thread scratch. Not re-entrant: do not call pool_run from inside a task.
+ *
+ * Waiting threads (idle workers, the caller for the workers) poll for up to 30 us before they block, but only
+ * while the process is rarely preempted: on a machine shared with other busy processes they block at once
+ * (pool.c says how that is decided).
  */
 #ifndef PD_POOL_H
 #define PD_POOL_H
