@@ -91,8 +91,9 @@ static void test_pool(void)
     pool_free(NULL);
     tap_ok(1, "pool_free joins and accepts NULL");
 
-    /* two threads: 20 000 short jobs back to back, where the worker is woken for each while the caller may still be
-     * finishing the last, then jobs after a pause, where the worker is certainly asleep and must be woken */
+    /* two threads: 20 000 short jobs back to back, where the worker finds the next job while it polls (on a quiet
+     * machine) or is woken for it, then jobs after 20 ms pauses, far longer than any poll (30 us), where the worker
+     * has blocked and must be woken */
     static pool_ctx d;
     p = pool_create(2);
     for (int round = 0; round < 20000; round++)
