@@ -3,7 +3,8 @@
 # and column, report formats, resume after an interrupted stage (same numbers as an uninterrupted run), Ctrl-C and
 # kill -9 in train, collect and ddpm resumed to the same files, a test set other than generate's refused with
 # config.csv kept, state files with values out of range (tests/state_edit) refused, divergence and NaN results
-# refused or warned about, a corrupted state file refused, and a sweep. TAP output.
+# refused or warned about, a corrupted state file refused, the same files at 1, 2 and 3 threads, and a sweep.
+# TAP output.
 : "${PDIFF:=./pdiff}" "${top_builddir:=.}"
 work="$top_builddir/tests/work/pipeline"
 rm -rf "$work"; mkdir -p "$work/data"
@@ -110,6 +111,19 @@ expect_fail() { # STATUS PATTERN DESCRIPTION -- command
 }
 expect_fail 2 "format" "report with an unknown format is a usage error" -- "$PDIFF" report "$s" --format pdf
 expect_fail 1 "nowhere" "report of a missing session names it" -- "$PDIFF" report "$work/nowhere"
+
+# the thread count does not change a result (up to 8 threads): 1 and 3 threads give the 2-thread run's files,
+# and so does a convnet (convolutions, BatchNorm) at 1 and 3 threads
+same_state() { for f in task collect ae ddpm models samples; do cmp -s "$1/state/$f.bin" "$2/state/$f.bin" || return 1; done
+    cmp -s "$1/models.csv" "$2/models.csv" && cmp -s "$1/latents.csv" "$2/latents.csv"; }
+for t in 1 3; do
+    # shellcheck disable=SC2086
+    "$PDIFF" run --session "$work/threads$t" $tiny --set threads=$t --quiet
+    check "threads=$t: the same state files, models.csv and latents.csv as threads=2" same_state "$s" "$work/threads$t"
+    # shellcheck disable=SC2086
+    "$PDIFF" run --session "$work/conv$t" $tiny --set arch=convnet --set threads=$t --quiet
+done
+check "arch=convnet: threads=1 and threads=3 give the same files" same_state "$work/conv1" "$work/conv3"
 
 # resume: stop after the AE stage, resume, same numbers as the uninterrupted run
 r="$work/resumed"
