@@ -59,6 +59,14 @@ typedef struct {
     float eps;
 } pd_bn_eval;
 
+/* A linear layer that takes the place of storing a fused op's output: out [n, o] = in [n, i] w^T + b, with in the
+ * op's output flattened per sample. */
+typedef struct {
+    const float *w, *b; /* [o, i], [o] or NULL */
+    int32_t o;
+    float *out;         /* [n, o] */
+} pd_linear_eval;
+
 typedef enum { PD_BACKEND_CPU, PD_BACKEND_CUDA } pd_backend_kind;
 
 struct pd_backend {
@@ -182,10 +190,13 @@ struct pd_backend {
     /* Optional (NULL where not offered): bn_relu_pool_eval (mx, mn and the BatchNorm pre give the convolution's
      * input [n, cin, h, w]) followed by conv_bn_relu_forward in eval mode with keep == 0, in one pass that
      * stores neither that input nor the convolution's output: out, save_mean and save_rstd equal the two ops'
-     * bit for bit. Returns 0, having done nothing, for a shape it does not cover. */
+     * bit for bit. With head (may be NULL) out is not written either: head->out = linear_forward of it, bit for
+     * bit (the classifier after the block, without the block's output making a trip through memory). Returns 0,
+     * having done nothing, for a shape or head it does not cover. */
     int (*pool_conv_bn_relu_eval)(pd_backend *be, float *out, const float *mx, const float *mn,
                                   const pd_bn_eval *pre, const float *w, const float *b, const pd_conv2d_shape *s,
-                                  const pd_bn_eval *post, float *save_mean, float *save_rstd, int pool);
+                                  const pd_bn_eval *post, float *save_mean, float *save_rstd, int pool,
+                                  const pd_linear_eval *head);
     /* global average pool: out [n, c] = mean over hw of in [n, c, hw] */
     void (*avgpool_forward)(pd_backend *be, float *out, const float *in, int32_t n, int32_t c, int32_t hw);
     void (*avgpool_backward)(pd_backend *be, float *din, const float *dout, int32_t n, int32_t c, int32_t hw,

@@ -538,10 +538,18 @@ const float *model_forward_pooled(pd_model *m, const float *mx, const float *mn,
     pd_conv2d_shape s = conv2d_shape_make(n, ic, ih, iw, cv->c, cv->k, cv->stride, cv->pad);
     pd_bn_eval pre = {P + pb->w_off, P + pb->b_off, B + pb->rm_off, B + pb->rv_off, 1e-5f};
     pd_bn_eval post = {P + cb->w_off, P + cb->b_off, B + cb->rm_off, B + cb->rv_off, 1e-5f};
-    if (!be->pool_conv_bn_relu_eval(be, last->out, mx, mn, &pre, P + cv->w_off, cv->b_off >= 0 ? P + cv->b_off : NULL,
-                                    &s, &post, cb->mean, cb->rstd, cv->fuse == 3))
-        return NULL;
+    const float *w = P + cv->w_off, *b = cv->b_off >= 0 ? P + cv->b_off : NULL;
     int next = from_node + cv->fuse + 1;
+    model_node *fc = next == m->n_nodes - 1 ? &m->nodes[next] : NULL;
+    if (fc && fc->kind == NODE_LINEAR && fc->in == from_node + cv->fuse) { /* the classifier: in the same pass */
+        pd_linear_eval head = {P + fc->w_off, P + fc->b_off, fc->c, fc->out};
+        if (be->pool_conv_bn_relu_eval(be, last->out, mx, mn, &pre, w, b, &s, &post, cb->mean, cb->rstd,
+                                       cv->fuse == 3, &head))
+            return fc->out;
+    }
+    if (!be->pool_conv_bn_relu_eval(be, last->out, mx, mn, &pre, w, b, &s, &post, cb->mean, cb->rstd, cv->fuse == 3,
+                                    NULL))
+        return NULL;
     return next < m->n_nodes ? model_forward(m, last->out, n, 0, next) : last->out;
 }
 

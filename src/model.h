@@ -111,8 +111,10 @@ const float *model_forward_range(pd_model *m, const float *x, int32_t n, int tra
 /* model_forward (eval mode) from from_node, a convolution that the forward runs as one Conv -> BN -> ReLU block,
  * whose input is BatchNorm node bn -> ReLU -> MaxPool (eval mode) of the tensor whose 2x2-window maxima and
  * minima are mx and mn [n, c, h/2, w/2] (bn_relu_pool_eval), computed inside the block where the backend offers
- * pool_conv_bn_relu_eval. Returns the logits as model_forward does, or NULL, having done nothing, where it
- * cannot: the caller then runs bn_relu_pool_eval and model_forward. */
+ * pool_conv_bn_relu_eval; when the block's output goes straight into the last node, a linear classifier, that
+ * runs in the same pass too (the block's output then stays unwritten). Returns the logits as model_forward does,
+ * bit for bit, or NULL, having done nothing, where it cannot: the caller then runs bn_relu_pool_eval and
+ * model_forward. */
 const float *model_forward_pooled(pd_model *m, const float *mx, const float *mn, int bn, int32_t n, int from_node);
 /* Back-propagate dlogits [n, classes] through nodes end..stop_node, accumulating into model_grads(); n and
  * train must match the latest forward, whose input x must still be alive, and stop_node >= its from_node.

@@ -156,13 +156,39 @@ static void test_pool_conv_op(int pool)
     be->bn_relu_pool_eval(be, in, mx, mn, pg, pbeta, pm, pv, 1e-5f, n, ci, h * w);
     be->conv_bn_relu_forward(be, want, x, in, wt, bias, &s, g, bt, rm, rv, sm, sr, pool, 0, 0.1f, 1e-5f, 0);
     int done = be->pool_conv_bn_relu_eval && be->pool_conv_bn_relu_eval(be, got, mx, mn, &pre, wt, bias, &s, &post,
-                                                                         sm, sr, pool);
+                                                                         sm, sr, pool, NULL);
     tap_ok(done, "pool_conv_bn_relu_eval covers cin %d cout %d %dx%d (pool %d)", ci, co, h, w, pool);
     if (done)
         tap_close("pool_conv_bn_relu_eval equals bn_relu_pool_eval -> conv_bn_relu_forward, bit for bit", got, want,
                   osz, 0, 0);
-    float *bufs[] = {mx, mn, in, x, want, got, wt, prm};
-    for (int i = 0; i < 8; i++)
+    /* with a classifier head (10 outputs, and 16, the most the thin path takes): out untouched, the logits of
+     * linear_forward on the block's output, bit for bit; 17 outputs are refused, having done nothing */
+    int64_t fi = osz / n;
+    float *fw = backend_alloc_floats(be, 17 * fi), *fb = backend_alloc_floats(be, 17);
+    float *lw = backend_alloc_floats(be, (int64_t)n * 17), *lg = backend_alloc_floats(be, (int64_t)n * 17);
+    be->randn(be, fw, 17 * fi, 15, 0);
+    be->randn(be, fb, 17, 16, 0);
+    for (int32_t o = 10; o <= 17; o += o == 10 ? 6 : 1) {
+        be->fill(be, got, osz, 7.0f);
+        be->fill(be, lg, (int64_t)n * 17, 7.0f);
+        be->linear_forward(be, lw, want, fw, fb, n, (int32_t)fi, o);
+        pd_linear_eval head = {fw, fb, o, lg};
+        int hd = be->pool_conv_bn_relu_eval && be->pool_conv_bn_relu_eval(be, got, mx, mn, &pre, wt, bias, &s,
+                                                                           &post, sm, sr, pool, &head);
+        int untouched = 1;
+        for (int64_t i = 0; i < osz; i++)
+            untouched = untouched && got[i] == 7.0f;
+        if (o == 17) {
+            tap_ok(!hd && untouched && lg[0] == 7.0f, "a head of 17 outputs is refused, nothing written (pool %d)",
+                   pool);
+            continue;
+        }
+        tap_ok(hd && untouched, "with a head of %d outputs: done, the block's output not written (pool %d)", o, pool);
+        if (hd)
+            tap_close("... its logits equal linear_forward's, bit for bit", lg, lw, (int64_t)n * o, 0, 0);
+    }
+    float *bufs[] = {mx, mn, in, x, want, got, wt, prm, fw, fb, lw, lg};
+    for (int i = 0; i < 12; i++)
         be->free(be, bufs[i]);
 }
 

@@ -67,6 +67,8 @@ typedef struct {
      * made per sample at load_off of the thread's scratch */
     const float *pmx, *pmn, *pk, *pm, *pb;
     int64_t load_off;
+    const pd_linear_eval *head;   /* or NULL: the classifier that replaces out, from the sample's plane at head_off */
+    int64_t head_off;
 } cb_args;
 
 static int cb_kind(const pd_conv2d_shape *s, int pool)
@@ -436,13 +438,13 @@ static void cpu_convbn_backward(pd_backend *be, float *din, float *dw, float *db
 
 static int cpu_pool_convbn_eval(pd_backend *be, float *out, const float *mx, const float *mn, const pd_bn_eval *pre,
                                 const float *w, const float *b, const pd_conv2d_shape *s, const pd_bn_eval *post,
-                                float *save_mean, float *save_rstd, int pool)
+                                float *save_mean, float *save_rstd, int pool, const pd_linear_eval *head)
 {
     /* out [n, cout, ho', wo'], mx, mn [n, cin, h, w], pre [cin], w [cout, cin, 3, 3], b [cout] or NULL, post,
-     * save_mean, save_rstd [cout] */
+     * save_mean, save_rstd [cout]; head: w [o, cout ho' wo'], out [n, o] */
     cb_args a;
     cb_init(&a, be, s, pool != 0);
-    if (s->n <= 0 || a.kind != CB_WINO || s->cin > CB_POOL_MAX_CIN)
+    if (s->n <= 0 || a.kind != CB_WINO || s->cin > CB_POOL_MAX_CIN || (head && head->o > CPU_DENSE_THIN))
         return 0;
     float k[CB_POOL_MAX_CIN];
     cpu_batchnorm_eval_scale(k, pre->gamma, pre->run_var, pre->eps, s->cin);
@@ -460,6 +462,10 @@ static int cpu_pool_convbn_eval(pd_backend *be, float *out, const float *mx, con
     cb_stats(&a, s->n, (float *)post->run_mean, (float *)post->run_var, save_mean, save_rstd, 0, 0.0f, post->eps);
     a.load_off = cb_bn_tmp(&a);
     a.tmp_floats = a.load_off + cb_round((int64_t)s->cin * s->h * s->w);
+    a.head = head;
+    a.head_off = a.tmp_floats;
+    if (head) /* the sample's output plane, for the classifier */
+        a.tmp_floats += cb_round(a.ohw * a.c);
     a.hooks = (cpu_wg_hooks){.emit = cb_wg_emit, .load = cb_wg_load, .ctx = &a,
                              .extra_floats = be->threads * a.tmp_floats, .fast = 1};
     cpu_winograd_forward_hooked(be, NULL, w, s, &a.hooks);

@@ -119,7 +119,14 @@ static void CB_SUFFIX(cb_eval_emit)(const cb_args *a, int32_t smp, const float *
             }
     }
 #undef CB_XV
-    cpu_wg_from_cl(a->out + (int64_t)smp * c * a->ohw, 0, NULL, t, a->wo, c, 0, 0, c, a->ho, a->wo);
+    if (!a->head) {
+        cpu_wg_from_cl(a->out + (int64_t)smp * c * a->ohw, 0, NULL, t, a->wo, c, 0, 0, c, a->ho, a->wo);
+        return;
+    }
+    float *plane = t + a->head_off; /* the sample's [c, ho', wo'], still in cache for the classifier */
+    cpu_wg_from_cl(plane, 0, NULL, t, a->wo, c, 0, 0, c, a->ho, a->wo);
+    const pd_linear_eval *h = a->head;
+    cpu_dense_thin_row(h->out + (int64_t)smp * h->o, plane, h->w, h->b, (int32_t)(c * a->ohw), h->o);
 }
 
 /* dy of one window (block cb): d[i] = g where window value i is the pick and positive */

@@ -35,7 +35,7 @@ typedef struct {
     int acc;
 } cpu_dense_args;
 
-#define CPU_DENSE_THIN 16 /* at most this many outputs: the dot-product forward */
+/* CPU_DENSE_THIN (cpu_ops.h): at most this many outputs take the dot-product forward */
 
 typedef float cpu_dense_v16 __attribute__((vector_size(64), aligned(4), may_alias));
 
@@ -98,6 +98,11 @@ CPU_VEC static void cpu_dense_thin(const cpu_dense_args *a, int32_t r0, int32_t 
         cpu_dense_thin_rows(a->out + (int64_t)r * a->o, a->in + (int64_t)r * a->i, a->w, a->b, a->i, a->o, 2);
     for (; r < r1; r++)
         cpu_dense_thin_rows(a->out + (int64_t)r * a->o, a->in + (int64_t)r * a->i, a->w, a->b, a->i, a->o, 1);
+}
+
+CPU_VEC void cpu_dense_thin_row(float *out, const float *in, const float *w, const float *b, int32_t i, int32_t o)
+{
+    cpu_dense_thin_rows(out, in, w, b, i, o, 1);
 }
 
 static void cpu_dense_forward_rows(const cpu_dense_args *a, int32_t r0, int32_t r1)

@@ -19,4 +19,9 @@ void cpu_instnorm_register(pd_backend *be);  /* cpu_instnorm.c: instnorm */
 void cpu_normact_register(pd_backend *be);   /* cpu_normact.c: norm_act ([temb] [LeakyReLU] InstanceNorm) */
 void cpu_diffusion_register(pd_backend *be); /* cpu_diffusion.c: temb, q_sample, diffusion_step */
 
+/* cpu_dense.c: one row of linear_forward's thin path (o <= CPU_DENSE_THIN outputs), the same floats as
+ * linear_forward gives that row: out [o] = in [i] w^T (+ b) */
+#define CPU_DENSE_THIN 16
+void cpu_dense_thin_row(float *out, const float *in, const float *w, const float *b, int32_t i, int32_t o);
+
 #endif
