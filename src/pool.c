@@ -30,6 +30,8 @@ struct pd_pool {
     atomic_int spin_ns; /* the current poll budget: POOL_SPIN_NS, or 0 while the machine looks shared */
     int64_t jobs;       /* the caller's: jobs since the last count of preemptions, and that count */
     long preempted;
+    long (*count_preemptions)(void *); /* getrusage's count, or a test's (pool_set_preemption_source) */
+    void *count_arg;
     /* the current job */
     pd_pool_fn fn;
     void *ctx;
@@ -86,8 +88,9 @@ static int pool_spin(pd_pool *p, int (*ready)(pd_pool *, uint64_t), uint64_t arg
     }
 }
 
-static long pool_preemptions(void)
+static long pool_rusage_preemptions(void *unused)
 {
+    (void)unused;
     struct rusage ru;
     return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_nivcsw : 0;
 }
@@ -97,7 +100,7 @@ static void pool_tune_spin(pd_pool *p)
 {
     if (++p->jobs < POOL_CHECK_JOBS)
         return;
-    long now = pool_preemptions();
+    long now = p->count_preemptions(p->count_arg);
     int quiet = now - p->preempted < POOL_CHECK_JOBS / POOL_QUIET_JOBS;
     atomic_store_explicit(&p->spin_ns, quiet ? POOL_SPIN_NS : 0, memory_order_relaxed);
     p->preempted = now;
@@ -158,7 +161,9 @@ pd_pool *pool_create(int threads)
     atomic_init(&p->busy, 0);
     atomic_init(&p->quit, 0);
     atomic_init(&p->spin_ns, 0); /* the first window finds out */
-    p->preempted = pool_preemptions();
+    p->count_preemptions = pool_rusage_preemptions;
+    p->count_arg = NULL;
+    p->preempted = pool_rusage_preemptions(NULL);
     p->tid = calloc((size_t)threads, sizeof *p->tid);
     if (!p->tid) {
         free(p);
@@ -190,6 +195,21 @@ void pool_free(pd_pool *p)
     pthread_cond_destroy(&p->done);
     free(p->tid);
     free(p);
+}
+
+void pool_set_preemption_source(pd_pool *p, long (*count)(void *), void *arg)
+{
+    if (!p)
+        return;
+    p->count_preemptions = count ? count : pool_rusage_preemptions;
+    p->count_arg = count ? arg : NULL;
+    p->preempted = p->count_preemptions(p->count_arg);
+    p->jobs = 0;
+}
+
+int pool_poll_budget_ns(const pd_pool *p)
+{
+    return p ? atomic_load_explicit(&p->spin_ns, memory_order_relaxed) : 0;
 }
 
 int pool_threads(const pd_pool *p)

@@ -22,4 +22,10 @@ void pool_free(pd_pool *p);        /* NULL is a no-op */
 int pool_threads(const pd_pool *p);
 void pool_run(pd_pool *p, int64_t ntasks, pd_pool_fn fn, void *ctx);
 
+/* For tests of the poll decision. pool_poll_budget_ns: how long a waiting thread polls now (0: it blocks at
+ * once). pool_set_preemption_source: count the process's involuntary context switches with count(arg) instead of
+ * getrusage (NULL: getrusage again); the window starts over. Call it between pool_runs, from the caller's thread. */
+int pool_poll_budget_ns(const pd_pool *p);
+void pool_set_preemption_source(pd_pool *p, long (*count)(void *), void *arg);
+
 #endif

@@ -145,6 +145,53 @@ static void test_pool(void)
     pool_free(p);
 }
 
+/* The poll decision (pool.c): every 512 jobs the caller counts the process's involuntary context switches and
+ * polls in the next window only if there were fewer than 32; here the count comes from a fake source. */
+static long fake_preemptions(void *arg)
+{
+    return *(long *)arg;
+}
+
+static void run_jobs(pd_pool *p, int jobs, pool_ctx *c)
+{
+    for (int i = 0; i < jobs; i++)
+        pool_run(p, 2, pool_task, c);
+}
+
+static void test_pool_backoff(void)
+{
+    static pool_ctx c;
+    long count = 1000;
+    pd_pool *p = pool_create(2);
+    pool_set_preemption_source(p, fake_preemptions, &count);
+    tap_ok(pool_poll_budget_ns(p) == 0, "a new pool does not poll before its first window is counted");
+    run_jobs(p, 511, &c);
+    int before_window = pool_poll_budget_ns(p);
+    run_jobs(p, 1, &c);
+    tap_ok(before_window == 0 && pool_poll_budget_ns(p) == 30000,
+           "512 jobs without a preemption: the next window polls 30 us (%d, then %d)", before_window,
+           pool_poll_budget_ns(p));
+    count += 31;
+    run_jobs(p, 512, &c);
+    tap_ok(pool_poll_budget_ns(p) == 30000, "31 preemptions in 512 jobs: still polls");
+    count += 32;
+    run_jobs(p, 511, &c);
+    before_window = pool_poll_budget_ns(p);
+    run_jobs(p, 1, &c);
+    tap_ok(before_window == 30000 && pool_poll_budget_ns(p) == 0,
+           "32 preemptions in 512 jobs: blocks at once from the next window on, not before (%d, then %d)",
+           before_window, pool_poll_budget_ns(p));
+    count += 5000;
+    pool_set_preemption_source(p, fake_preemptions, &count); /* the window starts over from this count */
+    run_jobs(p, 512, &c);
+    tap_ok(pool_poll_budget_ns(p) == 30000, "a quiet window after a busy one polls again");
+    pool_set_preemption_source(p, NULL, NULL);
+    run_jobs(p, 512, &c);
+    int ok = atomic_load(&c.hits[0]) == 2560 && atomic_load(&c.hits[1]) == 2560;
+    tap_ok(ok && pool_poll_budget_ns(NULL) == 0, "every task ran once per job throughout (getrusage again at the end)");
+    pool_free(p);
+}
+
 /* Memory handed back and asked for again is zero again, small blocks (reused from the heap) and large ones (fresh
  * pages, not written by alloc) alike; every size is 64-byte aligned, 0 bytes included. */
 static void test_backend_alloc_again(pd_backend *be)
@@ -212,6 +259,7 @@ int main(void)
     test_errors();
     test_rng();
     test_pool();
+    test_pool_backoff();
     test_backend();
     return tap_done();
 }
