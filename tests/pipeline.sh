@@ -25,6 +25,10 @@ for f in config.csv losses.csv params.csv models.csv similarity.csv latents.csv 
     check "session has $f" test -s "$s/$f"
 done
 check "no temporary files left" sh -c "! ls -aR '$s' | grep -q '\.tmp\.'"
+check "progress.csv: the writer's last report, the analyze stage complete (done = total > 0, seconds, pid)" sh -c "
+  test \"\$(head -n 1 '$s/progress.csv')\" = '\"stage\",\"unit\",\"done\",\"total\",\"unit_start\",\"unit_seconds\",\"stage_seconds\",\"pid\"' &&
+  test \$(wc -l < '$s/progress.csv') -eq 2 &&
+  tail -n 1 '$s/progress.csv' | grep -q -E '^\"analyze\",\"analyze\",([1-9][0-9]*),\\1,0,[0-9.e+-]+,[0-9.e+-]+,[1-9][0-9]*\$'"
 hdr() { head -n 1 "$s/$1" | tr -d '"'; }
 check "losses.csv columns" test "$(hdr losses.csv)" = "stage,step,loss,accuracy"
 for st in task collect ae ddpm; do check "losses.csv has $st points" grep -q "^\"$st\"," "$s/losses.csv"; done
@@ -130,6 +134,7 @@ r="$work/resumed"
 # shellcheck disable=SC2086
 "$PDIFF" run --session "$r" $tiny --stages train,collect,ae --quiet; ok $? "run --stages train,collect,ae"
 check "after the ae stage there is no ddpm state yet" test ! -e "$r/state/ddpm.bin"
+check "... and progress.csv ends with the AE's 80 steps of 80" grep -q -E '^"ae","ae",80,80,0,' "$r/progress.csv"
 "$PDIFF" resume "$r" --quiet; ok $? "resume finishes the session"
 strip() { grep -v '^"seconds_' "$1"; }
 check "resumed summary equals the uninterrupted run's" sh -c "test \"\$(grep -v '^\"seconds_' '$s/summary.csv')\" = \"\$(grep -v '^\"seconds_' '$r/summary.csv')\""

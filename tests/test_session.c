@@ -18,6 +18,7 @@
 #include "model.h"
 #include "pipeline.h"
 #include "pool.h"
+#include "progress_file.h"
 #include "report.h"
 #include "results.h"
 #include "session.h"
@@ -465,6 +466,55 @@ static void test_refused(void)
                    "metric,value");
 }
 
+/* ------------------------------------------------------------------------------------------ progress.csv */
+
+/* progress.csv round trips; a row the watcher could not use as it is reads as none. */
+static void test_progress_file(void)
+{
+    const char *dir = fresh("progress");
+    char path[4400];
+    snprintf(path, sizeof path, "%s/progress.csv", dir);
+    unlink(path);
+    pd_progress_snapshot in = {.stage = "generate", .unit = "evaluate", .done = 37, .total = 110, .unit_start = 5,
+                               .unit_seconds = 4.25, .stage_seconds = 19.5, .pid = 31337},
+                         out;
+    tap_ok(!progress_file_read(dir, &out) && out.total == 0 && out.stage[0] == '\0',
+           "progress.csv: none when the file is missing");
+    pd_error err = {0};
+    tap_ok(progress_file_write(dir, &in, &err) == PD_OK && progress_file_read(dir, &out) &&
+               strcmp(out.stage, "generate") == 0 && strcmp(out.unit, "evaluate") == 0 && out.done == 37 &&
+               out.total == 110 && out.unit_start == 5 && out.unit_seconds == 4.25 && out.stage_seconds == 19.5 &&
+               out.pid == 31337,
+           "progress.csv: written and read back (%s)", err.msg);
+    static const char *const head = "stage,unit,done,total,unit_start,unit_seconds,stage_seconds,pid\n";
+    static const struct {
+        const char *row, *why;
+    } bad[] = {
+        {"ae,ae,601,600,0,1,1,7\n", "done over total"},
+        {"ae,ae,10,600,11,1,1,7\n", "unit_start over done"},
+        {"ae,ae,-1,600,0,1,1,7\n", "a negative count"},
+        {"ae,ae,1.5,600,0,1,1,7\n", "a fractional count"},
+        {"ae,ae,10,600,0,-1,1,7\n", "negative seconds"},
+        {"ae,ae,10,600,0,nan,1,7\n", "seconds not a number"},
+        {"ae,ae,10,600,0,1,,7\n", "empty seconds"},
+        {"a-stage-name-too-long,ae,10,600,0,1,1,7\n", "a stage name longer than 15 characters"},
+        {"ae,ae,10,600,0,1,1,7\nae,ae,11,600,0,1,1,7\n", "two rows"},
+        {"", "no row"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[256];
+        snprintf(text, sizeof text, "%s%s", head, bad[i].row);
+        write_raw(path, text);
+        tap_ok(!progress_file_read(dir, &out) && out.total == 0, "progress.csv with %s reads as none", bad[i].why);
+    }
+    write_raw(path, "stage,unit,done,total,unit_seconds,stage_seconds,pid\nae,ae,10,600,1,1,7\n");
+    tap_ok(!progress_file_read(dir, &out), "progress.csv without its unit_start column reads as none");
+    write_raw(path, "pid,stage_seconds,unit_seconds,unit_start,total,done,unit,stage,extra\n7,2,1,3,600,10,ae,ae,x\n");
+    tap_ok(progress_file_read(dir, &out) && out.done == 10 && out.unit_start == 3 && out.stage_seconds == 2,
+           "progress.csv: columns found by name, in any order, others ignored");
+    unlink(path);
+}
+
 /* ------------------------------------------------------------------------------------------ paths */
 
 static void test_paths(void)
@@ -547,6 +597,7 @@ int main(void)
     test_empty();
     test_accepted();
     test_refused();
+    test_progress_file();
     test_paths();
     test_free_null();
     return tap_done();

@@ -6,7 +6,8 @@
 # sessions, o / O sort, / filter, Space marks, c opens the compare view (whole screens at 80x24 and 200x60 against
 # tests/screens/compare-*.txt), d asks and deletes only a real session folder (never what a link names), and
 # `pdiff tui SESSION` on a session a headless `pdiff run` is writing: progress on Run, "watching: running on HOST
-# pid N" on the status line, the final numbers on Results when the run ends.
+# pid N" on the status line, the final numbers on Results when the run ends; a long train stage's count and ETA
+# from the writer's progress.csv, and a watched run that is stopped.
 . "${top_srcdir:-.}/tests/tui_lib.sh" # launch, keys, wait_for, check_screen, check_whole, ok, ...
 tui_need_tmux
 tui_work tui_sessions
@@ -175,7 +176,9 @@ ok $? "its .lock names pid, command and host"
 launch watch 100x30 env LANG=C.UTF-8 LC_ALL=C.UTF-8 "$PDIFF" tui "$live"
 check_screen watch "watching: running on $(uname -n) pid $bg" "the status line says who runs the session" 20
 check_screen watch "[2 Run]" "watching starts on the Run screen"
-check_re watch "ae +.* [0-9]+%  ae [0-9]+/600" "Run shows the AE stage's progress as the files grow" 60
+check_re watch "ae +.* [0-9]+%  ae [0-9]+/600  ETA [0-9]" "Run shows the AE stage's progress and ETA (progress.csv)" 60
+check_re watch "^ watching ae  .  elapsed [0-9:]+  .  stage ETA [0-9:]+  .  session " \
+    "the Run screen's status line: the stage, the writer's elapsed time and the stage's ETA"
 check_re watch "^ train +.*done in" "Run shows the stages done"
 # a second TUI finds the run on Sessions and follows it with Enter
 launch watch2 100x30 env LANG=C.UTF-8 LC_ALL=C.UTF-8 "$PDIFF" tui --set dataset=idx:data --set arch=mlp
@@ -195,6 +198,22 @@ check_screen watch2 "[3 Results]" "the second watcher shows Results too" 20
 check_re watch2 "p-diff .* $pbest" "... with the same final numbers"
 quit watch "the watching TUI exits 0"
 quit watch2 "the second watching TUI exits 0"
+
+# a long train stage: its files record no step count; the count and the ETA come from progress.csv
+long="$work/sessions/long"
+"$PDIFF" run --session "$long" --set "dataset=idx:$work/data" --set arch=mlp --set epochs=10000 --set threads=1 \
+    --quiet 2> "$work/long.err" &
+bg=$!
+wait_file "$long/progress.csv" 30
+ok $? "the headless run writes progress.csv"
+launch watch3 160x30 env LANG=C.UTF-8 LC_ALL=C.UTF-8 "$PDIFF" tui "$long"
+check_re watch3 "^ train +.* [0-9]+%  task [0-9]+/[0-9]+  ETA [0-9]" "a watched train stage shows its step count and ETA" 30
+check_re watch3 "watching: running on .* pid $bg .* ETA [0-9]" "... and the status bar shows the stage's ETA too"
+kill -INT "$bg"
+wait "$bg"
+bg=
+check_screen watch3 "stopped before its results" "a watched run that is stopped: the watcher says so" 20
+quit watch3 "the third watching TUI exits 0"
 
 ! grep -l -E "runtime error|AddressSanitizer|LeakSanitizer" "$work"/*.err 2> /dev/null | sed 's/^/# sanitizer report in /' | grep .
 ok $? "no sanitizer report in any TUI's stderr"

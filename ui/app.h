@@ -209,6 +209,9 @@ typedef struct ui_app {
     char watch_dir[PD_PATH_MAX];       /* the session watched */
     char watch_sig[256];               /* the sizes and times of its files at the last reload */
     double watch_next;                 /* when to look again */
+    long watch_pid;                    /* the writer's pid (its lock file) */
+    double watch_done_s;               /* seconds of the stages it completed (summary.csv) */
+    char watch_prog[160];              /* progress.csv's row at the last look */
 } ui_app;
 
 /* Copy a string into dst[size], truncating (snprintf "%s" without the truncation warnings). */

@@ -85,12 +85,12 @@ double ui_run_elapsed(const ui_app *a)
 
 double ui_run_eta(const ui_app *a, int s)
 {
-    if (s < 0 || s >= PD_STAGE_COUNT || !a->job)
+    if (s < 0 || s >= PD_STAGE_COUNT || (!a->job && !a->watching))
         return NAN;
     const ui_stage *st = &a->stage[s];
-    double t = ui_run_elapsed(a) - st->unit_t0;
+    double t = ui_run_elapsed(a) - st->unit_t0; /* watching: on the writer's clock (watch.c), NaN without it */
     int64_t did = st->done - st->unit_done0;
-    if (st->state != UI_STAGE_RUNNING || st->total <= 0 || did <= 0 || t <= 0)
+    if (st->state != UI_STAGE_RUNNING || st->total <= 0 || did <= 0 || !(t > 0))
         return NAN;
     return (double)(st->total - st->done) * t / (double)did;
 }
@@ -452,9 +452,12 @@ void ui_run_draw(ui_app *a, int y, int h)
                       " running %s  %s  elapsed %s  %s  stage ETA %s, %d more stage%s  %s  ETA run ~ %s  %s  session %s",
                       act >= 0 ? pipeline_stage_name((pd_stage)act) : "", dot, el, dot, eta, left,
                       left == 1 ? "" : "s", dot, all, dot, dir);
-    } else if (dir[0] && a->watching) /* another process writes it (watch.c) */
-        ui_term_textf(y, 0, W, " watching %s  %s  %s", dir, ui_term_glyph(a, "\u00b7", "|"), a->watch_who);
-    else if (dir[0])
+    } else if (dir[0] && a->watching) { /* another process writes it (watch.c) */
+        char eta[32];
+        ui_table_fmt_duration(ui_run_eta(a, act), eta, sizeof eta);
+        ui_term_textf(y, 0, W, " watching %s  %s  elapsed %s  %s  stage ETA %s  %s  session %s",
+                      act >= 0 ? pipeline_stage_name((pd_stage)act) : "", dot, el, dot, eta, dot, dir);
+    } else if (dir[0])
         ui_term_textf(y, 0, W, " session %s  %s  total %s  (no run active; r starts one from Setup; L: log)", dir,
                       dot, el);
     else

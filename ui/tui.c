@@ -112,9 +112,10 @@ static void ui_tui_draw_status(ui_app *a)
         ui_table_fmt_duration(ui_run_eta(a, act), eta, sizeof eta);
     } else if (a->job)
         snprintf(stage, sizeof stage, "starting");
-    else if (a->watching)
+    else if (a->watching) {
         snprintf(stage, sizeof stage, "watching: %.50s", a->watch_who);
-    else if (a->stopping)
+        ui_table_fmt_duration(ui_run_eta(a, act), eta, sizeof eta); /* the running stage's, from progress.csv */
+    } else if (a->stopping)
         snprintf(stage, sizeof stage, "stopping");
     ui_table_fmt_duration(ui_run_elapsed(a), el, sizeof el);
     const char *sep = ui_term_glyph(a, " \u2502 ", " | ");

@@ -1,8 +1,10 @@
 /* watch.c — following a session another process writes (watch.h). Everything comes from the session's files,
  * which the writer replaces whole and atomically (atomic.h): losses.csv at every save and stage end, summary.csv
  * and state/stages.bin at every stage end, run.log as the run logs. A stage is done when summary.csv has its
- * seconds_STAGE; the first stage not done is the running one, and its progress is the last step of its loss
- * curve against the step count of config.csv (train and the stages without a curve show no count). */
+ * seconds_STAGE; the first stage not done is the running one. Its progress comes from progress.csv
+ * (progress_file.h), which the writer rewrites about once a second with its unit, count, total and seconds, so
+ * every stage shows a count and an ETA; a writer that has none (an older pdiff) shows the last step of the
+ * stage's loss curve against the step count of config.csv (train and the stages without a curve: no count). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include "watch.h"
 
 #include "nav.h"
+#include "progress_file.h"
 #include "screen_results.h"
 #include "screen_run.h"
 #include "session.h"
@@ -54,20 +57,42 @@ static int64_t ui_watch_last_step(const pd_results *r, const char *stage)
     return last;
 }
 
+/* The running stage's progress from progress.csv, when the watched writer wrote it for this stage: 1 if so.
+ * The Run screen's clock is then the writer's: the stages done, plus this one's seconds so far. */
+static int ui_watch_progress_file(ui_app *a, ui_stage *st, const char *stage)
+{
+    pd_progress_snapshot ps;
+    if (!progress_file_read(a->watch_dir, &ps) || ps.pid != a->watch_pid || strcmp(ps.stage, stage) != 0)
+        return 0;
+    a->run_seconds = a->watch_done_s + ps.stage_seconds;
+    st->t_start = a->watch_done_s;
+    if (ps.total > 0) {
+        ui_app_copy(st->unit, sizeof st->unit, ps.unit);
+        st->done = ps.done;
+        st->total = ps.total;
+        st->unit_t0 = a->run_seconds - ps.unit_seconds;
+        st->unit_done0 = ps.unit_start;
+    }
+    return 1;
+}
+
 /* The first stage without seconds_STAGE is running: its progress as far as the files tell. */
 static void ui_watch_progress(ui_app *a)
 {
     const pd_results *r = a->res;
     int s = 0;
-    while (s < PD_STAGE_COUNT && a->stage[s].state != UI_STAGE_PENDING)
+    while (s < PD_STAGE_COUNT && a->stage[s].state != UI_STAGE_PENDING && a->stage[s].state != UI_STAGE_RUNNING)
         s++;
     if (s == PD_STAGE_COUNT)
         return;
     ui_stage *st = &a->stage[s];
     st->state = UI_STAGE_RUNNING;
-    st->t_start = isfinite(a->run_seconds) ? a->run_seconds : 0;
-    double total = NAN;
     const char *unit = pipeline_stage_name((pd_stage)s);
+    if (ui_watch_progress_file(a, st, unit))
+        return;
+    st->t_start = a->watch_done_s;
+    st->unit_t0 = NAN; /* no ETA without the writer's clock */
+    double total = NAN;
     if (s == PD_STAGE_COLLECT) {
         double span = ui_watch_config(r, "k_span");
         total = span > 0 ? span : ui_watch_config(r, "k") * ui_watch_config(r, "save_every");
@@ -81,6 +106,16 @@ static void ui_watch_progress(ui_app *a)
         st->done = done;
         st->total = (int64_t)total;
     }
+}
+
+/* progress.csv's row as it is now, "" when there is none. */
+static void ui_watch_prog_row(const char *dir, char *row, size_t size)
+{
+    pd_progress_snapshot ps;
+    row[0] = '\0';
+    if (progress_file_read(dir, &ps))
+        snprintf(row, size, "%s %s %lld %lld %lld %.3f %.3f %ld", ps.stage, ps.unit, (long long)ps.done,
+                 (long long)ps.total, (long long)ps.unit_start, ps.unit_seconds, ps.stage_seconds, ps.pid);
 }
 
 /* The tail of run.log (when the writer keeps one) into the Run screen's log. */
@@ -133,6 +168,7 @@ static void ui_watch_reload(ui_app *a, int running)
         a->sim_c0 = sim[3];
     }
     ui_run_from_results(a);
+    a->watch_done_s = isfinite(a->run_seconds) ? a->run_seconds : 0;
     if (running)
         ui_watch_progress(a);
     ui_watch_log(a);
@@ -181,6 +217,7 @@ void ui_watch_poll(ui_app *a)
         return;
     }
     snprintf(a->watch_who, sizeof a->watch_who, "running on %s pid %ld", who.host[0] ? who.host : "?", who.pid);
+    a->watch_pid = who.pid;
     char sig[sizeof a->watch_sig];
     ui_watch_signature(a->watch_dir, sig, sizeof sig);
     if (!a->watching) {
@@ -190,8 +227,15 @@ void ui_watch_poll(ui_app *a)
                        who.command[0] ? who.command : "pdiff");
         ui_nav_goto(a, UI_RUN);
     }
+    char prog[sizeof a->watch_prog];
+    ui_watch_prog_row(a->watch_dir, prog, sizeof prog);
     if (strcmp(sig, a->watch_sig) != 0) {
         ui_app_copy(a->watch_sig, sizeof a->watch_sig, sig);
+        ui_app_copy(a->watch_prog, sizeof a->watch_prog, prog);
         ui_watch_reload(a, 1);
+    } else if (strcmp(prog, a->watch_prog) != 0) { /* only the progress moved: no need to re-read the session */
+        ui_app_copy(a->watch_prog, sizeof a->watch_prog, prog);
+        ui_watch_progress(a);
+        a->dirty = 1;
     }
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -14,6 +15,7 @@
 #include "blas.h"
 #include "path.h"
 #include "pdiff_build.h"
+#include "progress_file.h"
 #include "state.h"
 
 static const char *const pipeline_stage_names[PD_STAGE_COUNT] = {"train", "collect", "ae", "ddpm", "generate",
@@ -73,9 +75,48 @@ static void pipeline_on_metric(void *ud, const char *stage, int64_t step, double
         p->user_cb.on_metric(p->user_cb.ud, stage, step, loss, acc);
 }
 
+static double pipeline_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* progress.csv (progress_file.h): at a stage's start (unit NULL), a new unit, a unit's end, else at most once a
+ * second. Only the session's writer has one; a file that cannot be written is skipped. */
+static void pipeline_progress_file(pd_pipeline *p, const char *unit, int64_t done, int64_t total)
+{
+    if (!p->session)
+        return;
+    double now = pipeline_now();
+    pd_progress_snapshot s = {.done = done, .total = total, .pid = (long)getpid()};
+    if (!unit) {
+        p->prog.stage_t0 = p->prog.unit_t0 = now;
+        p->prog.unit_done0 = 0;
+        unit = pipeline_stage_names[p->current];
+        snprintf(p->prog.unit, sizeof p->prog.unit, "%s", unit);
+    } else if (strcmp(unit, p->prog.unit) != 0 || done < p->prog.unit_done0) {
+        p->prog.unit_t0 = now; /* a resumed stage starts counting at its checkpoint's step */
+        p->prog.unit_done0 = done;
+        snprintf(p->prog.unit, sizeof p->prog.unit, "%s", unit);
+    } else if (done < total && now - p->prog.written < 1.0)
+        return;
+    if (total < 0 || done < 0 || done > total)
+        return;
+    snprintf(s.stage, sizeof s.stage, "%s", pipeline_stage_names[p->current]);
+    snprintf(s.unit, sizeof s.unit, "%s", unit);
+    s.unit_start = p->prog.unit_done0;
+    s.unit_seconds = now - p->prog.unit_t0;
+    s.stage_seconds = now - p->prog.stage_t0;
+    pd_error err;
+    progress_file_write(session_dir(p->session), &s, &err);
+    p->prog.written = now;
+}
+
 static void pipeline_on_progress(void *ud, const char *stage, int64_t done, int64_t total)
 {
     pd_pipeline *p = ud;
+    pipeline_progress_file(p, stage, done, total);
     if (p->user_cb.on_progress)
         p->user_cb.on_progress(p->user_cb.ud, stage, done, total);
 }
@@ -469,6 +510,7 @@ static pd_status pipeline_run_stages(pd_pipeline *p, unsigned mask, int resume, 
         if (s <= PD_STAGE_COLLECT) /* the shared session's evaluations are of another task model now */
             pipeline_drop_state(p, "reuse");
         p->current = (pd_stage)s;
+        pipeline_progress_file(p, NULL, 0, 0);
         if (p->user_cb.on_stage)
             p->user_cb.on_stage(p->user_cb.ud, pipeline_stage_names[s], 1);
         progress_log(&p->cb, "stage %s: start", pipeline_stage_names[s]);

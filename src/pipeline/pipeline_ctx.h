@@ -38,6 +38,11 @@ struct pd_pipeline {
     struct pd_eval_reuse *reuse; /* state/reuse.bin's evaluations (eval_reuse.h), opened by pipeline_evaluate */
     int reuse_opened;
     int32_t task_run;       /* the collection run whose model p->task holds (stage_runs.h; -1: none loaded yet) */
+    struct {                /* progress.csv (progress_file.h): what it last said, and when */
+        char unit[16];
+        int64_t unit_done0;
+        double stage_t0, unit_t0, written; /* monotonic seconds */
+    } prog;
 };
 
 /* Evaluation, over every rank of the job (pipeline_ranks.c). pipeline_evaluator_open creates the evaluator of the

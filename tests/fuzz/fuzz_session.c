@@ -1,8 +1,9 @@
 /* fuzz_session.c — a session folder's loaders: results_load (config.csv, summary.csv, losses.csv through session.h,
- * state/models.bin, similarity.csv, latents.csv; what the TUI and `sweep` read) and report_write (models.csv too).
+ * state/models.bin, similarity.csv, latents.csv; what the TUI and `sweep` read), report_write (models.csv too) and
+ * progress_file_read (progress.csv, what the TUI reads while it watches a run).
  * A small valid session is written into the scratch folder once; each input replaces one of its files:
- *   input[0] & 7      which file (% 7): losses.csv, summary.csv, similarity.csv, latents.csv, models.csv,
- *                     config.csv, state/models.bin
+ *   input[0] & 7      which file: losses.csv, summary.csv, similarity.csv, latents.csv, models.csv,
+ *                     config.csv, state/models.bin, progress.csv
  *   input[0] >> 3 & 3 the report's format (% 3): text, CSV, LaTeX
  *   input[0] & 0x80   for models.bin: fix its CRC-32 first (as fuzz_state does), so that the parsing behind it is
  *                     fuzzed too
@@ -16,15 +17,16 @@
 
 #include "config.h"
 #include "fuzz.h"
+#include "progress_file.h"
 #include "report.h"
 #include "results.h"
 #include "session.h"
 #include "zoo.h"
 
-enum { FUZZ_NFILES = 7, FUZZ_MODELS_BIN = 6 };
+enum { FUZZ_NFILES = 8, FUZZ_MODELS_BIN = 6 };
 static const char *const fuzz_session_files[FUZZ_NFILES] = {"losses.csv", "summary.csv", "similarity.csv",
                                                            "latents.csv", "models.csv", "config.csv",
-                                                           "state/models.bin"};
+                                                           "state/models.bin", PROGRESS_FILE_NAME};
 static uint8_t *fuzz_session_valid[FUZZ_NFILES]; /* each file's valid bytes */
 static size_t fuzz_session_size[FUZZ_NFILES];
 static char fuzz_session_state[96];
@@ -117,6 +119,9 @@ static int fuzz_session_write(const char *dir)
     f = fopen(session_path(s, "latents.csv", path, sizeof path), "wb");
     ok = ok && f && fputs(fuzz_session_latents, f) >= 0;
     ok = f && fclose(f) == 0 && ok;
+    pd_progress_snapshot ps = {.stage = "ae", .unit = "ae", .done = 250, .total = 600, .unit_start = 100,
+                               .unit_seconds = 7.5, .stage_seconds = 7.75, .pid = 4242};
+    ok = ok && progress_file_write(dir, &ps, &err) == PD_OK;
     session_free(s);
     return ok;
 }
@@ -246,6 +251,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         results_free(r);
         err = (pd_error){0};
         report_write(dir, (pd_report_format)fmt, fuzz_session_null, &err);
+        pd_progress_snapshot ps;
+        if (progress_file_read(dir, &ps) && (ps.done > ps.total || ps.unit_start > ps.done || !(ps.unit_seconds >= 0) ||
+                                             !(ps.stage_seconds >= 0) || !memchr(ps.stage, 0, sizeof ps.stage) ||
+                                             !memchr(ps.unit, 0, sizeof ps.unit)))
+            abort(); /* a row the watcher can use as it is, or none */
     }
     fuzz_file(fuzz_session_files[which], fuzz_session_valid[which], fuzz_session_size[which]);
     return 0;
