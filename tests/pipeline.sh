@@ -28,7 +28,7 @@ check "no temporary files left" sh -c "! ls -aR '$s' | grep -q '\.tmp\.'"
 check "progress.csv: the writer's last report, the analyze stage complete (done = total > 0, seconds, pid)" sh -c "
   test \"\$(head -n 1 '$s/progress.csv')\" = '\"stage\",\"unit\",\"done\",\"total\",\"unit_start\",\"unit_seconds\",\"stage_seconds\",\"pid\"' &&
   test \$(wc -l < '$s/progress.csv') -eq 2 &&
-  tail -n 1 '$s/progress.csv' | grep -q -E '^\"analyze\",\"analyze\",([1-9][0-9]*),\\1,0,[0-9.e+-]+,[0-9.e+-]+,[1-9][0-9]*\$'"
+  tail -n 1 '$s/progress.csv' | grep -q -E '^\"analyze\",\"analyze\",([1-9][0-9]*),\\1,[0-9]+,[0-9.e+-]+,[0-9.e+-]+,[1-9][0-9]*\$'"
 hdr() { head -n 1 "$s/$1" | tr -d '"'; }
 check "losses.csv columns" test "$(hdr losses.csv)" = "stage,step,loss,accuracy"
 for st in task collect ae ddpm; do check "losses.csv has $st points" grep -q "^\"$st\"," "$s/losses.csv"; done
@@ -134,7 +134,7 @@ r="$work/resumed"
 # shellcheck disable=SC2086
 "$PDIFF" run --session "$r" $tiny --stages train,collect,ae --quiet; ok $? "run --stages train,collect,ae"
 check "after the ae stage there is no ddpm state yet" test ! -e "$r/state/ddpm.bin"
-check "... and progress.csv ends with the AE's 80 steps of 80" grep -q -E '^"ae","ae",80,80,0,' "$r/progress.csv"
+check "... and progress.csv ends with the AE's 80 steps of 80" grep -q -E '^"ae","ae",80,80,[0-9]+,' "$r/progress.csv"
 "$PDIFF" resume "$r" --quiet; ok $? "resume finishes the session"
 strip() { grep -v '^"seconds_' "$1"; }
 check "resumed summary equals the uninterrupted run's" sh -c "test \"\$(grep -v '^\"seconds_' '$s/summary.csv')\" = \"\$(grep -v '^\"seconds_' '$r/summary.csv')\""
@@ -147,8 +147,25 @@ i="$work/interrupted"
 pid=$!
 # until the progress shows a DDPM loss (a loss point is kept), not a fixed time: a loaded machine may not get there
 t=0; while [ $t -lt 600 ] && ! grep -q -E '^ddpm +[0-9]+%.*loss' "$work/int.err" 2>/dev/null; do sleep 0.1; t=$((t + 1)); done
+# report on the running session: where the writer is (its lock and progress.csv) in one line on stderr, then the
+# tables as far as it got (summary.csv has the task model's numbers)
+t=0; while [ $t -lt 100 ] && ! "$PDIFF" report "$i" 2>&1 | grep -q 'ddpm [0-9]*/20000'; do sleep 0.1; t=$((t + 1)); done
+"$PDIFF" report "$i" > "$work/rep_running.out" 2> "$work/rep_running.err"; rc=$?
+check "report on a running session: a line naming pid, host, stage, count and ETA, then the tables (got $rc: $(cat "$work/rep_running.err"))" sh -c "
+  test $rc -eq 0 && grep -q '^Session ' '$work/rep_running.out' && test \$(wc -l < '$work/rep_running.err') -eq 1 &&
+  grep -q -E '^pdiff report: .*: being written by pid $pid on .* \\(pdiff run\\): stage ddpm, ddpm [0-9]+/20000, [0-9:]+ in the stage, ETA [0-9:]+; the tables below are as far as it got\$' '$work/rep_running.err'"
 kill -INT $pid; wait $pid; rc=$?
 ok $([ $rc -eq 130 ] && echo 0 || echo 1) "Ctrl-C during ddpm exits 130 (got $rc)"
+# ... and during train, before summary.csv exists: that line and exit 1, no tables
+# shellcheck disable=SC2086
+"$PDIFF" run --session "$work/training" $tiny --set epochs=10000 > /dev/null 2>&1 &
+pid=$!
+t=0; while [ $t -lt 300 ] && ! "$PDIFF" report "$work/training" 2>&1 | grep -q 'task [0-9]*/'; do sleep 0.1; t=$((t + 1)); done
+"$PDIFF" report "$work/training" > "$work/rep_train.out" 2> "$work/rep_train.err"; rc=$?
+kill -INT $pid; wait $pid
+check "report during train: exit 1, one line with the task count, no tables (got $rc: $(cat "$work/rep_train.err"))" sh -c "
+  test $rc -eq 1 && test ! -s '$work/rep_train.out' && test \$(wc -l < '$work/rep_train.err') -eq 1 &&
+  grep -q -E ': being written by pid $pid on .*: stage train, task [0-9]+/[0-9]+, .*; no tables before its first stage has ended \\(summary.csv\\)\$' '$work/rep_train.err'"
 check "the interrupted run says it saved" grep -q 'saved' "$work/int.err"
 step=$(awk -F, '$1 == "\"ddpm\"" {s = $2} END {print s + 0}' "$i/losses.csv")
 check "losses.csv kept the ddpm points so far ($step steps)" test "$step" -gt 0

@@ -458,6 +458,16 @@ int cli_report(int argc, char **argv)
         fprintf(stderr, "pdiff report: %s: not a session folder (no config.csv)\n", argv[optind]);
         return 1;
     }
+    char status[600], summary[PD_PATH_MAX];
+    cli_session_status(argv[optind], status, sizeof status);
+    if (status[0]) { /* a run in progress: where it is, and the tables as far as it got (none before generate) */
+        if (path_join(summary, sizeof summary, argv[optind], "summary.csv", &err) == PD_OK && access(summary, F_OK)) {
+            fprintf(stderr, "pdiff report: %s: %s; no tables before its first stage has ended (summary.csv)\n",
+                    argv[optind], status);
+            return 1;
+        }
+        fprintf(stderr, "pdiff report: %s: %s; the tables below are as far as it got\n", argv[optind], status);
+    }
     if (report_write(argv[optind], f, stdout, &err) != PD_OK)
         return cli_fail(&err);
     return fflush(stdout) == 0 ? 0 : 1;

@@ -41,6 +41,10 @@ typedef struct {
     int line_open;
 } cli_progress;
 
+/* "being written by pid N on HOST (pdiff run): stage S, UNIT done/total, T in the stage, ETA E" into buf when a
+ * writer holds dir's lock (the counts from its progress.csv when it wrote one), else "" (cli_progress.c). */
+void cli_session_status(const char *dir, char *buf, size_t size);
+
 void cli_progress_init(cli_progress *p, int quiet);
 pd_callbacks cli_progress_callbacks(cli_progress *p);
 void cli_progress_finish(cli_progress *p);

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "progress_file.h"
+#include "session.h"
 
 static volatile sig_atomic_t cli_sigint_count;
 
@@ -54,6 +56,29 @@ static void cli_fmt_time(double s, char *buf, size_t size)
         snprintf(buf, size, "%d:%02d:%02d", (int)(s / 3600), (int)(fmod(s, 3600) / 60), (int)fmod(s, 60));
     else
         snprintf(buf, size, "%d:%02d", (int)(s / 60), (int)fmod(s, 60));
+}
+
+void cli_session_status(const char *dir, char *buf, size_t size)
+{
+    pd_session_owner who;
+    buf[0] = '\0';
+    if (!session_owner(dir, &who))
+        return;
+    int n = snprintf(buf, size, "being written by pid %ld on %s (%s)", who.pid, who.host[0] ? who.host : "?",
+                     who.command[0] ? who.command : "pdiff");
+    pd_progress_snapshot ps;
+    if (n < 0 || (size_t)n >= size || !progress_file_read(dir, &ps) || ps.pid != who.pid)
+        return;
+    char in[32], eta[32];
+    cli_fmt_time(ps.stage_seconds, in, sizeof in);
+    int64_t did = ps.done - ps.unit_start;
+    double left = did > 0 && ps.unit_seconds > 0 ? (double)(ps.total - ps.done) * ps.unit_seconds / (double)did : NAN;
+    cli_fmt_time(left, eta, sizeof eta);
+    if (ps.total > 0)
+        snprintf(buf + n, size - (size_t)n, ": stage %s, %s %lld/%lld, %s in the stage, ETA %s", ps.stage, ps.unit,
+                 (long long)ps.done, (long long)ps.total, in, eta);
+    else
+        snprintf(buf + n, size - (size_t)n, ": stage %s starting", ps.stage);
 }
 
 static void cli_progress_draw(cli_progress *p, int final)

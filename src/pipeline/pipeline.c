@@ -93,8 +93,8 @@ static void pipeline_progress_file(pd_pipeline *p, const char *unit, int64_t don
     if (!unit) {
         p->prog.stage_t0 = p->prog.unit_t0 = now;
         p->prog.unit_done0 = 0;
+        p->prog.unit[0] = '\0'; /* the stage's first report starts its unit */
         unit = pipeline_stage_names[p->current];
-        snprintf(p->prog.unit, sizeof p->prog.unit, "%s", unit);
     } else if (strcmp(unit, p->prog.unit) != 0 || done < p->prog.unit_done0) {
         p->prog.unit_t0 = now; /* a resumed stage starts counting at its checkpoint's step */
         p->prog.unit_done0 = done;
