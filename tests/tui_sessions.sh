@@ -177,8 +177,8 @@ launch watch 100x30 env LANG=C.UTF-8 LC_ALL=C.UTF-8 "$PDIFF" tui "$live"
 check_screen watch "watching: running on $(uname -n) pid $bg" "the status line says who runs the session" 20
 check_screen watch "[2 Run]" "watching starts on the Run screen"
 check_re watch "ae +.* [0-9]+%  ae [0-9]+/600  ETA [0-9]" "Run shows the AE stage's progress and ETA (progress.csv)" 60
-check_re watch "^ watching ae  .  elapsed [0-9:]+  .  stage ETA [0-9:]+  .  session " \
-    "the Run screen's status line: the stage, the writer's elapsed time and the stage's ETA"
+check_re watch "^ watching ae  .  elapsed [0-9:]+  .  stage ETA [0-9:]+  .  ETA run ~ [0-9:]+  .  session " \
+    "the Run screen's status line: the stage, the writer's elapsed time, the stage's and the run's ETA" 20
 check_re watch "^ train +.*done in" "Run shows the stages done"
 # a second TUI finds the run on Sessions and follows it with Enter
 launch watch2 100x30 env LANG=C.UTF-8 LC_ALL=C.UTF-8 "$PDIFF" tui --set dataset=idx:data --set arch=mlp

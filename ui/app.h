@@ -212,6 +212,7 @@ typedef struct ui_app {
     long watch_pid;                    /* the writer's pid (its lock file) */
     double watch_done_s;               /* seconds of the stages it completed (summary.csv) */
     char watch_prog[160];              /* progress.csv's row at the last look */
+    double watch_cost[PD_STAGE_COUNT][2]; /* run_cost from the session's config.csv (the whole run's ETA) */
 } ui_app;
 
 /* Copy a string into dst[size], truncating (snprintf "%s" without the truncation warnings). */

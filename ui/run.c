@@ -453,10 +453,11 @@ void ui_run_draw(ui_app *a, int y, int h)
                       act >= 0 ? pipeline_stage_name((pd_stage)act) : "", dot, el, dot, eta, left,
                       left == 1 ? "" : "s", dot, all, dot, dir);
     } else if (dir[0] && a->watching) { /* another process writes it (watch.c) */
-        char eta[32];
+        char eta[32], all[32];
         ui_table_fmt_duration(ui_run_eta(a, act), eta, sizeof eta);
-        ui_term_textf(y, 0, W, " watching %s  %s  elapsed %s  %s  stage ETA %s  %s  session %s",
-                      act >= 0 ? pipeline_stage_name((pd_stage)act) : "", dot, el, dot, eta, dot, dir);
+        ui_table_fmt_duration(ui_run_eta_all(a), all, sizeof all);
+        ui_term_textf(y, 0, W, " watching %s  %s  elapsed %s  %s  stage ETA %s  %s  ETA run ~ %s  %s  session %s",
+                      act >= 0 ? pipeline_stage_name((pd_stage)act) : "", dot, el, dot, eta, dot, all, dot, dir);
     } else if (dir[0])
         ui_term_textf(y, 0, W, " session %s  %s  total %s  (no run active; r starts one from Setup; L: log)", dir,
                       dot, el);

@@ -13,6 +13,7 @@
 
 #include "watch.h"
 
+#include "config.h"
 #include "nav.h"
 #include "progress_file.h"
 #include "screen_results.h"
@@ -108,6 +109,24 @@ static void ui_watch_progress(ui_app *a)
     }
 }
 
+/* The relative sizes of the run's stages for its ETA (run.c's plan), from the session's config.csv, once per watch:
+ * on the CPU with one thread whatever the run uses (only the sizes are kept), none when the settings or the data
+ * set cannot be read here. */
+static void ui_watch_plan(ui_app *a)
+{
+    char path[PD_PATH_MAX];
+    pd_error err = {0};
+    pd_config cfg;
+    config_defaults(&cfg);
+    memset(a->watch_cost, 0, sizeof a->watch_cost);
+    if (path_join(path, sizeof path, a->watch_dir, "config.csv", &err) != PD_OK ||
+        config_load_session_csv(&cfg, path, &err) != PD_OK || config_set(&cfg, "device", "cpu", &err) != PD_OK ||
+        config_set(&cfg, "threads", "1", &err) != PD_OK)
+        return;
+    ui_run_plan(a, &cfg);
+    memcpy(a->watch_cost, a->run_cost, sizeof a->watch_cost);
+}
+
 /* progress.csv's row as it is now, "" when there is none. */
 static void ui_watch_prog_row(const char *dir, char *row, size_t size)
 {
@@ -169,8 +188,10 @@ static void ui_watch_reload(ui_app *a, int running)
     }
     ui_run_from_results(a);
     a->watch_done_s = isfinite(a->run_seconds) ? a->run_seconds : 0;
-    if (running)
+    if (running) {
+        memcpy(a->run_cost, a->watch_cost, sizeof a->run_cost);
         ui_watch_progress(a);
+    }
     ui_watch_log(a);
     if (running) {
         char line[400];
@@ -223,6 +244,7 @@ void ui_watch_poll(ui_app *a)
     if (!a->watching) {
         a->watching = 1;
         a->watch_sig[0] = '\0';
+        ui_watch_plan(a);
         ui_nav_message(a, 0, "watching %s: %s (%s)", a->watch_dir, a->watch_who,
                        who.command[0] ? who.command : "pdiff");
         ui_nav_goto(a, UI_RUN);
