@@ -118,7 +118,9 @@ static void atomic_sync_dir(const char *path)
     }
 }
 
-pd_status atomic_commit(pd_atomic_file *f, pd_error *err)
+/* Flush and close the temporary file (durable: fsync it first), rename it over the target (durable: then fsync the
+ * folder). */
+static pd_status atomic_finish(pd_atomic_file *f, int durable, pd_error *err)
 {
     if (!f->fp)
         return error_set(err, PD_ERR_INTERNAL, "%s: commit of a file that is not open", f->path);
@@ -127,7 +129,7 @@ pd_status atomic_commit(pd_atomic_file *f, pd_error *err)
         e = errno ? errno : EIO;
     if (!e && ferror(f->fp))
         e = EIO;
-    if (!e && fsync(fileno(f->fp)) != 0 && errno != EINVAL && errno != EROFS)
+    if (!e && durable && fsync(fileno(f->fp)) != 0 && errno != EINVAL && errno != EROFS)
         e = errno;
     if (fclose(f->fp) != 0 && !e)
         e = errno ? errno : EIO;
@@ -144,8 +146,19 @@ pd_status atomic_commit(pd_atomic_file *f, pd_error *err)
         return error_set(err, PD_ERR_IO, "%s: cannot replace the file: %s", f->path, strerror(e));
     }
     f->tmp[0] = '\0';
-    atomic_sync_dir(f->path);
+    if (durable)
+        atomic_sync_dir(f->path);
     return PD_OK;
+}
+
+pd_status atomic_commit(pd_atomic_file *f, pd_error *err)
+{
+    return atomic_finish(f, 1, err);
+}
+
+pd_status atomic_commit_volatile(pd_atomic_file *f, pd_error *err)
+{
+    return atomic_finish(f, 0, err);
 }
 
 void atomic_abort(pd_atomic_file *f)

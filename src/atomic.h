@@ -24,6 +24,10 @@ typedef struct {
 /* PD_ERR_IO naming the path when it, or the temporary name next to it, does not fit in PD_PATH_MAX. */
 pd_status atomic_open(pd_atomic_file *f, const char *path, pd_error *err);
 pd_status atomic_commit(pd_atomic_file *f, pd_error *err); /* also checks ferror; the file is closed either way */
+/* The same without the fsyncs: readers still see the old or the whole new content, but after a crash of the machine
+ * the file may be old or empty. For files rewritten every second that nothing depends on (progress.csv), where an
+ * fsync on a network file system would stall the writer. */
+pd_status atomic_commit_volatile(pd_atomic_file *f, pd_error *err);
 void atomic_abort(pd_atomic_file *f);                      /* safe after commit or on a zeroed struct */
 /* Copy a file atomically (dst appears complete or not at all). */
 pd_status atomic_copy_file(const char *src, const char *dst, pd_error *err);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atomic.h"
 #include "csvio.h"
 #include "path.h"
 
@@ -17,8 +18,13 @@ pd_status progress_file_write(const char *dir, const pd_progress_snapshot *s, pd
 {
     char path[PD_PATH_MAX];
     PD_TRY(path_join(path, sizeof path, dir, PROGRESS_FILE_NAME, err));
+    pd_atomic_file f;
+    PD_TRY(atomic_open(&f, path, err));
     pd_csv_writer *w;
-    PD_TRY(csvio_create(&w, path, err));
+    if (csvio_create_stream(&w, f.fp, err) != PD_OK) {
+        atomic_abort(&f);
+        return err->status;
+    }
     for (int c = 0; c < PROGRESS_COLUMNS; c++)
         csvio_text(w, progress_columns[c]);
     csvio_endrow(w);
@@ -31,7 +37,11 @@ pd_status progress_file_write(const char *dir, const pd_progress_snapshot *s, pd
     csvio_num(w, s->stage_seconds);
     csvio_int(w, s->pid);
     csvio_endrow(w);
-    return csvio_commit(w, err);
+    if (csvio_commit(w, err) != PD_OK) { /* flushes the stream */
+        atomic_abort(&f);
+        return err->status;
+    }
+    return atomic_commit_volatile(&f, err); /* no fsync: rewritten every second, and nothing depends on it */
 }
 
 /* A whole number >= 0 from cell c of row 0, or -1. */

@@ -1,7 +1,7 @@
 /* progress_file.h — a session's progress.csv: where its writer is, for anyone who follows the run from outside
  * (the TUI watching a session another process writes, a script on a cluster).
  *
- * The pipeline's writer rewrites it (atomically, atomic.h) when a stage starts, when the reporting unit changes,
+ * The pipeline's writer rewrites it (atomically but without fsync: atomic_commit_volatile) when a stage starts, when the reporting unit changes,
  * when a unit completes, and otherwise at most once a second; a file that cannot be written is skipped, never an
  * error. It is left in place when the run ends or is killed: then it tells where the run got to. Columns:
  *   stage          the pipeline stage running (train, collect, ae, ddpm, generate, analyze)

@@ -98,6 +98,18 @@ static void test_atomic(void)
     tap_ok(strcmp(s, "new content\n") == 0 && !has_tmp(work), "abort (twice): the old content stays, no temporary");
     free(s);
 
+    char vtarget[4400];
+    snprintf(vtarget, sizeof vtarget, "%s", wpath("volatile.txt"));
+    tap_ok(atomic_open(&f, vtarget, &err) == PD_OK, "atomic_open for a volatile commit");
+    fputs("volatile\n", f.fp);
+    tap_ok(atomic_commit_volatile(&f, &err) == PD_OK && f.fp == NULL, "atomic_commit_volatile (%s)", err.msg);
+    s = read_text(vtarget);
+    tap_ok(strcmp(s, "volatile\n") == 0 && !has_tmp(work), "after a volatile commit: the content, no temporary file");
+    free(s);
+    err = (pd_error){0};
+    tap_ok(atomic_commit_volatile(&f, &err) == PD_ERR_INTERNAL && strstr(err.msg, "not open"),
+           "a second volatile commit of the same file is refused (%s)", err.msg);
+
     /* a path that does not fit, and one that fits but leaves no room for ".NAME.tmp.PID" */
     static char longp[PD_PATH_MAX + 10];
     memset(longp, 'a', sizeof longp - 1);
