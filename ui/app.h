@@ -137,6 +137,7 @@ typedef struct {
     double novelty, wall;   /* summary.csv's novelty; the sum of its seconds_STAGE (NaN none) */
     int marked;             /* Space: chosen for the compare view (1, 2, ...: the order marked; 0 not) */
     int running;            /* another process writes it (session_owner) */
+    char progress[32];      /* while running: its stage and how far ("ddpm 42%", progress.csv), else "" */
 } ui_session_entry;
 
 struct ui_app;
@@ -199,6 +200,7 @@ typedef struct ui_app {
     ui_session_entry *sess;
     int nsess, sess_cursor, sess_top;
     int sess_stale; /* rescan before the next key or frame (nav.c sets it, the loop rescans) */
+    double sess_poll_next; /* when the Sessions screen next looks at who writes its sessions (sessions.c) */
     char sess_filter[64];
     int sess_sort, sess_rev;           /* sort column (sessions.c), reversed */
     char sess_delete[PD_PATH_MAX];     /* a session waiting for y/n before it is deleted; "" none */

@@ -6,6 +6,9 @@
 #include "app.h"
 
 void ui_sessions_scan(ui_app *a);
+/* While the Sessions screen shows: every 2 s, which listed sessions another process writes now and how far it is
+ * (their status cell); a session whose writer came or went is read again. */
+void ui_sessions_poll(ui_app *a);
 void ui_sessions_free(ui_app *a);
 void ui_sessions_draw(ui_app *a, int y, int h);
 void ui_sessions_nav(ui_app *a, int act); /* moves the cursor (the compare view: scrolls); Enter is an action (keys.c) */

@@ -27,6 +27,7 @@
 #include "grow.h"
 #include "nav.h"
 #include "screen_results.h"
+#include "progress_file.h"
 #include "session.h"
 #include "table.h"
 #include "term.h"
@@ -75,7 +76,7 @@ static const char *ui_sessions_text(const ui_session_entry *s, int c)
     case SC_ARCH:
         return s->arch;
     case SC_STATUS:
-        return s->running ? "running" : s->complete ? "complete" : "partial";
+        return s->running ? (s->progress[0] ? s->progress : "running") : s->complete ? "complete" : "partial";
     default:
         return s->name;
     }
@@ -167,6 +168,46 @@ static pd_status ui_sessions_read_config(ui_session_entry *s, const char *file, 
 
 /* The columns of the session in s->path, through the engine's readers of summary.csv (session.h) and of CSV
  * (csvio.h); the date is the newest of config.csv and summary.csv. */
+static pd_status ui_sessions_read(ui_session_entry *s, pd_error *err);
+
+/* Whether another process writes the session, and how far it is: "ae 42%" from its progress.csv when that is the
+ * writer's and fits the status column (the stage's first three letters otherwise: "gen 42%"). */
+static void ui_sessions_status(ui_session_entry *s)
+{
+    pd_session_owner who;
+    pd_progress_snapshot ps;
+    s->running = session_owner(s->path, &who);
+    s->progress[0] = '\0';
+    if (!s->running || !progress_file_read(s->path, &ps) || ps.pid != who.pid || ps.total <= 0)
+        return;
+    int pct = (int)(100.0 * (double)ps.done / (double)ps.total);
+    pct = pct > 99 ? 99 : pct; /* 100 % is the next stage's 0 % */
+    snprintf(s->progress, sizeof s->progress, "%.15s %d%%", ps.stage, pct);
+    if (strlen(s->progress) > 8)
+        snprintf(s->progress, sizeof s->progress, "%.3s %d%%", ps.stage, pct);
+}
+
+void ui_sessions_poll(ui_app *a)
+{
+    double now = ui_nav_now();
+    if (a->screen != UI_SESSIONS || a->cmp || now < a->sess_poll_next)
+        return;
+    a->sess_poll_next = now + 2.0;
+    for (int i = 0; i < a->nsess; i++) {
+        ui_session_entry *s = &a->sess[i];
+        int was = s->running;
+        char before[sizeof s->progress];
+        ui_app_copy(before, sizeof before, s->progress);
+        ui_sessions_status(s);
+        if (s->running != was) { /* a run started or ended: its numbers are read again */
+            pd_error err = {0};
+            ui_sessions_read(s, &err);
+        }
+        if (s->running != was || strcmp(before, s->progress) != 0)
+            a->dirty = 1;
+    }
+}
+
 static pd_status ui_sessions_read(ui_session_entry *s, pd_error *err)
 {
     s->task = s->obest = s->pbest = s->pmedian = s->novelty = s->wall = NAN;
@@ -179,8 +220,7 @@ static pd_status ui_sessions_read(ui_session_entry *s, pd_error *err)
             !(st.st_mtime <= s->date))
             s->date = (double)st.st_mtime;
     }
-    pd_session_owner who;
-    s->running = session_owner(s->path, &who);
+    ui_sessions_status(s);
     pd_session *ss;
     PD_TRY(session_open(&ss, s->path, 0, err));
     ui_sessions_read_summary(s, ss);

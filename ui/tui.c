@@ -315,6 +315,7 @@ static void ui_tui_loop(ui_app *a)
             ui_run_poll(a);
         ui_setup_poll(a);
         ui_watch_poll(a);
+        ui_sessions_poll(a);
         ui_tui_rescan(a);
         now = ui_nav_now();
         if (a->job && now - last_draw >= 1.0)
