@@ -165,7 +165,7 @@ quit cmp200 "the TUI exits 0 after the compare view at 200x60"
 }
 live="$work/sessions/live"
 "$PDIFF" run --session "$live" --set "dataset=idx:$work/data" --set arch=mlp --set epochs=1 --set k=20 \
-    --set save_every=1 --set ae_steps=1500 --set ddpm_steps=60 --set n_generate=8 --set n_recon=2 --set timesteps=50 \
+    --set save_every=1 --set ae_steps=3000 --set ddpm_steps=60 --set n_generate=8 --set n_recon=2 --set timesteps=50 \
     --set ddim_steps=20 --set ddpm_channels=8,8,8,8 --set ae_batch=20 --set ddpm_batch=20 --set threads=1 --quiet \
     2> "$work/live.err" &
 bg=$!
@@ -176,7 +176,7 @@ ok $? "its .lock names pid, command and host"
 launch watch 100x30 env LANG=C.UTF-8 LC_ALL=C.UTF-8 "$PDIFF" tui "$live"
 check_screen watch "watching: running on $(uname -n) pid $bg" "the status line says who runs the session" 20
 check_screen watch "[2 Run]" "watching starts on the Run screen"
-check_re watch "ae +.* [0-9]+%  ae [0-9]+/1500  ETA [0-9]" "Run shows the AE stage's progress and ETA (progress.csv)" 60
+check_re watch "ae +.* [0-9]+%  ae [0-9]+/3000  ETA [0-9]" "Run shows the AE stage's progress and ETA (progress.csv)" 60
 check_re watch "^ watching ae  .  elapsed [0-9:]+  .  stage ETA [0-9:]+  .  ETA run ~ [0-9:]+  .  session " \
     "the Run screen's status line: the stage, the writer's elapsed time, the stage's and the run's ETA" 20
 check_re watch "^ train +.*done in" "Run shows the stages done"
@@ -190,6 +190,8 @@ launch list3 120x30 env LANG=C.UTF-8 LC_ALL=C.UTF-8 "$PDIFF" tui --set dataset=i
 wait_for list3 "[1 Setup]"
 keys list3 6 / l i v e Enter
 check_re list3 "^ +live .* (ae|ddpm|gen|ana) [0-9]{1,2}% *$" "Sessions shows the running stage and how far it is" 30
+cp -R "$work/sessions/alpha" "$work/sessions/live-copy"
+check_re list3 "^ +live-copy .* complete *$" "a session folder made meanwhile joins the open list by itself" 20
 keys watch2 Enter
 check_screen watch2 "watching: running on $(uname -n) pid $bg" "Enter on Sessions watches it too" 20
 wait "$bg"

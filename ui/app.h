@@ -201,6 +201,7 @@ typedef struct ui_app {
     int nsess, sess_cursor, sess_top;
     int sess_stale; /* rescan before the next key or frame (nav.c sets it, the loop rescans) */
     double sess_poll_next; /* when the Sessions screen next looks at who writes its sessions (sessions.c) */
+    long long sess_root_stamp; /* the sessions root's modification time (ns) at the last scan: a change rescans */
     char sess_filter[64];
     int sess_sort, sess_rev;           /* sort column (sessions.c), reversed */
     char sess_delete[PD_PATH_MAX];     /* a session waiting for y/n before it is deleted; "" none */

@@ -7,7 +7,8 @@
 
 void ui_sessions_scan(ui_app *a);
 /* While the Sessions screen shows: every 2 s, which listed sessions another process writes now and how far it is
- * (their status cell); a session whose writer came or went is read again. */
+ * (their status cell); a session whose writer came or went is read again, and when a session folder was made or
+ * removed under the root (its modification time changed) the list is scanned again (marks and cursor kept). */
 void ui_sessions_poll(ui_app *a);
 void ui_sessions_free(ui_app *a);
 void ui_sessions_draw(ui_app *a, int y, int h);

@@ -187,12 +187,25 @@ static void ui_sessions_status(ui_session_entry *s)
         snprintf(s->progress, sizeof s->progress, "%.3s %d%%", ps.stage, pct);
 }
 
+/* The sessions root's modification time in ns (a session folder made or removed changes it), -1 unknown. */
+static long long ui_sessions_root_stamp(const ui_app *a)
+{
+    struct stat st;
+    if (stat(a->sessions_root[0] ? a->sessions_root : ".", &st) != 0)
+        return -1;
+    return (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+}
+
 void ui_sessions_poll(ui_app *a)
 {
     double now = ui_nav_now();
     if (a->screen != UI_SESSIONS || a->cmp || now < a->sess_poll_next)
         return;
     a->sess_poll_next = now + 2.0;
+    if (ui_sessions_root_stamp(a) != a->sess_root_stamp) { /* a session came or went: the whole list again */
+        a->sess_stale = 1;
+        return;
+    }
     for (int i = 0; i < a->nsess; i++) {
         ui_session_entry *s = &a->sess[i];
         int was = s->running;
@@ -281,6 +294,7 @@ void ui_sessions_scan(ui_app *a)
     if (cur)
         ui_app_copy(sel, sizeof sel, cur);
     ui_sessions_free(a);
+    a->sess_root_stamp = ui_sessions_root_stamp(a);
     const char *root = a->sessions_root[0] ? a->sessions_root : ".";
     DIR *d = opendir(root);
     int64_t cap = 0;
