@@ -16,13 +16,6 @@
 
 typedef pd_status (*bench_fn)(pd_backend *be, pd_bench_result *res, const pd_callbacks *cb, pd_error *err);
 
-static double bench_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Call step() until at least min_reps repetitions and min_seconds have passed; seconds per repetition. */
 typedef void (*bench_step_fn)(void *ctx);
 static double bench_time(bench_step_fn step, void *ctx, pd_backend *be, int warmup, int min_reps,
@@ -31,13 +24,13 @@ static double bench_time(bench_step_fn step, void *ctx, pd_backend *be, int warm
     for (int i = 0; i < warmup; i++)
         step(ctx);
     be->synchronize(be);
-    double t0 = bench_now(), t;
+    double t0 = progress_now(), t;
     int reps = 0;
     do {
         step(ctx);
         be->synchronize(be);
         reps++;
-        t = bench_now() - t0;
+        t = progress_now() - t0;
     } while ((reps < min_reps || t < min_seconds) && !progress_cancelled(cb));
     return t / reps;
 }
@@ -263,9 +256,9 @@ static pd_status bench_ddpm(pd_backend *be, pd_bench_result *res, const pd_callb
         res->value = 1000.0 * sec;
         res->gflops = 3.0 * 200 * bench_unet_forward_flops(g.channels, 12) / sec * 1e-9;
     } else if (st == PD_OK) {
-        double t0 = bench_now();
+        double t0 = progress_now();
         st = ddpm_sample(c.u, &c.sched, c.z, 100, PD_SAMPLER_DDPM, 0, 11, cb, err);
-        double sec = bench_now() - t0;
+        double sec = progress_now() - t0;
         res->value = sec;
         res->gflops = 1000.0 * 100 * bench_unet_forward_flops(g.channels, 12) / sec * 1e-9;
     }

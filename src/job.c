@@ -36,13 +36,6 @@ struct pd_job {
     pd_error final_err;
 };
 
-static double job_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void job_wake(pd_job *j)
 {
     char b = 1;
@@ -74,7 +67,7 @@ static void job_push_event(pd_job *j, pd_job_event_kind kind, const char *text, 
     e->status = status;
     e->done = done;
     e->total = total;
-    e->elapsed = job_now() - j->t0;
+    e->elapsed = progress_now() - j->t0;
     snprintf(e->text, sizeof e->text, "%s", text ? text : "");
     pthread_mutex_unlock(&j->mu);
     job_wake(j);
@@ -153,7 +146,7 @@ pd_status job_start(pd_job **out, const pd_config *cfg, const char *session_dir,
     j->cfg = *cfg;
     j->stages = stages;
     j->resume = resume;
-    j->t0 = job_now();
+    j->t0 = progress_now();
     atomic_init(&j->cancel, 0);
     atomic_init(&j->running, 1);
     pthread_mutex_init(&j->mu, NULL);

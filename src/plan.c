@@ -367,7 +367,7 @@ static pd_status plan_memory(plan_env *e, pd_error *err)
 
 pd_status plan_compute(pd_plan *plan, const pd_config *cfg, int measure, const pd_callbacks *cb, pd_error *err)
 {
-    double t0 = plan_now();
+    double t0 = progress_now();
     memset(plan, 0, sizeof *plan);
     plan_data(plan, cfg);
     plan_counts(plan, cfg);
@@ -392,6 +392,6 @@ pd_status plan_compute(pd_plan *plan, const pd_config *cfg, int measure, const p
     if (e.target.tensor || e.target.names)
         target_free(&e.target);
     backend_destroy(e.be);
-    plan->measure_seconds = plan_now() - t0;
+    plan->measure_seconds = progress_now() - t0;
     return st;
 }

@@ -109,10 +109,10 @@ static pd_status plan_work_evaluator(plan_work *w, pd_error *err)
     if (!w->vec_host)
         return error_set(err, PD_ERR_NOMEM, "plan: out of memory for a vector of %lld", (long long)e->target.d);
     e->be->download(e->be, w->vec_host, w->vec, (size_t)e->target.d * sizeof(float));
-    double t0 = plan_now();
+    double t0 = progress_now();
     PD_TRY(evaluator_create(&w->ev, w->m, &e->target, &w->split, plan_min(w->n, e->eval_batch), e->cb, err));
     e->be->synchronize(e->be);
-    w->setup_seconds = plan_now() - t0;
+    w->setup_seconds = progress_now() - t0;
     return PD_OK;
 }
 
@@ -295,17 +295,17 @@ static void plan_step(plan_work *w)
  * the unit is repeated (at least once, for about PLAN_REP_SECONDS) and the mean of the repetitions is taken. */
 static double plan_time_unit(plan_work *w)
 {
-    double t0 = plan_now();
+    double t0 = progress_now();
     plan_step(w);
-    double first = plan_now() - t0;
+    double first = progress_now() - t0;
     if (first >= PLAN_ONE_SECONDS)
         return first;
     int reps = 0;
-    double t1 = plan_now(), t;
+    double t1 = progress_now(), t;
     do {
         plan_step(w);
         reps++;
-        t = plan_now() - t1;
+        t = progress_now() - t1;
     } while (t < PLAN_REP_SECONDS && reps < 50);
     return t / reps;
 }

@@ -13,6 +13,7 @@
 #include "dataset.h"
 #include "model.h"
 #include "plan.h"
+#include "progress.h"
 #include "target.h"
 #include "unet.h"
 
@@ -32,13 +33,6 @@ typedef struct {
 static inline int32_t plan_min(int64_t a, int64_t b)
 {
     return (int32_t)(a < b ? a : b);
-}
-
-static inline double plan_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* A synthetic split of n images of the data set's shape (random bytes and labels); plan_split_free frees it. */

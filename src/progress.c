@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 
 void progress_log(const pd_callbacks *cb, const char *fmt, ...)
 {
@@ -77,4 +78,11 @@ void progress_parts_report(pd_progress_parts *pp, int64_t done, int64_t total)
         return; /* forward only, and no repeats */
     pp->last = at;
     progress_report(&pp->parent, pp->unit, at, pp->total);
+}
+
+double progress_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }

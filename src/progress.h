@@ -44,6 +44,9 @@ static inline void progress_metric(const pd_callbacks *cb, const char *stage, in
 
 void progress_log(const pd_callbacks *cb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Seconds on the monotonic clock (CLOCK_MONOTONIC): what progress, ETAs and timings are measured with. */
+double progress_now(void);
+
 /* One forward-only bar over the parts of a stage (sampling then evaluation, ...): the stage reports under `unit`
  * (its own name) `done` out of `total` work units, and each part, begun with progress_parts_next(span), maps its
  * own done/total onto the next `span` units. Pass `cb` to a part's code: its progress is mapped (whatever unit it

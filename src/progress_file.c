@@ -99,3 +99,19 @@ int progress_file_read(const char *dir, pd_progress_snapshot *s)
         memset(s, 0, sizeof *s);
     return ok;
 }
+
+int progress_file_read_of(const char *dir, long pid, pd_progress_snapshot *s)
+{
+    if (progress_file_read(dir, s) && s->pid == pid)
+        return 1;
+    memset(s, 0, sizeof *s);
+    return 0;
+}
+
+double progress_file_seconds_left(const pd_progress_snapshot *s)
+{
+    int64_t did = s->done - s->unit_start;
+    if (s->total <= 0 || did <= 0 || !(s->unit_seconds > 0))
+        return NAN;
+    return (double)(s->total - s->done) * s->unit_seconds / (double)did;
+}

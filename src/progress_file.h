@@ -32,5 +32,11 @@ typedef struct {
 pd_status progress_file_write(const char *dir, const pd_progress_snapshot *s, pd_error *err);
 /* dir/progress.csv into *s: 1 when it holds a well-formed row, 0 when it is missing or malformed (*s zeroed). */
 int progress_file_read(const char *dir, pd_progress_snapshot *s);
+/* The same, but 1 only for a row process pid wrote (the session's writer now, session_owner): a row a killed run
+ * left is not the running one's. */
+int progress_file_read_of(const char *dir, long pid, pd_progress_snapshot *s);
+/* The stage's time left in seconds, (total - done) * unit_seconds / (done - unit_start); NaN when the row cannot tell
+ * (nothing done in this unit yet, or no total). */
+double progress_file_seconds_left(const pd_progress_snapshot *s);
 
 #endif

@@ -486,6 +486,14 @@ static void test_progress_file(void)
                out.total == 110 && out.unit_start == 5 && out.unit_seconds == 4.25 && out.stage_seconds == 19.5 &&
                out.pid == 31337,
            "progress.csv: written and read back (%s)", err.msg);
+    tap_ok(progress_file_read_of(dir, 31337, &out) && out.done == 37 && !progress_file_read_of(dir, 31338, &out) &&
+               out.total == 0,
+           "progress.csv: read as the writer's only with the writer's pid");
+    tap_ok(fabs(progress_file_seconds_left(&in) - 73.0 * 4.25 / 32.0) < 1e-12,
+           "progress.csv: time left = (total - done) * unit_seconds / (done - unit_start)");
+    pd_progress_snapshot fresh_unit = in;
+    fresh_unit.unit_start = fresh_unit.done;
+    tap_ok(isnan(progress_file_seconds_left(&fresh_unit)), "... unknown before the unit has done anything");
     static const char *const head = "stage,unit,done,total,unit_start,unit_seconds,stage_seconds,pid\n";
     static const struct {
         const char *row, *why;

@@ -214,7 +214,7 @@ typedef struct ui_app {
     double watch_next;                 /* when to look again */
     long watch_pid;                    /* the writer's pid (its lock file) */
     double watch_done_s;               /* seconds of the stages it completed (summary.csv) */
-    char watch_prog[160];              /* progress.csv's row at the last look */
+    char watch_prog[64];               /* progress.csv's size and time at the last look (watch.c) */
     double watch_cost[PD_STAGE_COUNT][2]; /* run_cost from the session's config.csv (the whole run's ETA) */
 } ui_app;
 

@@ -8,9 +8,7 @@
 
 double ui_nav_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    return progress_now();
 }
 
 void ui_nav_message(ui_app *a, int is_error, const char *fmt, ...)

@@ -166,8 +166,6 @@ static pd_status ui_sessions_read_config(ui_session_entry *s, const char *file, 
     return PD_OK;
 }
 
-/* The columns of the session in s->path, through the engine's readers of summary.csv (session.h) and of CSV
- * (csvio.h); the date is the newest of config.csv and summary.csv. */
 static pd_status ui_sessions_read(ui_session_entry *s, pd_error *err);
 
 /* Whether another process writes the session, and how far it is: "ae 42%" from its progress.csv when that is the
@@ -178,7 +176,7 @@ static void ui_sessions_status(ui_session_entry *s)
     pd_progress_snapshot ps;
     s->running = session_owner(s->path, &who);
     s->progress[0] = '\0';
-    if (!s->running || !progress_file_read(s->path, &ps) || ps.pid != who.pid || ps.total <= 0)
+    if (!s->running || !progress_file_read_of(s->path, who.pid, &ps) || ps.total <= 0)
         return;
     int pct = (int)(100.0 * (double)ps.done / (double)ps.total);
     pct = pct > 99 ? 99 : pct; /* 100 % is the next stage's 0 % */
@@ -221,6 +219,8 @@ void ui_sessions_poll(ui_app *a)
     }
 }
 
+/* The columns of the session in s->path, through the engine's readers of summary.csv (session.h) and of CSV
+ * (csvio.h); the date is the newest of config.csv and summary.csv. */
 static pd_status ui_sessions_read(ui_session_entry *s, pd_error *err)
 {
     s->task = s->obest = s->pbest = s->pmedian = s->novelty = s->wall = NAN;

@@ -20,13 +20,16 @@
 #include "screen_run.h"
 #include "session.h"
 
-/* The sizes and modification times of the files a writer changes, as one string: a change means reload. */
-static void ui_watch_signature(const char *dir, char *sig, size_t size)
+/* The files a writer changes whose change means reload, and the one that only moves the progress. */
+static const char *const ui_watch_files[] = {"losses.csv", "summary.csv", "config.csv", "state/stages.bin", "run.log"};
+static const char *const ui_watch_progress_files[] = {PROGRESS_FILE_NAME};
+
+/* The sizes and modification times of n files, as one string: a change means the writer wrote. */
+static void ui_watch_signature(const char *dir, const char *const *files, size_t n, char *sig, size_t size)
 {
-    static const char *const files[] = {"losses.csv", "summary.csv", "config.csv", "state/stages.bin", "run.log"};
     size_t o = 0;
     sig[0] = '\0';
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+    for (size_t i = 0; i < n; i++) {
         char path[PD_PATH_MAX];
         struct stat st;
         long long sz = -1, ns = 0;
@@ -63,7 +66,7 @@ static int64_t ui_watch_last_step(const pd_results *r, const char *stage)
 static int ui_watch_progress_file(ui_app *a, ui_stage *st, const char *stage)
 {
     pd_progress_snapshot ps;
-    if (!progress_file_read(a->watch_dir, &ps) || ps.pid != a->watch_pid || strcmp(ps.stage, stage) != 0)
+    if (!progress_file_read_of(a->watch_dir, a->watch_pid, &ps) || strcmp(ps.stage, stage) != 0)
         return 0;
     a->run_seconds = a->watch_done_s + ps.stage_seconds;
     st->t_start = a->watch_done_s;
@@ -125,16 +128,6 @@ static void ui_watch_plan(ui_app *a)
         return;
     ui_run_plan(a, &cfg);
     memcpy(a->watch_cost, a->run_cost, sizeof a->watch_cost);
-}
-
-/* progress.csv's row as it is now, "" when there is none. */
-static void ui_watch_prog_row(const char *dir, char *row, size_t size)
-{
-    pd_progress_snapshot ps;
-    row[0] = '\0';
-    if (progress_file_read(dir, &ps))
-        snprintf(row, size, "%s %s %lld %lld %lld %.3f %.3f %ld", ps.stage, ps.unit, (long long)ps.done,
-                 (long long)ps.total, (long long)ps.unit_start, ps.unit_seconds, ps.stage_seconds, ps.pid);
 }
 
 /* The tail of run.log (when the writer keeps one) into the Run screen's log. */
@@ -240,7 +233,7 @@ void ui_watch_poll(ui_app *a)
     snprintf(a->watch_who, sizeof a->watch_who, "running on %s pid %ld", who.host[0] ? who.host : "?", who.pid);
     a->watch_pid = who.pid;
     char sig[sizeof a->watch_sig];
-    ui_watch_signature(a->watch_dir, sig, sizeof sig);
+    ui_watch_signature(a->watch_dir, ui_watch_files, sizeof ui_watch_files / sizeof *ui_watch_files, sig, sizeof sig);
     if (!a->watching) {
         a->watching = 1;
         a->watch_sig[0] = '\0';
@@ -250,7 +243,7 @@ void ui_watch_poll(ui_app *a)
         ui_nav_goto(a, UI_RUN);
     }
     char prog[sizeof a->watch_prog];
-    ui_watch_prog_row(a->watch_dir, prog, sizeof prog);
+    ui_watch_signature(a->watch_dir, ui_watch_progress_files, 1, prog, sizeof prog);
     if (strcmp(sig, a->watch_sig) != 0) {
         ui_app_copy(a->watch_sig, sizeof a->watch_sig, sig);
         ui_app_copy(a->watch_prog, sizeof a->watch_prog, prog);

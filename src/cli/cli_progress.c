@@ -41,13 +41,6 @@ int cli_interrupted(void)
     return cli_sigint_count > 0;
 }
 
-static double cli_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void cli_fmt_time(double s, char *buf, size_t size)
 {
     if (!isfinite(s) || s < 0)
@@ -67,13 +60,11 @@ void cli_session_status(const char *dir, char *buf, size_t size)
     int n = snprintf(buf, size, "being written by pid %ld on %s (%s)", who.pid, who.host[0] ? who.host : "?",
                      who.command[0] ? who.command : "pdiff");
     pd_progress_snapshot ps;
-    if (n < 0 || (size_t)n >= size || !progress_file_read(dir, &ps) || ps.pid != who.pid)
+    if (n < 0 || (size_t)n >= size || !progress_file_read_of(dir, who.pid, &ps))
         return;
     char in[32], eta[32];
     cli_fmt_time(ps.stage_seconds, in, sizeof in);
-    int64_t did = ps.done - ps.unit_start;
-    double left = did > 0 && ps.unit_seconds > 0 ? (double)(ps.total - ps.done) * ps.unit_seconds / (double)did : NAN;
-    cli_fmt_time(left, eta, sizeof eta);
+    cli_fmt_time(progress_file_seconds_left(&ps), eta, sizeof eta);
     if (ps.total > 0)
         snprintf(buf + n, size - (size_t)n, ": stage %s, %s %lld/%lld, %s in the stage, ETA %s", ps.stage, ps.unit,
                  (long long)ps.done, (long long)ps.total, in, eta);
@@ -83,7 +74,7 @@ void cli_session_status(const char *dir, char *buf, size_t size)
 
 static void cli_progress_draw(cli_progress *p, int final)
 {
-    double el = cli_now() - p->stage_t0;
+    double el = progress_now() - p->stage_t0;
     double frac = p->total > 0 ? (double)p->done / (double)p->total : 0.0;
     char eta[32], elapsed[32], loss[32] = "";
     cli_fmt_time(frac > 0 ? el * (1.0 - frac) / frac : NAN, eta, sizeof eta);
@@ -119,7 +110,7 @@ static void cli_on_progress(void *ud, const char *stage, int64_t done, int64_t t
     cli_progress *p = ud;
     if (p->quiet)
         return;
-    double now = cli_now();
+    double now = progress_now();
     if (strcmp(stage, p->stage) != 0) {
         cli_progress_close_line(p);
         snprintf(p->stage, sizeof p->stage, "%s", stage);

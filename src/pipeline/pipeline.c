@@ -75,20 +75,13 @@ static void pipeline_on_metric(void *ud, const char *stage, int64_t step, double
         p->user_cb.on_metric(p->user_cb.ud, stage, step, loss, acc);
 }
 
-static double pipeline_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* progress.csv (progress_file.h): at a stage's start (unit NULL), a new unit, a unit's end, else at most once a
  * second. Only the session's writer has one; a file that cannot be written is skipped. */
 static void pipeline_progress_file(pd_pipeline *p, const char *unit, int64_t done, int64_t total)
 {
     if (!p->session)
         return;
-    double now = pipeline_now();
+    double now = progress_now();
     pd_progress_snapshot s = {.done = done, .total = total, .pid = (long)getpid()};
     if (!unit) {
         p->prog.stage_t0 = p->prog.unit_t0 = now;

@@ -39,11 +39,11 @@ pd_status pipeline_bench_evaluate(const pd_config *cfg, int32_t n, double *model
     int32_t warm = comm_world()->size < n ? comm_world()->size : n;
     if (st == PD_OK) /* every rank's first evaluation (allocations, caches) */
         st = pipeline_evaluate_many(p, ev, vecs, warm, acc, acc + n, pred, err);
-    double t0 = stage_now();
+    double t0 = progress_now();
     if (st == PD_OK)
         st = pipeline_evaluate_many(p, ev, vecs, n, acc, acc + n, pred, err);
     if (st == PD_OK)
-        *models_per_s = n / (stage_now() - t0);
+        *models_per_s = n / (progress_now() - t0);
     free(vecs);
     free(acc);
     free(pred);

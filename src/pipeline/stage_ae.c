@@ -122,7 +122,7 @@ static pd_status stage_ae_normalise(stage_ae_ctx *c, const float *vecs, pd_error
 
 pd_status stage_ae(pd_pipeline *p, int resume, pd_error *err)
 {
-    double t0 = stage_now();
+    double t0 = progress_now();
     const pd_config *cfg = &p->cfg;
     pd_backend *be = p->be;
     stage_ae_ctx c = {.p = p};
@@ -182,7 +182,7 @@ pd_status stage_ae(pd_pipeline *p, int resume, pd_error *err)
     }
     if (st == PD_OK) {
         session_summary_set(p->session, "ae_parameters", (double)ae_param_count(c.ae));
-        session_summary_set(p->session, "seconds_ae", stage_now() - t0);
+        session_summary_set(p->session, "seconds_ae", progress_now() - t0);
     }
     be->free(be, c.x_all);
     be->free(be, c.x_batch);

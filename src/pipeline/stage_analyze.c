@@ -355,14 +355,14 @@ static pd_status analyze_write(pd_pipeline *p, pd_zoo *z, int32_t k, double t0, 
     double nov = NAN;
     session_summary_get(p->session, "novelty", &nov);
     progress_log(&p->cb, "analyze: novelty %.3f", nov);
-    session_summary_set(p->session, "seconds_analyze", stage_now() - t0);
+    session_summary_set(p->session, "seconds_analyze", progress_now() - t0);
     return PD_OK;
 }
 
 pd_status stage_analyze(pd_pipeline *p, int resume, pd_error *err)
 {
     (void)resume;
-    double t0 = stage_now();
+    double t0 = progress_now();
     char path[PD_PATH_MAX];
     pd_zoo z;
     PD_TRY(pipeline_need_state(p, "models", PD_STAGE_GENERATE, err));

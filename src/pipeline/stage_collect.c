@@ -583,7 +583,7 @@ static pd_status collect_independent_runs(pd_pipeline *p, int resume, float *vec
 
 pd_status stage_collect(pd_pipeline *p, int resume, pd_error *err)
 {
-    double t0 = stage_now();
+    double t0 = progress_now();
     PD_TRY(pipeline_load_task(p, err));
     PD_TRY(pipeline_need_target(p, err));
     pd_backend *be = p->be;
@@ -632,6 +632,6 @@ pd_status stage_collect(pd_pipeline *p, int resume, pd_error *err)
     free(vecs);
     be->free(be, vec);
     if (st == PD_OK)
-        session_summary_set(p->session, "seconds_collect", stage_now() - t0);
+        session_summary_set(p->session, "seconds_collect", progress_now() - t0);
     return st;
 }

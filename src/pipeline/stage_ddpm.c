@@ -170,7 +170,7 @@ static pd_status stage_ddpm_start(stage_ddpm_ctx *c, int resume, int64_t *start,
 
 pd_status stage_ddpm(pd_pipeline *p, int resume, pd_error *err)
 {
-    double t0 = stage_now();
+    double t0 = progress_now();
     const pd_config *cfg = &p->cfg;
     pd_backend *be = p->be;
     stage_ddpm_ctx c = {.p = p};
@@ -213,7 +213,7 @@ pd_status stage_ddpm(pd_pipeline *p, int resume, pd_error *err)
     }
     if (st == PD_OK) {
         session_summary_set(p->session, "ddpm_parameters", (double)unet_param_count(c.unet));
-        session_summary_set(p->session, "seconds_ddpm", stage_now() - t0);
+        session_summary_set(p->session, "seconds_ddpm", progress_now() - t0);
     }
     be->free(be, c.z_all);
     be->free(be, c.z_batch);

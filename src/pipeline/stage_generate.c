@@ -312,14 +312,14 @@ static pd_status stage_gen_write(pd_pipeline *p, const pd_zoo *z, double t0, pd_
     session_summary_get(p->session, "pdiff_median", &median);
     session_summary_get(p->session, "original_median", &mean);
     progress_log(&p->cb, "generate: p-diff best %.4f median %.4f (originals median %.4f)", best, median, mean);
-    session_summary_set(p->session, "seconds_generate", stage_now() - t0);
+    session_summary_set(p->session, "seconds_generate", progress_now() - t0);
     return PD_OK;
 }
 
 pd_status stage_generate(pd_pipeline *p, int resume, pd_error *err)
 {
     (void)resume;
-    double t0 = stage_now();
+    double t0 = progress_now();
     const pd_config *cfg = &p->cfg;
     PD_TRY(pipeline_load_task(p, err));
     PD_TRY(pipeline_need_target(p, err));

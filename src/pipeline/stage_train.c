@@ -295,7 +295,7 @@ static pd_status stage_train_finish(pd_pipeline *p, double t0, pd_error *err)
     PD_TRY(stage_train_save(p, acc, err));
     pipeline_drop_state(p, STAGE_TRAIN_CKPT);
     pipeline_drop_state(p, "collect_ckpt"); /* made from the task model this stage replaced */
-    session_summary_set(p->session, "seconds_train", stage_now() - t0);
+    session_summary_set(p->session, "seconds_train", progress_now() - t0);
     return PD_OK;
 }
 
@@ -318,7 +318,7 @@ static pd_status stage_train_first_checkpoint(pd_pipeline *p, double t0, pd_erro
 
 pd_status stage_train(pd_pipeline *p, int resume, pd_error *err)
 {
-    double t0 = stage_now();
+    double t0 = progress_now();
     PD_TRY(pipeline_need_model(p, err));
     model_init_params(p->task, stage_run_seed(&p->cfg, "task-init", 0));
     const pd_config *c = &p->cfg;

@@ -10,14 +10,6 @@
 #include "error.h"
 #include "session.h"
 
-/* Monotonic seconds, for seconds_<stage> in summary.csv. */
-static inline double stage_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* The bits of (float)v, for recording a setting exactly in a checkpoint's "run" signature. */
 int64_t stage_float_bits(double v);
 /* The seed of the generator side — the AE's training (init, batches, noise), the DDPM's training and the
