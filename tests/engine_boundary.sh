@@ -6,9 +6,15 @@
 # no source names a document outside the repository. TAP output.
 : "${top_srcdir:=..}" "${top_builddir:=.}"
 . "${top_srcdir:-.}/tests/tap_lib.sh" # n, failed, ok, check
-t=$top_srcdir
+# The file lists below are split at blanks (grep ... $engine): work from inside the source tree with names relative
+# to it, which have none, whatever folder the tree lies in. The build folder is made absolute first.
+top_builddir=$(cd "$top_builddir" && pwd) && cd "$top_srcdir" || { echo "Bail out! cannot enter $top_srcdir"; exit 1; }
+t=.
 engine=$(find "$t/src" -path "$t/src/cli" -prune -o -type f \( -name '*.c' -o -name '*.h' \) -print | sort)
 [ -n "$engine" ]; ok $? "the engine's sources are found ($(echo "$engine" | wc -l) files)"
+# every grep below must read every file it is given (a file it cannot open would pass a check unread)
+lines=$(cat $engine 2> /dev/null | wc -l)
+cat $engine > /dev/null 2>&1; ok $? "every engine source can be read by name ($lines lines)"
 inc=$(grep -l -E '#[[:space:]]*include[[:space:]]*[<"]([^>"]*(curses|panel)[^>"]*|(.*/)?term)\.h' $engine)
 ok $([ -z "$inc" ] && echo 0 || echo 1) "no curses include in the engine sources${inc:+: $inc}"
 ex=$(grep -n -E '(^|[^_a-z])exit[[:space:]]*\(' $engine | grep -v -E '^[^:]*\.h:')

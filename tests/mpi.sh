@@ -32,6 +32,15 @@ mpi() { np=$1; shift; timeout 300 mpirun -np "$np" "$PDIFF" "$@"; }
 tiny="--set dataset=idx:$work/data --set arch=mlp --set epochs=2 --set k=20 --set save_every=1 --set ae_steps=80
  --set ddpm_steps=80 --set n_generate=8 --set n_recon=2 --set timesteps=60 --set ddpm_channels=8,8,8,8
  --set n_noise=5 --set noise_sigmas=0.01,0.1 --set n_finetune=3 --set finetune_steps=3 --set threads=1"
+# procs GLOB: the pids whose command line (its arguments joined by blanks) matches the shell pattern GLOB, from /proc
+# (what pgrep -f does, without procps, which a minimal Debian lacks)
+procs() {
+    for d in /proc/[0-9]*; do
+        c=$(tr '\0' ' ' < "$d/cmdline" 2> /dev/null) || continue
+        # shellcheck disable=SC2254
+        case "${c% }" in $1) echo "${d#/proc/}" ;; esac
+    done
+}
 # same_results A B: models.csv identical, summary.csv identical but for the seconds_ rows
 same_results() {
     cmp -s "$1/models.csv" "$2/models.csv" &&
@@ -91,7 +100,7 @@ job=$!
 i=0
 while ! grep -q "stage ddpm: start" "$k/run.log" 2> /dev/null && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done
 victim=
-for p in $(pgrep -f "run --session $k"); do
+for p in $(procs "*run --session $k*"); do
     if tr '\0' '\n' < "/proc/$p/environ" 2> /dev/null | grep -q '^OMPI_COMM_WORLD_RANK=1$'; then victim=$p; fi
 done
 check "rank 1 found in the running job" test -n "$victim"
@@ -100,7 +109,7 @@ wait $job
 rc=$?
 check "the job ends with a failure status (got $rc)" test $rc -ne 0
 check "the launcher names rank 1 and the signal" grep -q "rank 1 .*signal 9" "$work/killed.err"
-left=$(pgrep -f "^$PDIFF run --session $k")
+left=$(procs "$PDIFF run --session $k*")
 check "nothing waits: no pdiff of the job is left" test -z "$left"
 check "the session kept its completed stages (ae done, ddpm not)" sh -c "
   grep -q 'stage ae: done' '$k/run.log' && ! grep -q 'stage ddpm: done' '$k/run.log'"
@@ -114,7 +123,7 @@ mpi 2 run --session "$c" $long --quiet > /dev/null 2> "$work/ctrlc.err" &
 job=$!
 i=0
 while ! grep -q "stage ddpm: start" "$c/run.log" 2> /dev/null && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done
-pkill -INT -f "^mpirun -np 2 $PDIFF run --session $c" # mpirun, not the timeout that started it
+for p in $(procs "mpirun -np 2 $PDIFF run --session $c*"); do kill -INT "$p"; done # mpirun, not the timeout that started it
 wait $job
 check "Ctrl-C: rank 0 stopped and saved (run.log)" grep -q "stopped: ddpm training stopped after step" "$c/run.log"
 mpi 2 resume "$c" --quiet 2> "$work/resume2.err"; ok $? "resume at -np 2 completes the session"

@@ -4,7 +4,6 @@
 
 #include <math.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "config.h"
 #include "error.h"
