@@ -1,8 +1,9 @@
 #!/bin/sh
 # faults.sh — a session survives faults. kill -9 at several points of a small run, each followed by `pdiff resume`,
 # ends with the same files as an uninterrupted run (every CSV, losses.csv included); a second writer on a session is
-# refused naming the owner; a full disk (a small tmpfs, when this test may mount one) ends with a clear message and
-# a resumable session. Where the kills land depends on the machine's speed; what is checked does not. TAP output.
+# refused naming the owner; a write past a file size limit at each of four stages ends with one line naming the file
+# and a session that resumes to the same files; a full disk (a small tmpfs, when this test may mount one) ends with
+# a clear message and a resumable session. Where the kills land depends on the machine's speed; what is checked does not. TAP output.
 : "${PDIFF:=./pdiff}" "${top_builddir:=.}"
 work="$top_builddir/tests/work/faults"
 rm -rf "$work"; mkdir -p "$work/data"
@@ -66,6 +67,34 @@ for point in train:1 collect:1 ae:1 ddpm:0 ddpm:1 generate:1 analyze:0; do
         ok $([ -z "$left" ] && echo 0 || echo 1) "kill -9 $where stage $stage: no temporary file left after resume${left:+: $left}"
     }
 done
+
+# a write past a file size limit (prlimit --fsize, as a batch system's ulimit -f), once at the file of each of
+# four stages: the limit is one byte under that file's size in the uninterrupted run, above every file written
+# before it. pdiff is not killed by SIGXFSZ: one line naming the file, exit status 1, no temporary file; then
+# resume without the limit ends with the uninterrupted run's files. A run that completed no stage leaves no session.
+if command -v prlimit > /dev/null 2>&1; then
+    for file in state/task.bin params.csv state/ae.bin state/models.bin; do
+        s="$work/fsize-$(basename "$file" | tr . -)"
+        lim=$(($(stat -c %s "$ref/$file") - 1))
+        # shellcheck disable=SC2086
+        prlimit --fsize=$lim "$PDIFF" run --session "$s" $tiny --quiet > /dev/null 2> "$work/fsize.err"; rc=$?
+        lines=$(wc -l < "$work/fsize.err")
+        ok $([ $rc -eq 1 ] && [ "$lines" -eq 1 ] && grep -q "$file: write failed: File too large" "$work/fsize.err" &&
+            echo 0 || echo 1) "$file over the file size limit: exit 1 and one line naming it (exit $rc: $(head -c 200 "$work/fsize.err"))"
+        left=$(find "$s" -name '*.tmp.*' 2> /dev/null | head -n 3)
+        ok $([ -z "$left" ] && echo 0 || echo 1) "$file over the file size limit: no temporary file left${left:+: $left}"
+        if [ "$file" = state/task.bin ]; then
+            check "a run that completed no stage leaves no session folder" test ! -e "$s"
+            # shellcheck disable=SC2086
+            "$PDIFF" run --session "$s" $tiny --quiet 2> "$work/fsize2.err"; ok $? "the same --session then runs (exit 0)"
+        else
+            "$PDIFF" resume "$s" --quiet 2> "$work/fsize2.err"; ok $? "$file over the file size limit: resume exits 0"
+        fi
+        same_files "$ref" "$s"; ok $? "$file over the file size limit: the finished session equals the uninterrupted run"
+    done
+else
+    skip "no prlimit (util-linux) here"
+fi
 
 # two writers on one session: the second is refused with exit 1 and a line naming the owner
 s="$work/two"

@@ -4,8 +4,10 @@
  * on CPUs it does not know (doc/design.md, "BLAS"). When the user has not set OPENBLAS_CORETYPE and OpenBLAS reports such
  * a fallback on a CPU with AVX-512 (or AVX2), pdiff re-executes itself once with the right kernel family set and
  * PDIFF_BLAS_AUTO=1 marking the choice (shown by --version and bench). Set OPENBLAS_CORETYPE to override, or
- * PDIFF_BLAS_AUTO=0 to keep OpenBLAS's own choice.
+ * PDIFF_BLAS_AUTO=0 to keep OpenBLAS's own choice. It also makes a write past a file size limit an error, not a
+ * signal.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +35,10 @@ static void main_fix_blas(char **argv)
 int main(int argc, char **argv)
 {
     main_fix_blas(argv);
+    /* Under a file size limit (ulimit -f, set by some batch systems) a write past it would kill pdiff with SIGXFSZ,
+     * silently and with a temporary file left; ignored, the write fails with EFBIG and takes the usual path: one
+     * line naming the file, exit status 1, the session resumable. */
+    signal(SIGXFSZ, SIG_IGN);
     int tui = argc >= 2 && strcmp(argv[1], "tui") == 0;
     int interactive = tui || (argc == 1 && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO));
     int every = argc >= 2 && strcmp(argv[1], "sweep") == 0; /* a sweep spreads its runs over the ranks */
