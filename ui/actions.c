@@ -109,7 +109,7 @@ static void ui_actions_start(ui_app *a, const pd_config *cfg, const char *dir, i
     }
     ui_run_begin(a, dir, resume);
     ui_run_plan(a, cfg);
-    a->job_t0 = ui_nav_now();
+    a->job_t0 = progress_now();
     ui_app_copy(a->run_dir, sizeof a->run_dir, dir);
     ui_run_log(a, resume ? "resuming" : "run started");
     if (resume)

@@ -9,7 +9,7 @@
  *   watch.c    watch.h: following a session another process writes (the loop polls it; it reloads Results, Run)
  *   compare.c  compare.h: the compare view of marked sessions (Sessions draws it)
  *   prompt.c   prompt.h: the line editor; Enter/Esc/edits call what its opener passed (ui_prompt_fns)
- *   nav.c      nav.h: the clock, the message line, going to a screen (Sessions: marks the list stale, the
+ *   nav.c      nav.h: the message line, going to a screen (Sessions: marks the list stale, the
  *              loop rescans it)
  *   draw.c     draw.h, term.c term.h: painting; plot.c heatmap.c table.c: pure widgets, no terminal
  *

@@ -1,15 +1,9 @@
-/* nav.c — the clock, the status line's message and going to a screen (see nav.h). */
+/* nav.c — the status line's message and going to a screen (see nav.h). */
 #include "nav.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-
-double ui_nav_now(void)
-{
-    return progress_now();
-}
 
 void ui_nav_message(ui_app *a, int is_error, const char *fmt, ...)
 {
@@ -21,7 +15,7 @@ void ui_nav_message(ui_app *a, int is_error, const char *fmt, ...)
         if (*c < 0x20 || *c == 0x7f)
             *c = '?';
     a->msg_err = is_error;
-    a->msg_until = ui_nav_now() + (is_error ? 20 : 6); /* an error stays long enough to be read on a slow link */
+    a->msg_until = progress_now() + (is_error ? 20 : 6); /* an error stays long enough to be read on a slow link */
     a->dirty = 1;
 }
 

@@ -1,4 +1,4 @@
-/* nav.h — the services every screen shares: the clock, the message on the status line, going to a screen.
+/* nav.h — the services every screen shares: the message on the status line, going to a screen.
  * Going to Sessions only marks its list stale (a->sess_stale); the loop rescans it before the next key or frame,
  * so nav.c calls no screen. */
 #ifndef PD_UI_NAV_H
@@ -6,8 +6,6 @@
 
 #include "app.h"
 
-/* Monotonic seconds. */
-double ui_nav_now(void);
 /* The status line's message: an error stays 10 s, a note 6 s. */
 void ui_nav_message(ui_app *a, int is_error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The message of a failed engine call (its status name when it left no message). */

@@ -79,7 +79,7 @@ static int ui_run_stage_of_unit(const ui_app *a, const char *unit)
 double ui_run_elapsed(const ui_app *a)
 {
     if (a->job)
-        return ui_nav_now() - a->job_t0;
+        return progress_now() - a->job_t0;
     return a->run_seconds;
 }
 

@@ -196,7 +196,7 @@ static long long ui_sessions_root_stamp(const ui_app *a)
 
 void ui_sessions_poll(ui_app *a)
 {
-    double now = ui_nav_now();
+    double now = progress_now();
     if (a->screen != UI_SESSIONS || a->cmp || now < a->sess_poll_next)
         return;
     a->sess_poll_next = now + 2.0;

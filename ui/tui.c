@@ -126,7 +126,7 @@ static void ui_tui_draw_status(ui_app *a)
     int room = a->cols - lw - 3;
     if (room < 4)
         return;
-    if (a->msg[0] && ui_nav_now() < a->msg_until && !a->prompt) { /* an open prompt's keys come first */
+    if (a->msg[0] && progress_now() < a->msg_until && !a->prompt) { /* an open prompt's keys come first */
         attrset(a->msg_err ? (a->colors >= 8 ? ui_term_role(a, UI_C_ERROR) | A_REVERSE : A_BOLD | A_REVERSE)
                            : ui_term_role(a, UI_C_STATUS) | A_BOLD);
         char shown[sizeof a->msg + 8]; /* a long message loses its middle (often a path), not its reason */
@@ -281,10 +281,10 @@ static void ui_tui_loop(ui_app *a)
     double last_draw = 0;
     int handled_signals = 0, stdin_ok = 1;
     ui_tui_draw(a);
-    last_draw = ui_nav_now();
+    last_draw = progress_now();
     a->dirty = 0;
     while (!a->quit) {
-        double now = ui_nav_now();
+        double now = progress_now();
         /* while a run streams, take its wake-ups at most every 100 ms; keys always wake us */
         double since = now - last_draw;
         int listen_job = a->job && (!a->dirty || since >= 0.1);
@@ -317,7 +317,7 @@ static void ui_tui_loop(ui_app *a)
         ui_watch_poll(a);
         ui_sessions_poll(a);
         ui_tui_rescan(a);
-        now = ui_nav_now();
+        now = progress_now();
         if (a->job && now - last_draw >= 1.0)
             a->dirty = 1; /* the clock and ETA */
         if (a->msg[0] && a->msg_until > 0 && now >= a->msg_until) {

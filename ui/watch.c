@@ -210,7 +210,7 @@ static void ui_watch_ended(ui_app *a)
 
 void ui_watch_poll(ui_app *a)
 {
-    double now = ui_nav_now();
+    double now = progress_now();
     if (a->job || !a->res) { /* this TUI's own run, or nothing loaded */
         a->watching = 0;
         a->watch_dir[0] = '\0';
