@@ -345,7 +345,8 @@ static void ae_init_uniform(float *p, int64_t n, float bound, pd_rng *r)
 void ae_init_params(pd_ae *ae, uint64_t seed)
 {
     float *p = malloc((size_t)ae->n_params * sizeof *p);
-    PD_ASSERT(p != NULL);
+    if (!p)
+        error_out_of_memory("the autoencoder's initial values", (size_t)ae->n_params * sizeof *p);
     pd_rng r;
     rng_init(&r, rng_derive(seed, "ae-init"));
     for (int i = 0; i < 8; i++) {

@@ -18,6 +18,7 @@ static const int error_codes[] = {
 };
 
 static pd_assert_hook error_hook;
+static pd_oom_hook error_oom_hook;
 
 const char *error_status_string(pd_status s)
 {
@@ -93,4 +94,18 @@ void error_assert_fail(const char *expr, const char *file, int line)
         error_hook(expr, file, line);
     fprintf(stderr, "pdiff: internal error: assertion '%s' failed at %s:%d\n", expr, file, line);
     abort();
+}
+
+void error_set_oom_hook(pd_oom_hook hook)
+{
+    error_oom_hook = hook;
+}
+
+void error_out_of_memory(const char *what, size_t bytes)
+{
+    if (error_oom_hook)
+        error_oom_hook(what, bytes);
+    char expr[160];
+    snprintf(expr, sizeof expr, "out of memory: %s of %zu bytes", what, bytes);
+    error_assert_fail(expr, __FILE__, __LINE__);
 }

@@ -12,6 +12,7 @@
 #define PD_ERROR_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 /* X(name, exit code for the CLI, message) */
 #define PD_STATUS_LIST(X)                                             \
@@ -59,6 +60,14 @@ typedef void (*pd_assert_hook)(const char *expr, const char *file, int line);
 void error_set_assert_hook(pd_assert_hook hook);
 void error_assert_fail(const char *expr, const char *file, int line) __attribute__((noreturn));
 #define PD_ASSERT(e) ((e) ? (void)0 : error_assert_fail(#e, __FILE__, __LINE__))
+
+/* An allocation failed inside an operation that has no status to return (a CPU kernel growing its work buffer, a
+ * network's first values): the process cannot go on. error_out_of_memory calls the hook, which the program points
+ * at a clean stop (one line naming what, exit status 1, the session resumable as after a kill); without a hook, or
+ * if it returns, it fails like an assertion. what: "a CPU work buffer". */
+typedef void (*pd_oom_hook)(const char *what, size_t bytes);
+void error_set_oom_hook(pd_oom_hook hook);
+void error_out_of_memory(const char *what, size_t bytes) __attribute__((noreturn));
 
 /* Convenience: propagate a failure. */
 #define PD_TRY(expr)                      \

@@ -335,9 +335,11 @@ void model_free(pd_model *m)
 
 void model_init_params(pd_model *m, uint64_t seed)
 {
-    float *p = calloc((size_t)(m->n_params > 0 ? m->n_params : 1), sizeof *p);
-    float *b = calloc((size_t)(m->n_buffers > 0 ? m->n_buffers : 1), sizeof *b);
-    PD_ASSERT(p && b);
+    size_t np = (size_t)(m->n_params > 0 ? m->n_params : 1), nb = (size_t)(m->n_buffers > 0 ? m->n_buffers : 1);
+    float *p = calloc(np, sizeof *p);
+    float *b = calloc(nb, sizeof *b);
+    if (!p || !b)
+        error_out_of_memory("the task model's initial values", (np + nb) * sizeof(float));
     pd_rng r;
     rng_init(&r, rng_derive(seed, "model-init"));
     for (int i = 0; i < m->n_nodes; i++) {

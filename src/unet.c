@@ -186,7 +186,8 @@ void unet_free(pd_unet *u)
 void unet_init_params(pd_unet *u, uint64_t seed)
 {
     float *p = malloc((size_t)u->n_params * sizeof *p);
-    PD_ASSERT(p != NULL);
+    if (!p)
+        error_out_of_memory("the UNet's initial values", (size_t)u->n_params * sizeof *p);
     pd_rng r;
     rng_init(&r, rng_derive(seed, "unet-init"));
     for (int k = 0; k < 8; k++) {

@@ -2,7 +2,8 @@
 # faults.sh — a session survives faults. kill -9 at several points of a small run, each followed by `pdiff resume`,
 # ends with the same files as an uninterrupted run (every CSV, losses.csv included); a second writer on a session is
 # refused naming the owner; a write past a file size limit at each of four stages ends with one line naming the file
-# and a session that resumes to the same files; a full disk (a small tmpfs, when this test may mount one) ends with
+# and a session that resumes to the same files; under an address space limit no run hangs (OpenBLAS's endless retry
+# ends with one line); a full disk (a small tmpfs, when this test may mount one) ends with
 # a clear message and a resumable session. Where the kills land depends on the machine's speed; what is checked does not. TAP output.
 : "${PDIFF:=./pdiff}" "${top_builddir:=.}"
 work="$top_builddir/tests/work/faults"
@@ -94,6 +95,49 @@ if command -v prlimit > /dev/null 2>&1; then
     done
 else
     skip "no prlimit (util-linux) here"
+fi
+
+# an address space limit (prlimit --as, as ulimit -v or Grid Engine's h_vmem): limits from 128 MiB up in steps of
+# 128 MiB at threads=4, until a run completes. Debian's OpenBLAS retries a work buffer it cannot map forever; in
+# some of these steps that is where the limit bites first. No run may hang (timeout is only the guard against that):
+# each ends with exit 0, or exit 1 and one line (the loader's refusal of a build whose libraries alone exceed the
+# limit aside). The OpenBLAS case names the limit, and its session resumes without the limit (at threads=2) to the
+# uninterrupted run's files. The first hang ends the steps. A sanitizer build cannot run under such a limit at
+# all: skipped there.
+if command -v prlimit > /dev/null 2>&1 && command -v timeout > /dev/null 2>&1 &&
+    prlimit --as=$((16 << 30)) "$PDIFF" --version > /dev/null 2>&1; then
+    mib=128 hung="" bad="" blas="" done_at=""
+    while [ -z "$done_at" ] && [ $mib -le 8192 ]; do
+        s="$work/as$mib"
+        # shellcheck disable=SC2086
+        timeout -k 5 120 prlimit --as=$((mib << 20)) "$PDIFF" run --session "$s" $tiny --set threads=4 --quiet \
+            > /dev/null 2> "$work/as.err"; rc=$?
+        lines=$(wc -l < "$work/as.err")
+        echo "# $mib MiB: exit $rc $(head -c 160 "$work/as.err")"
+        case $rc in
+        0) done_at=$mib ;;
+        1) [ "$lines" -eq 1 ] || bad="$bad $mib:$lines-lines"
+           if grep -q "out of memory: OpenBLAS cannot map its .* under the address space limit of $mib MiB" \
+               "$work/as.err" && [ -z "$blas" ]; then
+               blas=$mib; cp "$work/as.err" "$work/as-blas.err"
+           fi ;;
+        124 | 137) hung="$hung $mib"; break ;;
+        127) grep -q "error while loading shared libraries" "$work/as.err" || bad="$bad $mib:exit-127" ;;
+        *) bad="$bad $mib:exit-$rc" ;;
+        esac
+        mib=$((mib + 128))
+    done
+    ok $([ -z "$hung" ] && echo 0 || echo 1) "under address space limits up to ${done_at:-8192} MiB no run hangs${hung:+ (hung at$hung MiB)}"
+    ok $([ -z "$bad" ] && echo 0 || echo 1) "every refused run exits 1 with one line${bad:+ (not at$bad)}"
+    check "a run completes under some limit (${done_at:-none} MiB)" test -n "$done_at"
+    ok $([ -n "$blas" ] && echo 0 || echo 1) "OpenBLAS's unmappable work buffer ends the run with a line naming the limit (${blas:-never} MiB): $(head -c 200 "$work/as-blas.err" 2> /dev/null)"
+    if [ -n "$blas" ]; then
+        "$PDIFF" resume "$work/as$blas" --set threads=2 --quiet 2> "$work/as2.err"
+        ok $? "the session it stopped resumes without the limit (exit 0)"
+        same_files "$ref" "$work/as$blas"; ok $? "that session then equals the uninterrupted run"
+    fi
+else
+    skip "no prlimit or timeout here, or this build cannot run under an address space limit"
 fi
 
 # two writers on one session: the second is refused with exit 1 and a line naming the owner

@@ -1,4 +1,5 @@
-/* test_core.c — errors, RNG, thread pool, and that the CPU backend fills every op slot. */
+/* test_core.c — errors (the out-of-memory hook included), RNG, thread pool, and that the CPU backend fills every op slot. */
+#include <setjmp.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <time.h>
@@ -20,6 +21,32 @@ static void test_errors(void)
            "exit codes 0 / 1 / 2");
     tap_ok(strcmp(error_status_string(PD_ERR_FORMAT), "malformed file") == 0, "status strings from the X-macro");
     tap_ok(error_set(NULL, PD_ERR_IO, "x") == PD_ERR_IO, "a NULL pd_error is allowed");
+}
+
+static jmp_buf oom_jump;
+static char oom_what[64];
+static size_t oom_bytes;
+
+static void oom_catch(const char *what, size_t bytes)
+{
+    snprintf(oom_what, sizeof oom_what, "%s", what);
+    oom_bytes = bytes;
+    longjmp(oom_jump, 1);
+}
+
+/* An allocation that fails inside an operation with no status to return goes to the out-of-memory hook (the
+ * program's clean stop: one line, exit 1; tests/faults.sh runs it under address space limits), never back. */
+static void test_out_of_memory(void)
+{
+    volatile int returned = 0;
+    error_set_oom_hook(oom_catch);
+    if (setjmp(oom_jump) == 0) {
+        error_out_of_memory("a CPU work buffer", (size_t)3 << 30);
+        returned = 1;
+    }
+    error_set_oom_hook(NULL);
+    tap_ok(returned == 0 && strcmp(oom_what, "a CPU work buffer") == 0 && oom_bytes == (size_t)3 << 30,
+           "error_out_of_memory calls the out-of-memory hook with what and the bytes (%s, %zu)", oom_what, oom_bytes);
 }
 
 static void test_rng(void)
@@ -257,6 +284,7 @@ static void test_backend(void)
 int main(void)
 {
     test_errors();
+    test_out_of_memory();
     test_rng();
     test_pool();
     test_pool_backoff();

@@ -21,6 +21,8 @@ int cli_sweep(int argc, char **argv);
 int cli_export(int argc, char **argv); /* cli_export.c */
 int cli_plot(int argc, char **argv);   /* cli_plot.c */
 int cli_tui(int argc, char **argv); /* cli_tui.c: the TUI, or a headless run without a terminal */
+/* cli_memory.c: out of memory where no status can be returned ends the process with one line and exit 1 */
+void cli_memory_install(void);
 void cli_usage(FILE *out);
 void cli_version(FILE *out);
 

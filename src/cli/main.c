@@ -39,6 +39,7 @@ int main(int argc, char **argv)
      * silently and with a temporary file left; ignored, the write fails with EFBIG and takes the usual path: one
      * line naming the file, exit status 1, the session resumable. */
     signal(SIGXFSZ, SIG_IGN);
+    cli_memory_install(); /* and running out of memory inside a kernel or OpenBLAS too (cli_memory.c) */
     int tui = argc >= 2 && strcmp(argv[1], "tui") == 0;
     int interactive = tui || (argc == 1 && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO));
     int every = argc >= 2 && strcmp(argv[1], "sweep") == 0; /* a sweep spreads its runs over the ranks */

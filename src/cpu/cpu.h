@@ -28,8 +28,8 @@ static inline cpu_backend *cpu_of(pd_backend *be)
 }
 
 /* Per-thread scratch of at least `bytes` bytes, 64-byte aligned, grown (never shrunk) on demand; contents are
- * undefined. thread is the index passed to a parallel task (0 outside of cpu_parallel_for). Returns NULL
- * only when memory runs out (callers assert). */
+ * undefined. thread is the index passed to a parallel task (0 outside of cpu_parallel_for). Never NULL: when
+ * memory runs out it calls error_out_of_memory (error.h), which does not return. */
 void *cpu_scratch(pd_backend *be, int thread, size_t bytes);
 
 /* Run fn(ctx, task, thread) for task in [0, ntasks) on the backend's threads. While the loop runs BLAS is

@@ -17,8 +17,10 @@ void *cpu_scratch(pd_backend *be, int thread, size_t bytes)
         c->scratch[thread].p = NULL;
         c->scratch[thread].bytes = 0;
         size_t rounded = (bytes + 4095) & ~(size_t)4095;
-        if (posix_memalign(&c->scratch[thread].p, 64, rounded) != 0)
-            return NULL;
+        if (posix_memalign(&c->scratch[thread].p, 64, rounded) != 0) {
+            c->scratch[thread].p = NULL;
+            error_out_of_memory("a CPU work buffer", rounded);
+        }
         c->scratch[thread].bytes = rounded;
     }
     return c->scratch[thread].p;

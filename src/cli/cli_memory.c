@@ -1,0 +1,125 @@
+/* cli_memory.c — what the program does when memory runs out where nothing can return a status.
+ *
+ * Most allocations fail into the usual path (a pd_error naming what, exit status 1). Two cannot:
+ *   - An engine operation that has no status to return (a CPU kernel growing its work buffer, a network's first
+ *     values) calls error_out_of_memory(); cli_memory_install points its hook at cli_memory_stop.
+ *   - Debian's OpenBLAS 0.3.21 maps a 128 MiB work buffer for each thread that runs a matrix product, and when the
+ *     map fails (under an address space limit: ulimit -v, Grid Engine's h_vmem) it tries again forever, at full
+ *     CPU, and only a second Ctrl-C ended pdiff. OpenBLAS calls mmap through the dynamic linker, and the program's
+ *     own definition below comes first in the lookup, so it sees those calls (the C library's own maps, malloc's
+ *     among them, do not come here). It passes every call on unchanged; when one large size fails with ENOMEM
+ *     GUARD_REPEATS times in a row, that is the endless retry (a passing shortage would have let one through).
+ *     Sanitizer builds, which intercept mmap themselves, leave the wrapper out.
+ * Either way the process ends the way a second Ctrl-C does: the terminal restored if the TUI had it, one line on
+ * stderr naming what and the limit, exit status 1. What the session has saved stays (files are only ever renamed
+ * into place), and `pdiff resume` continues it under a higher limit or with fewer threads.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "error.h"
+#include "term.h"
+
+static atomic_int cli_memory_stopping;
+
+/* One line on stderr and exit status 1. Only snprintf and write(2): the thread that gets here may be inside
+ * OpenBLAS or a kernel while another holds stdio's locks. A second thread that runs out too waits for the first. */
+__attribute__((noreturn)) static void cli_memory_stop(const char *what)
+{
+    if (atomic_exchange(&cli_memory_stopping, 1))
+        for (;;)
+            pause();
+    ui_term_emergency_restore();
+    char limit[112] = "";
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        snprintf(limit, sizeof limit, " under the address space limit of %llu MiB (ulimit -v %llu)",
+                 (unsigned long long)(rl.rlim_cur >> 20), (unsigned long long)(rl.rlim_cur >> 10));
+    char msg[640];
+    int n = snprintf(msg, sizeof msg,
+                     "pdiff: out of memory: %s%s; raise the limit or lower threads (what the session saved is "
+                     "kept: pdiff resume)\n", what, limit);
+    if (n > 0) {
+        ssize_t w = write(STDERR_FILENO, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
+        (void)w;
+    }
+    _exit(1);
+}
+
+static void cli_memory_engine(const char *what, size_t bytes)
+{
+    char line[256];
+    snprintf(line, sizeof line, "%s of %.1f MiB could not be allocated", what, (double)bytes / (1 << 20));
+    cli_memory_stop(line);
+}
+
+void cli_memory_install(void)
+{
+    error_set_oom_hook(cli_memory_engine);
+}
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GUARD_OFF 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define GUARD_OFF 1
+#endif
+
+#ifndef GUARD_OFF
+
+#define GUARD_MIN_BYTES ((size_t)16 << 20) /* smaller maps are not OpenBLAS's buffers (128 MiB in 0.3.21) */
+#define GUARD_REPEATS 5000                 /* well under a second of retrying */
+
+typedef void *(*guard_mmap_fn)(void *, size_t, int, int, int, off_t);
+
+static _Atomic(guard_mmap_fn) guard_next;
+static atomic_size_t guard_len; /* the large size that failed last */
+static atomic_int guard_fails;  /* how many times in a row */
+
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    guard_mmap_fn next = atomic_load(&guard_next);
+    if (!next) {
+        next = (guard_mmap_fn)dlsym(RTLD_NEXT, "mmap");
+        if (!next) {
+            errno = ENOSYS;
+            return MAP_FAILED;
+        }
+        atomic_store(&guard_next, next);
+    }
+    void *p = next(addr, len, prot, flags, fd, off);
+    if (len < GUARD_MIN_BYTES)
+        return p;
+    if (p != MAP_FAILED) {
+        if (atomic_load(&guard_len) == len)
+            atomic_store(&guard_fails, 0);
+        return p;
+    }
+    int e = errno;
+    if (e == ENOMEM) {
+        if (atomic_exchange(&guard_len, len) != len)
+            atomic_store(&guard_fails, 0);
+        if (atomic_fetch_add(&guard_fails, 1) + 1 >= GUARD_REPEATS) {
+            char line[160];
+            snprintf(line, sizeof line, "OpenBLAS cannot map its %zu MiB work buffer (it would retry forever)",
+                     len >> 20);
+            cli_memory_stop(line);
+        }
+    }
+    errno = e;
+    return p;
+}
+
+#endif
