@@ -138,6 +138,7 @@ typedef struct {
     int marked;             /* Space: chosen for the compare view (1, 2, ...: the order marked; 0 not) */
     int running;            /* another process writes it (session_owner) */
     char progress[32];      /* while running: its stage and how far ("ddpm 42%", progress.csv), else "" */
+    unsigned shown;         /* the Sessions screen's draw that last showed its row (sess_draws) */
 } ui_session_entry;
 
 struct ui_app;
@@ -201,6 +202,8 @@ typedef struct ui_app {
     int nsess, sess_cursor, sess_top;
     int sess_stale; /* rescan before the next key or frame (nav.c sets it, the loop rescans) */
     double sess_poll_next; /* when the Sessions screen next looks at who writes its sessions (sessions.c) */
+    unsigned sess_draws;   /* draws of the Sessions table so far (ui_session_entry.shown) */
+    int sess_poll_turn;    /* where the next poll's turn through the rows not shown and not running starts */
     long long sess_root_stamp; /* the sessions root's modification time (ns) at the last scan: a change rescans */
     char sess_filter[64];
     int sess_sort, sess_rev;           /* sort column (sessions.c), reversed */

@@ -194,6 +194,27 @@ static long long ui_sessions_root_stamp(const ui_app *a)
     return (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
 }
 
+/* Look again at who writes session i and how far it is; the whole row again when a run started or ended. */
+static void ui_sessions_poll_one(ui_app *a, int i)
+{
+    ui_session_entry *s = &a->sess[i];
+    int was = s->running;
+    char before[sizeof s->progress];
+    ui_app_copy(before, sizeof before, s->progress);
+    ui_sessions_status(s);
+    if (s->running != was) {
+        pd_error err = {0};
+        ui_sessions_read(s, &err);
+    }
+    if (s->running != was || strcmp(before, s->progress) != 0)
+        a->dirty = 1;
+}
+
+/* Rows neither shown nor running looked at per poll, in turn: with thousands of sessions (on NFS every probe is a
+ * round trip) a poll probes the rows on screen, the running ones and this many more, so a run resumed in a row
+ * off screen shows within nsess / UI_SESSIONS_POLL_TURN polls, and as soon as its row is on screen. */
+#define UI_SESSIONS_POLL_TURN 64
+
 void ui_sessions_poll(ui_app *a)
 {
     double now = progress_now();
@@ -204,19 +225,14 @@ void ui_sessions_poll(ui_app *a)
         a->sess_stale = 1;
         return;
     }
-    for (int i = 0; i < a->nsess; i++) {
-        ui_session_entry *s = &a->sess[i];
-        int was = s->running;
-        char before[sizeof s->progress];
-        ui_app_copy(before, sizeof before, s->progress);
-        ui_sessions_status(s);
-        if (s->running != was) { /* a run started or ended: its numbers are read again */
-            pd_error err = {0};
-            ui_sessions_read(s, &err);
-        }
-        if (s->running != was || strcmp(before, s->progress) != 0)
-            a->dirty = 1;
+    int n = a->nsess, turn = n < UI_SESSIONS_POLL_TURN ? n : UI_SESSIONS_POLL_TURN;
+    int start = n > 0 ? a->sess_poll_turn % n : 0;
+    for (int i = 0; i < n; i++) {
+        int in_turn = (i - start + n) % n < turn;
+        if (in_turn || a->sess[i].running || a->sess[i].shown == a->sess_draws)
+            ui_sessions_poll_one(a, i);
     }
+    a->sess_poll_turn = n > 0 ? (start + turn) % n : 0;
 }
 
 /* The columns of the session in s->path, through the engine's readers of summary.csv (session.h) and of CSV
@@ -650,9 +666,11 @@ void ui_sessions_draw(ui_app *a, int y, int h)
     attrset(A_NORMAL);
     int lh = h - 2;
     ui_term_clip_rows(&a->sess_top, a->sess_cursor, n, lh);
+    a->sess_draws++;
     for (int i = 0; i < lh && a->sess_top + i < n; i++) {
         int k = a->sess_top + i;
-        const ui_session_entry *s = &a->sess[idx[k]];
+        ui_session_entry *s = &a->sess[idx[k]];
+        s->shown = a->sess_draws;
         char c[SC_N][64];
         ui_sessions_cells(s, c);
         const char *cells[SC_N];
