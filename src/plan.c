@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "blas.h"
 #include "ddpm.h"
@@ -57,6 +59,25 @@ void plan_format_bytes(int64_t b, char *buf, size_t size)
         u++;
     }
     snprintf(buf, size, v < 10.0 ? "%.2f %s" : v < 100.0 ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+void plan_format_address(const pd_plan *pl, char *buf, size_t size)
+{
+    char need[32], prog[32], peak[32], per[32], lim[32], slack[32];
+    plan_format_bytes(pl->address_bytes, need, sizeof need);
+    plan_format_bytes(pl->program_bytes, prog, sizeof prog);
+    plan_format_bytes(pl->peak_bytes, peak, sizeof peak);
+    plan_format_bytes(PD_PLAN_THREAD_BYTES, per, sizeof per);
+    plan_format_bytes(pl->address_limit, lim, sizeof lim);
+    plan_format_bytes(PD_PLAN_SLACK_BYTES, slack, sizeof slack);
+    snprintf(buf, size,
+             "address space: up to about %s, limit (ulimit -v) %s%s (the program %s + the largest stage %s + %d "
+             "thread%s x %s for OpenBLAS's work buffers and stacks + %s%s)",
+             need, pl->address_limit < 0 ? "none" : lim,
+             pl->address_limit < 0 ? "" : pl->address_short ? ": too low, the run would stop for lack of memory"
+                                                              : ": enough",
+             prog, peak, pl->run_threads, pl->run_threads == 1 ? "" : "s", per, slack,
+             strcmp(pl->backend, "cuda") == 0 ? "; CUDA's own reservations not counted" : "");
 }
 
 /* ---------------------------------------------------------------------------------------------- the data */
@@ -365,10 +386,37 @@ static pd_status plan_memory(plan_env *e, pd_error *err)
 
 /* ---------------------------------------------------------------------------------------------- the plan */
 
+/* The process's address space now (/proc/self/statm, 0 where there is none) and its limit. */
+static void plan_address_now(pd_plan *pl)
+{
+    long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld", &pages) != 1)
+            pages = 0;
+        fclose(f);
+    }
+    long page = sysconf(_SC_PAGESIZE);
+    pl->program_bytes = (int64_t)pages * (page > 0 ? page : 4096);
+    struct rlimit rl;
+    pl->address_limit = getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? (int64_t)rl.rlim_cur : -1;
+}
+
+/* What the run's address space comes to (plan.h), once the stages' memory is known. */
+static void plan_address_need(pd_plan *pl, const pd_config *cfg, int measure)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    pl->run_threads = measure ? pl->threads : cfg->threads > 0 ? cfg->threads : cores > 0 ? (int)cores : 1;
+    pl->address_bytes = pl->program_bytes + pl->peak_bytes + (int64_t)pl->run_threads * PD_PLAN_THREAD_BYTES +
+                        PD_PLAN_SLACK_BYTES;
+    pl->address_short = pl->address_limit >= 0 && pl->address_limit < pl->address_bytes;
+}
+
 pd_status plan_compute(pd_plan *plan, const pd_config *cfg, int measure, const pd_callbacks *cb, pd_error *err)
 {
     double t0 = progress_now();
     memset(plan, 0, sizeof *plan);
+    plan_address_now(plan); /* before this plan's own objects and measurements take any */
     plan_data(plan, cfg);
     plan_counts(plan, cfg);
     plan_env e = {.cfg = cfg, .cb = cb, .pl = plan};
@@ -385,6 +433,8 @@ pd_status plan_compute(pd_plan *plan, const pd_config *cfg, int measure, const p
         plan_work_text(plan, cfg);
         st = plan_memory(&e, err);
     }
+    if (st == PD_OK)
+        plan_address_need(plan, cfg, measure);
     if (st == PD_OK && measure)
         st = plan_measure_times(&e, err);
     plan->measured = st == PD_OK && measure;

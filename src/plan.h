@@ -72,6 +72,14 @@ typedef struct {
     int64_t peak_bytes;                /* the largest stage */
     char backend[16];                  /* "cpu" | "cuda" */
     int threads;                       /* the backend's threads */
+    /* address space, what ulimit -v (and Grid Engine's h_vmem) limits; approximate, and without the reservations
+     * CUDA makes itself: the process before the run (its libraries, the TUI's own data), plus the largest stage,
+     * plus per thread PD_PLAN_THREAD_BYTES (OpenBLAS maps up to two work buffers of 128 MiB per thread that runs a
+     * matrix product, and threads have stacks), plus PD_PLAN_SLACK_BYTES; meant to err on the high side */
+    int64_t program_bytes, address_bytes;
+    int run_threads;                   /* the threads the run will use (cfg threads; 0 = the cores) */
+    int64_t address_limit;             /* the process's address space limit (RLIMIT_AS), -1 when it has none */
+    int address_short;                 /* 1 when that limit is below address_bytes: the run would stop for lack of it */
     double measure_seconds;            /* how long plan_compute measured */
 } pd_plan;
 
@@ -81,6 +89,12 @@ typedef struct {
  * pipeline's message. cb may be NULL; its cancel hook stops the measurement (PD_ERR_CANCELLED). */
 pd_status plan_compute(pd_plan *plan, const pd_config *cfg, int measure, const pd_callbacks *cb, pd_error *err);
 
+#define PD_PLAN_THREAD_BYTES ((int64_t)272 << 20) /* two OpenBLAS work buffers, two stacks (a worker's, OpenBLAS's) */
+#define PD_PLAN_SLACK_BYTES ((int64_t)128 << 20)  /* the C library's heaps and the like (measured, doc/pdiff.1 BUGS) */
+
+/* One line on the address space: "address space: up to about 1.93 GiB, limit (ulimit -v) none (the program ... + 4 threads
+ * x 264 MiB ...)"; with a limit, "1.00 GiB: too low, the run would stop for lack of memory" or ": enough". */
+void plan_format_address(const pd_plan *plan, char *buf, size_t size);
 /* "0.4 s", "42 s", "12 min", "3.5 h", "2.1 days" */
 void plan_format_seconds(double seconds, char *buf, size_t size);
 /* "812 B", "40.0 KiB", "1.3 MiB", "5.20 GiB" */

@@ -1,9 +1,11 @@
 /* test_plan.c — the plan of a run (plan.h): the work and memory of a small configuration as computed by hand, the
- * time estimates positive and finite, a missing data set planned with its note, a bad target refused. TAP. */
+ * time estimates positive and finite, a missing data set planned with its note, a bad target refused, the address
+ * space against a limit. TAP. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "plan.h"
@@ -124,6 +126,53 @@ static void test_measured(const pd_config *cp)
 
 }
 
+/* The address space (plan.h): the program's, the largest stage's and the threads' share add up; an address space
+ * limit (set here for a moment) below the estimate is "too low", one above it "enough", none "none". A sanitizer
+ * build, whose own reservations dwarf any limit, skips the limit checks. */
+static void test_address(const pd_config *cp)
+{
+    pd_config c = *cp;
+    pd_error err = {0};
+    pd_plan p;
+    char line[400];
+    set(&c, "threads=3");
+    pd_status st = plan_compute(&p, &c, 0, NULL, &err);
+    struct rlimit old;
+    int have = getrlimit(RLIMIT_AS, &old) == 0;
+    tap_ok(st == PD_OK && p.run_threads == 3 && p.program_bytes > 0 &&
+               p.address_bytes == p.program_bytes + p.peak_bytes + 3 * PD_PLAN_THREAD_BYTES + PD_PLAN_SLACK_BYTES,
+           "address space = the program (%lld) + the largest stage + 3 threads' share + the slack (%lld)",
+           (long long)p.program_bytes, (long long)p.address_bytes);
+    plan_format_address(&p, line, sizeof line);
+    tap_ok(have && (old.rlim_cur == RLIM_INFINITY ? p.address_limit == -1 && strstr(line, "limit (ulimit -v) none")
+                                                  : p.address_limit == (int64_t)old.rlim_cur),
+           "the limit as the process has it: %s", line);
+#if defined(__SANITIZE_ADDRESS__)
+    tap_skip("a sanitizer build: no address space limit");
+    tap_skip("a sanitizer build: no address space limit");
+#else
+    struct rlimit low = old, high = old;
+    low.rlim_cur = (rlim_t)(p.program_bytes + ((int64_t)512 << 20));
+    high.rlim_cur = (rlim_t)(p.address_bytes + ((int64_t)1 << 30));
+    int can = have && (old.rlim_max == RLIM_INFINITY || old.rlim_max >= high.rlim_cur);
+    int ok_low = 0, ok_high = 0;
+    if (can && setrlimit(RLIMIT_AS, &low) == 0) {
+        ok_low = plan_compute(&p, &c, 0, NULL, &err) == PD_OK && p.address_short;
+        plan_format_address(&p, line, sizeof line);
+        ok_low = ok_low && strstr(line, "too low") != NULL;
+        setrlimit(RLIMIT_AS, &old);
+    }
+    tap_ok(ok_low, "a limit below the estimate: too low (%s)", line);
+    if (can && setrlimit(RLIMIT_AS, &high) == 0) {
+        ok_high = plan_compute(&p, &c, 0, NULL, &err) == PD_OK && !p.address_short;
+        plan_format_address(&p, line, sizeof line);
+        ok_high = ok_high && strstr(line, ": enough") != NULL;
+        setrlimit(RLIMIT_AS, &old);
+    }
+    tap_ok(ok_high, "a limit above it: enough (%s)", line);
+#endif
+}
+
 static void test_missing(const pd_config *cp)
 {
     pd_config c = *cp;
@@ -183,6 +232,7 @@ int main(void)
     test_counts(&c);
     test_measured(&c);
     test_missing(&c);
+    test_address(&c);
 
     char path[700];
     const char *names[] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",

@@ -114,7 +114,7 @@ static int ui_setup_plan_lines(const ui_app *a, char lines[][UI_PLAN_LINE], int 
     if (p->data_note[0] && n < max)
         snprintf(lines[n++], UI_PLAN_LINE, "%s", p->data_note);
     snprintf(lines[n++], UI_PLAN_LINE, "%-9s %10s %10s  %s", "stage", "memory", "time", "work");
-    for (int i = 0; i < PD_STAGE_COUNT && n < max - 2; i++) {
+    for (int i = 0; i < PD_STAGE_COUNT && n < max - 3; i++) {
         plan_format_bytes(p->stage[i].bytes, mem, sizeof mem);
         plan_format_seconds(p->stage[i].seconds, t, sizeof t);
         snprintf(lines[n++], UI_PLAN_LINE, "%-9s %10s %10s  %s", pipeline_stage_name((pd_stage)i), mem, t, p->stage[i].work);
@@ -122,6 +122,7 @@ static int ui_setup_plan_lines(const ui_app *a, char lines[][UI_PLAN_LINE], int 
     plan_format_bytes(p->peak_bytes, mem, sizeof mem);
     plan_format_seconds(p->total_seconds, t, sizeof t);
     snprintf(lines[n++], UI_PLAN_LINE, "%-9s %10s %10s  estimated total (memory: the largest stage's)", "total", mem, t);
+    plan_format_address(p, lines[n++], UI_PLAN_LINE);
     snprintf(lines[n++], UI_PLAN_LINE, "measured on %s with %d thread%s in %.1f s (p or Esc closes)", p->backend, p->threads,
              p->threads == 1 ? "" : "s", p->measure_seconds);
     return n;

@@ -229,6 +229,9 @@ static void cli_print_plan(const pd_config *cfg, const pd_plan *pl)
     cli_plan_row(width, "total", "estimated (memory: the largest stage's)", mem, t);
     printf("\nmeasured on %s with %d thread%s in %.1f s: a few units of each kind run with synthetic inputs, scaled "
            "to the run's sizes\n", pl->backend, pl->threads, pl->threads == 1 ? "" : "s", pl->measure_seconds);
+    char as[400];
+    plan_format_address(pl, as, sizeof as);
+    printf("%s\n", as);
 }
 
 static int cli_dry_run(const cli_run_opts *o)
