@@ -68,6 +68,9 @@ pd_status pipeline_read_collect(const char *path, float **vecs, int32_t *k, int6
  * dst_dir then does only the stages from `upto` on. Used by sweeps to share work between values. */
 pd_status pipeline_seed_session(const char *dst_dir, const char *src_dir, pd_stage upto, int32_t k_slice,
                                 pd_error *err);
+/* The part of that which can come later: src_dir's evaluated models (state/models.bin, when it has them) as
+ * dst_dir's state/reuse.bin, for a sweep whose first session generated after the copy was made. */
+pd_status pipeline_seed_reuse(const char *dst_dir, const char *src_dir, pd_error *err);
 
 /* A job of several processes (comm.h, issue 17): rank 0 runs the pipeline and every other rank calls
  * pipeline_worker_serve, which evaluates the models rank 0 hands out (the same evaluator on every rank, so results do

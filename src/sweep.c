@@ -2,8 +2,10 @@
 #include "sweep.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "atomic.h"
 #include "comm.h"
@@ -205,12 +207,15 @@ static pd_status sweep_seed(const pd_config *base, const sweep_spec *s, int i, i
     return pipeline_seed_session(sess, seed_from, sweep_shared_upto(plan), plan->k_slice ? cfg.k : 0, err);
 }
 
-/* Run the stages in mask of value i with seed number j (resume: the session holds its earlier stages). */
-static pd_status sweep_exec(const pd_config *base, const sweep_spec *s, int i, int j, const char *dir,
-                            unsigned mask, int resume, const pd_callbacks *cb, pd_error *err)
+/* Run the stages in mask of value i with seed number j (resume: the session holds its earlier stages) on threads
+ * threads (0: the configured number). */
+static pd_status sweep_exec_on(const pd_config *base, const sweep_spec *s, int i, int j, const char *dir,
+                               unsigned mask, int resume, int threads, const pd_callbacks *cb, pd_error *err)
 {
     pd_config cfg;
     PD_TRY(sweep_config(base, s, i, j, &cfg, err));
+    if (threads > 0)
+        cfg.threads = threads;
     char sess[PD_PATH_MAX];
     PD_TRY(sweep_session_dir(dir, s, i, cfg.seed, sess, sizeof sess, err));
     pd_pipeline *p;
@@ -220,6 +225,12 @@ static pd_status sweep_exec(const pd_config *base, const sweep_spec *s, int i, i
     if (st != PD_OK)
         error_prefix(err, "sweep %s=%s seed %" PRIu64, s->key, s->values[i], cfg.seed);
     return st;
+}
+
+static pd_status sweep_exec(const pd_config *base, const sweep_spec *s, int i, int j, const char *dir,
+                            unsigned mask, int resume, const pd_callbacks *cb, pd_error *err)
+{
+    return sweep_exec_on(base, s, i, j, dir, mask, resume, 0, cb, err);
 }
 
 /* Run value i with seed number j; seed_from: the session to share the stages before plan->upto with (NULL:
@@ -273,16 +284,188 @@ static pd_status sweep_check(const pd_config *base, const char *spec, int n_seed
     return PD_OK;
 }
 
+/* ------------------------------------------------------------------ the points' own training side by side */
+/* With sharing, what every point trains on its own is the AE and the DDPM (the stages from the shared ones up to
+ * generate). Their steps are too small to keep many threads busy (doc/findings.md §4), so in one process on the CPU
+ * with 2 to SWEEP_SIDE_THREADS threads the points of a seed train them side by side, the threads split between
+ * them. Up to that many threads a CPU run does not depend on the thread count (backend.h), so every session ends
+ * as it would one point after the other. generate and analyze then run one point after the other, the first point
+ * first: the others reuse its evaluations (state/reuse.bin). Only the first point's progress and losses reach the
+ * callbacks; every point's log lines do, with the point named. */
+#define SWEEP_SIDE_THREADS 8
+
+typedef struct {
+    pthread_mutex_t lock;
+    const pd_callbacks *cb;
+} sweep_side_hub;
+
+typedef struct {
+    sweep_side_hub *hub;
+    const pd_config *base;
+    const sweep_spec *s;
+    const char *dir;
+    int i, j, threads, lead;
+    unsigned mask;
+    pd_callbacks cb;
+    pd_status st;
+    pd_error err;
+} sweep_side;
+
+static void sweep_side_progress(void *ud, const char *stage, int64_t done, int64_t total)
+{
+    sweep_side *w = ud;
+    pthread_mutex_lock(&w->hub->lock);
+    if (w->lead && w->hub->cb && w->hub->cb->on_progress)
+        w->hub->cb->on_progress(w->hub->cb->ud, stage, done, total);
+    pthread_mutex_unlock(&w->hub->lock);
+}
+
+static void sweep_side_metric(void *ud, const char *stage, int64_t step, double loss, double acc)
+{
+    sweep_side *w = ud;
+    pthread_mutex_lock(&w->hub->lock);
+    if (w->lead && w->hub->cb && w->hub->cb->on_metric)
+        w->hub->cb->on_metric(w->hub->cb->ud, stage, step, loss, acc);
+    pthread_mutex_unlock(&w->hub->lock);
+}
+
+static void sweep_side_stage(void *ud, const char *stage, int started)
+{
+    sweep_side *w = ud;
+    pthread_mutex_lock(&w->hub->lock);
+    if (w->lead && w->hub->cb && w->hub->cb->on_stage)
+        w->hub->cb->on_stage(w->hub->cb->ud, stage, started);
+    pthread_mutex_unlock(&w->hub->lock);
+}
+
+static void sweep_side_log(void *ud, const char *line)
+{
+    sweep_side *w = ud;
+    pthread_mutex_lock(&w->hub->lock);
+    if (w->hub->cb && w->hub->cb->on_log) {
+        char buf[1024];
+        snprintf(buf, sizeof buf, "[%s=%s] %s", w->s->key, w->s->values[w->i], line);
+        w->hub->cb->on_log(w->hub->cb->ud, buf);
+    }
+    pthread_mutex_unlock(&w->hub->lock);
+}
+
+static int sweep_side_cancel(void *ud)
+{
+    sweep_side *w = ud;
+    pthread_mutex_lock(&w->hub->lock);
+    int c = progress_cancelled(w->hub->cb);
+    pthread_mutex_unlock(&w->hub->lock);
+    return c;
+}
+
+static void *sweep_side_main(void *arg)
+{
+    sweep_side *w = arg;
+    w->st = sweep_exec_on(w->base, w->s, w->i, w->j, w->dir, w->mask, 1, w->threads, &w->cb, &w->err);
+    return NULL;
+}
+
+/* The threads a run of base gets when 2 to SWEEP_SIDE_THREADS on the CPU, else 0 (no side by side). */
+static int sweep_side_threads(const pd_config *base)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int t = base->threads > 0 ? base->threads : cores > 0 ? (int)cores : 1;
+    return strcmp(base->device, "cpu") == 0 && comm_world()->size == 1 && t >= 2 && t <= SWEEP_SIDE_THREADS ? t : 0;
+}
+
+/* The stages in mask of the values in order[0..n) (the first value first) side by side, threads split. */
+static pd_status sweep_side_batch(const pd_config *base, const sweep_spec *s, const int *order, int n, int j,
+                                  const char *dir, unsigned mask, int threads, const pd_callbacks *cb, pd_error *err)
+{
+    sweep_side_hub hub = {.cb = cb};
+    pthread_mutex_init(&hub.lock, NULL);
+    sweep_side w[SWEEP_SIDE_THREADS];
+    pthread_t tid[SWEEP_SIDE_THREADS];
+    int started[SWEEP_SIDE_THREADS] = {0};
+    for (int k = 0; k < n; k++) {
+        w[k] = (sweep_side){.hub = &hub, .base = base, .s = s, .dir = dir, .i = order[k], .j = j, .lead = k == 0,
+                            .threads = threads / n + (k < threads % n), .mask = mask, .st = PD_OK};
+        w[k].cb = (pd_callbacks){.on_progress = sweep_side_progress, .on_metric = sweep_side_metric,
+                                 .on_log = sweep_side_log, .should_cancel = sweep_side_cancel,
+                                 .on_stage = sweep_side_stage, .ud = &w[k]};
+        started[k] = k > 0 && pthread_create(&tid[k], NULL, sweep_side_main, &w[k]) == 0;
+        if (k > 0 && !started[k])
+            sweep_side_main(&w[k]); /* no thread to be had: this one now */
+    }
+    sweep_side_main(&w[0]);
+    pd_status st = PD_OK;
+    for (int k = 0; k < n; k++) {
+        if (started[k])
+            pthread_join(tid[k], NULL);
+        if (st == PD_OK && w[k].st != PD_OK) {
+            st = w[k].st;
+            if (err)
+                *err = w[k].err;
+        }
+    }
+    pthread_mutex_destroy(&hub.lock);
+    return st;
+}
+
+/* Seed number j of a sweep whose points train their own stages side by side: the first value's shared stages, the
+ * copies, the own training in batches of up to `threads` values, then generate and analyze one after the other. */
+static pd_status sweep_side_seed(const pd_config *base, const sweep_spec *s, const sweep_plan *plan, int j,
+                                 const char *dir, const char *first_sess, int threads, const pd_callbacks *cb,
+                                 pd_error *err)
+{
+    unsigned before = (1u << sweep_shared_upto(plan)) - 1u;
+    unsigned own = ((1u << PD_STAGE_GENERATE) - 1u) & ~before;
+    int first = plan->first, order[SWEEP_MAX_VALUES];
+    char names[64] = "";
+    for (int t = 0; t < PD_STAGE_GENERATE; t++)
+        if (own & (1u << t)) {
+            size_t len = strlen(names);
+            snprintf(names + len, sizeof names - len, "%s%s", len ? " " : "", pipeline_stage_name((pd_stage)t));
+        }
+    progress_log(cb, "sweep: %s=%s seed number %d -> %s: the shared stages; then every value's own stages (%s) side "
+                 "by side on %d threads", s->key, s->values[first], j + 1, first_sess, names, threads);
+    PD_TRY(sweep_exec(base, s, first, j, dir, before, 0, cb, err));
+    for (int k = 0, i = 0; k < s->n; k++)
+        if (k != first) {
+            PD_TRY(sweep_seed(base, s, k, j, dir, first_sess, plan, err));
+            order[++i] = k;
+        }
+    order[0] = first;
+    for (int k = 0; k < s->n; k += threads) {
+        int n = s->n - k < threads ? s->n - k : threads;
+        PD_TRY(sweep_side_batch(base, s, order + k, n, j, dir, own, threads, cb, err));
+    }
+    for (int k = 0; k < s->n; k++) {
+        if (k > 0) { /* the first value's evaluations, now that it has them */
+            pd_config cfg;
+            char sess[PD_PATH_MAX];
+            PD_TRY(sweep_config(base, s, order[k], j, &cfg, err));
+            PD_TRY(sweep_session_dir(dir, s, order[k], cfg.seed, sess, sizeof sess, err));
+            PD_TRY(pipeline_seed_reuse(sess, first_sess, err));
+        }
+        progress_log(cb, "sweep: %s=%s seed number %d: generate and analyze", s->key, s->values[order[k]], j + 1);
+        PD_TRY(sweep_exec(base, s, order[k], j, dir, PIPELINE_ALL_STAGES, 1, cb, err));
+    }
+    return PD_OK;
+}
+
 static pd_status sweep_run_all(const pd_config *base, const sweep_spec *s, const char *dir, const pd_callbacks *cb,
                                pd_error *err)
 {
     sweep_plan plan = sweep_make_plan(base, s);
     int share = plan.upto > PD_STAGE_TRAIN;
+    /* side by side when the points share stages and then train an AE or a DDPM of their own */
+    int side = share && sweep_shared_upto(&plan) < PD_STAGE_GENERATE ? sweep_side_threads(base) : 0;
     for (int j = 0; j < sweep_seed_count(s); j++) {
         pd_config cfg;
         char first_sess[PD_PATH_MAX];
         PD_TRY(sweep_config(base, s, plan.first, j, &cfg, err));
         PD_TRY(sweep_session_dir(dir, s, plan.first, cfg.seed, first_sess, sizeof first_sess, err));
+        if (side && s->n > 1) {
+            PD_TRY(sweep_side_seed(base, s, &plan, j, dir, first_sess, side, cb, err));
+            continue;
+        }
         PD_TRY(sweep_one(base, s, plan.first, j, dir, NULL, &plan, cb, err));
         for (int i = 0; i < s->n; i++)
             if (i != plan.first)

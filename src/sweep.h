@@ -65,7 +65,9 @@
 pd_stage sweep_first_stage(const char *key);
 /* The checks sweep_run makes before it runs anything (the spec, --seeds, every run's settings). */
 pd_status sweep_validate(const pd_config *base, const char *spec, int n_seeds, pd_error *err);
-/* In a job of several ranks (comm.h) every rank calls sweep_run: the runs are spread over min(ranks, runs) groups
+/* In one process on the CPU with 2 to 8 threads, the values of a seed train the stages they do not share (up to the
+ * DDPM) side by side, the threads split between them, then generate and analyze one after the other (sweep.c).
+ * In a job of several ranks (comm.h) every rank calls sweep_run: the runs are spread over min(ranks, runs) groups
  * of contiguous ranks, each group's first rank running its runs while the group's other ranks evaluate for it. With
  * sharing, the first value of each seed runs its shared stages first (one group per seed) and its leader copies them
  * into the seed's other sessions; then every run's remaining stages are spread over the groups (state/reuse.bin is

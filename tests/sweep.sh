@@ -1,7 +1,8 @@
 #!/bin/sh
 # sweep.sh — `pdiff sweep` end to end on a generated data set with tiny settings: a sweep over seed reports each run
 # and the mean ± 95 % CI (text, csv, latex); --seeds N runs every value with N seeds, sharing train and collect
-# between the values of a seed, and every session reports and resumes on its own; the paired table (each kind -
+# between the values of a seed (their own AE and DDPM side by side), and every session reports and resumes on its
+# own and has the results of the run it stands for; the paired table (each kind -
 # original within a seed, p-diff at each value - at the first) equals tools/paired_diff.awk's on the same sweep.csv;
 # a sweep over gen_seed shares train and collect; bad --seeds values are refused with one line. TAP output.
 : "${PDIFF:=./pdiff}" "${top_builddir:=.}" "${top_srcdir:=.}"
@@ -116,6 +117,14 @@ check "the seeds differ" sh -c "! cmp -s '$w/latent_noise-0-seed-1/state/task.bi
 check "the second value of a seed reuses the first's evaluations (state/reuse.bin, the log says so)" sh -c "
   cmp -s '$w/latent_noise-0-seed-1/state/models.bin' '$w/latent_noise-0.1-seed-1/state/reuse.bin' &&
   test \$(grep -c 'reusing the evaluations' '$work/ln.err') -eq 2"
+# a value that shares stands for its own run: the second value of seed 2 run alone with its settings (at one
+# thread) ends with the same results as its sweep session, whose AE and DDPM trained beside the first value's
+# shellcheck disable=SC2086
+"$PDIFF" run $tiny --set latent_noise=0.1 --set seed=2 --set threads=1 --session "$work/alone" --quiet 2> "$work/alone.err"
+ok $? "latent_noise=0.1 seed 2 run alone exits 0"
+same_results "$w/latent_noise-0.1-seed-2" "$work/alone"; ok $? "... with the results of its sweep session"
+check "the values of a seed trained their AE and DDPM side by side (the log says so)" \
+    test "$(grep -c "own stages (ae ddpm) side by side on 2 threads" "$work/ln.err")" -eq 2
 same_models=0
 for kind in original averaged gaussian finetune; do # the models.csv rows of each kind, without their ids
     for v in 0 0.1; do

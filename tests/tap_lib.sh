@@ -1,7 +1,8 @@
 # tap_lib.sh — the TAP helpers of the shell tests (sourced): a counter of checks and of failures, ok STATUS
 # DESCRIPTION (status 0 passes), check DESCRIPTION COMMAND... (passes when the command exits 0; its output is
 # dropped), skip REASON (a check that cannot run here), refused STATUS NEEDLE DESCRIPTION COMMAND... (the command
-# exits STATUS with one line on stderr containing NEEDLE; uses "$work"). Each script ends with: echo "1..$n";
+# exits STATUS with one line on stderr containing NEEDLE; uses "$work"), same_results A B (the two sessions'
+# result files are identical, summary.csv without its seconds_ rows; uses "$work"). Each script ends with: echo "1..$n";
 # [ "$failed" -eq 0 ]. Sourced once "$work" exists: when its path has blanks (a build under such a folder), $work
 # becomes a blank-free symbolic link to it, because the scripts pass paths inside option lists ($tiny) that the
 # shell splits at blanks; the link lives in a fresh folder under TMPDIR, removed when the script exits.
@@ -22,4 +23,11 @@ refused() {
     else
         ok 1 "$desc (exit $rc, stderr: $(head -c 300 "$work/err"))"
     fi
+}
+same_results() {
+    for f in losses.csv params.csv models.csv similarity.csv latents.csv; do
+        cmp -s "$1/$f" "$2/$f" || { echo "# $f differs"; return 1; }
+    done
+    grep -v '^"seconds_' "$1/summary.csv" > "$work/a.sum"; grep -v '^"seconds_' "$2/summary.csv" > "$work/b.sum"
+    cmp -s "$work/a.sum" "$work/b.sum" || { echo "# summary.csv differs"; return 1; }
 }

@@ -69,6 +69,13 @@ static pd_status pipeline_seed_slice(const char *src_dir, const char *dst_dir, i
     return st;
 }
 
+pd_status pipeline_seed_reuse(const char *dst_dir, const char *src_dir, pd_error *err)
+{
+    char reuse[PD_PATH_MAX];
+    PD_TRY(path_join(reuse, sizeof reuse, dst_dir, "state/reuse.bin", err));
+    return pipeline_seed_copy_as(src_dir, "state/models.bin", reuse, err);
+}
+
 pd_status pipeline_seed_session(const char *dst_dir, const char *src_dir, pd_stage upto, int32_t k_slice,
                                 pd_error *err)
 {
@@ -90,11 +97,8 @@ pd_status pipeline_seed_session(const char *dst_dir, const char *src_dir, pd_sta
             PD_TRY(pipeline_seed_copy(src_dir, dst_dir, "params.csv", err));
         }
     }
-    if (upto > PD_STAGE_COLLECT) {
-        char reuse[PD_PATH_MAX];
-        PD_TRY(path_join(reuse, sizeof reuse, dst_dir, "state/reuse.bin", err));
-        PD_TRY(pipeline_seed_copy_as(src_dir, "state/models.bin", reuse, err));
-    }
+    if (upto > PD_STAGE_COLLECT)
+        PD_TRY(pipeline_seed_reuse(dst_dir, src_dir, err));
     if (upto > PD_STAGE_AE)
         PD_TRY(pipeline_seed_copy(src_dir, dst_dir, "state/ae.bin", err));
     if (upto > PD_STAGE_DDPM)
