@@ -158,7 +158,7 @@ check "the plan prints an estimated total with its time" grep -Eq '^total .*esti
 check "the plan names the backend and threads it measured on" grep -q 'measured on cpu with 1 thread' \
     "$work/dry/plan.out"
 check "the plan gives the address space it needs and the limit (ulimit -v)" \
-    grep -Eq '^address space: up to about [0-9.]+ [MG]iB, limit \(ulimit -v\) ' "$work/dry/plan.out"
+    grep -Eq '^address space: up to about [0-9.]+ [KMGT]iB, limit \(ulimit -v\) ' "$work/dry/plan.out"
 check "the paper plan: ResNet-18's 11,220,132 parameters, 23,460 steps, K = 200 x 782" sh -c \
     "grep -q '23,460 SGD steps, batch 64; 11,220,132 parameters' '$work/dry/plan.out' &&
      grep -q '156,400 iterations for K = 200' '$work/dry/plan.out'"
