@@ -294,6 +294,8 @@ struct pd_backend {
 
 /* Create the CPU backend (src/cpu/) with the given number of threads (>= 1; 0 means all online cores). */
 pd_status backend_cpu_create(pd_backend **out, int threads, pd_error *err);
+/* The threads backend_cpu_create(threads) runs: 0 = the online cores, capped at what the backend supports. */
+int backend_cpu_threads(int threads);
 /* 1 when the CPU backend runs its hand-written AVX-512 kernels on this CPU (AVX-512 F, DQ, BW and VL), else 0.
  * Those kernels compute the same values as the portable paths; tests use this to say which path they checked. */
 int backend_cpu_has_avx512(void);

@@ -403,10 +403,9 @@ static void plan_address_now(pd_plan *pl)
 }
 
 /* What the run's address space comes to (plan.h), once the stages' memory is known. */
-static void plan_address_need(pd_plan *pl, const pd_config *cfg, int measure)
+static void plan_address_need(pd_plan *pl, const pd_config *cfg)
 {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    pl->run_threads = measure ? pl->threads : cfg->threads > 0 ? cfg->threads : cores > 0 ? (int)cores : 1;
+    pl->run_threads = backend_cpu_threads(cfg->threads);
     pl->address_bytes = pl->program_bytes + pl->peak_bytes + (int64_t)pl->run_threads * PD_PLAN_THREAD_BYTES +
                         PD_PLAN_SLACK_BYTES;
     pl->address_short = pl->address_limit >= 0 && pl->address_limit < pl->address_bytes;
@@ -434,7 +433,7 @@ pd_status plan_compute(pd_plan *plan, const pd_config *cfg, int measure, const p
         st = plan_memory(&e, err);
     }
     if (st == PD_OK)
-        plan_address_need(plan, cfg, measure);
+        plan_address_need(plan, cfg);
     if (st == PD_OK && measure)
         st = plan_measure_times(&e, err);
     plan->measured = st == PD_OK && measure;

@@ -93,7 +93,7 @@ pd_status plan_compute(pd_plan *plan, const pd_config *cfg, int measure, const p
 #define PD_PLAN_SLACK_BYTES ((int64_t)128 << 20)  /* the C library's heaps and the like (measured, doc/pdiff.1 BUGS) */
 
 /* One line on the address space: "address space: up to about 1.93 GiB, limit (ulimit -v) none (the program ... + 4 threads
- * x 264 MiB ...)"; with a limit, "1.00 GiB: too low, the run would stop for lack of memory" or ": enough". */
+ * x 272 MiB ...)"; with a limit, "1.00 GiB: too low, the run would stop for lack of memory" or ": enough". */
 void plan_format_address(const pd_plan *plan, char *buf, size_t size);
 /* "0.4 s", "42 s", "12 min", "3.5 h", "2.1 days" */
 void plan_format_seconds(double seconds, char *buf, size_t size);

@@ -5,9 +5,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "atomic.h"
+#include "backend.h"
 #include "comm.h"
 #include "csvio.h"
 #include "path.h"
@@ -369,8 +369,7 @@ static void *sweep_side_main(void *arg)
 /* The threads a run of base gets when 2 to SWEEP_SIDE_THREADS on the CPU, else 0 (no side by side). */
 static int sweep_side_threads(const pd_config *base)
 {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    int t = base->threads > 0 ? base->threads : cores > 0 ? (int)cores : 1;
+    int t = backend_cpu_threads(base->threads);
     return strcmp(base->device, "cpu") == 0 && comm_world()->size == 1 && t >= 2 && t <= SWEEP_SIDE_THREADS ? t : 0;
 }
 

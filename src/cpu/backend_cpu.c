@@ -57,15 +57,19 @@ static void cpu_destroy(pd_backend *be)
     free(c);
 }
 
-pd_status backend_cpu_create(pd_backend **out, int threads, pd_error *err)
+int backend_cpu_threads(int threads)
 {
-    *out = NULL;
     if (threads <= 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (int)n : 1;
     }
-    if (threads > CPU_MAX_THREADS)
-        threads = CPU_MAX_THREADS;
+    return threads > CPU_MAX_THREADS ? CPU_MAX_THREADS : threads;
+}
+
+pd_status backend_cpu_create(pd_backend **out, int threads, pd_error *err)
+{
+    *out = NULL;
+    threads = backend_cpu_threads(threads);
     cpu_backend *c = calloc(1, sizeof *c);
     if (!c)
         return error_set(err, PD_ERR_NOMEM, "cpu backend: out of memory");

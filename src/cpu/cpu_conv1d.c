@@ -351,7 +351,6 @@ static void cpu_conv1d_gemm_task(void *ctx, int64_t task, int thread)
     const cpu_conv1d_geom *g = pl->g;
     int32_t b0 = (int32_t)(task * g->n / pl->ntasks), b1 = (int32_t)((task + 1) * g->n / pl->ntasks);
     float *work = cpu_scratch(pl->be, thread, (size_t)((thread ? 0 : pl->shared) + pl->nb * pl->per) * sizeof(float));
-    PD_ASSERT(work != NULL);
     work += thread ? 0 : pl->shared;
     float *part = pl->part ? pl->part + task * pl->pw : NULL;
     int32_t kg = g->cg * g->k, ks = g->cs * g->k;
@@ -502,7 +501,6 @@ static void cpu_conv1d_gemm(pd_backend *be, const cpu_conv1d_geom *g, int mode, 
     pl.nb = (int32_t)((span + (span + nb - 1) / nb - 1) / ((span + nb - 1) / nb)); /* equal chunks */
     pl.shared = nwt + (dw ? pl.ntasks * pl.pw : 0);
     float *shared = cpu_scratch(be, 0, (size_t)(pl.shared + pl.nb * pl.per) * sizeof(float));
-    PD_ASSERT(shared != NULL);
     if (nwt) {
         cpu_conv1d_cols_pack(be, g, shared, w);
         wt = shared;

@@ -79,7 +79,6 @@ static void cpu_conv1d_wgrad_direct(pd_backend *be, const cpu_conv1d_geom *g, fl
 {
     int64_t nw = (int64_t)g->cs * g->cg * g->k;
     float *part = cpu_scratch(be, 0, (size_t)(g->n * nw) * sizeof(float)); /* [n, cs, cg, k] */
-    PD_ASSERT(part != NULL);
     cpu_conv1d_direct_job jb = {.g = g, .s_in = s_in, .g_in = g_in, .part = part};
     cpu_parallel_for(be, g->n, cpu_conv1d_wgrad_task, &jb);
     for (int64_t i = 0; i < nw; i++) {

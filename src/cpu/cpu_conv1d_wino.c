@@ -433,7 +433,6 @@ static float *cpu_wino_buf(const cpu_wino_plan *pl, int thread)
 {
     float *w = thread ? cpu_scratch(pl->be, thread, (size_t)pl->blk * sizeof(float))
                       : cpu_scratch(pl->be, 0, (size_t)pl->total0 * sizeof(float));
-    PD_ASSERT(w != NULL);
     return w + (thread ? 0 : pl->total0 - pl->blk);
 }
 
@@ -619,7 +618,6 @@ static void cpu_wino_run(cpu_wino_plan *plan, const float *w, const float *wt)
     pl.blk = (4 * (int64_t)pl.tiles + 2) * (g->cs > g->cg ? g->cs : g->cg);
     pl.total0 = nwt + ndwt + nb * per + pl.blk;
     float *shared = cpu_scratch(be, 0, (size_t)pl.total0 * sizeof(float));
-    PD_ASSERT(shared != NULL);
     if (nwt) {
         cpu_wino_transform(be, g, shared, w);
         wt = shared;

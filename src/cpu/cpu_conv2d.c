@@ -237,7 +237,6 @@ static float *cpu_conv2d_plan(pd_backend *be, cpu_conv2d_args *a, int64_t max_ta
     int64_t threads = a->nchunks > 1 && max_tasks > 1 ? be->threads : 1;
     int64_t mask_floats = a->same ? cpu_conv2d_round(s->k * a->p) : 0;
     float *scratch = cpu_scratch(be, 0, (size_t)(shared + mask_floats + threads * a->work_floats) * sizeof(float));
-    PD_ASSERT(scratch != NULL);
     a->work = scratch + shared + mask_floats;
     if (a->same) {
         int32_t *mask = (int32_t *)(scratch + shared); /* [k, P] */

@@ -340,7 +340,6 @@ static void cpu_convbn_forward(pd_backend *be, float *out, float *x, const float
         a.tmp_floats = a.tmp_floats > conv_tmp ? a.tmp_floats : conv_tmp;
         int64_t wt_floats = cb_round((int64_t)a.taps * a.c);
         float *sc = cpu_scratch(be, 0, (size_t)(wt_floats + be->threads * a.tmp_floats) * sizeof(float));
-        PD_ASSERT(sc != NULL);
         cb_taps_first(&a, sc, w);
         a.wt = sc;
         a.tmp = sc + wt_floats;
@@ -352,7 +351,6 @@ static void cpu_convbn_forward(pd_backend *be, float *out, float *x, const float
         cb_stats(&a, s->n, run_mean, run_var, save_mean, save_rstd, train, momentum, eps);
     a.tmp_floats = cb_bn_tmp(&a);
     a.tmp = cpu_scratch(be, 0, (size_t)(be->threads * a.tmp_floats) * sizeof(float));
-    PD_ASSERT(a.tmp != NULL);
     cb_run(be, s->n, cb_forward_task, &a);
 }
 
@@ -392,7 +390,6 @@ static void cpu_convbn_backward(pd_backend *be, float *din, float *dw, float *db
     a.kc = kc;
     a.tmp_floats = cb_bn_tmp(&a);
     a.tmp = cpu_scratch(be, 0, (size_t)(be->threads * a.tmp_floats) * sizeof(float));
-    PD_ASSERT(a.tmp != NULL);
     cb_run(be, s->n, cb_sums_task, &a);
     cb_coefficients(&a, s->n, dgamma, dbeta, gamma, save_rstd, ka, kb, kc, train);
     if (!dw)
@@ -411,7 +408,6 @@ static void cpu_convbn_backward(pd_backend *be, float *din, float *dw, float *db
     int64_t dbp_floats = cb_round(2 * groups * (int64_t)a.c);
     float *sc = cpu_scratch(be, 0, (size_t)(wt_floats + groups * a.dwp_floats + dbp_floats
                                             + be->threads * a.tmp_floats) * sizeof(float));
-    PD_ASSERT(sc != NULL);
     cb_taps_first(&a, sc, w);
     a.wt = sc;
     a.dwp = sc + wt_floats;

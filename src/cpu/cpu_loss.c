@@ -107,7 +107,6 @@ static void cpu_loss_mse(pd_backend *be, float *loss_acc, float *dpred, const fl
         return;
     int64_t chunks = (n + CPU_LOSS_CHUNK - 1) / CPU_LOSS_CHUNK;
     double *part = cpu_scratch(be, 0, (size_t)chunks * sizeof(double));
-    PD_ASSERT(part != NULL);
     cpu_loss_mse_args a = {.part = part, .dpred = dpred, .pred = pred, .target = target, .n = n,
                            .scale = (float)(2.0 / (double)n)};
     cpu_parallel_for(be, chunks, cpu_loss_mse_task, &a);

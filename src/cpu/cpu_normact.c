@@ -617,7 +617,6 @@ static void cpu_normact_backward(pd_backend *be, float *din, float *dtable, cons
     if (dtable) {
         PD_ASSERT(t != NULL);
         jb.sums = cpu_scratch(be, 0, (size_t)n * (size_t)l * sizeof(float));
-        PD_ASSERT(jb.sums != NULL);
         int64_t per = CPU_NORMACT_TASK_ELEMS / ((int64_t)c * l);
         jb.per_task = per < 1 ? 1 : per;
         units = n;

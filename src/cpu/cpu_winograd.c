@@ -171,7 +171,6 @@ static float *wg_plan(pd_backend *be, wg_args *a, int64_t shared, int64_t max_ta
     int64_t threads = a->nchunks > 1 && max_tasks > 1 ? be->threads : 1;
     int64_t u_floats = wg_round(a->ne * (int64_t)s->cout * s->cin);
     float *scratch = cpu_scratch(be, 0, (size_t)(2 * u_floats + shared + threads * a->work_floats) * sizeof(float));
-    PD_ASSERT(scratch != NULL);
     a->u = scratch;
     a->ut = scratch + u_floats;
     a->work = scratch + 2 * u_floats + shared;
