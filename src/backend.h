@@ -13,7 +13,7 @@
  *     (a tensor read by two layers gets its gradient summed that way); din may be NULL when not needed;
  *   - ops never allocate inside a training step except to grow per-thread scratch the first time;
  *   - results are deterministic for a fixed backend and thread count; the CPU backend's do not depend on the
- *     thread count either, up to 8 threads (reductions over a batch use at least 8 fixed partial sums);
+ *     thread count either (reductions over a batch use 8 fixed partial sums, however many threads);
  *   - random numbers are counter-based (rng.h): element i of a random fill uses rng_normal_at(seed, offset + i),
  *     identical on every backend.
  * Optional slots may be NULL; the caller checks (none are optional yet).

@@ -207,6 +207,21 @@ static pd_status sweep_seed(const pd_config *base, const sweep_spec *s, int i, i
     return pipeline_seed_session(sess, seed_from, sweep_shared_upto(plan), plan->k_slice ? cfg.k : 0, err);
 }
 
+/* Value i with seed number j takes the evaluations of the seed's first value, which has them now
+ * (pipeline_seed_reuse). */
+static pd_status sweep_reuse_first(const pd_config *base, const sweep_spec *s, int i, int j, const char *dir,
+                                   pd_error *err)
+{
+    pd_config cfg;
+    char first_sess[PD_PATH_MAX], sess[PD_PATH_MAX];
+    sweep_plan plan = sweep_make_plan(base, s);
+    PD_TRY(sweep_config(base, s, plan.first, j, &cfg, err));
+    PD_TRY(sweep_session_dir(dir, s, plan.first, cfg.seed, first_sess, sizeof first_sess, err));
+    PD_TRY(sweep_config(base, s, i, j, &cfg, err));
+    PD_TRY(sweep_session_dir(dir, s, i, cfg.seed, sess, sizeof sess, err));
+    return pipeline_seed_reuse(sess, first_sess, err);
+}
+
 /* Run the stages in mask of value i with seed number j (resume: the session holds its earlier stages) on threads
  * threads (0: the configured number). */
 static pd_status sweep_exec_on(const pd_config *base, const sweep_spec *s, int i, int j, const char *dir,
@@ -287,12 +302,12 @@ static pd_status sweep_check(const pd_config *base, const char *spec, int n_seed
 /* ------------------------------------------------------------------ the points' own training side by side */
 /* With sharing, what every point trains on its own is the AE and the DDPM (the stages from the shared ones up to
  * generate). Their steps are too small to keep many threads busy (doc/findings.md §4), so in one process on the CPU
- * with 2 to SWEEP_SIDE_THREADS threads the points of a seed train them side by side, the threads split between
- * them. Up to that many threads a CPU run does not depend on the thread count (backend.h), so every session ends
- * as it would one point after the other. generate and analyze then run one point after the other, the first point
- * first: the others reuse its evaluations (state/reuse.bin). Only the first point's progress and losses reach the
- * callbacks; every point's log lines do, with the point named. */
-#define SWEEP_SIDE_THREADS 8
+ * with 2 threads or more the points of a seed train them side by side, up to SWEEP_SIDE_MAX at a time, the threads
+ * split between them. A CPU run does not depend on the thread count (backend.h), so every session ends as it would
+ * one point after the other. generate and analyze then run one point after the other, the first point first: the
+ * others reuse its evaluations (state/reuse.bin). Only the first point's progress and losses reach the callbacks;
+ * every point's log lines do, with the point named. */
+#define SWEEP_SIDE_MAX 8
 
 typedef struct {
     pthread_mutex_t lock;
@@ -366,11 +381,11 @@ static void *sweep_side_main(void *arg)
     return NULL;
 }
 
-/* The threads a run of base gets when 2 to SWEEP_SIDE_THREADS on the CPU, else 0 (no side by side). */
+/* The threads a run of base gets when at least 2 on the CPU in one process, else 0 (no side by side). */
 static int sweep_side_threads(const pd_config *base)
 {
     int t = backend_cpu_threads(base->threads);
-    return strcmp(base->device, "cpu") == 0 && comm_world()->size == 1 && t >= 2 && t <= SWEEP_SIDE_THREADS ? t : 0;
+    return strcmp(base->device, "cpu") == 0 && comm_world()->size == 1 && t >= 2 ? t : 0;
 }
 
 /* The stages in mask of the values in order[0..n) (the first value first) side by side, threads split. */
@@ -379,9 +394,9 @@ static pd_status sweep_side_batch(const pd_config *base, const sweep_spec *s, co
 {
     sweep_side_hub hub = {.cb = cb};
     pthread_mutex_init(&hub.lock, NULL);
-    sweep_side w[SWEEP_SIDE_THREADS];
-    pthread_t tid[SWEEP_SIDE_THREADS];
-    int started[SWEEP_SIDE_THREADS] = {0};
+    sweep_side w[SWEEP_SIDE_MAX];
+    pthread_t tid[SWEEP_SIDE_MAX];
+    int started[SWEEP_SIDE_MAX] = {0};
     for (int k = 0; k < n; k++) {
         w[k] = (sweep_side){.hub = &hub, .base = base, .s = s, .dir = dir, .i = order[k], .j = j, .lead = k == 0,
                             .threads = threads / n + (k < threads % n), .mask = mask, .st = PD_OK};
@@ -408,7 +423,8 @@ static pd_status sweep_side_batch(const pd_config *base, const sweep_spec *s, co
 }
 
 /* Seed number j of a sweep whose points train their own stages side by side: the first value's shared stages, the
- * copies, the own training in batches of up to `threads` values, then generate and analyze one after the other. */
+ * copies, the own training in batches of up to `threads` values (at most SWEEP_SIDE_MAX), then generate and analyze
+ * one after the other. */
 static pd_status sweep_side_seed(const pd_config *base, const sweep_spec *s, const sweep_plan *plan, int j,
                                  const char *dir, const char *first_sess, int threads, const pd_callbacks *cb,
                                  pd_error *err)
@@ -431,18 +447,14 @@ static pd_status sweep_side_seed(const pd_config *base, const sweep_spec *s, con
             order[++i] = k;
         }
     order[0] = first;
-    for (int k = 0; k < s->n; k += threads) {
-        int n = s->n - k < threads ? s->n - k : threads;
+    int per = threads < SWEEP_SIDE_MAX ? threads : SWEEP_SIDE_MAX;
+    for (int k = 0; k < s->n; k += per) {
+        int n = s->n - k < per ? s->n - k : per;
         PD_TRY(sweep_side_batch(base, s, order + k, n, j, dir, own, threads, cb, err));
     }
     for (int k = 0; k < s->n; k++) {
-        if (k > 0) { /* the first value's evaluations, now that it has them */
-            pd_config cfg;
-            char sess[PD_PATH_MAX];
-            PD_TRY(sweep_config(base, s, order[k], j, &cfg, err));
-            PD_TRY(sweep_session_dir(dir, s, order[k], cfg.seed, sess, sizeof sess, err));
-            PD_TRY(pipeline_seed_reuse(sess, first_sess, err));
-        }
+        if (k > 0) /* the first value's evaluations, now that it has them */
+            PD_TRY(sweep_reuse_first(base, s, order[k], j, dir, err));
         progress_log(cb, "sweep: %s=%s seed number %d: generate and analyze", s->key, s->values[order[k]], j + 1);
         PD_TRY(sweep_exec(base, s, order[k], j, dir, PIPELINE_ALL_STAGES, 1, cb, err));
     }
@@ -494,15 +506,19 @@ typedef struct {
     const sweep_plan *plan;
     const pd_callbacks *cb;
     const pd_comm *world;
-    pd_comm *grp;      /* this rank's group; its rank 0 (the leader) runs the group's runs */
+    int share;         /* the runs share stages with their seed's first value (they resume its copy) */
+    pd_comm *grp;      /* this rank's group in the phase; its rank 0 (the leader) runs the group's runs */
     int group, groups;
 } sweep_job;
 
+/* What a phase of a job runs: the shared stages of every seed; every run; with a shared collection, every run's
+ * own stages before generate, then the first value's runs (whose evaluations the others take), then the others. */
+typedef enum { SWEEP_PART_SHARED, SWEEP_PART_ALL, SWEEP_PART_OWN, SWEEP_PART_FIRST, SWEEP_PART_REST } sweep_part;
+
 /* Sharing: the first value of seed number j runs the shared stages in group j % groups, whose leader then seeds
  * the seed's other sessions from it (while it is not written to). */
-static pd_status sweep_job_shared(sweep_job *w, int unused, pd_error *err)
+static pd_status sweep_job_shared(sweep_job *w, pd_error *err)
 {
-    (void)unused;
     unsigned before = (1u << sweep_shared_upto(w->plan)) - 1u;
     int first = w->plan->first;
     for (int j = 0; j < sweep_seed_count(w->s); j++) {
@@ -522,60 +538,87 @@ static pd_status sweep_job_shared(sweep_job *w, int unused, pd_error *err)
     return PD_OK;
 }
 
-/* Every run (with sharing, the stages after the shared ones), run number r in group r % groups. */
-static pd_status sweep_job_runs(sweep_job *w, int share, pd_error *err)
+/* The runs of a part (not SWEEP_PART_SHARED): run number r of the part in group r % groups, seed by seed, the
+ * first value first. After a first value's run its leader hands its evaluations to the seed's other sessions. */
+static pd_status sweep_job_runs(sweep_job *w, sweep_part part, pd_error *err)
 {
     int r = 0, first = w->plan->first;
+    unsigned before = (1u << sweep_shared_upto(w->plan)) - 1u;
+    unsigned mask = part == SWEEP_PART_OWN ? ((1u << PD_STAGE_GENERATE) - 1u) & ~before : PIPELINE_ALL_STAGES;
     for (int j = 0; j < sweep_seed_count(w->s); j++)
-        for (int k = 0; k < w->s->n; k++, r++) {
+        for (int k = 0; k < w->s->n; k++) {
             int i = k == 0 ? first : (k - 1 < first ? k - 1 : k); /* the first value, then the others in order */
-            if (r % w->groups != w->group)
+            if ((part == SWEEP_PART_FIRST && k > 0) || (part == SWEEP_PART_REST && k == 0) ||
+                r++ % w->groups != w->group)
                 continue;
-            progress_log(w->cb, "sweep: group %d: %s=%s, seed number %d", w->group, w->s->key, w->s->values[i],
-                         j + 1);
-            PD_TRY(sweep_exec(w->base, w->s, i, j, w->dir, PIPELINE_ALL_STAGES, share, w->cb, err));
+            progress_log(w->cb, "sweep: group %d: %s=%s, seed number %d%s", w->group, w->s->key, w->s->values[i],
+                         j + 1, part == SWEEP_PART_OWN ? ", its own stages before generate" : "");
+            PD_TRY(sweep_exec(w->base, w->s, i, j, w->dir, mask, w->share, w->cb, err));
+            for (int o = 0; part == SWEEP_PART_FIRST && o < w->s->n; o++)
+                if (o != first)
+                    PD_TRY(sweep_reuse_first(w->base, w->s, o, j, w->dir, err));
         }
     return PD_OK;
 }
 
-/* One phase: each group's leader does work while the group's other ranks serve its evaluations; then every rank
- * waits for all. */
-static pd_status sweep_job_phase(sweep_job *w, pd_status (*work)(sweep_job *, int, pd_error *), int arg,
-                                 pd_error *err)
+/* How many runs a part has (the number of groups it can use). */
+static int sweep_part_runs(const sweep_spec *s, sweep_part part)
 {
+    int seeds = sweep_seed_count(s);
+    return part == SWEEP_PART_SHARED || part == SWEEP_PART_FIRST ? seeds
+           : part == SWEEP_PART_REST                            ? (s->n - 1) * seeds
+                                                                : s->n * seeds;
+}
+
+/* One phase: the ranks form min(ranks, runs of the part) groups; each group's leader does its share while the
+ * group's other ranks serve its evaluations; then every rank waits for all. */
+static pd_status sweep_job_phase(sweep_job *w, sweep_part part, pd_error *err)
+{
+    int runs = sweep_part_runs(w->s, part);
+    w->groups = w->world->size < runs ? w->world->size : runs;
+    w->group = sweep_group_of(w->world->rank, w->world->size, w->groups);
+    PD_TRY(w->world->split(w->world, w->group, &w->grp, err));
+    static const char *const what[] = {"the shared stages", "every run", "every run's own stages before generate",
+                                       "the first value's runs", "the other values' runs"};
+    progress_log(w->cb, "sweep: %s: %d run%s over %d group%s of ranks", what[part], runs, runs == 1 ? "" : "s",
+                 w->groups, w->groups == 1 ? "" : "s");
     comm_install(w->grp);
     pd_status st;
     if (w->grp->rank == 0) {
-        st = work(w, arg, err);
+        st = part == SWEEP_PART_SHARED ? sweep_job_shared(w, err) : sweep_job_runs(w, part, err);
         if (st == PD_OK && pipeline_ranks_end() != 0)
             st = error_set(err, PD_ERR_INTERNAL, "sweep: the ranks of group %d are out of step", w->group);
     } else {
         st = pipeline_worker_serve(NULL, err);
     }
     comm_install(w->world);
+    comm_free(w->grp);
+    w->grp = NULL;
     if (st == PD_OK)
         st = w->world->barrier(w->world, err);
     return st;
 }
 
-/* The runs spread over min(ranks, runs) groups of ranks: with sharing, first the shared stages (one group per seed)
- * and the copies, then every run's remaining stages. Each session's results are those of one process. */
+/* A sweep spread over groups of ranks; each session's results are those of one process. Without sharing every run
+ * in full, the runs in min(ranks, runs) groups. With sharing, first the shared stages (one group per seed) and the
+ * copies. When the points share the collection, the others reuse the first value's evaluations (eval_reuse.h), so
+ * that must be finished first: every run's own stages before generate, then the first values' remaining stages
+ * (all the ranks evaluate for them), then the others'. Otherwise every run's remaining stages at once. */
 static pd_status sweep_run_job(const pd_config *base, const sweep_spec *s, const char *dir, const pd_callbacks *cb,
                                pd_error *err)
 {
-    const pd_comm *world = comm_world();
     sweep_plan plan = sweep_make_plan(base, s);
-    int share = plan.upto > PD_STAGE_TRAIN, runs = s->n * sweep_seed_count(s);
-    sweep_job w = {.base = base, .s = s, .dir = dir, .plan = &plan, .cb = cb, .world = world};
-    w.groups = world->size < runs ? world->size : runs;
-    w.group = sweep_group_of(world->rank, world->size, w.groups);
-    PD_TRY(world->split(world, w.group, &w.grp, err));
-    progress_log(cb, "sweep: %d runs over %d groups of ranks", runs, w.groups);
-    pd_status st = share ? sweep_job_phase(&w, sweep_job_shared, 0, err) : PD_OK;
-    if (st == PD_OK)
-        st = sweep_job_phase(&w, sweep_job_runs, share, err);
-    comm_free(w.grp);
-    return st;
+    sweep_job w = {.base = base, .s = s, .dir = dir, .plan = &plan, .cb = cb, .world = comm_world()};
+    w.share = plan.upto > PD_STAGE_TRAIN;
+    pd_stage upto = sweep_shared_upto(&plan);
+    if (w.share)
+        PD_TRY(sweep_job_phase(&w, SWEEP_PART_SHARED, err));
+    if (!w.share || upto <= PD_STAGE_COLLECT || s->n < 2)
+        return sweep_job_phase(&w, SWEEP_PART_ALL, err);
+    if (upto < PD_STAGE_GENERATE)
+        PD_TRY(sweep_job_phase(&w, SWEEP_PART_OWN, err));
+    PD_TRY(sweep_job_phase(&w, SWEEP_PART_FIRST, err));
+    return sweep_job_phase(&w, SWEEP_PART_REST, err);
 }
 
 pd_status sweep_validate(const pd_config *base, const char *spec, int n_seeds, pd_error *err)

@@ -65,14 +65,17 @@
 pd_stage sweep_first_stage(const char *key);
 /* The checks sweep_run makes before it runs anything (the spec, --seeds, every run's settings). */
 pd_status sweep_validate(const pd_config *base, const char *spec, int n_seeds, pd_error *err);
-/* In one process on the CPU with 2 to 8 threads, the values of a seed train the stages they do not share (up to the
- * DDPM) side by side, the threads split between them, then generate and analyze one after the other (sweep.c).
+/* In one process on the CPU with 2 threads or more, the values of a seed train the stages they do not share (up to
+ * the DDPM) side by side, up to 8 at a time, the threads split between them, then generate and analyze one after
+ * the other (sweep.c).
  * In a job of several ranks (comm.h) every rank calls sweep_run: the runs are spread over min(ranks, runs) groups
  * of contiguous ranks, each group's first rank running its runs while the group's other ranks evaluate for it. With
  * sharing, the first value of each seed runs its shared stages first (one group per seed) and its leader copies them
- * into the seed's other sessions; then every run's remaining stages are spread over the groups (state/reuse.bin is
- * not used then: the first session's evaluations are not done yet). Rank 0 writes the index and the tables. Each
- * session equals a one-process sweep's. A rank's failure is returned on that rank only: the program ends the job.
+ * into the seed's other sessions; then every run's remaining stages are spread over the groups. With a shared
+ * collection the groups are formed anew for three phases, so that the others can reuse the first value's
+ * evaluations (state/reuse.bin): every run's own stages before generate, the first values' remaining stages, the
+ * others' remaining stages. Rank 0 writes the index and the tables. Each session equals a one-process sweep's.
+ * A rank's failure is returned on that rank only: the program ends the job.
  * n_seeds: 0 = not given (one run per value at the configured seed), else 1..SWEEP_MAX_SEEDS. */
 pd_status sweep_run(const pd_config *base, const char *spec, int n_seeds, const char *dir, const pd_callbacks *cb,
                     pd_error *err);

@@ -59,8 +59,9 @@ check "-np 2 evaluated over 2 ranks (run.log)" grep -q "evaluating over 2 ranks"
 check "-np 1 and one process evaluate alone" sh -c "! grep -q 'evaluating over' '$work/np1/run.log' '$work/one/run.log'"
 check "the other ranks wrote nothing: one session folder per run" test "$(ls -d "$work"/np*/ | wc -l)" -eq 3
 
-# a sweep of two points (they share train and collect) at -np 1 and -np 2 (two groups of one rank), and with two
-# seeds at -np 3 (groups of two ranks and one) against one process
+# a sweep of two points (they share train and collect) at -np 1 and -np 2: the points' own AE and DDPM in two groups
+# of one rank, then the first point's generate and analyze over both ranks, then the second's, which reuses the
+# first's evaluations; and with two seeds at -np 3 (groups of two ranks and one) against one process
 for np in 1 2; do
     # shellcheck disable=SC2086
     mpi $np sweep latent_noise=0,0.1 --session "$work/sweep$np" $tiny --format csv > "$work/sweep$np.csv" \
@@ -72,10 +73,18 @@ for pt in latent_noise-0 latent_noise-0.1; do
 done
 check "sweep tables: -np 2 equals -np 1 (timings apart)" sh -c "
   [ \"\$(grep -v seconds_ '$work/sweep1.csv')\" = \"\$(grep -v seconds_ '$work/sweep2.csv')\" ]"
-check "-np 2: the sweep's runs went to 2 groups" grep -q "sweep: 2 runs over 2 groups of ranks" "$work/sweep2.err"
-runner() { sed -n 's/.* run: pdiff .*, pid \([0-9]*\), stages.*/\1/p' "$1/run.log" | tail -n 1; }
-check "-np 2: the two points ran in two processes at once (run.log pids)" \
-    test "$(runner "$work/sweep2/latent_noise-0")" != "$(runner "$work/sweep2/latent_noise-0.1")"
+check "-np 2: the points' own AE and DDPM went to 2 groups" \
+    grep -q "sweep: every run's own stages before generate: 2 runs over 2 groups of ranks" "$work/sweep2.err"
+# the pid that ran a session's ae stage (its run.log)
+ae_pid() { sed -n 's/.* r[a-z]*: pdiff .*, pid \([0-9]*\), stages ae.*/\1/p' "$1/run.log" | tail -n 1; }
+two_pids() { a=$(ae_pid "$1") b=$(ae_pid "$2"); [ -n "$a" ] && [ -n "$b" ] && [ "$a" != "$b" ]; }
+check "-np 2: the two points trained their AE in two processes at once (run.log pids)" \
+    two_pids "$work/sweep2/latent_noise-0" "$work/sweep2/latent_noise-0.1"
+check "-np 2: then all ranks evaluated for the first value" \
+    grep -q "sweep: the first value's runs: 1 run over 1 group of ranks" "$work/sweep2.err"
+check "-np 2: ... over 2 ranks" grep -q "evaluating over 2 ranks" "$work/sweep2/latent_noise-0/run.log"
+check "-np 2: the second value reused the first's evaluations" \
+    grep -q "reusing the evaluations" "$work/sweep2/latent_noise-0.1/run.log"
 check "-np 2: only rank 0 printed the tables" test "$(grep -c '^"table",' "$work/sweep2.csv")" -eq 1
 # shellcheck disable=SC2086
 "$PDIFF" sweep latent_noise=0,0.1 --seeds 2 --session "$work/seeds1" $tiny --format csv --quiet > "$work/seeds1.csv"

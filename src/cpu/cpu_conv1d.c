@@ -16,10 +16,10 @@
  *   WINO    Winograd F(4,3) + six GEMMs: wide stride-1 k-3 layers (the UNet), 1/2 of the multiply-adds
  *           (cpu_conv1d_wino.c).
  * The GEMM paths fold chunks of the batch into the GEMM's N dimension and split the batch into one range per
- * task, at least CPU_CONV1D_GROUPS of them however few threads there are, each running single-threaded sgemm
- * on its own chunks (see the section below).
- * Every reduction runs in a fixed order, so results do not depend on which thread ran a task, nor, up to
- * CPU_CONV1D_GROUPS threads, on the thread count.
+ * task, CPU_CONV1D_GROUPS of them however many threads there are, each running single-threaded sgemm on its own
+ * chunks (see the section below).
+ * Every reduction runs in a fixed order, so results depend neither on which thread ran a task nor on the thread
+ * count.
  * Weights can be prepared once for many calls (conv1d_pack): COLS's reordered and WINO's transformed weights
  * then come from the caller instead of being recomputed by every call.
  */
@@ -37,8 +37,8 @@
 #define CPU_CONV1D_TASK_FLOATS (1 << 20)
 /* Weights with fewer multiply-adds per position (cs cg k) take the direct path. */
 #define CPU_CONV1D_DIRECT_MACS 64
-/* The GEMM paths split the batch into at least this many tasks (more with more threads); a weight gradient is
- * one partial sum per task, added in task order. */
+/* The GEMM paths split the batch into this many tasks, whatever the thread count; a weight gradient is one
+ * partial sum per task, added in task order. */
 #define CPU_CONV1D_GROUPS 8
 
 static cpu_conv1d_geom cpu_conv1d_geom_conv(const pd_conv1d_shape *s)
@@ -52,8 +52,8 @@ static cpu_conv1d_geom cpu_conv1d_geom_convt(const pd_conv1d_shape *s)
 }
 
 /* ---- GEMM paths ------------------------------------------------------------------------------------------
- * The batch is split into CPU_CONV1D_GROUPS contiguous ranges of samples (tasks; one per thread beyond that
- * many threads); a task walks its range in chunks of nb samples folded into the GEMM's N dimension and runs
+ * The batch is split into CPU_CONV1D_GROUPS contiguous ranges of samples (tasks; at most that many threads
+ * work on them); a task walks its range in chunks of nb samples folded into the GEMM's N dimension and runs
  * single-threaded sgemm on them, so the copies around each GEMM stay on the core that made them and no BLAS
  * threads are woken. Weight gradients go to one partial per task, summed in task order afterwards.
  * COLG, columns on the long side (wide cs): colG [cg k, nb ls] = im2col(G), fT [cs, nb ls] = S folded;
@@ -491,10 +491,9 @@ static void cpu_conv1d_gemm(pd_backend *be, const cpu_conv1d_geom *g, int mode, 
         pl.pw = cw * g->k;
         nwt = wt || !(s_out || g_out) ? 0 : pl.pw;
     }
-    /* a fixed number of tasks (up to CPU_CONV1D_GROUPS threads), so neither the chunks nor the order of a weight
-     * gradient's sums depend on the thread count */
-    int64_t tasks = be->threads < CPU_CONV1D_GROUPS ? CPU_CONV1D_GROUPS : be->threads;
-    pl.ntasks = (int32_t)(tasks < g->n ? tasks : g->n);
+    /* a fixed number of tasks, so neither the chunks nor the order of a weight gradient's sums depend on the
+     * thread count */
+    pl.ntasks = (int32_t)(CPU_CONV1D_GROUPS < g->n ? CPU_CONV1D_GROUPS : g->n);
     int32_t span = (g->n + pl.ntasks - 1) / pl.ntasks;
     int64_t nb = CPU_CONV1D_TASK_FLOATS / pl.per;
     nb = nb < 1 ? 1 : (nb > span ? span : nb);

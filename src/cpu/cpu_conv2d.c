@@ -26,7 +26,7 @@
 
 #define CPU_CONV2D_COLS 512             /* aim for at least this many GEMM columns per chunk */
 #define CPU_CONV2D_COL_BYTES (1u << 20) /* ... while one chunk's col stays about this small */
-#define CPU_CONV2D_GROUPS 8             /* backward partial sums (at least; more with more threads) */
+#define CPU_CONV2D_GROUPS 8             /* backward partial sums, whatever the thread count */
 
 typedef struct {
     const pd_conv2d_shape *s;
@@ -365,8 +365,8 @@ static void cpu_conv2d_backward(pd_backend *be, float *din, float *dw, float *db
     cpu_conv2d_args a = {.s = s, .din = din, .dout = dout, .in = in, .w = w, .acc = acc};
     a.kb = (int64_t)s->cin * s->k * s->k + (db != NULL);
     a.part_floats = cpu_conv2d_round(s->cout * a.kb);
-    /* groups: fixed by the geometry (and by the thread count beyond CPU_CONV2D_GROUPS threads) */
-    int64_t groups = be->threads > CPU_CONV2D_GROUPS ? be->threads : CPU_CONV2D_GROUPS;
+    /* groups: fixed by the geometry, never by the thread count */
+    int64_t groups = CPU_CONV2D_GROUPS;
     a.part = cpu_conv2d_plan(be, &a, groups, groups * a.part_floats);
     a.ngroups = groups > a.nchunks ? a.nchunks : groups;
     cpu_parallel_for(be, a.ngroups, cpu_conv2d_backward_task, &a);

@@ -30,7 +30,7 @@
 
 #define CB_L CPU_WG_LANES
 #define CB_DIRECT_TAPS 32 /* cin k k at most for the direct convolution */
-#define CB_GROUPS 8       /* direct backward: weight-gradient partials (at least; more with more threads) */
+#define CB_GROUPS 8       /* direct backward: weight-gradient partials, whatever the thread count */
 
 typedef float cb_v __attribute__((vector_size(4 * CB_L), aligned(4), may_alias));
 typedef int32_t cb_vi __attribute__((vector_size(4 * CB_L), aligned(4), may_alias));
@@ -400,7 +400,7 @@ static void cpu_convbn_backward(pd_backend *be, float *din, float *dw, float *db
         cpu_winograd_backward_hooked(be, din, dw, db, in, w, s, acc, &a.hooks);
         return;
     }
-    int64_t groups = be->threads > CB_GROUPS ? be->threads : CB_GROUPS;
+    int64_t groups = CB_GROUPS;
     a.ngroups = groups > s->n ? s->n : groups;
     a.dwp_floats = cb_round((int64_t)a.taps * a.c);
     int64_t pad = cb_round((int64_t)s->cin * a.hp * a.wp), wt_floats = cb_round((int64_t)a.taps * a.c);

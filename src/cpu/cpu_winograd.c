@@ -28,7 +28,7 @@
 #ifndef WG_CHUNK_BYTES
 #define WG_CHUNK_BYTES (3u << 18)  /* ... while a chunk's transformed buffers stay this small (half of L2) */
 #endif
-#define WG_GROUPS 8                /* backward partial sums (at least; more with more threads) */
+#define WG_GROUPS 8                /* backward partial sums, whatever the thread count */
 
 typedef struct {
     const pd_conv2d_shape *s;
@@ -291,7 +291,7 @@ static void wg_backward_run(pd_backend *be, wg_args *a0, float *dw, float *db)
 {
     wg_args a = *a0;
     const pd_conv2d_shape *s = a.s;
-    int64_t groups = be->threads > WG_GROUPS ? be->threads : WG_GROUPS;
+    int64_t groups = WG_GROUPS;
     a.part_floats = wg_round(16 * (int64_t)s->cout * s->cin);
     int64_t db_floats = wg_round(2 * groups * (int64_t)s->cout), extra = a.hooks ? wg_round(a.hooks->extra_floats) : 0;
     float *shared = wg_plan(be, &a, groups * a.part_floats + db_floats + extra, groups);
