@@ -125,6 +125,13 @@ ok $? "latent_noise=0.1 seed 2 run alone exits 0"
 same_results "$w/latent_noise-0.1-seed-2" "$work/alone"; ok $? "... with the results of its sweep session"
 check "the values of a seed trained their AE and DDPM side by side (the log says so)" \
     test "$(grep -c "own stages (ae ddpm) side by side on 2 threads" "$work/ln.err")" -eq 2
+# beyond 8 threads too (a run's results do not depend on the thread count): 12 threads, 6 for each value
+# shellcheck disable=SC2086
+"$PDIFF" sweep latent_noise=0,0.1 $tiny --set seed=2 --set threads=12 --session "$work/ln12" \
+    2> "$work/ln12.err"
+ok $? "sweep latent_noise=0,0.1 at threads=12 exits 0"
+check "... its values trained side by side on 12 threads" grep -q "side by side on 12 threads" "$work/ln12.err"
+same_results "$work/ln12/latent_noise-0.1" "$work/alone"; ok $? "... with the results of the one-thread run alone"
 same_models=0
 for kind in original averaged gaussian finetune; do # the models.csv rows of each kind, without their ids
     for v in 0 0.1; do
