@@ -11,6 +11,7 @@
 #include "comm.h"
 #include "csvio.h"
 #include "path.h"
+#include "plan.h"
 
 #define SWEEP_MAX_VALUES 64
 
@@ -619,6 +620,104 @@ static pd_status sweep_run_job(const pd_config *base, const sweep_spec *s, const
         PD_TRY(sweep_job_phase(&w, SWEEP_PART_OWN, err));
     PD_TRY(sweep_job_phase(&w, SWEEP_PART_FIRST, err));
     return sweep_job_phase(&w, SWEEP_PART_REST, err);
+}
+
+/* ------------------------------------------------------------------------------------------- the dry run */
+
+/* What run number k of a seed (0: the first value) takes from the first value, and where it starts. */
+static void sweep_dry_reuse(const sweep_spec *s, const sweep_plan *plan, int k, const pd_config *cfg,
+                            sweep_dry_run *r)
+{
+    pd_stage upto = sweep_shared_upto(plan);
+    r->from = k > 0 && plan->upto > PD_STAGE_TRAIN ? upto : PD_STAGE_TRAIN;
+    if (k == 0 || upto <= PD_STAGE_COLLECT)
+        return; /* its own collection: nothing to take */
+    if (plan->k_slice) {
+        r->reused_generate = cfg->k; /* the originals only: the ensemble and the comparisons are of its k */
+        return;
+    }
+    r->reused_generate = cfg->k + 1; /* the originals and the ensemble */
+    if (sweep_first_stage(s->key) < PD_STAGE_ANALYZE)
+        r->reused_analyze = r->pl->eval_analyze;
+}
+
+/* The estimate of one run: its value's stages from r->from, less the evaluations it takes. */
+static void sweep_dry_estimate(sweep_dry_run *r)
+{
+    const pd_plan *pl = r->pl;
+    for (int t = r->from; t < PD_STAGE_COUNT; t++) {
+        r->seconds += pl->stage[t].seconds;
+        r->bytes = pl->stage[t].bytes > r->bytes ? pl->stage[t].bytes : r->bytes;
+    }
+    r->seconds -= r->reused_generate * pl->stage[PD_STAGE_GENERATE].unit_seconds +
+                  r->reused_analyze * pl->stage[PD_STAGE_ANALYZE].unit_seconds;
+    r->seconds = r->seconds > 0.0 ? r->seconds : 0.0;
+}
+
+static pd_status sweep_dry_runs(sweep_dry *d, const pd_config *base, const sweep_spec *s, pd_error *err)
+{
+    sweep_plan plan = sweep_make_plan(base, s);
+    d->shared_upto = plan.upto > PD_STAGE_TRAIN ? sweep_shared_upto(&plan) : PD_STAGE_TRAIN;
+    for (int j = 0, n = 0; j < d->seeds; j++)
+        for (int k = 0; k < s->n; k++, n++) {
+            int i = k == 0 ? plan.first : (k - 1 < plan.first ? k - 1 : k); /* as the runs go */
+            sweep_dry_run *r = &d->runs[n];
+            pd_config cfg;
+            PD_TRY(sweep_config(base, s, i, j, &cfg, err));
+            PD_TRY(sweep_session_name(s, i, cfg.seed, r->session, sizeof r->session, err));
+            r->seed = cfg.seed;
+            r->pl = &d->plans[i];
+            sweep_dry_reuse(s, &plan, k, &cfg, r);
+            sweep_dry_estimate(r);
+            d->total_seconds += r->seconds;
+            d->peak_bytes = r->bytes > d->peak_bytes ? r->bytes : d->peak_bytes;
+        }
+    return PD_OK;
+}
+
+pd_status sweep_dry_compute(sweep_dry *d, const pd_config *base, const char *spec, int n_seeds, int measure,
+                            pd_error *err)
+{
+    memset(d, 0, sizeof *d);
+    sweep_spec *s = malloc(sizeof *s);
+    if (!s)
+        return error_set(err, PD_ERR_NOMEM, "sweep: out of memory");
+    pd_status st = sweep_check(base, spec, n_seeds, s, err);
+    if (st == PD_OK) {
+        snprintf(d->key, sizeof d->key, "%s", s->key);
+        d->values = s->n;
+        d->seeds = sweep_seed_count(s);
+        d->n = d->values * d->seeds;
+        d->runs = calloc((size_t)d->n, sizeof *d->runs);
+        d->plans = calloc((size_t)d->values, sizeof *d->plans);
+        if (!d->runs || !d->plans)
+            st = error_set(err, PD_ERR_NOMEM, "sweep: out of memory");
+    }
+    /* one plan per value (the seed changes no size); the values of a sweep over a seed have the same sizes, so
+     * they take the first one's plan instead of measuring the same work again */
+    int same = strcmp(s->key, "seed") == 0 || strcmp(s->key, "gen_seed") == 0;
+    for (int i = 0; st == PD_OK && i < s->n; i++) {
+        pd_config cfg;
+        st = sweep_config(base, s, i, 0, &cfg, err);
+        if (st == PD_OK && same && i > 0)
+            d->plans[i] = d->plans[0];
+        else if (st == PD_OK && (st = plan_compute(&d->plans[i], &cfg, measure, NULL, err)) == PD_OK)
+            d->measure_seconds += d->plans[i].measure_seconds;
+        if (st != PD_OK)
+            error_prefix(err, "sweep %s=%s", s->key, s->values[i]);
+    }
+    if (st == PD_OK)
+        st = sweep_dry_runs(d, base, s, err);
+    free(s);
+    return st;
+}
+
+void sweep_dry_free(sweep_dry *d)
+{
+    free(d->runs);
+    free(d->plans);
+    d->runs = NULL;
+    d->plans = NULL;
 }
 
 pd_status sweep_validate(const pd_config *base, const char *spec, int n_seeds, pd_error *err)

@@ -56,6 +56,7 @@
 #include "config.h"
 #include "error.h"
 #include "pipeline.h"
+#include "plan.h"
 #include "progress.h"
 #include "report.h"
 
@@ -65,6 +66,38 @@
 pd_stage sweep_first_stage(const char *key);
 /* The checks sweep_run makes before it runs anything (the spec, --seeds, every run's settings). */
 pd_status sweep_validate(const pd_config *base, const char *spec, int n_seeds, pd_error *err);
+/* The plan of a sweep before it runs (`pdiff sweep --dry-run`): per run its session name, the stage it starts at
+ * (the others of a seed take the stages before from the first value), the evaluations it takes from the first
+ * value instead of redoing them, and its estimated time: its plan (plan.h, measured once per value when measure !=
+ * 0) over the stages it runs, less the reused evaluations. The total adds the runs one after the other, an upper
+ * bound when the values train side by side or run under mpirun. */
+typedef struct {
+    char session[PD_CONFIG_STR + 96]; /* the folder's name in the sweep's */
+    uint64_t seed;
+    pd_stage from;                    /* the first stage it runs itself */
+    int32_t reused_generate;          /* models of generate (of pl.eval_generate) whose evaluations it takes */
+    int32_t reused_analyze;           /* models of analyze (of pl.eval_analyze) whose evaluations it takes */
+    double seconds;                   /* its estimate (0 when not measured) */
+    int64_t bytes;                    /* the largest of the stages it runs */
+    const pd_plan *pl;                /* its value's plan (owned by the sweep_dry) */
+} sweep_dry_run;
+
+typedef struct {
+    char key[64];
+    int values, seeds, n;             /* n = values x seeds runs, in the order they run */
+    pd_stage shared_upto;             /* the stages before it are the first value's (PD_STAGE_TRAIN: none) */
+    sweep_dry_run *runs;
+    pd_plan *plans;                   /* [values] */
+    double total_seconds, measure_seconds;
+    int64_t peak_bytes;
+} sweep_dry;
+
+/* Fill *d for the sweep spec over base (as sweep_run would run it); sweep_dry_free releases it, also after a
+ * failure. */
+pd_status sweep_dry_compute(sweep_dry *d, const pd_config *base, const char *spec, int n_seeds, int measure,
+                            pd_error *err);
+void sweep_dry_free(sweep_dry *d);
+
 /* In one process on the CPU with 2 threads or more, the values of a seed train the stages they do not share (up to
  * the DDPM) side by side, up to 8 at a time, the threads split between them, then generate and analyze one after
  * the other (sweep.c).

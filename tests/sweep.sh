@@ -192,5 +192,34 @@ done
 expect_usage "--seeds on a sweep over seed is refused" "seed" -- seed=1,2 --seeds 2
 expect_usage "--seeds without a value is refused" "seeds" -- latent_noise=0,0.1 --seeds
 
+# --dry-run: the plan without running it: per run where it starts, what it reuses and its estimated time
+dry="$work/dry"
+rm -rf "$dry"
+# shellcheck disable=SC2086
+"$PDIFF" sweep latent_noise=0,0.1 --seeds 2 $tiny --session "$dry" --dry-run > "$work/dry.txt" 2> "$work/dry.err"
+ok $? "sweep --dry-run exits 0"
+check "... and runs nothing (no sweep folder, nothing on stderr)" sh -c "test ! -e '$dry' && test ! -s '$work/dry.err'"
+check "... 4 runs, in the order they run" sh -c "grep -q '4 runs (2 values x 2 seeds)' '$work/dry.txt' &&
+  test \"\$(grep -o '^latent_noise-[0-9.]*-seed-[12]' '$work/dry.txt' | tr '\n' ' ')\" = \
+  'latent_noise-0-seed-1 latent_noise-0.1-seed-1 latent_noise-0-seed-2 latent_noise-0.1-seed-2 '"
+check "... the first value of a seed starts at train, the other at ae" sh -c "
+  grep -Eq '^latent_noise-0-seed-2 +train ' '$work/dry.txt' && grep -Eq '^latent_noise-0.1-seed-2 +ae ' '$work/dry.txt'"
+# tiny: K = 10, the ensemble, 2 reconstructions, 6 samples; analyze: 2 noise, 2 fine-tuned, averaged, gaussian
+check "... the other takes the originals', the ensemble's and the comparison models' evaluations" \
+    grep -Eq '^latent_noise-0.1-seed-1 +ae +8 \([0-9]+ reused\)' "$work/dry.txt"
+check "... and a total" grep -q '^total, one run after the other' "$work/dry.txt"
+# shellcheck disable=SC2086
+"$PDIFF" sweep seed=1,2 $tiny --dry-run > "$work/dry-seed.txt"
+ok $? "sweep seed=1,2 --dry-run exits 0"
+check "... both runs start at train, with the same estimate (one measurement)" sh -c "
+  a=\$(sed -n 's/^seed-1 .* //p' '$work/dry-seed.txt'); b=\$(sed -n 's/^seed-2 .* //p' '$work/dry-seed.txt')
+  test -n \"\$a\" && test \"\$a\" = \"\$b\" && test \$(grep -Ec '^seed-[12] +train ' '$work/dry-seed.txt') -eq 2"
+# shellcheck disable=SC2086
+"$PDIFF" sweep target=fc3,nothing $tiny --dry-run > /dev/null 2> "$work/dry-bad.err"
+rc=$?
+check "--dry-run with a value that cannot run: exit 1 (got $rc), one line naming the value" sh -c "test $rc -eq 1 &&
+  test \$(wc -l < '$work/dry-bad.err') -eq 1 && grep -q 'sweep target=nothing: ' '$work/dry-bad.err'"
+check "--dry-run of sweep is in --help" sh -c "'$PDIFF' --help | grep -A4 '^  sweep' | grep -q -- '--dry-run'"
+
 echo "1..$n"
 [ "$failed" -eq 0 ]

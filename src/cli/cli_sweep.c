@@ -1,6 +1,6 @@
 /* cli_sweep.c — `pdiff sweep KEY=V1,V2,... [--seeds N] [--set KEY=VALUE]... [--config FILE] [--session DIR]
- * [--quiet] [--format text|csv|latex]`: run the ablation (sweep.h), each value with N seeds, and print its
- * combined tables (mean ± 95 % CI) on stdout. */
+ * [--quiet] [--format text|csv|latex] [--dry-run]`: run the ablation (sweep.h), each value with N seeds, and print
+ * its combined tables (mean ± 95 % CI) on stdout; or, with --dry-run, its plan (sweep_dry) without running. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -17,7 +17,7 @@
 
 typedef struct {
     const char *sets[256], *config_file, *dir, *spec;
-    int n_sets, quiet;
+    int n_sets, quiet, dry_run;
     int seeds; /* 0: not given */
     pd_report_format fmt;
 } cli_sweep_opts;
@@ -42,7 +42,8 @@ static int cli_sweep_parse(int argc, char **argv, cli_sweep_opts *o)
         {"set", required_argument, NULL, 's'},     {"config", required_argument, NULL, 'c'},
         {"session", required_argument, NULL, 'd'}, {"format", required_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
-        {"seeds", required_argument, NULL, 'n'},   {NULL, 0, NULL, 0}};
+        {"seeds", required_argument, NULL, 'n'},   {"dry-run", no_argument, NULL, 'r'},
+        {NULL, 0, NULL, 0}};
     pd_error err = {0};
     optind = 1;
     opterr = 0;
@@ -65,6 +66,9 @@ static int cli_sweep_parse(int argc, char **argv, cli_sweep_opts *o)
             break;
         case 'q':
             o->quiet = 1;
+            break;
+        case 'r':
+            o->dry_run = 1;
             break;
         case 'n':
             if ((o->seeds = cli_sweep_seeds(optarg)) == 0)
@@ -92,6 +96,51 @@ static int cli_sweep_parse(int argc, char **argv, cli_sweep_opts *o)
         return 2;
     }
     return -1;
+}
+
+/* The plan as a table on stdout: per run where it starts, the evaluations it reuses, its memory and time. */
+static void cli_sweep_print_dry(const char *spec, const sweep_dry *d)
+{
+    char mem[32], t[32], ev[48];
+    printf("pdiff sweep --dry-run: %s, %d run%s (%d value%s x %d seed%s)\n", spec, d->n, d->n == 1 ? "" : "s",
+           d->values, d->values == 1 ? "" : "s", d->seeds, d->seeds == 1 ? "" : "s");
+    if (d->shared_upto > PD_STAGE_TRAIN)
+        printf("the values of a seed share the stages before %s: the first value runs them, the others start from "
+               "its copy and take its evaluations of the models they share\n", pipeline_stage_name(d->shared_upto));
+    else
+        printf("%s changes every stage: each run starts at train\n", d->key);
+    printf("\n%-40s %-9s %-22s %10s %10s\n", "run", "starts at", "models evaluated", "memory", "time");
+    for (int i = 0; i < d->n; i++) {
+        const sweep_dry_run *r = &d->runs[i];
+        int all = r->pl->eval_generate + r->pl->eval_analyze, reused = r->reused_generate + r->reused_analyze;
+        if (reused > 0)
+            snprintf(ev, sizeof ev, "%d (%d reused)", all - reused, reused);
+        else
+            snprintf(ev, sizeof ev, "%d", all);
+        plan_format_bytes(r->bytes, mem, sizeof mem);
+        plan_format_seconds(r->seconds, t, sizeof t);
+        printf("%-40s %-9s %-22s %10s %10s\n", r->session, pipeline_stage_name(r->from), ev, mem, t);
+    }
+    plan_format_bytes(d->peak_bytes, mem, sizeof mem);
+    plan_format_seconds(d->total_seconds, t, sizeof t);
+    printf("%-73s %10s %10s\n", "total, one run after the other (memory: the largest stage's)", mem, t);
+    printf("\nmeasured on %s with %d thread%s in %.1f s, per value as pdiff run --dry-run does. The total is an "
+           "upper bound: in one process on the CPU with 2 threads or more the values' own AE and DDPM train side by "
+           "side, and under mpirun the runs spread over the ranks.\n",
+           d->plans[0].backend, d->plans[0].threads, d->plans[0].threads == 1 ? "" : "s", d->measure_seconds);
+}
+
+static int cli_sweep_dry_run(const pd_config *cfg, const cli_sweep_opts *o)
+{
+    pd_error err = {0};
+    sweep_dry d;
+    pd_status st = sweep_dry_compute(&d, cfg, o->spec, o->seeds, 1, &err);
+    if (st == PD_OK)
+        cli_sweep_print_dry(o->spec, &d);
+    sweep_dry_free(&d);
+    if (st != PD_OK)
+        return cli_fail(&err);
+    return fflush(stdout) == 0 ? 0 : 1;
 }
 
 /* The sweep's folder: --session DIR, else sessions/sweep-KEY-YYYYMMDD-HHMMSS. */
@@ -131,6 +180,8 @@ int cli_sweep(int argc, char **argv)
         return cli_fail(&err);
     if (sweep_validate(&cfg, o.spec, o.seeds, &err) != PD_OK)
         return cli_fail(&err);
+    if (o.dry_run) /* one process's answer; under mpirun rank 0 alone prints it */
+        return comm_world()->rank == 0 ? cli_sweep_dry_run(&cfg, &o) : 0;
     char dir[PD_PATH_MAX];
     if (cli_sweep_dir(&o, dir, sizeof dir, &err) != PD_OK)
         return cli_fail(&err);
