@@ -632,12 +632,9 @@ static void sweep_dry_reuse(const sweep_spec *s, const sweep_plan *plan, int k, 
     r->from = k > 0 && plan->upto > PD_STAGE_TRAIN ? upto : PD_STAGE_TRAIN;
     if (k == 0 || upto <= PD_STAGE_COLLECT)
         return; /* its own collection: nothing to take */
-    if (plan->k_slice) {
-        r->reused_generate = cfg->k; /* the originals only: the ensemble and the comparisons are of its k */
-        return;
-    }
-    r->reused_generate = cfg->k + 1; /* the originals and the ensemble */
-    if (sweep_first_stage(s->key) < PD_STAGE_ANALYZE)
+    if (upto <= PD_STAGE_GENERATE) /* the originals (and the ensemble, unless it takes a slice of them) */
+        r->reused_generate = plan->k_slice ? cfg->k : cfg->k + 1;
+    if (!plan->k_slice && sweep_first_stage(s->key) < PD_STAGE_ANALYZE) /* the comparison models */
         r->reused_analyze = r->pl->eval_analyze;
 }
 
@@ -645,6 +642,8 @@ static void sweep_dry_reuse(const sweep_spec *s, const sweep_plan *plan, int k, 
 static void sweep_dry_estimate(sweep_dry_run *r)
 {
     const pd_plan *pl = r->pl;
+    r->evaluated = (r->from <= PD_STAGE_GENERATE ? pl->eval_generate : 0) + pl->eval_analyze - r->reused_generate -
+                   r->reused_analyze;
     for (int t = r->from; t < PD_STAGE_COUNT; t++) {
         r->seconds += pl->stage[t].seconds;
         r->bytes = pl->stage[t].bytes > r->bytes ? pl->stage[t].bytes : r->bytes;

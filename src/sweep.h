@@ -77,6 +77,7 @@ typedef struct {
     pd_stage from;                    /* the first stage it runs itself */
     int32_t reused_generate;          /* models of generate (of pl.eval_generate) whose evaluations it takes */
     int32_t reused_analyze;           /* models of analyze (of pl.eval_analyze) whose evaluations it takes */
+    int32_t evaluated;                /* models it evaluates itself (in the stages it runs) */
     double seconds;                   /* its estimate (0 when not measured) */
     int64_t bytes;                    /* the largest of the stages it runs */
     const pd_plan *pl;                /* its value's plan (owned by the sweep_dry) */

@@ -112,11 +112,11 @@ static void cli_sweep_print_dry(const char *spec, const sweep_dry *d)
     printf("\n%-40s %-9s %-22s %10s %10s\n", "run", "starts at", "models evaluated", "memory", "time");
     for (int i = 0; i < d->n; i++) {
         const sweep_dry_run *r = &d->runs[i];
-        int all = r->pl->eval_generate + r->pl->eval_analyze, reused = r->reused_generate + r->reused_analyze;
+        int reused = r->reused_generate + r->reused_analyze;
         if (reused > 0)
-            snprintf(ev, sizeof ev, "%d (%d reused)", all - reused, reused);
+            snprintf(ev, sizeof ev, "%d (%d reused)", r->evaluated, reused);
         else
-            snprintf(ev, sizeof ev, "%d", all);
+            snprintf(ev, sizeof ev, "%d", r->evaluated);
         plan_format_bytes(r->bytes, mem, sizeof mem);
         plan_format_seconds(r->seconds, t, sizeof t);
         printf("%-40s %-9s %-22s %10s %10s\n", r->session, pipeline_stage_name(r->from), ev, mem, t);
