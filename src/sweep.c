@@ -197,6 +197,12 @@ static pd_stage sweep_shared_upto(const sweep_plan *plan)
     return plan->k_slice ? PD_STAGE_AE : plan->upto;
 }
 
+/* The value run k-th within a seed: the first value, then the others in their order. */
+static int sweep_value_at(const sweep_plan *plan, int k)
+{
+    return k == 0 ? plan->first : (k - 1 < plan->first ? k - 1 : k);
+}
+
 /* Prepare value i with seed number j as a copy of seed_from's stages before sweep_shared_upto. */
 static pd_status sweep_seed(const pd_config *base, const sweep_spec *s, int i, int j, const char *dir,
                             const char *seed_from, const sweep_plan *plan, pd_error *err)
@@ -210,14 +216,13 @@ static pd_status sweep_seed(const pd_config *base, const sweep_spec *s, int i, i
 
 /* Value i with seed number j takes the evaluations of the seed's first value, which has them now
  * (pipeline_seed_reuse). */
-static pd_status sweep_reuse_first(const pd_config *base, const sweep_spec *s, int i, int j, const char *dir,
-                                   pd_error *err)
+static pd_status sweep_reuse_first(const pd_config *base, const sweep_spec *s, const sweep_plan *plan, int i, int j,
+                                   const char *dir, pd_error *err)
 {
     pd_config cfg;
     char first_sess[PD_PATH_MAX], sess[PD_PATH_MAX];
-    sweep_plan plan = sweep_make_plan(base, s);
-    PD_TRY(sweep_config(base, s, plan.first, j, &cfg, err));
-    PD_TRY(sweep_session_dir(dir, s, plan.first, cfg.seed, first_sess, sizeof first_sess, err));
+    PD_TRY(sweep_config(base, s, plan->first, j, &cfg, err));
+    PD_TRY(sweep_session_dir(dir, s, plan->first, cfg.seed, first_sess, sizeof first_sess, err));
     PD_TRY(sweep_config(base, s, i, j, &cfg, err));
     PD_TRY(sweep_session_dir(dir, s, i, cfg.seed, sess, sizeof sess, err));
     return pipeline_seed_reuse(sess, first_sess, err);
@@ -433,6 +438,8 @@ static pd_status sweep_side_seed(const pd_config *base, const sweep_spec *s, con
     unsigned before = (1u << sweep_shared_upto(plan)) - 1u;
     unsigned own = ((1u << PD_STAGE_GENERATE) - 1u) & ~before;
     int first = plan->first, order[SWEEP_MAX_VALUES];
+    for (int k = 0; k < s->n; k++)
+        order[k] = sweep_value_at(plan, k);
     char names[64] = "";
     for (int t = 0; t < PD_STAGE_GENERATE; t++)
         if (own & (1u << t)) {
@@ -442,12 +449,8 @@ static pd_status sweep_side_seed(const pd_config *base, const sweep_spec *s, con
     progress_log(cb, "sweep: %s=%s seed number %d -> %s: the shared stages; then every value's own stages (%s) side "
                  "by side on %d threads", s->key, s->values[first], j + 1, first_sess, names, threads);
     PD_TRY(sweep_exec(base, s, first, j, dir, before, 0, cb, err));
-    for (int k = 0, i = 0; k < s->n; k++)
-        if (k != first) {
-            PD_TRY(sweep_seed(base, s, k, j, dir, first_sess, plan, err));
-            order[++i] = k;
-        }
-    order[0] = first;
+    for (int k = 1; k < s->n; k++)
+        PD_TRY(sweep_seed(base, s, order[k], j, dir, first_sess, plan, err));
     int per = threads < SWEEP_SIDE_MAX ? threads : SWEEP_SIDE_MAX;
     for (int k = 0; k < s->n; k += per) {
         int n = s->n - k < per ? s->n - k : per;
@@ -455,7 +458,7 @@ static pd_status sweep_side_seed(const pd_config *base, const sweep_spec *s, con
     }
     for (int k = 0; k < s->n; k++) {
         if (k > 0) /* the first value's evaluations, now that it has them */
-            PD_TRY(sweep_reuse_first(base, s, order[k], j, dir, err));
+            PD_TRY(sweep_reuse_first(base, s, plan, order[k], j, dir, err));
         progress_log(cb, "sweep: %s=%s seed number %d: generate and analyze", s->key, s->values[order[k]], j + 1);
         PD_TRY(sweep_exec(base, s, order[k], j, dir, PIPELINE_ALL_STAGES, 1, cb, err));
     }
@@ -548,7 +551,7 @@ static pd_status sweep_job_runs(sweep_job *w, sweep_part part, pd_error *err)
     unsigned mask = part == SWEEP_PART_OWN ? ((1u << PD_STAGE_GENERATE) - 1u) & ~before : PIPELINE_ALL_STAGES;
     for (int j = 0; j < sweep_seed_count(w->s); j++)
         for (int k = 0; k < w->s->n; k++) {
-            int i = k == 0 ? first : (k - 1 < first ? k - 1 : k); /* the first value, then the others in order */
+            int i = sweep_value_at(w->plan, k);
             if ((part == SWEEP_PART_FIRST && k > 0) || (part == SWEEP_PART_REST && k == 0) ||
                 r++ % w->groups != w->group)
                 continue;
@@ -557,7 +560,7 @@ static pd_status sweep_job_runs(sweep_job *w, sweep_part part, pd_error *err)
             PD_TRY(sweep_exec(w->base, w->s, i, j, w->dir, mask, w->share, w->cb, err));
             for (int o = 0; part == SWEEP_PART_FIRST && o < w->s->n; o++)
                 if (o != first)
-                    PD_TRY(sweep_reuse_first(w->base, w->s, o, j, w->dir, err));
+                    PD_TRY(sweep_reuse_first(w->base, w->s, w->plan, o, j, w->dir, err));
         }
     return PD_OK;
 }
@@ -659,12 +662,11 @@ static pd_status sweep_dry_runs(sweep_dry *d, const pd_config *base, const sweep
     d->shared_upto = plan.upto > PD_STAGE_TRAIN ? sweep_shared_upto(&plan) : PD_STAGE_TRAIN;
     for (int j = 0, n = 0; j < d->seeds; j++)
         for (int k = 0; k < s->n; k++, n++) {
-            int i = k == 0 ? plan.first : (k - 1 < plan.first ? k - 1 : k); /* as the runs go */
+            int i = sweep_value_at(&plan, k);
             sweep_dry_run *r = &d->runs[n];
             pd_config cfg;
             PD_TRY(sweep_config(base, s, i, j, &cfg, err));
             PD_TRY(sweep_session_name(s, i, cfg.seed, r->session, sizeof r->session, err));
-            r->seed = cfg.seed;
             r->pl = &d->plans[i];
             sweep_dry_reuse(s, &plan, k, &cfg, r);
             sweep_dry_estimate(r);
@@ -694,14 +696,16 @@ pd_status sweep_dry_compute(sweep_dry *d, const pd_config *base, const char *spe
     }
     /* one plan per value (the seed changes no size); the values of a sweep over a seed have the same sizes, so
      * they take the first one's plan instead of measuring the same work again */
-    int same = strcmp(s->key, "seed") == 0 || strcmp(s->key, "gen_seed") == 0;
+    int same = st == PD_OK && (strcmp(s->key, "seed") == 0 || strcmp(s->key, "gen_seed") == 0);
     for (int i = 0; st == PD_OK && i < s->n; i++) {
         pd_config cfg;
         st = sweep_config(base, s, i, 0, &cfg, err);
         if (st == PD_OK && same && i > 0)
             d->plans[i] = d->plans[0];
-        else if (st == PD_OK && (st = plan_compute(&d->plans[i], &cfg, measure, NULL, err)) == PD_OK)
+        else if (st == PD_OK && (st = plan_compute(&d->plans[i], &cfg, measure, NULL, err)) == PD_OK) {
             d->measure_seconds += d->plans[i].measure_seconds;
+            d->plans_computed++;
+        }
         if (st != PD_OK)
             error_prefix(err, "sweep %s=%s", s->key, s->values[i]);
     }

@@ -73,7 +73,6 @@ pd_status sweep_validate(const pd_config *base, const char *spec, int n_seeds, p
  * bound when the values train side by side or run under mpirun. */
 typedef struct {
     char session[PD_CONFIG_STR + 96]; /* the folder's name in the sweep's */
-    uint64_t seed;
     pd_stage from;                    /* the first stage it runs itself */
     int32_t reused_generate;          /* models of generate (of pl.eval_generate) whose evaluations it takes */
     int32_t reused_analyze;           /* models of analyze (of pl.eval_analyze) whose evaluations it takes */
@@ -89,6 +88,7 @@ typedef struct {
     pd_stage shared_upto;             /* the stages before it are the first value's (PD_STAGE_TRAIN: none) */
     sweep_dry_run *runs;
     pd_plan *plans;                   /* [values] */
+    int plans_computed;               /* how many were computed (1 for a sweep over seed or gen_seed) */
     double total_seconds, measure_seconds;
     int64_t peak_bytes;
 } sweep_dry;

@@ -211,7 +211,9 @@ check "... and a total" grep -q '^total, one run after the other' "$work/dry.txt
 # shellcheck disable=SC2086
 "$PDIFF" sweep seed=1,2 $tiny --dry-run > "$work/dry-seed.txt"
 ok $? "sweep seed=1,2 --dry-run exits 0"
-check "... both runs start at train, with the same estimate (one measurement)" sh -c "
+check "... measured once for both values" grep -q 'once for all values (they differ only in a seed)' "$work/dry-seed.txt"
+check "... a latent_noise sweep once per value" grep -q ', once per value\.' "$work/dry.txt"
+check "... both runs start at train, with the same estimate" sh -c "
   a=\$(sed -n 's/^seed-1 .* //p' '$work/dry-seed.txt'); b=\$(sed -n 's/^seed-2 .* //p' '$work/dry-seed.txt')
   test -n \"\$a\" && test \"\$a\" = \"\$b\" && test \$(grep -Ec '^seed-[12] +train ' '$work/dry-seed.txt') -eq 2"
 # shellcheck disable=SC2086

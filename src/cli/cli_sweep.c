@@ -124,10 +124,11 @@ static void cli_sweep_print_dry(const char *spec, const sweep_dry *d)
     plan_format_bytes(d->peak_bytes, mem, sizeof mem);
     plan_format_seconds(d->total_seconds, t, sizeof t);
     printf("%-73s %10s %10s\n", "total, one run after the other (memory: the largest stage's)", mem, t);
-    printf("\nmeasured on %s with %d thread%s in %.1f s, per value as pdiff run --dry-run does. The total is an "
-           "upper bound: in one process on the CPU with 2 threads or more the values' own AE and DDPM train side by "
-           "side, and under mpirun the runs spread over the ranks.\n",
-           d->plans[0].backend, d->plans[0].threads, d->plans[0].threads == 1 ? "" : "s", d->measure_seconds);
+    printf("\nmeasured on %s with %d thread%s in %.1f s, as pdiff run --dry-run does, %s. The total is an upper "
+           "bound: in one process on the CPU with 2 threads or more the values' own AE and DDPM train side by side, "
+           "and under mpirun the runs spread over the ranks.\n",
+           d->plans[0].backend, d->plans[0].threads, d->plans[0].threads == 1 ? "" : "s", d->measure_seconds,
+           d->plans_computed == d->values ? "once per value" : "once for all values (they differ only in a seed)");
 }
 
 static int cli_sweep_dry_run(const pd_config *cfg, const cli_sweep_opts *o)
@@ -178,10 +179,10 @@ int cli_sweep(int argc, char **argv)
             return cli_fail(&err);
     if (config_validate(&cfg, &err) != PD_OK)
         return cli_fail(&err);
+    if (o.dry_run) /* checks the sweep as sweep_validate does; one process's answer: under mpirun rank 0's */
+        return comm_world()->rank == 0 ? cli_sweep_dry_run(&cfg, &o) : 0;
     if (sweep_validate(&cfg, o.spec, o.seeds, &err) != PD_OK)
         return cli_fail(&err);
-    if (o.dry_run) /* one process's answer; under mpirun rank 0 alone prints it */
-        return comm_world()->rank == 0 ? cli_sweep_dry_run(&cfg, &o) : 0;
     char dir[PD_PATH_MAX];
     if (cli_sweep_dir(&o, dir, sizeof dir, &err) != PD_OK)
         return cli_fail(&err);
