@@ -539,6 +539,21 @@ float ae_take_loss(pd_ae *ae)
     return mean;
 }
 
+void ae_loss_window(pd_ae *ae, float *sum, int64_t *count)
+{
+    *sum = 0.0f;
+    *count = ae->trainable ? ae->loss_count : 0;
+    if (*count > 0)
+        ae->be->download(ae->be, sum, ae->loss, sizeof *sum);
+}
+
+void ae_loss_window_set(pd_ae *ae, float sum, int64_t count)
+{
+    PD_ASSERT(ae->trainable && count >= 0);
+    ae->be->upload(ae->be, ae->loss, &sum, sizeof sum);
+    ae->loss_count = count;
+}
+
 const float *ae_encode(pd_ae *ae, const float *x, int32_t n)
 {
     PD_ASSERT(n >= 1 && n <= ae->max_batch);

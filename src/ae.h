@@ -82,6 +82,10 @@ void ae_backward(pd_ae *ae, const float *dout, int32_t n);
 void ae_train_step(pd_ae *ae, const float *x, int32_t n, const pd_ae_train_opts *o, int64_t step);
 /* Mean training loss of the steps since the previous call (NaN if none). */
 float ae_take_loss(pd_ae *ae);
+/* The loss accumulated since the previous ae_take_loss (a sum over `count` steps), read without taking it, and
+ * put back (a checkpoint saves it, so the first loss point after a resume is the same as without the stop). */
+void ae_loss_window(pd_ae *ae, float *sum, int64_t *count);
+void ae_loss_window_set(pd_ae *ae, float sum, int64_t count);
 
 /* Noise-free encode [n, d] -> latent [n, latent_channels, latent_length] (after tanh) and decode back to
  * [n, d]. Results are device memory owned by the ae, valid until the next call of the same function. Both reuse

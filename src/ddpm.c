@@ -217,6 +217,21 @@ float ddpm_take_loss(pd_ddpm_trainer *tr)
     return mean;
 }
 
+void ddpm_loss_window(pd_ddpm_trainer *tr, float *sum, int64_t *count)
+{
+    *sum = 0.0f;
+    *count = tr->loss_count;
+    if (*count > 0)
+        tr->be->download(tr->be, sum, tr->loss, sizeof *sum);
+}
+
+void ddpm_loss_window_set(pd_ddpm_trainer *tr, float sum, int64_t count)
+{
+    PD_ASSERT(count >= 0);
+    tr->be->upload(tr->be, tr->loss, &sum, sizeof sum);
+    tr->loss_count = count;
+}
+
 /* ------------------------------------------------------------------------------------------ sampling */
 
 pd_status ddpm_sample(pd_unet *u, const pd_ddpm_schedule *s, float *x, int32_t n, pd_sampler sampler,

@@ -62,6 +62,10 @@ pd_status ddpm_trainer_create(pd_ddpm_trainer **out, pd_unet *u, const pd_ddpm_s
 void ddpm_trainer_free(pd_ddpm_trainer *tr);
 void ddpm_train_step(pd_ddpm_trainer *tr, const float *x0, int32_t n, const pd_ddpm_train_opts *o, int64_t step);
 float ddpm_take_loss(pd_ddpm_trainer *tr); /* mean loss since the previous call (NaN if none) */
+/* The loss sum of the `count` steps since the previous ddpm_take_loss, read without taking it, and put back (a
+ * checkpoint's, so a resumed run logs the same loss points as one without the stop). */
+void ddpm_loss_window(pd_ddpm_trainer *tr, float *sum, int64_t *count);
+void ddpm_loss_window_set(pd_ddpm_trainer *tr, float sum, int64_t count);
 
 /* The exponential moving average of the denoiser's weights (the ddpm_ema setting, decay in (0, 1)). With
  * b = (float)decay and a = 1 - b (in float, exact for decay >= 0.5, so a + b = 1):

@@ -1,6 +1,6 @@
 #!/bin/sh
-# mpi.sh — pdiff under mpirun (issue 17): a small pipeline at -np 1, 2 and 3 gives the same models.csv and
-# summary.csv (timings apart) as one process, and so do sweeps spread over groups of ranks; a rank killed with SIGKILL ends the job
+# mpi.sh — pdiff under mpirun (issue 17): a small pipeline at -np 1, 2 and 3 gives the same result files
+# (losses, params, models, similarity, latents, and summary.csv timings apart) as one process, and so do sweeps spread over groups of ranks; a rank killed with SIGKILL ends the job
 # with a line naming the rank and the signal, the session keeps its last saved state and `pdiff resume` at one
 # process completes it to the results of an uninterrupted run; Ctrl-C under mpirun stops and saves, and resume at
 # -np 2 completes; bad input under mpirun is one line and exit status 1; --version names the MPI library. Skipped
@@ -12,7 +12,7 @@ if [ "${PDIFF_HAVE_MPI:-no}" != yes ] || ! command -v mpirun > /dev/null 2>&1; t
 fi
 work="$top_builddir/tests/work/mpi"
 rm -rf "$work"; mkdir -p "$work/data"
-. "${top_srcdir:-.}/tests/tap_lib.sh" # n, failed, ok, check
+. "${top_srcdir:-.}/tests/tap_lib.sh" # n, failed, ok, check, same_results (every result file, losses.csv included)
 "$top_builddir/tests/gen_idx" "$work/data" 1500 400 10 || { echo "Bail out! gen_idx failed"; exit 1; }
 
 # as root mpirun wants these; two cores run more ranks than cores; shared memory without ptrace-based copies
@@ -41,18 +41,13 @@ procs() {
         case "${c% }" in $1) echo "${d#/proc/}" ;; esac
     done
 }
-# same_results A B: models.csv identical, summary.csv identical but for the seconds_ rows
-same_results() {
-    cmp -s "$1/models.csv" "$2/models.csv" &&
-        [ "$(grep -v '"seconds_' "$1/summary.csv")" = "$(grep -v '"seconds_' "$2/summary.csv")" ]
-}
 
 # shellcheck disable=SC2086
 "$PDIFF" run --session "$work/one" $tiny --quiet; ok $? "one process (no launcher)"
 for np in 1 2 3; do
     # shellcheck disable=SC2086
     mpi $np run --session "$work/np$np" $tiny --quiet 2> "$work/np$np.err"; ok $? "mpirun -np $np run exits 0"
-    check "-np $np: models.csv and summary.csv equal one process's" same_results "$work/one" "$work/np$np"
+    check "-np $np: every result file equals one process's" same_results "$work/one" "$work/np$np"
     check "-np $np: rank 0 alone printed (nothing on stderr with --quiet)" test ! -s "$work/np$np.err"
 done
 check "-np 2 evaluated over 2 ranks (run.log)" grep -q "evaluating over 2 ranks" "$work/np2/run.log"

@@ -1,7 +1,8 @@
 #!/bin/sh
 # pipeline.sh — the whole p-diff pipeline end to end on a generated data set, in seconds: every session file
 # and column, report formats, resume after an interrupted stage (same numbers as an uninterrupted run), Ctrl-C and
-# kill -9 in train, collect and ddpm resumed to the same files, a test set other than generate's refused with
+# kill -9 in train, collect and ddpm resumed to the same files (Ctrl-C in ae and ddpm between two loss points: the
+# same losses.csv), a test set other than generate's refused with
 # config.csv kept, state files with values out of range (tests/state_edit) refused, divergence and NaN results
 # refused or warned about, a corrupted state file refused, the same files at 1, 2 and 3 threads, and a sweep.
 # TAP output.
@@ -230,6 +231,33 @@ check "losses.csv has the ddpm points up to the killed run's checkpoint" sh -c "
 "$PDIFF" resume "$k" --quiet; ok $? "resume after kill -9 in train, collect and ddpm finishes"
 same_as_long "$k" "killed three times, resumed: every file equals the uninterrupted run's, losses.csv included"
 
+# Ctrl-C in ae and in ddpm between two loss points (one every 10 steps): the checkpoint keeps the loss summed
+# since the last point, so the resumed run's losses.csv equals the uninterrupted run's, row for row
+lw="$tiny --set ae_steps=400 --set ddpm_steps=4000"
+# shellcheck disable=SC2086
+"$PDIFF" run --session "$work/lw_ref" $lw --quiet; ok $? "uninterrupted run with 400 ae and 4000 ddpm steps"
+lw_stop() { # STAGE: start or resume $work/lw, Ctrl-C once STAGE shows progress; up to 3 tries until the stop falls
+    # between two loss points. Sets lw_step to the step it stopped after (empty when it never stopped in STAGE)
+    lw_step=; tries=0
+    while [ $tries -lt 3 ] && { [ -z "$lw_step" ] || [ $((lw_step % 10)) -eq 0 ]; }; do
+        tries=$((tries + 1))
+        if [ -e "$work/lw/config.csv" ]; then "$PDIFF" resume "$work/lw" > /dev/null 2> "$work/lw.err" &
+        # shellcheck disable=SC2086
+        else "$PDIFF" run --session "$work/lw" $lw > /dev/null 2> "$work/lw.err" & fi
+        pid=$!
+        wait_for "grep -q -E '^$1 +[1-9][0-9]*%' '$work/lw.err'"; kill -INT $pid; wait $pid
+        lw_step=$(sed -n "s/.*$1 training stopped after step \([0-9]*\) of .*/\1/p" "$work/lw.err")
+    done
+}
+lw_stop ae; ae_at=$lw_step
+lw_stop ddpm; ddpm_at=$lw_step
+"$PDIFF" resume "$work/lw" --quiet; ok $? "resume after Ctrl-C in ae (step $ae_at) and in ddpm (step $ddpm_at) finishes"
+if [ -n "$ae_at" ] && [ -n "$ddpm_at" ] && [ $((ae_at % 10)) -ne 0 ] && [ $((ddpm_at % 10)) -ne 0 ]; then
+    check "... and every result file equals the uninterrupted run's, losses.csv included" same_results "$work/lw_ref" "$work/lw"
+else
+    skip "no Ctrl-C fell between two loss points in 3 tries (ae $ae_at, ddpm $ddpm_at)"
+fi
+
 # analyze against another test set is refused, config.csv stays, and resume still works
 mkdir -p "$work/data800" "$work/data12"
 "$top_builddir/tests/gen_idx" "$work/data800" 1500 800 10 > /dev/null
@@ -253,6 +281,12 @@ expect_fail 1 "ae.bin: step -5" "ae.bin with step -5 is refused (no assertion)" 
 check "... and losses.csv keeps the ae curve" grep -q '^"ae",80,' "$work/crafted/losses.csv"
 crafted; edit "$work/crafted/state/ddpm.bin" step 0 -5; edit "$work/crafted/state/stages.bin" ddpm 0 0
 expect_fail 1 "ddpm.bin: step -5" "ddpm.bin with step -5 is refused (no assertion)" -- "$PDIFF" resume "$work/crafted" --quiet
+crafted; edit "$work/crafted/state/ae.bin" loss_window 1 12.5; edit "$work/crafted/state/stages.bin" ae 0 0
+expect_fail 1 "ae.bin: loss_window {0, 12.5} is not a loss sum over 0 to 9 steps" \
+    "ae.bin with a loss window of 12.5 steps is refused" -- "$PDIFF" resume "$work/crafted" --quiet
+crafted; edit "$work/crafted/state/ddpm.bin" loss_window 0 nan; edit "$work/crafted/state/stages.bin" ddpm 0 0
+expect_fail 1 "ddpm.bin: loss_window {nan, 0}" "ddpm.bin with a NaN loss window is refused" -- \
+    "$PDIFF" resume "$work/crafted" --quiet
 crafted; edit "$work/crafted/state/ae.bin" complete 0 7
 expect_fail 1 "ae.bin: complete 7" "ae.bin with complete 7 is refused" -- "$PDIFF" run --session "$work/crafted" --stages generate --quiet
 crafted; edit "$work/crafted/state/collect.bin" k 0 -1

@@ -74,7 +74,11 @@ static pd_status stage_ae_save(void *vp, int64_t step, int complete, pd_error *e
     pd_backend *be = c->p->be;
     PD_TRY(pipeline_checkpoint(c->p, err));
     stage_net net = {ae_params(c->ae), ae_adam_m(c->ae), ae_adam_v(c->ae), ae_param_count(c->ae), c->geometry, 11};
-    stage_extra extra[3] = {{"mean", c->mean, c->d}, {"std", c->std, c->d}, {"latents", NULL, 0}};
+    float window[2], sum;
+    int64_t steps;
+    ae_loss_window(c->ae, &sum, &steps);
+    stage_extra extra[4] = {{"mean", c->mean, c->d}, {"std", c->std, c->d},
+                            stage_loss_window_extra(sum, steps, window), {"latents", NULL, 0}};
     float *lat = NULL;
     if (complete) {
         int64_t ls = ae_latent_size(c->ae);
@@ -82,9 +86,9 @@ static pd_status stage_ae_save(void *vp, int64_t step, int complete, pd_error *e
         if (!lat)
             return error_set(err, PD_ERR_NOMEM, "ae: out of memory");
         be->download(be, lat, ae_encode(c->ae, c->x_all, c->k), (size_t)c->k * (size_t)ls * sizeof(float));
-        extra[2] = (stage_extra){"latents", lat, c->k * ls};
+        extra[3] = (stage_extra){"latents", lat, c->k * ls};
     }
-    pd_status st = stage_net_save(be, &net, c->path, "ae", step, complete, extra, complete ? 3 : 2, err);
+    pd_status st = stage_net_save(be, &net, c->path, "ae", step, complete, extra, complete ? 4 : 3, err);
     free(lat);
     return st;
 }
@@ -161,6 +165,10 @@ pd_status stage_ae(pd_pipeline *p, int resume, pd_error *err)
             pd_state *s;
             int complete;
             st = stage_net_load(be, &net, c.path, "ae", cfg->ae_steps, &start, &complete, &s, err);
+            float sum;
+            int64_t steps;
+            if (st == PD_OK && (st = stage_loss_window_load(s, c.path, &sum, &steps, err)) == PD_OK)
+                ae_loss_window_set(c.ae, sum, steps);
             state_free(s);
             if (st == PD_OK)
                 progress_log(&p->cb, "ae: resuming after step %lld", (long long)start);

@@ -68,14 +68,19 @@ static pd_status stage_ddpm_save(void *vp, int64_t step, int complete, pd_error 
     PD_TRY(pipeline_checkpoint(c->p, err));
     int64_t np = unet_param_count(c->unet);
     stage_net net = {unet_params(c->unet), unet_adam_m(c->unet), unet_adam_v(c->unet), np, c->geometry, 6};
+    float window[2], sum, decay = (float)c->p->cfg.ddpm_ema;
+    int64_t steps;
+    ddpm_loss_window(c->tr, &sum, &steps);
+    stage_extra extra[3] = {stage_loss_window_extra(sum, steps, window)};
     if (!c->ema)
-        return stage_net_save(c->p->be, &net, c->path, "ddpm", step, complete, NULL, 0, err);
-    float *host = malloc((size_t)np * sizeof *host), decay = (float)c->p->cfg.ddpm_ema;
+        return stage_net_save(c->p->be, &net, c->path, "ddpm", step, complete, extra, 1, err);
+    float *host = malloc((size_t)np * sizeof *host);
     if (!host)
         return error_set(err, PD_ERR_NOMEM, "ddpm: out of memory saving the EMA weights");
     c->p->be->download(c->p->be, host, c->ema, (size_t)np * sizeof *host);
-    stage_extra extra[2] = {{"ema", host, np}, {"ema_decay", &decay, 1}};
-    pd_status st = stage_net_save(c->p->be, &net, c->path, "ddpm", step, complete, extra, 2, err);
+    extra[1] = (stage_extra){"ema", host, np};
+    extra[2] = (stage_extra){"ema_decay", &decay, 1};
+    pd_status st = stage_net_save(c->p->be, &net, c->path, "ddpm", step, complete, extra, 3, err);
     free(host);
     return st;
 }
@@ -160,6 +165,10 @@ static pd_status stage_ddpm_start(stage_ddpm_ctx *c, int resume, int64_t *start,
         int complete;
         PD_TRY(stage_net_load(be, &net, c->path, "ddpm", p->cfg.ddpm_steps, start, &complete, &s, err));
         pd_status st = stage_ddpm_ema_load(s, c->path, p->cfg.ddpm_ema, 1, c->ema, np, be, err);
+        float sum;
+        int64_t steps;
+        if (st == PD_OK && (st = stage_loss_window_load(s, c->path, &sum, &steps, err)) == PD_OK)
+            ddpm_loss_window_set(c->tr, sum, steps);
         state_free(s);
         PD_TRY(st);
         progress_log(&p->cb, "ddpm: resuming after step %lld", (long long)*start);

@@ -1,6 +1,7 @@
 /* stage_util.c — helpers shared by the stages (see stage_util.h). */
 #include "stage_util.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,30 @@ pd_status stage_net_load(pd_backend *be, const stage_net *net, const char *path,
     }
     *complete = (int)done;
     *state = s;
+    return PD_OK;
+}
+
+stage_extra stage_loss_window_extra(float sum, int64_t steps, float pair[2])
+{
+    pair[0] = sum;
+    pair[1] = (float)steps;
+    return (stage_extra){"loss_window", pair, 2};
+}
+
+pd_status stage_loss_window_load(const pd_state *s, const char *path, float *sum, int64_t *steps, pd_error *err)
+{
+    *sum = 0.0f;
+    *steps = 0;
+    if (!state_has(s, "loss_window"))
+        return PD_OK;
+    const float *w = state_get(s, "loss_window", PD_DTYPE_F32, 2, NULL, err);
+    if (!w)
+        return err ? err->status : PD_ERR_STATE;
+    if (!isfinite(w[0]) || !(w[1] >= 0.0f && w[1] < 10.0f) || w[1] != floorf(w[1]))
+        return error_set(err, PD_ERR_STATE, "%s: loss_window {%g, %g} is not a loss sum over 0 to 9 steps (damaged "
+                         "file?)", path, (double)w[0], (double)w[1]);
+    *sum = w[0];
+    *steps = (int64_t)w[1];
     return PD_OK;
 }
 

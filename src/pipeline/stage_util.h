@@ -49,6 +49,12 @@ pd_status stage_net_save(pd_backend *be, const stage_net *net, const char *path,
  * 0..max_step (max_step < 0: any step >= 0), or complete is not 0 or 1. */
 pd_status stage_net_load(pd_backend *be, const stage_net *net, const char *path, const char *kind, int64_t max_step,
                          int64_t *step, int *complete, pd_state **state, pd_error *err);
+/* The loss a trainer has summed since the last loss point (stage_loop_run logs one every 10 steps), kept in a
+ * checkpoint as the extra section "loss_window" = {sum, steps}: stage_loss_window_extra fills `pair` and names
+ * it; stage_loss_window_load reads it back (0 and 0 from a state file written before it was saved), or
+ * PD_ERR_STATE naming the file when it is not a finite sum over 0..9 steps. */
+stage_extra stage_loss_window_extra(float sum, int64_t steps, float pair[2]);
+pd_status stage_loss_window_load(const pd_state *s, const char *path, float *sum, int64_t *steps, pd_error *err);
 
 #include "progress.h"
 
