@@ -12,8 +12,8 @@
 #include "csvio.h"
 #include "path.h"
 #include "plan.h"
+#include "sweep_run_internal.h"
 
-#define SWEEP_MAX_VALUES 64
 
 static const struct {
     const char *key;
@@ -50,12 +50,6 @@ pd_stage sweep_first_stage(const char *key)
     return PD_STAGE_TRAIN;
 }
 
-typedef struct {
-    char key[64];
-    int n;
-    int n_seeds; /* as given: 0 = one run per value at the configured seed, folders KEY-VALUE */
-    char values[SWEEP_MAX_VALUES][PD_CONFIG_STR];
-} sweep_spec;
 
 static pd_status sweep_parse(const char *spec, int n_seeds, sweep_spec *s, pd_error *err)
 {
@@ -93,13 +87,13 @@ static pd_status sweep_parse(const char *spec, int n_seeds, sweep_spec *s, pd_er
     return PD_OK;
 }
 
-static int sweep_seed_count(const sweep_spec *s)
+int sweep_seed_count(const sweep_spec *s)
 {
     return s->n_seeds > 0 ? s->n_seeds : 1;
 }
 
 /* The configuration of value i, seed number j (seed = the base seed + j when --seeds is given). */
-static pd_status sweep_config(const pd_config *base, const sweep_spec *s, int i, int j, pd_config *cfg,
+pd_status sweep_config(const pd_config *base, const sweep_spec *s, int i, int j, pd_config *cfg,
                               pd_error *err)
 {
     *cfg = *base;
@@ -125,7 +119,7 @@ static pd_status sweep_session_name(const sweep_spec *s, int i, uint64_t seed, c
     return PD_OK;
 }
 
-static pd_status sweep_session_dir(const char *dir, const sweep_spec *s, int i, uint64_t seed, char *out,
+pd_status sweep_session_dir(const char *dir, const sweep_spec *s, int i, uint64_t seed, char *out,
                                    size_t size, pd_error *err)
 {
     char name[PD_PATH_MAX];
@@ -134,12 +128,8 @@ static pd_status sweep_session_dir(const char *dir, const sweep_spec *s, int i, 
 }
 
 /* dir/sweep_index.csv: key,value,seed,session; per value, its seeds in order */
-static pd_status sweep_write_index(const char *dir, const pd_config *base, const sweep_spec *s, pd_error *err)
+pd_status sweep_index_rows(pd_csv_writer *w, const pd_config *base, const sweep_spec *s, pd_error *err)
 {
-    char path[PD_PATH_MAX];
-    PD_TRY(path_join(path, sizeof path, dir, "sweep_index.csv", err));
-    pd_csv_writer *w;
-    PD_TRY(csvio_create(&w, path, err));
     static const char *const head[4] = {"key", "value", "seed", "session"};
     for (int c = 0; c < 4; c++)
         csvio_text(w, head[c]);
@@ -161,12 +151,23 @@ static pd_status sweep_write_index(const char *dir, const pd_config *base, const
             csvio_text(w, sess);
             csvio_endrow(w);
         }
+    return st;
+}
+
+static pd_status sweep_write_index(const char *dir, const pd_config *base, const sweep_spec *s, pd_error *err)
+{
+    char path[PD_PATH_MAX];
+    PD_TRY(path_join(path, sizeof path, dir, "sweep_index.csv", err));
+    pd_csv_writer *w;
+    PD_TRY(csvio_create(&w, path, err));
+    pd_status st = sweep_index_rows(w, base, s, err);
     if (st != PD_OK) {
         csvio_abort(w);
         return st;
     }
     return csvio_commit(w, err);
 }
+
 
 /* How the runs of one seed share: the value run first (in full), the stage the others start at, and whether
  * they take the first k of its checkpoints. */
@@ -211,7 +212,10 @@ static pd_status sweep_seed(const pd_config *base, const sweep_spec *s, int i, i
     PD_TRY(sweep_config(base, s, i, j, &cfg, err));
     char sess[PD_PATH_MAX];
     PD_TRY(sweep_session_dir(dir, s, i, cfg.seed, sess, sizeof sess, err));
-    return pipeline_seed_session(sess, seed_from, sweep_shared_upto(plan), plan->k_slice ? cfg.k : 0, err);
+    pd_stage upto = sweep_shared_upto(plan);
+    if (s->cont && sweep_session_has(sess, (1u << upto) - 1u))
+        return PD_OK; /* seeded before the stop: its own stages since are kept */
+    return pipeline_seed_session(sess, seed_from, upto, plan->k_slice ? cfg.k : 0, err);
 }
 
 /* Value i with seed number j takes the evaluations of the seed's first value, which has them now
@@ -225,6 +229,8 @@ static pd_status sweep_reuse_first(const pd_config *base, const sweep_spec *s, c
     PD_TRY(sweep_session_dir(dir, s, plan->first, cfg.seed, first_sess, sizeof first_sess, err));
     PD_TRY(sweep_config(base, s, i, j, &cfg, err));
     PD_TRY(sweep_session_dir(dir, s, i, cfg.seed, sess, sizeof sess, err));
+    if (s->cont && sweep_session_has(sess, PIPELINE_ALL_STAGES))
+        return PD_OK; /* finished before the stop */
     return pipeline_seed_reuse(sess, first_sess, err);
 }
 
@@ -239,9 +245,11 @@ static pd_status sweep_exec_on(const pd_config *base, const sweep_spec *s, int i
         cfg.threads = threads;
     char sess[PD_PATH_MAX];
     PD_TRY(sweep_session_dir(dir, s, i, cfg.seed, sess, sizeof sess, err));
+    if (s->cont && sweep_session_has(sess, mask))
+        return PD_OK; /* done before the stop */
     pd_pipeline *p;
     PD_TRY(pipeline_open(&p, &cfg, sess, cb, err));
-    pd_status st = pipeline_run(p, mask, resume, err);
+    pd_status st = pipeline_run(p, mask, resume || s->cont, err);
     pipeline_free(p);
     if (st != PD_OK)
         error_prefix(err, "sweep %s=%s seed %" PRIu64, s->key, s->values[i], cfg.seed);
@@ -733,6 +741,21 @@ pd_status sweep_validate(const pd_config *base, const char *spec, int n_seeds, p
     return st;
 }
 
+pd_status sweep_check_dir(const pd_config *base, const char *spec, int n_seeds, const char *dir, int *continuing,
+                          pd_error *err)
+{
+    sweep_spec *s = malloc(sizeof *s);
+    if (!s)
+        return error_set(err, PD_ERR_NOMEM, "sweep: out of memory");
+    pd_status st = sweep_check(base, spec, n_seeds, s, err);
+    if (st == PD_OK)
+        st = sweep_continuing(dir, base, s, err);
+    if (continuing)
+        *continuing = st == PD_OK && s->cont;
+    free(s);
+    return st;
+}
+
 pd_status sweep_run(const pd_config *base, const char *spec, int n_seeds, const char *dir, const pd_callbacks *cb,
                     pd_error *err)
 {
@@ -741,6 +764,10 @@ pd_status sweep_run(const pd_config *base, const char *spec, int n_seeds, const 
     if (!s)
         return error_set(err, PD_ERR_NOMEM, "sweep: out of memory");
     pd_status st = sweep_check(base, spec, n_seeds, s, err);
+    if (st == PD_OK)
+        st = sweep_continuing(dir, base, s, err);
+    if (st == PD_OK && world->size > 1) /* every rank has read the folder before rank 0 writes the index */
+        st = world->barrier(world, err);
     if (st == PD_OK && world->rank == 0)
         st = atomic_mkdirs(dir, err);
     if (st == PD_OK && world->rank == 0)

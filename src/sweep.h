@@ -113,6 +113,15 @@ void sweep_dry_free(sweep_dry *d);
  * n_seeds: 0 = not given (one run per value at the configured seed), else 1..SWEEP_MAX_SEEDS. */
 pd_status sweep_run(const pd_config *base, const char *spec, int n_seeds, const char *dir, const pd_callbacks *cb,
                     pd_error *err);
+/* Run again with the same folder, a sweep continues where it stopped (a Ctrl-C, a kill, a job's time limit): the
+ * runs that finished are skipped, the others resume from their last saved step, the shared stages are not redone
+ * and the sessions already seeded keep what they trained since. sweep_run does so when dir holds this sweep's
+ * sweep_index.csv (the same key, values and seeds). sweep_check_dir says beforehand whether sweep_run will start,
+ * continue or refuse dir, writing nothing: PD_ERR_CONFIG naming the file when dir holds another sweep's index,
+ * or naming the session and the setting when a session there ran with other settings (threads and device may
+ * differ); *continuing (may be NULL) receives 1 when it continues. */
+pd_status sweep_check_dir(const pd_config *base, const char *spec, int n_seeds, const char *dir, int *continuing,
+                          pd_error *err);
 /* Print the combined tables of the sweep in dir. */
 pd_status sweep_report(const char *dir, pd_report_format f, FILE *out, pd_error *err);
 

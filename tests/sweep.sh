@@ -4,7 +4,9 @@
 # between the values of a seed (their own AE and DDPM side by side), and every session reports and resumes on its
 # own and has the results of the run it stands for; the paired table (each kind -
 # original within a seed, p-diff at each value - at the first) equals tools/paired_diff.awk's on the same sweep.csv;
-# a sweep over gen_seed shares train and collect; bad --seeds values are refused with one line. TAP output.
+# a sweep over gen_seed shares train and collect; bad --seeds values are refused with one line; a sweep stopped by
+# Ctrl-C continues when run again (the same files as without the stop), and another sweep in its folder is refused.
+# TAP output.
 : "${PDIFF:=./pdiff}" "${top_builddir:=.}" "${top_srcdir:=.}"
 work="$top_builddir/tests/work/sweep"
 rm -rf "$work"; mkdir -p "$work/data"
@@ -222,6 +224,54 @@ rc=$?
 check "--dry-run with a value that cannot run: exit 1 (got $rc), one line naming the value" sh -c "test $rc -eq 1 &&
   test \$(wc -l < '$work/dry-bad.err') -eq 1 && grep -q 'sweep target=nothing: ' '$work/dry-bad.err'"
 check "--dry-run of sweep is in --help" sh -c "'$PDIFF' --help | grep -A4 '^  sweep' | grep -q -- '--dry-run'"
+
+# a stopped sweep continues: the same command again skips what finished, resumes the rest from its checkpoints,
+# does not redo the shared stages, and ends with the files of an uninterrupted sweep
+wait_for() { t=0; while [ $t -lt 1200 ] && ! eval "$1"; do sleep 0.05; t=$((t + 1)); done; } # up to 60 s
+ct="$tiny --set ae_steps=400 --set ddpm_steps=400"
+# shellcheck disable=SC2086
+"$PDIFF" sweep latent_noise=0,0.1 $ct --session "$work/cref" --quiet > /dev/null; ok $? "uninterrupted sweep (400 steps)"
+same_tables() { grep -v '"seconds_' "$1/sweep.csv" > "$work/t1.csv"; grep -v '"seconds_' "$2/sweep.csv" > "$work/t2.csv"
+    cmp -s "$work/t1.csv" "$work/t2.csv"; }
+for threads in 2 1; do
+    c="$work/cstop$threads"
+    # shellcheck disable=SC2086
+    "$PDIFF" sweep latent_noise=0,0.1 $ct --set threads=$threads --session "$c" > /dev/null 2> "$work/c1.err" &
+    pid=$!
+    if [ $threads -eq 2 ]; then wait_for "grep -q -E '^ae +[1-9][0-9]*%' '$work/c1.err'" # side by side: both in ae
+    else wait_for "test -e '$c/latent_noise-0.1/state/ae.bin'"; fi                     # the first value done
+    kill -INT $pid; wait $pid; rc=$?
+    check "threads=$threads: Ctrl-C in the sweep exits 130 (got $rc) saying the same command continues it" sh -c "
+      test $rc -eq 130 && grep -q 'the sweep keeps every run up to that point: the same command with --session .* continues it' '$work/c1.err'"
+    # shellcheck disable=SC2086
+    "$PDIFF" sweep latent_noise=0,0.1 $ct --set threads=$threads --session "$c" > "$work/c$threads.out" 2> "$work/c2.err"
+    ok $? "threads=$threads: the same command again finishes the sweep"
+    check "... continuing: train and collect not redone, the AE resumed" sh -c "
+      grep -q 'continuing where it stopped' '$work/c2.err' && ! grep -q 'stage train: start' '$work/c2.err' &&
+      grep -q 'ae: resuming after step' '$work/c2.err'"
+    for v in 0 0.1; do
+        same_results "$work/cref/latent_noise-$v" "$c/latent_noise-$v"
+        ok $? "... latent_noise-$v has every result file of the uninterrupted sweep, losses.csv included"
+    done
+    check "... and the sweep the same tables (timings apart)" same_tables "$work/cref" "$c"
+done
+c="$work/cstop2"
+cp "$c/latent_noise-0/run.log" "$work/run0.log"; cp "$c/latent_noise-0.1/run.log" "$work/run1.log"
+# shellcheck disable=SC2086
+"$PDIFF" sweep latent_noise=0,0.1 $ct --session "$c" --quiet > "$work/c3.out"; ok $? "a finished sweep run again exits 0"
+check "... runs nothing (both run.log unchanged) and prints the same tables" sh -c "
+  cmp -s '$work/run0.log' '$c/latent_noise-0/run.log' && cmp -s '$work/run1.log' '$c/latent_noise-0.1/run.log' &&
+  cmp -s '$work/c2.out' '$work/c3.out'"
+cp "$c/sweep_index.csv" "$work/index.before"
+# shellcheck disable=SC2086
+refused 1 "sweep_index.csv: the folder holds another sweep" "another sweep in the folder: one line, exit 1" \
+    "$PDIFF" sweep latent_noise=0,0.2 $ct --session "$c"
+# shellcheck disable=SC2086
+refused 1 "latent_noise-0: ran with ae_steps '400', this sweep has '500'" \
+    "the same sweep with another setting: one line naming the session and the setting, exit 1" \
+    "$PDIFF" sweep latent_noise=0,0.1 $ct --set ae_steps=500 --session "$c"
+check "... and neither touched the folder" sh -c "cmp -s '$work/index.before' '$c/sweep_index.csv' &&
+  test ! -e '$c/latent_noise-0.2' && cmp -s '$work/run0.log' '$c/latent_noise-0/run.log'"
 
 echo "1..$n"
 [ "$failed" -eq 0 ]

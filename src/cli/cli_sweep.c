@@ -190,15 +190,23 @@ int cli_sweep(int argc, char **argv)
     const pd_comm *job = comm_world();
     if (job->bcast(job, dir, sizeof dir, 0, &err) != PD_OK)
         return cli_job_fail(&err);
+    int continuing = 0; /* every rank reads the same folder: all go on or all refuse */
+    if (sweep_check_dir(&cfg, o.spec, o.seeds, dir, &continuing, &err) != PD_OK)
+        return job->rank == 0 ? cli_fail(&err) : error_exit_code(err.status);
     int quiet = o.quiet || job->rank != 0;
     cli_progress prog;
     cli_progress_init(&prog, quiet);
     pd_callbacks cb = cli_progress_callbacks(&prog);
     cli_signals_install();
     if (!quiet)
-        fprintf(stderr, "pdiff: sweep in %s\n", dir);
+        fprintf(stderr, "pdiff: sweep in %s%s\n", dir, continuing ? ": continuing where it stopped" : "");
     pd_status st = sweep_run(&cfg, o.spec, o.seeds, dir, &cb, &err);
     cli_progress_finish(&prog);
+    if (st == PD_ERR_CANCELLED && job->size == 1) {
+        fprintf(stderr, "pdiff: %s; the sweep keeps every run up to that point: the same command with --session %s "
+                "continues it\n", err.msg[0] ? err.msg : "interrupted", dir);
+        return 130;
+    }
     if (st != PD_OK)
         return cli_job_fail(&err);
     if (job->rank != 0)
