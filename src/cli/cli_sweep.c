@@ -202,9 +202,15 @@ int cli_sweep(int argc, char **argv)
         fprintf(stderr, "pdiff: sweep in %s%s\n", dir, continuing ? ": continuing where it stopped" : "");
     pd_status st = sweep_run(&cfg, o.spec, o.seeds, dir, &cb, &err);
     cli_progress_finish(&prog);
-    if (st == PD_ERR_CANCELLED && job->size == 1) {
-        fprintf(stderr, "pdiff: %s; the sweep keeps every run up to that point: the same command with --session %s "
-                "continues it\n", err.msg[0] ? err.msg : "interrupted", dir);
+    if (st == PD_ERR_CANCELLED) { /* under mpirun: this group's leader; the job ends with it (the others wait) */
+        char who[48] = "";
+        if (job->size > 1)
+            snprintf(who, sizeof who, "rank %d of %d: ", job->rank, job->size);
+        fprintf(stderr, "pdiff: %s%s; the sweep keeps every run up to that point: the same command with --session %s "
+                "continues it\n", who, err.msg[0] ? err.msg : "interrupted", dir);
+        fflush(stderr);
+        if (job->size > 1)
+            job->abort(job, 130);
         return 130;
     }
     if (st != PD_OK)
