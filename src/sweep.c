@@ -741,15 +741,22 @@ pd_status sweep_validate(const pd_config *base, const char *spec, int n_seeds, p
     return st;
 }
 
+/* The parsed, checked sweep (*out, to free) and whether dir holds a stopped run of it (s->cont). */
+static pd_status sweep_open_spec(const pd_config *base, const char *spec, int n_seeds, const char *dir,
+                                 sweep_spec **out, pd_error *err)
+{
+    sweep_spec *s = *out = malloc(sizeof *s);
+    if (!s)
+        return error_set(err, PD_ERR_NOMEM, "sweep: out of memory");
+    PD_TRY(sweep_check(base, spec, n_seeds, s, err));
+    return sweep_continuing(dir, base, s, err);
+}
+
 pd_status sweep_check_dir(const pd_config *base, const char *spec, int n_seeds, const char *dir, int *continuing,
                           pd_error *err)
 {
-    sweep_spec *s = malloc(sizeof *s);
-    if (!s)
-        return error_set(err, PD_ERR_NOMEM, "sweep: out of memory");
-    pd_status st = sweep_check(base, spec, n_seeds, s, err);
-    if (st == PD_OK)
-        st = sweep_continuing(dir, base, s, err);
+    sweep_spec *s;
+    pd_status st = sweep_open_spec(base, spec, n_seeds, dir, &s, err);
     if (continuing)
         *continuing = st == PD_OK && s->cont;
     free(s);
@@ -760,12 +767,8 @@ pd_status sweep_run(const pd_config *base, const char *spec, int n_seeds, const 
                     pd_error *err)
 {
     const pd_comm *world = comm_world();
-    sweep_spec *s = malloc(sizeof *s);
-    if (!s)
-        return error_set(err, PD_ERR_NOMEM, "sweep: out of memory");
-    pd_status st = sweep_check(base, spec, n_seeds, s, err);
-    if (st == PD_OK)
-        st = sweep_continuing(dir, base, s, err);
+    sweep_spec *s;
+    pd_status st = sweep_open_spec(base, spec, n_seeds, dir, &s, err);
     if (st == PD_OK && world->size > 1) /* every rank has read the folder before rank 0 writes the index */
         st = world->barrier(world, err);
     if (st == PD_OK && world->rank == 0)
