@@ -5,7 +5,8 @@
 # own and has the results of the run it stands for; the paired table (each kind -
 # original within a seed, p-diff at each value - at the first) equals tools/paired_diff.awk's on the same sweep.csv;
 # a sweep over gen_seed shares train and collect; bad --seeds values are refused with one line; a sweep stopped by
-# Ctrl-C continues when run again (the same files as without the stop), and another sweep in its folder is refused.
+# Ctrl-C continues when run again (the same files as without the stop), and another sweep in its folder is refused;
+# report on a sweep folder prints its tables.
 # TAP output.
 : "${PDIFF:=./pdiff}" "${top_builddir:=.}" "${top_srcdir:=.}"
 work="$top_builddir/tests/work/sweep"
@@ -262,6 +263,15 @@ cp "$c/latent_noise-0/run.log" "$work/run0.log"; cp "$c/latent_noise-0.1/run.log
 check "... runs nothing (both run.log unchanged) and prints the same tables" sh -c "
   cmp -s '$work/run0.log' '$c/latent_noise-0/run.log' && cmp -s '$work/run1.log' '$c/latent_noise-0.1/run.log' &&
   cmp -s '$work/c2.out' '$work/c3.out'"
+"$PDIFF" report "$c" > "$work/rep.txt"; ok $? "report on the sweep's folder exits 0"
+check "... with the tables the sweep printed" cmp -s "$work/c2.out" "$work/rep.txt"
+check "... --format csv is its sweep.csv, --format latex its sweep.tex" sh -c "
+  '$PDIFF' report '$c' --format csv | cmp -s - '$c/sweep.csv' && '$PDIFF' report '$c' --format latex | cmp -s - '$c/sweep.tex'"
+mkdir -p "$work/partial"; cp "$c/sweep_index.csv" "$work/partial/"; cp -r "$c/latent_noise-0" "$work/partial/"
+refused 1 "partial/latent_noise-0.1: no such session folder" "report on a sweep with a run missing names it, exit 1" \
+    "$PDIFF" report "$work/partial"
+refused 1 "not a session folder (no config.csv) nor a sweep's (no sweep_index.csv)" \
+    "report on a folder that is neither: one line, exit 1" "$PDIFF" report "$work/data"
 cp "$c/sweep_index.csv" "$work/index.before"
 # shellcheck disable=SC2086
 refused 1 "sweep_index.csv: the folder holds another sweep" "another sweep in the folder: one line, exit 1" \

@@ -23,6 +23,7 @@
 #include "plan.h"
 #include "report.h"
 #include "session.h"
+#include "sweep.h"
 
 int cli_fail(const pd_error *err)
 {
@@ -56,7 +57,8 @@ void cli_usage(FILE *out)
             "  resume SESSION [--set threads=N] [--quiet]\n"
             "                           continue an interrupted session from its last completed stage/step\n"
             "                           (only threads and device may change; one writer per session at a time)\n"
-            "  report SESSION [--format text|csv|latex]   the paper-style tables of a session\n"
+            "  report SESSION|SWEEP_DIR [--format text|csv|latex]\n"
+            "                           the paper-style tables of a session, or a sweep's combined tables\n"
             "  sweep KEY=V1,V2,... [--seeds N] [--set ...] [--session DIR] [--format text|csv|latex]\n"
             "                           ablation: one session per value (and seed), shared early stages, and\n"
             "                           tables of mean ± 95%% CI over the seeds (seed=1,2,3: one group of runs);\n"
@@ -455,13 +457,20 @@ int cli_report(int argc, char **argv)
         }
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "pdiff report: usage: pdiff report SESSION [--format text|csv|latex]\n");
+        fprintf(stderr, "pdiff report: usage: pdiff report SESSION|SWEEP_DIR [--format text|csv|latex]\n");
         return 2;
     }
     if (cli_session_arg("report", "SESSION", argv[optind]))
         return 1;
     if (!session_exists(argv[optind])) {
-        fprintf(stderr, "pdiff report: %s: not a session folder (no config.csv)\n", argv[optind]);
+        char index[PD_PATH_MAX];
+        if (path_join(index, sizeof index, argv[optind], "sweep_index.csv", &err) == PD_OK && !access(index, F_OK)) {
+            if (sweep_report(argv[optind], f, stdout, &err) != PD_OK) /* a sweep's folder: its combined tables */
+                return cli_fail(&err);
+            return fflush(stdout) == 0 ? 0 : 1;
+        }
+        fprintf(stderr, "pdiff report: %s: not a session folder (no config.csv) nor a sweep's (no sweep_index.csv)\n",
+                argv[optind]);
         return 1;
     }
     char status[600], summary[PD_PATH_MAX];
