@@ -7,7 +7,8 @@
 # tests/screens/compare-*.txt), d asks and deletes only a real session folder (never what a link names), and
 # `pdiff tui SESSION` on a session a headless `pdiff run` is writing: progress on Run, "watching: running on HOST
 # pid N" on the status line, the final numbers on Results when the run ends; a long train stage's count and ETA
-# from the writer's progress.csv, and a watched run that is stopped.
+# from the writer's progress.csv, and a watched run that is stopped; a sweep's sessions listed as SWEEP/SESSION and
+# not deleted one by one.
 . "${top_srcdir:-.}/tests/tui_lib.sh" # launch, keys, wait_for, check_screen, check_whole, ok, ...
 tui_need_tmux
 tui_work tui_sessions
@@ -223,6 +224,28 @@ wait "$bg"
 bg=
 check_screen watch3 "stopped before its results" "a watched run that is stopped: the watcher says so" 20
 quit watch3 "the third watching TUI exits 0"
+
+# a sweep's folder: its sessions are listed as SWEEP/SESSION, and d does not delete one of them on its own
+mkdir -p "$work/sessions/sweep-ln"
+cp -Rp "$work/sessions/alpha" "$work/sessions/sweep-ln/latent_noise-0"
+cp -Rp "$work/sessions/beta" "$work/sessions/sweep-ln/latent_noise-0.1"
+printf '"key","value","seed","session"\n"latent_noise","0","1","latent_noise-0"\n"latent_noise","0.1","1","latent_noise-0.1"\n' \
+    > "$work/sessions/sweep-ln/sweep_index.csv"
+launch list4 140x30 env LANG=C.UTF-8 LC_ALL=C.UTF-8 "$PDIFF" tui --set dataset=idx:data --set arch=mlp
+wait_for list4 "[1 Setup]"
+keys list4 6
+check_re list4 "^ +sweep-ln/latent_noise-0 +2024-01-01 10:00 +idx:data +mlp " "a sweep's sessions are listed as SWEEP/SESSION"
+check_re list4 "^ +sweep-ln/latent_noise-0\.1 +2024-01-02 11:00 " "... each with its own row and numbers"
+keys list4 / n o i s e - 0 . 1 Enter
+wait_re list4 "filter: noise-0.1"
+keys list4 d
+wait_for list4 "Delete session"
+keys list4 y
+check_screen list4 "a run of the sweep in" "d on a sweep's session refuses and says it belongs to the sweep"
+test -f "$work/sessions/sweep-ln/latent_noise-0.1/config.csv"
+ok $? "... and the session is still there"
+keys list4 Escape
+quit list4 "the TUI exits 0 after the sweep checks"
 
 ! grep -l -E "runtime error|AddressSanitizer|LeakSanitizer" "$work"/*.err 2> /dev/null | sed 's/^/# sanitizer report in /' | grep .
 ok $? "no sanitizer report in any TUI's stderr"

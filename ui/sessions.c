@@ -1,6 +1,6 @@
 /* sessions.c — the Sessions screen: every session folder under the sessions root (sessions/, or the folder
  * above --session) with its date, data set, architecture, D, K, seed, p-diff best, novelty and wall time, read
- * from config.csv and summary.csv. `o` cycles the sort column and `O` reverses it, `/` filters (name, date,
+ * from config.csv and summary.csv; a sweep's folder lists its sessions as SWEEP/SESSION. `o` cycles the sort column and `O` reverses it, `/` filters (name, date,
  * architecture, data set), Space marks sessions and `c` compares the marked ones (compare.c), `d` deletes the
  * selected one after asking, Enter opens one (Results; one another process is writing: watch.c follows it on
  * Run), `e` exports its report, `R` resumes an unfinished one.
@@ -185,13 +185,37 @@ static void ui_sessions_status(ui_session_entry *s)
         snprintf(s->progress, sizeof s->progress, "%.3s %d%%", ps.stage, pct);
 }
 
-/* The sessions root's modification time in ns (a session folder made or removed changes it), -1 unknown. */
-static long long ui_sessions_root_stamp(const ui_app *a)
+/* 1 when path is a sweep's folder (pdiff sweep: sweep_index.csv beside its sessions). */
+static int ui_sessions_is_sweep(const char *path)
+{
+    char index[PD_PATH_MAX];
+    return path_join(index, sizeof index, path, "sweep_index.csv", NULL) == PD_OK && access(index, F_OK) == 0;
+}
+
+static long long ui_sessions_mtime(const char *path)
 {
     struct stat st;
-    if (stat(a->sessions_root[0] ? a->sessions_root : ".", &st) != 0)
+    if (stat(path, &st) != 0)
         return -1;
     return (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+}
+
+/* Changes when a session folder comes or goes: in the root, or in a sweep's folder there. */
+static long long ui_sessions_root_stamp(const ui_app *a)
+{
+    const char *root = a->sessions_root[0] ? a->sessions_root : ".";
+    unsigned long long stamp = (unsigned long long)ui_sessions_mtime(root);
+    DIR *d = opendir(root);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        char path[PD_PATH_MAX];
+        if (e->d_name[0] != '.' && path_join(path, sizeof path, root, e->d_name, NULL) == PD_OK &&
+            ui_sessions_is_sweep(path))
+            stamp = stamp * 31u + (unsigned long long)ui_sessions_mtime(path);
+    }
+    if (d)
+        closedir(d);
+    return (long long)(stamp >> 1);
 }
 
 /* Look again at who writes session i and how far it is; the whole row again when a run started or ended. */
@@ -281,12 +305,9 @@ static int *ui_sessions_keep_marks(const ui_app *a, char (**paths)[PD_PATH_MAX],
     return order;
 }
 
-/* One folder of the root into the list (when it is a session); 0, or -1 out of memory. */
-static int ui_sessions_add(ui_app *a, int64_t *cap, const char *root, const char *name, pd_error *err)
+/* The session at path into the list as name; 0, or -1 out of memory. */
+static int ui_sessions_add_one(ui_app *a, int64_t *cap, const char *path, const char *name, pd_error *err)
 {
-    char path[PD_PATH_MAX];
-    if (name[0] == '.' || path_join(path, sizeof path, root, name, err) != PD_OK || !session_exists(path))
-        return 0;
     ui_session_entry *n = pd_grow(a->sess, cap, a->nsess + 1, sizeof *n, 32);
     if (!n)
         return -1;
@@ -298,6 +319,32 @@ static int ui_sessions_add(ui_app *a, int64_t *cap, const char *root, const char
     ui_sessions_read(s, err); /* listed anyway: what could not be read stays blank, the message says why */
     a->nsess++;
     return 0;
+}
+
+/* One folder of the root into the list: a session, or each session of a sweep's folder, named SWEEP/SESSION;
+ * 0, or -1 out of memory. */
+static int ui_sessions_add(ui_app *a, int64_t *cap, const char *root, const char *name, pd_error *err)
+{
+    char path[PD_PATH_MAX];
+    if (name[0] == '.' || path_join(path, sizeof path, root, name, err) != PD_OK)
+        return 0;
+    if (session_exists(path))
+        return ui_sessions_add_one(a, cap, path, name, err);
+    if (!ui_sessions_is_sweep(path))
+        return 0;
+    DIR *d = opendir(path);
+    struct dirent *e;
+    int rc = 0;
+    while (d && rc == 0 && (e = readdir(d)) != NULL) {
+        char sub[PD_PATH_MAX], label[2 * sizeof e->d_name + 2];
+        if (e->d_name[0] == '.' || path_join(sub, sizeof sub, path, e->d_name, NULL) != PD_OK || !session_exists(sub))
+            continue;
+        snprintf(label, sizeof label, "%s/%s", name, e->d_name);
+        rc = ui_sessions_add_one(a, cap, sub, label, err);
+    }
+    if (d)
+        closedir(d);
+    return rc;
 }
 
 void ui_sessions_scan(ui_app *a)
@@ -506,7 +553,11 @@ static const char *ui_sessions_refuse(const ui_app *a, const char *dir, char *wh
     const char *root = a->sessions_root[0] ? a->sessions_root : ".";
     size_t rl = strlen(root);
     pd_session_owner who;
-    if (strncmp(dir, root, rl) != 0 || dir[rl] != '/' || strchr(dir + rl + 1, '/'))
+    const char *sep = strncmp(dir, root, rl) == 0 && dir[rl] == '/' ? strchr(dir + rl + 1, '/') : NULL;
+    if (sep && !strchr(sep + 1, '/'))
+        snprintf(why, size, "%s: a run of the sweep in %.*s (its tables list it); not deleted", dir, (int)(sep - dir),
+                 dir);
+    else if (strncmp(dir, root, rl) != 0 || dir[rl] != '/' || sep)
         snprintf(why, size, "%s: not a folder of %s; not deleted", dir, root);
     else if (lstat(dir, &st) != 0)
         snprintf(why, size, "%s: %s", dir, strerror(errno));
