@@ -124,5 +124,15 @@ pd_status sweep_check_dir(const pd_config *base, const char *spec, int n_seeds, 
                           pd_error *err);
 /* Print the combined tables of the sweep in dir. */
 pd_status sweep_report(const char *dir, pd_report_format f, FILE *out, pd_error *err);
+/* The same for a sweep that is still running or stopped: a run without results yet (no summary.csv: not started,
+ * or its first stage not ended) is left out of the tables (their n says how many runs a cell has); status says
+ * how many runs there are and how many were left out, and names the first. PD_ERR_STATE naming the folder when
+ * no run has results. */
+typedef struct {
+    int64_t runs, without;
+    char first_without[256];
+} sweep_report_status;
+pd_status sweep_report_partial(const char *dir, pd_report_format f, FILE *out, sweep_report_status *status,
+                               pd_error *err);
 
 #endif

@@ -20,6 +20,9 @@ typedef struct {
     const char *key;
     int is_seed;             /* a sweep over seed: one group of runs */
     int64_t n_runs;
+    int partial;             /* a run without summary.csv is left out (NaN), not refused */
+    int64_t n_without;       /* such runs */
+    char first_without[256]; /* the first one's session */
     char (*seed)[32];        /* per run, "" when unknown */
     int *group;              /* per run: its value's group (0 = the first value) */
     int n_groups;

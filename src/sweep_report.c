@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "csvio.h"
 #include "grow.h"
@@ -78,6 +79,13 @@ static pd_status sweep_read_run(sweep_data *d, const char *dir, int64_t r, pd_er
         snprintf(d->seed[r], sizeof d->seed[r], "%s", csvio_cell(&d->idx, r, d->cv));
     else
         sweep_config_seed(sess, d->seed[r], sizeof d->seed[r]);
+    char summary[PD_PATH_MAX];
+    if (d->partial && (path_join(summary, sizeof summary, sess, "summary.csv", NULL) != PD_OK ||
+                       access(summary, F_OK) != 0)) { /* not yet run, or before its first stage ended */
+        if (d->n_without++ == 0)
+            snprintf(d->first_without, sizeof d->first_without, "%s", csvio_cell(&d->idx, r, d->cs));
+        return PD_OK;
+    }
     pd_session *s;
     PD_TRY(session_open(&s, sess, 0, err));
     pd_status st = PD_OK;
@@ -111,9 +119,10 @@ static void sweep_group(sweep_data *d)
     }
 }
 
-static pd_status sweep_load(sweep_data *d, const char *dir, pd_error *err)
+static pd_status sweep_load(sweep_data *d, const char *dir, int partial, pd_error *err)
 {
     memset(d, 0, sizeof *d);
+    d->partial = partial;
     char path[PD_PATH_MAX];
     PD_TRY(path_join(path, sizeof path, dir, "sweep_index.csv", err));
     PD_TRY(csvio_read(path, &d->idx, err));
@@ -477,25 +486,20 @@ static void sweep_title(const sweep_data *d, int cost, int pct, char *out, size_
         snprintf(out, size, "Sweep over %s: one run per value%s", d->key, pct ? "; accuracies in %" : "");
 }
 
-pd_status sweep_report(const char *dir, pd_report_format f, FILE *out, pd_error *err)
+static pd_status sweep_report_data(sweep_data *d, const char *dir, pd_report_format f, FILE *out, pd_error *err)
 {
-    sweep_data d;
-    PD_TRY(sweep_load(&d, dir, err));
-    if (f == PD_REPORT_CSV) {
-        pd_status st = sweep_print_csv(&d, out, err);
-        sweep_data_free(&d);
-        return st;
-    }
-    char(*kinds)[SWEEP_NAME_MAX] = malloc((size_t)(d.n_metrics + 1) * sizeof *kinds);
+    if (f == PD_REPORT_CSV)
+        return sweep_print_csv(d, out, err);
+    char(*kinds)[SWEEP_NAME_MAX] = malloc((size_t)(d->n_metrics + 1) * sizeof *kinds);
     pd_status st = kinds ? PD_OK : PD_ERR_NOMEM;
     for (int i = 0; i < 3 && st == PD_OK; i++) { /* the metrics, the paired differences, the cost */
         static const char *const names[3] = {"sweep", "sweep_paired", "sweep_cost"};
         sweep_table t = {.name = names[i]};
         if (i == 1) {
-            st = sweep_paired_table(&d, &t);
+            st = sweep_paired_table(d, &t);
         } else {
-            sweep_title(&d, i == 2, 1, t.title, sizeof t.title);
-            st = sweep_table_build(&d, i == 2, 1, kinds, &t);
+            sweep_title(d, i == 2, 1, t.title, sizeof t.title);
+            st = sweep_table_build(d, i == 2, 1, kinds, &t);
         }
         if (st == PD_OK && t.rows > 1)
             (f == PD_REPORT_LATEX ? sweep_print_latex : sweep_print_text)(&t, out);
@@ -504,6 +508,31 @@ pd_status sweep_report(const char *dir, pd_report_format f, FILE *out, pd_error 
     if (st == PD_ERR_NOMEM)
         error_set(err, st, "%s: out of memory building the sweep tables", dir);
     free(kinds);
+    return st;
+}
+
+pd_status sweep_report(const char *dir, pd_report_format f, FILE *out, pd_error *err)
+{
+    sweep_data d;
+    PD_TRY(sweep_load(&d, dir, 0, err));
+    pd_status st = sweep_report_data(&d, dir, f, out, err);
+    sweep_data_free(&d);
+    return st;
+}
+
+pd_status sweep_report_partial(const char *dir, pd_report_format f, FILE *out, sweep_report_status *status,
+                               pd_error *err)
+{
+    sweep_data d;
+    PD_TRY(sweep_load(&d, dir, 1, err));
+    *status = (sweep_report_status){.runs = d.n_runs, .without = d.n_without};
+    snprintf(status->first_without, sizeof status->first_without, "%s", d.first_without);
+    pd_status st = PD_OK;
+    if (d.n_without == d.n_runs)
+        st = error_set(err, PD_ERR_STATE, "%s: none of the sweep's %lld runs has results yet (no summary.csv in %s "
+                       "or the others)", dir, (long long)d.n_runs, d.first_without);
+    else
+        st = sweep_report_data(&d, dir, f, out, err);
     sweep_data_free(&d);
     return st;
 }

@@ -268,8 +268,14 @@ check "... with the tables the sweep printed" cmp -s "$work/c2.out" "$work/rep.t
 check "... --format csv is its sweep.csv, --format latex its sweep.tex" sh -c "
   '$PDIFF' report '$c' --format csv | cmp -s - '$c/sweep.csv' && '$PDIFF' report '$c' --format latex | cmp -s - '$c/sweep.tex'"
 mkdir -p "$work/partial"; cp "$c/sweep_index.csv" "$work/partial/"; cp -r "$c/latent_noise-0" "$work/partial/"
-refused 1 "partial/latent_noise-0.1: no such session folder" "report on a sweep with a run missing names it, exit 1" \
-    "$PDIFF" report "$work/partial"
+"$PDIFF" report "$work/partial" > "$work/part.txt" 2> "$work/part.err"; rc=$?
+check "report on a sweep with a run not yet made: exit 0 (got $rc), one line naming it, the other's column" sh -c "
+  test $rc -eq 0 && test \$(wc -l < '$work/part.err') -eq 1 &&
+  grep -q 'partial: 1 of the sweep.s 2 runs have no results yet (latent_noise-0.1): the tables show the others' '$work/part.err' &&
+  test \"\$(grep -E '^  pdiff +best ' '$work/part.txt' | awk '{print \$3, \$4}')\" = \"\$(grep -E '^  pdiff +best ' '$work/rep.txt' | awk '{print \$3}') -\""
+mkdir -p "$work/none"; cp "$c/sweep_index.csv" "$work/none/"
+refused 1 "none: none of the sweep's 2 runs has results yet" "report on a sweep without results: one line, exit 1" \
+    "$PDIFF" report "$work/none"
 refused 1 "not a session folder (no config.csv) nor a sweep's (no sweep_index.csv)" \
     "report on a folder that is neither: one line, exit 1" "$PDIFF" report "$work/data"
 cp "$c/sweep_index.csv" "$work/index.before"

@@ -434,6 +434,21 @@ int cli_resume(int argc, char **argv)
     return cli_execute(&cfg, dir, PIPELINE_ALL_STAGES, 1, 0, o.quiet);
 }
 
+/* A sweep's folder: its combined tables, of the runs that have results when it is running or stopped. */
+static int cli_report_sweep(const char *dir, pd_report_format f)
+{
+    pd_error err = {0};
+    sweep_report_status st;
+    fflush(stdout);
+    if (sweep_report_partial(dir, f, stdout, &st, &err) != PD_OK)
+        return cli_fail(&err);
+    if (st.without > 0)
+        fprintf(stderr, "pdiff report: %s: %lld of the sweep's %lld runs have no results yet (%s%s): the tables "
+                "show the others\n", dir, (long long)st.without, (long long)st.runs, st.first_without,
+                st.without > 1 ? ", ..." : "");
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int cli_report(int argc, char **argv)
 {
     static const struct option longopts[] = {{"format", required_argument, NULL, 'f'},
@@ -464,11 +479,8 @@ int cli_report(int argc, char **argv)
         return 1;
     if (!session_exists(argv[optind])) {
         char index[PD_PATH_MAX];
-        if (path_join(index, sizeof index, argv[optind], "sweep_index.csv", &err) == PD_OK && !access(index, F_OK)) {
-            if (sweep_report(argv[optind], f, stdout, &err) != PD_OK) /* a sweep's folder: its combined tables */
-                return cli_fail(&err);
-            return fflush(stdout) == 0 ? 0 : 1;
-        }
+        if (path_join(index, sizeof index, argv[optind], "sweep_index.csv", &err) == PD_OK && !access(index, F_OK))
+            return cli_report_sweep(argv[optind], f);
         fprintf(stderr, "pdiff report: %s: not a session folder (no config.csv) nor a sweep's (no sweep_index.csv)\n",
                 argv[optind]);
         return 1;
