@@ -116,7 +116,8 @@ pd_status sweep_run(const pd_config *base, const char *spec, int n_seeds, const 
 /* Run again with the same folder, a sweep continues where it stopped (a Ctrl-C, a kill, a job's time limit): the
  * runs that finished are skipped, the others resume from their last saved step, the shared stages are not redone
  * and the sessions already seeded keep what they trained since. sweep_run does so when dir holds this sweep's
- * sweep_index.csv (the same key, values and seeds). sweep_check_dir says beforehand whether sweep_run will start,
+ * sweep_index.csv (the same key, values and seeds), or one whose every row this sweep has: a sweep extended with
+ * more seeds (--seeds 3 after --seeds 2) or more values runs only the runs it adds. sweep_check_dir says beforehand whether sweep_run will start,
  * continue or refuse dir, writing nothing: PD_ERR_CONFIG naming the file when dir holds another sweep's index,
  * or naming the session and the setting when a session there ran with other settings (threads and device may
  * differ); *continuing (may be NULL) receives 1 when it continues. */

@@ -70,6 +70,29 @@ static void sweep_read_small(const char *path, char **buf, size_t *len)
     fclose(f);
 }
 
+/* 1 when have (the folder's index) has lines and every one of them is a line of want (this sweep's): the folder
+ * holds this sweep, or a part of it that this one extends with more seeds or values. */
+static int sweep_index_within(const char *have, size_t nh, const char *want, size_t nw)
+{
+    if (!have || !want || nh == 0)
+        return 0;
+    for (size_t at = 0; at < nh;) {
+        const char *nl = memchr(have + at, '\n', nh - at);
+        size_t len = nl ? (size_t)(nl - (have + at)) : nh - at;
+        int found = 0;
+        for (size_t w = 0; w < nw && !found;) {
+            const char *wl = memchr(want + w, '\n', nw - w);
+            size_t wlen = wl ? (size_t)(wl - (want + w)) : nw - w;
+            found = wlen == len && memcmp(want + w, have + at, len) == 0;
+            w += wlen + 1;
+        }
+        if (!found)
+            return 0;
+        at += len + 1;
+    }
+    return 1;
+}
+
 pd_status sweep_continuing(const char *dir, const pd_config *base, sweep_spec *s, pd_error *err)
 {
     char path[PD_PATH_MAX];
@@ -90,9 +113,10 @@ pd_status sweep_continuing(const char *dir, const pd_config *base, sweep_spec *s
         csvio_abort(w);
     if (m)
         fclose(m);
-    if (st == PD_OK && (!have || !want || nh != nw || memcmp(have, want, nh) != 0))
-        st = error_set(err, PD_ERR_CONFIG, "%s: the folder holds another sweep (other key, values or seeds); continue "
-                       "that one with the command that started it, or pick another --session", path);
+    if (st == PD_OK && !sweep_index_within(have, nh, want, nw))
+        st = error_set(err, PD_ERR_CONFIG, "%s: the folder holds another sweep (another key, or runs this one does "
+                       "not have); continue that one with the command that started it, or pick another --session",
+                       path);
     free(have);
     free(want);
     for (int i = 0; i < s->n && st == PD_OK; i++)

@@ -27,10 +27,10 @@ pd_status sweep_session_dir(const char *dir, const sweep_spec *s, int i, uint64_
 pd_status sweep_index_rows(pd_csv_writer *w, const pd_config *base, const sweep_spec *s, pd_error *err);
 /* 1 when the session at sess has every stage of mask marked complete (a missing session has none). */
 int sweep_session_has(const char *sess, unsigned mask);
-/* Run again in a folder that holds this sweep's sweep_index.csv, a sweep continues where it stopped: s->cont
- * becomes 1. With no index it is a new sweep. Another sweep's index, or a session made with other settings
- * (threads and device may differ), is refused (PD_ERR_CONFIG naming the file or session) before anything is
- * written. */
+/* Run again in a folder that holds this sweep's sweep_index.csv, or the index of a part of it (fewer seeds or
+ * values: this one extends it), a sweep continues where it stopped: s->cont becomes 1. With no index it is a new
+ * sweep. Another sweep's index, or a session made with other settings (threads and device may differ), is refused
+ * (PD_ERR_CONFIG naming the file or session) before anything is written. */
 pd_status sweep_continuing(const char *dir, const pd_config *base, sweep_spec *s, pd_error *err);
 
 #endif

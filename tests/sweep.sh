@@ -128,6 +128,19 @@ ok $? "latent_noise=0.1 seed 2 run alone exits 0"
 same_results "$w/latent_noise-0.1-seed-2" "$work/alone"; ok $? "... with the results of its sweep session"
 check "the values of a seed trained their AE and DDPM side by side (the log says so)" \
     test "$(grep -c "own stages (ae ddpm) side by side on 2 threads" "$work/ln.err")" -eq 2
+# a third seed added to the finished sweep: only its two runs run, and the tables have 3 runs per value
+w3="$work/ln3dir"; cp -R "$w" "$w3" # a copy: the checks below read the 2-seed sweep
+for s in latent_noise-0-seed-1 latent_noise-0.1-seed-2; do cp "$w3/$s/run.log" "$work/$s.log"; done
+# shellcheck disable=SC2086
+"$PDIFF" sweep latent_noise=0,0.1 --seeds 3 $tiny --session "$w3" --format csv > "$work/ln3.csv" 2> "$work/ln3.err"
+ok $? "the same sweep with --seeds 3 in its folder exits 0"
+check "... runs only seed 3: train once, the AE twice, the seeds 1 and 2 sessions untouched" sh -c "
+  test $(starts "$work/ln3.err" train) -eq 1 && test $(starts "$work/ln3.err" ae) -eq 2 &&
+  cmp -s '$work/latent_noise-0-seed-1.log' '$w3/latent_noise-0-seed-1/run.log' &&
+  cmp -s '$work/latent_noise-0.1-seed-2.log' '$w3/latent_noise-0.1-seed-2/run.log' && test -s '$w3/latent_noise-0.1-seed-3/summary.csv'"
+check "... sweep_index.csv lists 6 runs and the tables' means are over 3 seeds" sh -c "
+  test \$(wc -l < '$w3/sweep_index.csv') -eq 7 &&
+  grep -q '^\"sweep\",\"latent_noise\",\"0.1\",\"\",\"pdiff\",\"best\",3,' '$work/ln3.csv'"
 # beyond 8 threads too (a run's results do not depend on the thread count): 12 threads, 6 for each value
 # shellcheck disable=SC2086
 "$PDIFF" sweep latent_noise=0,0.1 $tiny --set seed=2 --set threads=12 --session "$work/ln12" \
@@ -248,7 +261,7 @@ for threads in 2 1; do
     "$PDIFF" sweep latent_noise=0,0.1 $ct --set threads=$threads --session "$c" > "$work/c$threads.out" 2> "$work/c2.err"
     ok $? "threads=$threads: the same command again finishes the sweep"
     check "... continuing: train and collect not redone, the AE resumed" sh -c "
-      grep -q 'continuing where it stopped' '$work/c2.err' && ! grep -q 'stage train: start' '$work/c2.err' &&
+      grep -q 'continuing it (its finished runs are kept)' '$work/c2.err' && ! grep -q 'stage train: start' '$work/c2.err' &&
       grep -q 'ae: resuming after step' '$work/c2.err'"
     for v in 0 0.1; do
         same_results "$work/cref/latent_noise-$v" "$c/latent_noise-$v"
