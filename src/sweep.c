@@ -14,7 +14,6 @@
 #include "plan.h"
 #include "sweep_run_internal.h"
 
-
 static const struct {
     const char *key;
     pd_stage stage;
@@ -49,7 +48,6 @@ pd_stage sweep_first_stage(const char *key)
             return sweep_stage_table[i].stage;
     return PD_STAGE_TRAIN;
 }
-
 
 static pd_status sweep_parse(const char *spec, int n_seeds, sweep_spec *s, pd_error *err)
 {
@@ -93,8 +91,7 @@ int sweep_seed_count(const sweep_spec *s)
 }
 
 /* The configuration of value i, seed number j (seed = the base seed + j when --seeds is given). */
-pd_status sweep_config(const pd_config *base, const sweep_spec *s, int i, int j, pd_config *cfg,
-                              pd_error *err)
+pd_status sweep_config(const pd_config *base, const sweep_spec *s, int i, int j, pd_config *cfg, pd_error *err)
 {
     *cfg = *base;
     PD_TRY(config_set(cfg, s->key, s->values[i], err));
@@ -119,8 +116,8 @@ static pd_status sweep_session_name(const sweep_spec *s, int i, uint64_t seed, c
     return PD_OK;
 }
 
-pd_status sweep_session_dir(const char *dir, const sweep_spec *s, int i, uint64_t seed, char *out,
-                                   size_t size, pd_error *err)
+pd_status sweep_session_dir(const char *dir, const sweep_spec *s, int i, uint64_t seed, char *out, size_t size,
+                            pd_error *err)
 {
     char name[PD_PATH_MAX];
     PD_TRY(sweep_session_name(s, i, seed, name, sizeof name, err));
@@ -167,7 +164,6 @@ static pd_status sweep_write_index(const char *dir, const pd_config *base, const
     }
     return csvio_commit(w, err);
 }
-
 
 /* How the runs of one seed share: the value run first (in full), the stage the others start at, and whether
  * they take the first k of its checkpoints. */

@@ -1,13 +1,13 @@
 /* sessions.c — the Sessions screen: every session folder under the sessions root (sessions/, or the folder
  * above --session) with its date, data set, architecture, D, K, seed, p-diff best, novelty and wall time, read
- * from config.csv and summary.csv; a sweep's folder lists its sessions as SWEEP/SESSION. `o` cycles the sort column and `O` reverses it, `/` filters (name, date,
- * architecture, data set), Space marks sessions and `c` compares the marked ones (compare.c), `d` deletes the
- * selected one after asking, Enter opens one (Results; one another process is writing: watch.c follows it on
- * Run), `e` exports its report, `R` resumes an unfinished one.
+ * from config.csv and summary.csv; a sweep's folder lists its sessions as SWEEP/SESSION. `o` cycles the sort
+ * column and `O` reverses it, `/` filters (name, date, architecture, data set), Space marks sessions and `c`
+ * compares the marked ones (compare.c), `d` deletes the selected one after asking, Enter opens one (Results; one
+ * another process is writing: watch.c follows it on Run), `e` exports its report, `R` resumes an unfinished one.
  *
- * Deleting is careful: only a real folder directly under the sessions root (not a symbolic link) that has a
- * config.csv and that no process is writing; its files are removed without following links (nftw FTW_PHYS, and
- * FTW_MOUNT: never into another file system).
+ * Deleting is careful: only a real folder directly under the sessions root (not a symbolic link, not a sweep's
+ * run) that has a config.csv and that no process is writing; its files are removed without following links
+ * (nftw FTW_PHYS, and FTW_MOUNT: never into another file system).
  */
 #include <dirent.h>
 #include <errno.h>

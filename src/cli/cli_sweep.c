@@ -199,7 +199,8 @@ int cli_sweep(int argc, char **argv)
     pd_callbacks cb = cli_progress_callbacks(&prog);
     cli_signals_install();
     if (!quiet)
-        fprintf(stderr, "pdiff: sweep in %s%s\n", dir, continuing ? ": continuing it (its finished runs are kept)" : "");
+        fprintf(stderr, "pdiff: sweep in %s%s\n", dir,
+                continuing ? ": continuing it (its finished runs are kept)" : "");
     pd_status st = sweep_run(&cfg, o.spec, o.seeds, dir, &cb, &err);
     cli_progress_finish(&prog);
     if (st == PD_ERR_CANCELLED) { /* under mpirun: this group's leader; the job ends with it (the others wait) */
