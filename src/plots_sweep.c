@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "csvio.h"
 #include "plots_internal.h"
@@ -26,6 +27,8 @@ typedef struct {
     double metric[PLOT_SWEEP_MAX_VALUES][PLOT_SWEEP_METRICS][SWEEP_MAX_SEEDS];
     double *iou[PLOT_SWEEP_MAX_VALUES]; /* p-diff max IoU pooled over the value's runs */
     int n_iou[PLOT_SWEEP_MAX_VALUES];
+    int64_t rows, without;               /* the index's runs; those without results yet (left out) */
+    char first_without[256];
 } plots_sweep_data;
 
 /* One run's metrics and p-diff max IoUs into value v. */
@@ -54,6 +57,14 @@ static pd_status plots_sweep_row(plots_ctx *c, plots_sweep_data *d, const pd_csv
     int ck = csvio_column(t, "key"), cv = csvio_column(t, "value"), cs = csvio_column(t, "session");
     const char *value = csvio_cell(t, row, cv);
     snprintf(d->key, sizeof d->key, "%s", csvio_cell(t, row, ck));
+    char dir[PD_PATH_MAX], summary[PD_PATH_MAX];
+    PD_TRY(path_join(dir, sizeof dir, c->dir, csvio_cell(t, row, cs), err));
+    d->rows++;
+    if (path_join(summary, sizeof summary, dir, "summary.csv", NULL) != PD_OK || access(summary, F_OK) != 0) {
+        if (d->without++ == 0) /* a sweep still running or stopped: this run has no results yet */
+            snprintf(d->first_without, sizeof d->first_without, "%s", csvio_cell(t, row, cs));
+        return PD_OK;
+    }
     int v = 0;
     while (v < d->n_values && strcmp(d->value[v], value) != 0)
         v++;
@@ -63,8 +74,6 @@ static pd_status plots_sweep_row(plots_ctx *c, plots_sweep_data *d, const pd_csv
         snprintf(d->value[d->n_values++], sizeof d->value[0], "%s", value);
     if (d->runs[v] == SWEEP_MAX_SEEDS)
         return error_set(err, PD_ERR_FORMAT, "%s: more than %d runs of %s", t->path, SWEEP_MAX_SEEDS, value);
-    char dir[PD_PATH_MAX];
-    PD_TRY(path_join(dir, sizeof dir, c->dir, csvio_cell(t, row, cs), err));
     return plots_sweep_run(d, v, dir, err);
 }
 
@@ -80,7 +89,17 @@ static pd_status plots_sweep_load(plots_ctx *c, plots_sweep_data *d, pd_error *e
     for (int64_t i = 0; st == PD_OK && i < t.rows; i++)
         st = plots_sweep_row(c, d, &t, i, err);
     if (st == PD_OK && d->n_values == 0)
-        st = error_set(err, PD_ERR_FORMAT, "%s: no runs", path);
+        st = d->without > 0 ? error_set(err, PD_ERR_STATE, "%s: none of the sweep's %lld runs has results yet (no "
+                                        "summary.csv in %s or the others)", c->dir, (long long)d->rows,
+                                        d->first_without)
+                            : error_set(err, PD_ERR_FORMAT, "%s: no runs", path);
+    if (st == PD_OK && d->without > 0 && c->note) {
+        char note[PD_ERROR_MSG_MAX];
+        snprintf(note, sizeof note, "%lld of the sweep's %lld runs have no results yet (%.200s%s): the figures show "
+                 "the others", (long long)d->without, (long long)d->rows, d->first_without,
+                 d->without > 1 ? ", ..." : "");
+        c->note(NULL, note, c->ctx);
+    }
     csvio_free(&t);
     return st;
 }

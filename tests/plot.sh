@@ -3,8 +3,8 @@
 # --seeds 2 (tests/sweep.sh's settings): every figure in PDF, SVG and PNG and figures.tex naming them; the PDF files
 # render with pdftoppm and the SVG files parse with xmllint (each check skips when its tool is absent); the PNG files
 # decode, and the heatmap's cells, read back from its pixels (tests/png_cells), order as similarity.csv's IoUs; the
-# sweep's metrics with their 95 % intervals; --only, --width; bad options refused (exit 2), a folder that is not a
-# session refused (exit 1). TAP output. Skips when pdiff was built without cairo.
+# sweep's metrics with their 95 % intervals (a stopped sweep's runs so far); --only, --width; bad options refused
+# (exit 2), a folder that is not a session refused (exit 1). TAP output. Skips when pdiff was built without cairo.
 : "${PDIFF:=./pdiff}" "${top_builddir:=.}"
 work="$top_builddir/tests/work/plot"
 rm -rf "$work"; mkdir -p "$work/data"
@@ -130,6 +130,18 @@ check "the sweep's caption says the points are means with 95 % confidence interv
 check "the sweep's SVG draws error bars (3 metrics x 2 values with repeats)" sh -c "
   test \$(grep -c '<path' '$work/sw-svg/sweep_metrics.svg') -gt 20"
 refused 2 "loss is a figure of a session" "--only loss on a sweep refused (exit 2)" "$PDIFF" plot "$w" --only loss
+# a sweep still running or stopped: the runs without results yet are left out, and one line says so
+p="$work/sweep-part"; mkdir -p "$p"; cp "$w/sweep_index.csv" "$p/"
+cp -R "$w/latent_noise-0-seed-1" "$w/latent_noise-0-seed-2" "$w/latent_noise-0.1-seed-1" "$p/"
+rm "$p/latent_noise-0.1-seed-1/summary.csv" # as before its first stage ended
+"$PDIFF" plot "$p" --format svg --out "$work/sw-part" > /dev/null 2> "$work/part.err"; rc=$?
+check "a stopped sweep: exit 0 (got $rc), both figures, one line: 2 of 4 runs without results, the first named" sh -c "
+  test $rc -eq 0 && test -s '$work/sw-part/sweep_metrics.svg' && test -s '$work/sw-part/sweep_max_similarity.svg' &&
+  test \$(wc -l < '$work/part.err') -eq 1 &&
+  grep -q '2 of the sweep.s 4 runs have no results yet (latent_noise-0.1-seed-1, ...): the figures show the others' '$work/part.err'"
+rm -r "$p"/latent_noise-0-seed-*
+refused 1 "none of the sweep's 4 runs has results yet" "a sweep without results: one line, exit 1" \
+    "$PDIFF" plot "$p" --out "$work/sw-none"
 
 echo "1..$n"
 [ "$failed" -eq 0 ]

@@ -260,9 +260,9 @@ for threads in 2 1; do
     # shellcheck disable=SC2086
     "$PDIFF" sweep latent_noise=0,0.1 $ct --set threads=$threads --session "$c" > "$work/c$threads.out" 2> "$work/c2.err"
     ok $? "threads=$threads: the same command again finishes the sweep"
-    check "... continuing: train and collect not redone, the AE resumed" sh -c "
+    check "... continuing: train and collect not redone, the stage it stopped in resumed" sh -c "
       grep -q 'continuing it (its finished runs are kept)' '$work/c2.err' && ! grep -q 'stage train: start' '$work/c2.err' &&
-      grep -q 'ae: resuming after step' '$work/c2.err'"
+      grep -Eq '(ae|ddpm): resuming after step' '$work/c2.err'"
     for v in 0 0.1; do
         same_results "$work/cref/latent_noise-$v" "$c/latent_noise-$v"
         ok $? "... latent_noise-$v has every result file of the uninterrupted sweep, losses.csv included"
