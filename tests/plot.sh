@@ -137,7 +137,7 @@ rm "$p/latent_noise-0.1-seed-1/summary.csv" # as before its first stage ended
 "$PDIFF" plot "$p" --format svg --out "$work/sw-part" > /dev/null 2> "$work/part.err"; rc=$?
 check "a stopped sweep: exit 0 (got $rc), both figures, one line: 2 of 4 runs without results, the first named" sh -c "
   test $rc -eq 0 && test -s '$work/sw-part/sweep_metrics.svg' && test -s '$work/sw-part/sweep_max_similarity.svg' &&
-  test \$(wc -l < '$work/part.err') -eq 1 &&
+  test \$(grep -c '^pdiff' '$work/part.err') -eq 1 &&
   grep -q '2 of the sweep.s 4 runs have no results yet (latent_noise-0.1-seed-1, ...): the figures show the others' '$work/part.err'"
 rm -r "$p"/latent_noise-0-seed-*
 refused 1 "none of the sweep's 4 runs has results yet" "a sweep without results: one line, exit 1" \

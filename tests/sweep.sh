@@ -283,7 +283,7 @@ check "... --format csv is its sweep.csv, --format latex its sweep.tex" sh -c "
 mkdir -p "$work/partial"; cp "$c/sweep_index.csv" "$work/partial/"; cp -r "$c/latent_noise-0" "$work/partial/"
 "$PDIFF" report "$work/partial" > "$work/part.txt" 2> "$work/part.err"; rc=$?
 check "report on a sweep with a run not yet made: exit 0 (got $rc), one line naming it, the other's column" sh -c "
-  test $rc -eq 0 && test \$(wc -l < '$work/part.err') -eq 1 &&
+  test $rc -eq 0 && test \$(grep -c '^pdiff' '$work/part.err') -eq 1 &&
   grep -q 'partial: 1 of the sweep.s 2 runs have no results yet (latent_noise-0.1): the tables show the others' '$work/part.err' &&
   test \"\$(grep -E '^  pdiff +best ' '$work/part.txt' | awk '{print \$3, \$4}')\" = \"\$(grep -E '^  pdiff +best ' '$work/rep.txt' | awk '{print \$3}') -\""
 mkdir -p "$work/none"; cp "$c/sweep_index.csv" "$work/none/"
