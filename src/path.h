@@ -19,5 +19,10 @@
 pd_status path_join(char *out, size_t size, const char *dir, const char *name, pd_error *err);
 /* out = the printf-style path; the same error when it does not fit. */
 pd_status path_format(char *out, size_t size, pd_error *err, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* 1 when dir/name is a regular file (a session's config.csv, a sweep's sweep_index.csv, ...). */
+int path_file_in(const char *dir, const char *name);
+/* A small file's whole contents (at most about 16 MiB), NUL-terminated, to free; *len (may be NULL) receives its
+ * length. NULL when it is absent or cannot be read. */
+char *path_read_small(const char *path, size_t *len);
 
 #endif

@@ -66,8 +66,6 @@ static void plots_tex_entry(FILE *fp, const char *name, fig_format format, const
     fprintf(fp, "}\n  \\label{fig:pdiff-%s}\n\\end{figure}\n\n", name);
 }
 
-static int plots_exists(const char *dir, const char *name);
-
 /* The previous figures.tex's entry of figure name (start, length) when the file it includes is still in the folder. */
 static int plots_tex_old_entry(const plots_ctx *c, const char *name, const char **start, size_t *len)
 {
@@ -88,7 +86,7 @@ static int plots_tex_old_entry(const plots_ctx *c, const char *name, const char 
             snprintf(inc, sizeof inc, "\\includesvg[width=\\linewidth]{%s}", name);
         else
             snprintf(inc, sizeof inc, "{%s}", file);
-        if (strstr(b, inc) && strstr(b, inc) < e && plots_exists(c->out, file))
+        if (strstr(b, inc) && strstr(b, inc) < e && path_file_in(c->out, file))
             return 1;
     }
     return 0;
@@ -112,7 +110,7 @@ static void plots_tex_keep(plots_ctx *c, int upto)
             fig_format fmt = k == 0 ? c->o->format : (fig_format)(k - (k <= (int)c->o->format));
             char file[96], cap[600];
             snprintf(file, sizeof file, "%s.%s", name, fig_format_ext(fmt));
-            if (!plots_exists(c->out, file))
+            if (!path_file_in(c->out, file))
                 continue;
             snprintf(cap, sizeof cap, "Figure %s of %s, drawn by an earlier pdiff plot.", name, c->name);
             plots_tex_entry(c->tex.fp, name, fmt, cap);
@@ -615,44 +613,14 @@ static pd_status plots_check(const plots_ctx *c, int sweep, pd_error *err)
     return PD_OK;
 }
 
-static int plots_exists(const char *dir, const char *name)
-{
-    char path[PD_PATH_MAX];
-    struct stat sb;
-    return path_join(path, sizeof path, dir, name, NULL) == PD_OK && stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
-}
-
-/* A small text file's contents (NUL-terminated), NULL when absent or unreadable. */
-static char *plots_slurp(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return NULL;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - 1 - n, fp);
-        if (n < cap - 1 || cap > ((size_t)1 << 24))
-            break;
-        char *grown = realloc(buf, cap * 2);
-        if (!grown)
-            free(buf);
-        buf = grown, cap *= 2;
-    }
-    fclose(fp);
-    if (buf)
-        buf[n] = '\0';
-    return buf;
-}
-
 pd_status plots_run(const char *dir, const pd_plot_opts *o, plots_note_fn note, void *ctx, pd_error *err)
 {
     plots_ctx c = {.o = o, .width = o->width > 0 ? o->width : FIG_SINGLE_COLUMN, .note = note, .ctx = ctx};
     pd_figure *none = NULL;
     if (!fig_available())
         return fig_open(&none, "", FIG_PDF, 1, 1, err); /* says what to install */
-    int sweep = plots_exists(dir, "sweep_index.csv");
-    if (!sweep && !plots_exists(dir, "config.csv"))
+    int sweep = path_file_in(dir, "sweep_index.csv");
+    if (!sweep && !path_file_in(dir, "config.csv"))
         return error_set(err, PD_ERR_IO, "%s: not a session (no config.csv) nor a sweep (no sweep_index.csv)", dir);
     PD_TRY(path_format(c.dir, sizeof c.dir, err, "%s", dir));
     PD_TRY(plots_check(&c, sweep, err));
@@ -668,7 +636,7 @@ pd_status plots_run(const char *dir, const pd_plot_opts *o, plots_note_fn note, 
     char tex[PD_PATH_MAX];
     PD_TRY(path_join(tex, sizeof tex, c.out, "figures.tex", err));
     if (o->n_only > 0)
-        c.old_tex = plots_slurp(tex);
+        c.old_tex = path_read_small(tex, NULL);
     pd_status st = atomic_open(&c.tex, tex, err);
     if (st != PD_OK)
         goto done;

@@ -3,7 +3,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "csvio.h"
 #include "plots_internal.h"
@@ -57,10 +56,10 @@ static pd_status plots_sweep_row(plots_ctx *c, plots_sweep_data *d, const pd_csv
     int ck = csvio_column(t, "key"), cv = csvio_column(t, "value"), cs = csvio_column(t, "session");
     const char *value = csvio_cell(t, row, cv);
     snprintf(d->key, sizeof d->key, "%s", csvio_cell(t, row, ck));
-    char dir[PD_PATH_MAX], summary[PD_PATH_MAX];
+    char dir[PD_PATH_MAX];
     PD_TRY(path_join(dir, sizeof dir, c->dir, csvio_cell(t, row, cs), err));
     d->rows++;
-    if (path_join(summary, sizeof summary, dir, "summary.csv", NULL) != PD_OK || access(summary, F_OK) != 0) {
+    if (!path_file_in(dir, "summary.csv")) {
         if (d->without++ == 0) /* a sweep still running or stopped: this run has no results yet */
             snprintf(d->first_without, sizeof d->first_without, "%s", csvio_cell(t, row, cs));
         return PD_OK;

@@ -46,30 +46,6 @@ static pd_status sweep_check_session(const pd_config *base, const sweep_spec *s,
                      "the settings it started with, or pick another --session", sess, k->name, was, now);
 }
 
-/* The whole of a small file (an index) into *buf, NUL-terminated; NULL and 0 when it cannot be read. */
-static void sweep_read_small(const char *path, char **buf, size_t *len)
-{
-    *buf = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return;
-    char *b = NULL;
-    size_t n = 0;
-    FILE *m = open_memstream(&b, &n);
-    char chunk[4096];
-    size_t got;
-    while (m && n < ((size_t)1 << 24) && (got = fread(chunk, 1, sizeof chunk, f)) > 0)
-        fwrite(chunk, 1, got, m);
-    if (m && fclose(m) == 0 && !ferror(f)) {
-        *buf = b;
-        *len = n;
-    } else {
-        free(b);
-    }
-    fclose(f);
-}
-
 /* 1 when have (the folder's index) has lines and every one of them is a line of want (this sweep's): the folder
  * holds this sweep, or a part of it that this one extends with more seeds or values. */
 static int sweep_index_within(const char *have, size_t nh, const char *want, size_t nw)
@@ -101,9 +77,9 @@ pd_status sweep_continuing(const char *dir, const pd_config *base, sweep_spec *s
     if (!f)
         return PD_OK;
     fclose(f);
-    char *have, *want = NULL;
+    char *want = NULL;
     size_t nh, nw = 0;
-    sweep_read_small(path, &have, &nh);
+    char *have = path_read_small(path, &nh);
     FILE *m = open_memstream(&want, &nw);
     pd_csv_writer *w = NULL;
     pd_status st = csvio_create_stream(&w, m, err);

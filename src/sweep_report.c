@@ -3,7 +3,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "csvio.h"
 #include "grow.h"
@@ -79,9 +78,7 @@ static pd_status sweep_read_run(sweep_data *d, const char *dir, int64_t r, pd_er
         snprintf(d->seed[r], sizeof d->seed[r], "%s", csvio_cell(&d->idx, r, d->cv));
     else
         sweep_config_seed(sess, d->seed[r], sizeof d->seed[r]);
-    char summary[PD_PATH_MAX];
-    if (d->partial && (path_join(summary, sizeof summary, sess, "summary.csv", NULL) != PD_OK ||
-                       access(summary, F_OK) != 0)) { /* not yet run, or before its first stage ended */
+    if (d->partial && !path_file_in(sess, "summary.csv")) { /* not yet run, or before its first stage ended */
         if (d->n_without++ == 0)
             snprintf(d->first_without, sizeof d->first_without, "%s", csvio_cell(&d->idx, r, d->cs));
         return PD_OK;

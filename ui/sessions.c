@@ -188,8 +188,7 @@ static void ui_sessions_status(ui_session_entry *s)
 /* 1 when path is a sweep's folder (pdiff sweep: sweep_index.csv beside its sessions). */
 static int ui_sessions_is_sweep(const char *path)
 {
-    char index[PD_PATH_MAX];
-    return path_join(index, sizeof index, path, "sweep_index.csv", NULL) == PD_OK && access(index, F_OK) == 0;
+    return path_file_in(path, "sweep_index.csv");
 }
 
 static long long ui_sessions_mtime(const char *path)

@@ -479,8 +479,7 @@ int cli_report(int argc, char **argv)
     if (cli_session_arg("report", "SESSION", argv[optind]))
         return 1;
     if (!session_exists(argv[optind])) {
-        char index[PD_PATH_MAX];
-        if (path_join(index, sizeof index, argv[optind], "sweep_index.csv", &err) == PD_OK && !access(index, F_OK))
+        if (path_file_in(argv[optind], "sweep_index.csv"))
             return cli_report_sweep(argv[optind], f);
         fprintf(stderr, "pdiff report: %s: not a session folder (no config.csv) nor a sweep's (no sweep_index.csv)\n",
                 argv[optind]);
