@@ -129,15 +129,27 @@ if command -v prlimit > /dev/null 2>&1 && command -v timeout > /dev/null 2>&1 &&
     check "a run completes under some limit (${done_at:-none} MiB)" test -n "$done_at"
     ok $([ -n "$blas" ] && echo 0 || echo 1) "OpenBLAS's unmappable work buffer ends the run with a line naming the limit (${blas:-never} MiB): $(head -c 200 "$work/as-blas.err" 2> /dev/null)"
     if [ -n "$blas" ]; then
-        # like a kill: a stop before config.csv was written leaves no session to resume, only the same --session to run
+        # the line's advice: pdiff resume once config.csv is written; before that (nothing saved) the same command
         if [ -f "$work/as$blas/config.csv" ]; then
+            check "... and says to resume that session" grep -qF "(what the session saved is kept: pdiff resume $work/as$blas)" "$work/as-blas.err"
             "$PDIFF" resume "$work/as$blas" --set threads=2 --quiet 2> "$work/as2.err"
         else
+            check "... and says to run the same command again" grep -qF "(nothing was saved yet: run the same command again)" "$work/as-blas.err"
             # shellcheck disable=SC2086
             "$PDIFF" run --session "$work/as$blas" $tiny --quiet 2> "$work/as2.err"
         fi
         ok $? "the session it stopped resumes without the limit (exit 0$(head -c 200 "$work/as2.err"))"
         same_files "$ref" "$work/as$blas"; ok $? "that session then equals the uninterrupted run"
+        # a sweep under that limit: its line says the same command continues it
+        # shellcheck disable=SC2086
+        timeout -k 5 120 prlimit --as=$((blas << 20)) "$PDIFF" sweep latent_noise=0,0.1 --session "$work/asw" $tiny \
+            --set threads=4 --quiet > /dev/null 2> "$work/asw.err"
+        if grep -q "OpenBLAS cannot map" "$work/asw.err"; then
+            check "a sweep stopped that way says the same command continues it" grep -qF \
+                "(the sweep keeps every run it saved: the same command with --session $work/asw continues it)" "$work/asw.err"
+        else
+            skip "the sweep under $blas MiB ran out elsewhere: $(head -c 200 "$work/asw.err")"
+        fi
     fi
 else
     skip "no prlimit or timeout here, or this build cannot run under an address space limit"

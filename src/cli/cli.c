@@ -319,6 +319,7 @@ static int cli_execute(const pd_config *cfg, const char *dir, unsigned mask, int
     cli_progress_init(&prog, quiet);
     pd_callbacks cb = cli_progress_callbacks(&prog);
     cli_signals_install();
+    cli_memory_session(dir, 0);
     pd_pipeline *p;
     if (pipeline_open(&p, cfg, dir, &cb, &err) != PD_OK)
         return cli_fail(&err);

@@ -23,6 +23,8 @@ int cli_plot(int argc, char **argv);   /* cli_plot.c */
 int cli_tui(int argc, char **argv); /* cli_tui.c: the TUI, or a headless run without a terminal */
 /* cli_memory.c: out of memory where no status can be returned ends the process with one line and exit 1 */
 void cli_memory_install(void);
+/* The session (sweep = 0) or sweep folder (sweep = 1) the command works on, for that line's advice; NULL: none. */
+void cli_memory_session(const char *dir, int sweep);
 void cli_usage(FILE *out);
 void cli_version(FILE *out);
 

@@ -12,7 +12,10 @@
  *     Sanitizer builds, which intercept mmap themselves, leave the wrapper out.
  * Either way the process ends the way a second Ctrl-C does: the terminal restored if the TUI had it, one line on
  * stderr naming what and the limit, exit status 1. What the session has saved stays (files are only ever renamed
- * into place), and `pdiff resume` continues it under a higher limit or with fewer threads.
+ * into place). The line says how to go on under a higher limit or with fewer threads, for the session the command
+ * named (cli_memory_session): `pdiff resume DIR` once its config.csv is written, before that the same command
+ * again (a stop that early has saved nothing, and resume would not find a session), and for a sweep the same
+ * command with --session DIR.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -28,9 +31,35 @@
 
 #include "cli.h"
 #include "error.h"
+#include "path.h"
 #include "term.h"
 
 static atomic_int cli_memory_stopping;
+static char cli_memory_dir[PD_PATH_MAX]; /* the command's session or sweep folder; "" when none */
+static int cli_memory_sweep;             /* cli_memory_dir is a sweep's folder */
+
+void cli_memory_session(const char *dir, int sweep)
+{
+    snprintf(cli_memory_dir, sizeof cli_memory_dir, "%s", dir ? dir : "");
+    cli_memory_sweep = sweep;
+}
+
+/* How to go on, into buf: by the session's state now (access(2) only, for the same reason as below). */
+static void cli_memory_how(char *buf, size_t size)
+{
+    char conf[PD_PATH_MAX + 16];
+    if (!cli_memory_dir[0]) {
+        snprintf(buf, size, "what the session saved is kept: pdiff resume");
+    } else if (cli_memory_sweep) {
+        snprintf(buf, size, "the sweep keeps every run it saved: the same command with --session %s continues it",
+                 cli_memory_dir);
+    } else if (snprintf(conf, sizeof conf, "%s/config.csv", cli_memory_dir) < (int)sizeof conf
+               && access(conf, F_OK) == 0) {
+        snprintf(buf, size, "what the session saved is kept: pdiff resume %s", cli_memory_dir);
+    } else {
+        snprintf(buf, size, "nothing was saved yet: run the same command again");
+    }
+}
 
 /* One line on stderr and exit status 1. Only snprintf and write(2): the thread that gets here may be inside
  * OpenBLAS or a kernel while another holds stdio's locks. A second thread that runs out too waits for the first. */
@@ -45,10 +74,10 @@ __attribute__((noreturn)) static void cli_memory_stop(const char *what)
     if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
         snprintf(limit, sizeof limit, " under the address space limit of %llu MiB (ulimit -v %llu)",
                  (unsigned long long)(rl.rlim_cur >> 20), (unsigned long long)(rl.rlim_cur >> 10));
-    char msg[640];
-    int n = snprintf(msg, sizeof msg,
-                     "pdiff: out of memory: %s%s; raise the limit or lower threads (what the session saved is "
-                     "kept: pdiff resume)\n", what, limit);
+    char how[PD_PATH_MAX + 128], msg[PD_PATH_MAX + 1024];
+    cli_memory_how(how, sizeof how);
+    int n = snprintf(msg, sizeof msg, "pdiff: out of memory: %s%s; raise the limit or lower threads (%s)\n", what,
+                     limit, how);
     if (n > 0) {
         ssize_t w = write(STDERR_FILENO, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
         (void)w;

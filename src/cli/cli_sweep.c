@@ -198,6 +198,7 @@ int cli_sweep(int argc, char **argv)
     cli_progress_init(&prog, quiet);
     pd_callbacks cb = cli_progress_callbacks(&prog);
     cli_signals_install();
+    cli_memory_session(dir, 1);
     if (!quiet)
         fprintf(stderr, "pdiff: sweep in %s%s\n", dir,
                 continuing ? ": continuing it (its finished runs are kept)" : "");
