@@ -133,6 +133,19 @@ check "Ctrl-C: rank 0 stopped and saved (run.log)" grep -q "stopped: ddpm traini
 mpi 2 resume "$c" --quiet 2> "$work/resume2.err"; ok $? "resume at -np 2 completes the session"
 check "... to the results of the uninterrupted run" same_results "$work/ref" "$c"
 
+# SIGINT to rank 0 itself (the lock's pid; what scancel --signal=INT does): the job ends with 130, as one process
+c="$work/int0"
+# shellcheck disable=SC2086
+mpi 2 run --session "$c" $tiny --set ddpm_steps=1000000 --quiet > /dev/null 2> "$work/int0.err" &
+job=$!
+i=0
+while ! grep -q "stage ddpm: start" "$c/run.log" 2> /dev/null && [ $i -lt 3000 ]; do sleep 0.1; i=$((i + 1)); done
+kill -INT "$(cut -d' ' -f1 "$c/.lock" | head -n 1)"
+wait $job; rc=$?
+ok $([ $rc -eq 130 ] && echo 0 || echo 1) "SIGINT to rank 0: the job exits 130 (got $rc)"
+check "... and rank 0 says resume continues it" grep -q "ddpm training stopped after step .*pdiff resume continues it" \
+    "$work/int0.err"
+
 # bad input: one line from rank 0, exit status 1, nothing created
 # shellcheck disable=SC2086
 mpi 2 run --session "$work/bad" $tiny --set k=abc --quiet > /dev/null 2> "$work/bad.err"
