@@ -1,5 +1,6 @@
 /* fuzz_state.c — binary state files (state.h): the container (magic, version, kind, sections, CRC-32) and every
- * section a stage reads back, plus the evaluated-model store state/models.bin (zoo.h).
+ * section a stage reads back (each name src/ asks state_get for), plus the evaluated-model store state/models.bin
+ * (zoo.h).
  * The input's first byte picks what to read; the rest is the file. A fuzzer that must also match the CRC-32 rarely
  * gets past the checksum, so with the first byte's high bit set the target fixes the checksum before reading, and
  * the parsing behind it is fuzzed too. */
@@ -10,11 +11,12 @@
 #include "zoo.h"
 
 static const char *const fuzz_kinds[] = {NULL, "task", "collect", "ae", "ddpm", "stages", "models"};
-static const char *const fuzz_sections[] = {"accuracy", "buffers", "complete", "d",      "geometry",
-                                            "k",        "kind",    "labels",   "latents", "loss",
-                                            "max_iou",  "mean",    "n",        "n_test",  "nearest_id",
-                                            "nearest_l2", "params", "preds",   "std",     "step",
-                                            "vectors",  "m",       "v"};
+static const char *const fuzz_sections[] = {
+    "accuracy", "arch",     "buffers",    "complete",   "correct", "d",         "done",     "ema",
+    "ema_decay", "geometry", "k",         "kind",       "labels",  "latents",   "length",   "loss",
+    "loss_acc", "loss_n",   "loss_sum",   "loss_window", "m",      "max_iou",   "mean",     "momentum",
+    "n",        "n_test",   "nearest_id", "nearest_l2", "params",  "preds",     "run",      "runs_done",
+    "seen",     "shape",    "std",        "step",       "v",       "vector",    "vectors"};
 
 static void fuzz_read_state(const char *path, const char *kind)
 {
