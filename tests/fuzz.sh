@@ -4,7 +4,7 @@
 # or a sanitizer report (in a --enable-asan build) fails the target's line. TAP.
 : "${top_srcdir:=..}" "${top_builddir:=.}"
 n=0; failed=0
-for target in idx cifar csv config state session safetensors npy; do
+for target in idx cifar csv config state session safetensors npy sweep; do
     n=$((n + 1))
     files=$(find "$top_srcdir/tests/fuzz/corpus/$target" "$top_srcdir/tests/fuzz/crashes/$target" -type f 2>/dev/null | sort)
     count=$(echo "$files" | grep -c .)
