@@ -4,6 +4,7 @@
 #ifndef PD_FUZZ_H
 #define PD_FUZZ_H
 
+#include <dirent.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -67,6 +68,40 @@ static inline const char *fuzz_file(const char *name, const uint8_t *data, size_
     int ok = fwrite(data, 1, size, f) == size;
     ok = fclose(f) == 0 && ok;
     return ok ? fuzz_names_[i] : NULL;
+}
+
+/* Remove the files in dir, the folders below it down to depth more levels (0: files only), and dir itself. */
+static inline void fuzz_remove_tree(const char *dir, int depth)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[4096];
+    while (d && (e = readdir(d)))
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0
+            && snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < (int)sizeof path && unlink(path) != 0
+            && depth > 0)
+            fuzz_remove_tree(path, depth - 1);
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
+/* The whole file at path into *data (malloc'ed, never NULL on success) and *size; 0 when it cannot be read. */
+static inline int fuzz_read_whole(const char *path, uint8_t **data, size_t *size)
+{
+    *data = NULL;
+    *size = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    *data = malloc(n > 0 ? (size_t)n : 1);
+    int ok = n >= 0 && *data && fread(*data, 1, (size_t)n, f) == (size_t)n;
+    fclose(f);
+    *size = ok ? (size_t)n : 0;
+    return ok;
 }
 
 #endif

@@ -10,7 +10,6 @@
  *   input[1...]       the file's bytes
  * The file gets its valid bytes back after each input. With PDIFF_FUZZ_SEEDS=DIR set, the target writes the valid
  * files there as seed inputs (how tests/fuzz/corpus/session/ was made). */
-#include <dirent.h>
 #include <math.h>
 #include <sys/stat.h>
 #include <zlib.h>
@@ -32,31 +31,15 @@ static size_t fuzz_session_size[FUZZ_NFILES];
 static char fuzz_session_state[96];
 static FILE *fuzz_session_null;
 
-/* Remove the files left in a folder of ours (the session's own, such as a lock file) and the folder. */
-static void fuzz_session_rmdir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[PD_PATH_MAX];
-    while (d && (e = readdir(d)))
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
-    if (d)
-        closedir(d);
-    rmdir(dir);
-}
-
 /* The scratch folder's state/ goes after fuzz.h's cleanup (registered later, so run earlier) removed the files. */
 static void fuzz_session_cleanup(void)
 {
     if (fuzz_session_null)
         fclose(fuzz_session_null);
     if (fuzz_session_state[0])
-        fuzz_session_rmdir(fuzz_session_state);
+        fuzz_remove_tree(fuzz_session_state, 0);
     if (fuzz_dir_[0])
-        fuzz_session_rmdir(fuzz_dir_);
+        fuzz_remove_tree(fuzz_dir_, 0);
 }
 
 /* 3 originals, an ensemble, an AE reconstruction, 3 p-diff models and a noise model, partly analysed: models.bin
@@ -131,17 +114,7 @@ static int fuzz_session_keep(const char *dir, int i)
 {
     char path[PD_PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", dir, fuzz_session_files[i]);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 0;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    fuzz_session_valid[i] = malloc(n > 0 ? (size_t)n : 1);
-    int ok = n >= 0 && fuzz_session_valid[i] && fread(fuzz_session_valid[i], 1, (size_t)n, f) == (size_t)n;
-    fclose(f);
-    fuzz_session_size[i] = ok ? (size_t)n : 0;
-    return ok;
+    return fuzz_read_whole(path, &fuzz_session_valid[i], &fuzz_session_size[i]);
 }
 
 /* The seed inputs: each valid file behind its selector byte. */

@@ -10,7 +10,6 @@
  *   input[1...]        the file's bytes
  * The file gets its valid bytes back after each input. With PDIFF_FUZZ_SEEDS=DIR set, the target writes the valid
  * files there as seed inputs (how tests/fuzz/corpus/sweep/ was made). */
-#include <dirent.h>
 #include <sys/stat.h>
 
 #include "config.h"
@@ -33,29 +32,12 @@ static uint8_t *fuzz_sweep_valid[FUZZ_FILES];
 static size_t fuzz_sweep_size[FUZZ_FILES];
 static FILE *fuzz_sweep_null;
 
-/* Remove dir and everything under it (the sweep is three levels deep at most). */
-static void fuzz_sweep_rmtree(const char *dir, int depth)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[PD_PATH_MAX];
-    while (d && (e = readdir(d)))
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            if (unlink(path) != 0 && depth > 0)
-                fuzz_sweep_rmtree(path, depth - 1);
-        }
-    if (d)
-        closedir(d);
-    rmdir(dir);
-}
-
 static void fuzz_sweep_cleanup(void)
 {
     if (fuzz_sweep_null)
         fclose(fuzz_sweep_null);
     if (fuzz_sweep_root[0])
-        fuzz_sweep_rmtree(fuzz_sweep_root, 4);
+        fuzz_remove_tree(fuzz_sweep_root, 3);
 }
 
 static int fuzz_sweep_put(const char *path, const void *data, size_t size)
@@ -71,7 +53,8 @@ static int fuzz_sweep_put(const char *path, const void *data, size_t size)
 static int fuzz_sweep_run(const char *sw, int r)
 {
     char dir[PD_PATH_MAX], path[PD_PATH_MAX];
-    snprintf(dir, sizeof dir, "%s/%s", sw, fuzz_sweep_runs[r]);
+    if (snprintf(dir, sizeof dir, "%s/%s", sw, fuzz_sweep_runs[r]) >= (int)sizeof dir)
+        return 0;
     pd_session *s;
     pd_error err = {0};
     if (session_open(&s, dir, 1, &err) != PD_OK)
@@ -90,28 +73,14 @@ static int fuzz_sweep_run(const char *sw, int r)
     return ok;
 }
 
-static int fuzz_sweep_keep(int i)
-{
-    FILE *f = fopen(fuzz_sweep_path[i], "rb");
-    if (!f)
-        return 0;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    fuzz_sweep_valid[i] = malloc(n > 0 ? (size_t)n : 1);
-    int ok = n >= 0 && fuzz_sweep_valid[i] && fread(fuzz_sweep_valid[i], 1, (size_t)n, f) == (size_t)n;
-    fclose(f);
-    fuzz_sweep_size[i] = ok ? (size_t)n : 0;
-    return ok;
-}
-
 /* The seed inputs: each valid file behind its selector byte, once as a finished and once as a running sweep. */
 static void fuzz_sweep_seeds(const char *out)
 {
     for (int i = 0; i < FUZZ_FILES; i++)
         for (int partial = 0; partial < 2; partial++) {
             char path[PD_PATH_MAX];
-            snprintf(path, sizeof path, "%s/file%d%s", out, i, partial ? "-partial" : "");
+            if (snprintf(path, sizeof path, "%s/file%d%s", out, i, partial ? "-partial" : "") >= (int)sizeof path)
+                continue;
             FILE *f = fopen(path, "wb");
             if (!f)
                 continue;
@@ -144,13 +113,13 @@ static const char *fuzz_sweep_dir(void)
     for (int r = 0; r < FUZZ_RUNS; r++)
         if (!fuzz_sweep_run(sw, r))
             return NULL;
-    snprintf(fuzz_sweep_path[0], PD_PATH_MAX, "%s/sweep_index.csv", sw);
-    snprintf(fuzz_sweep_path[1], PD_PATH_MAX, "%s/%s/summary.csv", sw, fuzz_sweep_runs[0]);
-    snprintf(fuzz_sweep_path[2], PD_PATH_MAX, "%s/%s/config.csv", sw, fuzz_sweep_runs[2]);
-    if (!fuzz_sweep_put(fuzz_sweep_path[0], fuzz_sweep_index, sizeof fuzz_sweep_index - 1))
+    if (snprintf(fuzz_sweep_path[0], PD_PATH_MAX, "%s/sweep_index.csv", sw) >= PD_PATH_MAX
+        || snprintf(fuzz_sweep_path[1], PD_PATH_MAX, "%s/%s/summary.csv", sw, fuzz_sweep_runs[0]) >= PD_PATH_MAX
+        || snprintf(fuzz_sweep_path[2], PD_PATH_MAX, "%s/%s/config.csv", sw, fuzz_sweep_runs[2]) >= PD_PATH_MAX
+        || !fuzz_sweep_put(fuzz_sweep_path[0], fuzz_sweep_index, sizeof fuzz_sweep_index - 1))
         return NULL;
     for (int i = 0; i < FUZZ_FILES; i++)
-        if (!fuzz_sweep_keep(i))
+        if (!fuzz_read_whole(fuzz_sweep_path[i], &fuzz_sweep_valid[i], &fuzz_sweep_size[i]))
             return NULL;
     fuzz_sweep_null = fopen("/dev/null", "w");
     if (!fuzz_sweep_null)
