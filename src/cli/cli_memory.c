@@ -44,17 +44,16 @@ void cli_memory_session(const char *dir, int sweep)
     cli_memory_sweep = sweep;
 }
 
-/* How to go on, into buf: by the session's state now (access(2) only, for the same reason as below). */
+/* How to go on, into buf: by the session's state now (path_file_in: snprintf and stat(2) only, for the same
+ * reason as below). */
 static void cli_memory_how(char *buf, size_t size)
 {
-    char conf[PD_PATH_MAX + 16];
     if (!cli_memory_dir[0]) {
         snprintf(buf, size, "what the session saved is kept: pdiff resume");
     } else if (cli_memory_sweep) {
         snprintf(buf, size, "the sweep keeps every run it saved: the same command with --session %s continues it",
                  cli_memory_dir);
-    } else if (snprintf(conf, sizeof conf, "%s/config.csv", cli_memory_dir) < (int)sizeof conf
-               && access(conf, F_OK) == 0) {
+    } else if (path_file_in(cli_memory_dir, "config.csv")) {
         snprintf(buf, size, "what the session saved is kept: pdiff resume %s", cli_memory_dir);
     } else {
         snprintf(buf, size, "nothing was saved yet: run the same command again");

@@ -46,6 +46,16 @@ static inline const char *fuzz_dir(void)
     return fuzz_dir_;
 }
 
+/* Write size bytes of data to the file at path (created or truncated); 0 when that fails. */
+static inline int fuzz_write_whole(const char *path, const void *data, size_t size)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return 0;
+    int ok = fwrite(data, 1, size, f) == size;
+    return fclose(f) == 0 && ok;
+}
+
 /* Write data to the file `name` (at most FUZZ_MAX_NAMES different names) in the scratch folder; its path, or NULL. */
 static inline const char *fuzz_file(const char *name, const uint8_t *data, size_t size)
 {
@@ -62,12 +72,7 @@ static inline const char *fuzz_file(const char *name, const uint8_t *data, size_
             return NULL;
         snprintf(fuzz_names_[fuzz_n_names_++], sizeof fuzz_names_[0], "%s", path);
     }
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return NULL;
-    int ok = fwrite(data, 1, size, f) == size;
-    ok = fclose(f) == 0 && ok;
-    return ok ? fuzz_names_[i] : NULL;
+    return fuzz_write_whole(path, data, size) ? fuzz_names_[i] : NULL;
 }
 
 /* Remove the files in dir, the folders below it down to depth more levels (0: files only), and dir itself. */

@@ -1,7 +1,7 @@
 /* fuzz_sweep.c — a sweep folder's reader: sweep_report and sweep_report_partial (what `pdiff report SWEEP_DIR`,
  * `pdiff plot SWEEP_DIR` and a continuing sweep read): sweep_index.csv, and through it every run's summary.csv and,
  * for an index without a seed column, its config.csv.
- * A small valid sweep (latent_noise 0 with seeds 1 and 2, 0.1 with seed 1) is written into a scratch folder once;
+ * A small valid sweep (latent_noise 0 with seeds 1 and 2, 0.1 with seed 1) is written into the scratch folder once;
  * each input replaces one of its files:
  *   input[0] & 3       which file: sweep_index.csv (0 and 3), the first run's summary.csv (1), the third run's
  *                      config.csv (2)
@@ -26,7 +26,6 @@ static const char fuzz_sweep_index[] = "\"key\",\"value\",\"seed\",\"session\"\n
                                        "\"latent_noise\",\"0\",\"1\",\"latent_noise-0\"\n"
                                        "\"latent_noise\",\"0\",\"2\",\"latent_noise-0-seed-2\"\n"
                                        "\"latent_noise\",\"0.1\",\"1\",\"latent_noise-0.1\"\n";
-static char fuzz_sweep_root[64];                   /* the scratch folder; the sweep is its folder "sw" */
 static char fuzz_sweep_path[FUZZ_FILES][PD_PATH_MAX]; /* the three files an input may replace */
 static uint8_t *fuzz_sweep_valid[FUZZ_FILES];
 static size_t fuzz_sweep_size[FUZZ_FILES];
@@ -36,17 +35,8 @@ static void fuzz_sweep_cleanup(void)
 {
     if (fuzz_sweep_null)
         fclose(fuzz_sweep_null);
-    if (fuzz_sweep_root[0])
-        fuzz_remove_tree(fuzz_sweep_root, 3);
-}
-
-static int fuzz_sweep_put(const char *path, const void *data, size_t size)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return 0;
-    int ok = fwrite(data, 1, size, f) == size;
-    return fclose(f) == 0 && ok;
+    if (fuzz_dir_[0])
+        fuzz_remove_tree(fuzz_dir_, 3); /* the sweep is its folder "sw" */
 }
 
 /* Run r: config.csv (its seed) and a summary.csv with metrics of several kinds, through the engine's writers. */
@@ -98,16 +88,11 @@ static const char *fuzz_sweep_dir(void)
     if (ready >= 0)
         return ready ? sw : NULL;
     ready = 0;
-    atexit(fuzz_sweep_cleanup);
-    snprintf(fuzz_sweep_root, sizeof fuzz_sweep_root, "/dev/shm/pdiff-fuzz-sweep-XXXXXX");
-    if (!mkdtemp(fuzz_sweep_root)) {
-        snprintf(fuzz_sweep_root, sizeof fuzz_sweep_root, "/tmp/pdiff-fuzz-sweep-XXXXXX");
-        if (!mkdtemp(fuzz_sweep_root)) {
-            fuzz_sweep_root[0] = '\0';
-            return NULL;
-        }
-    }
-    snprintf(sw, sizeof sw, "%s/sw", fuzz_sweep_root);
+    const char *root = fuzz_dir(); /* fuzz.h's scratch folder, in memory where possible */
+    if (!root)
+        return NULL;
+    atexit(fuzz_sweep_cleanup); /* registered after fuzz.h's cleanup, so it runs first and removes the tree */
+    snprintf(sw, sizeof sw, "%s/sw", root);
     if (mkdir(sw, 0755) != 0)
         return NULL;
     for (int r = 0; r < FUZZ_RUNS; r++)
@@ -116,7 +101,7 @@ static const char *fuzz_sweep_dir(void)
     if (snprintf(fuzz_sweep_path[0], PD_PATH_MAX, "%s/sweep_index.csv", sw) >= PD_PATH_MAX
         || snprintf(fuzz_sweep_path[1], PD_PATH_MAX, "%s/%s/summary.csv", sw, fuzz_sweep_runs[0]) >= PD_PATH_MAX
         || snprintf(fuzz_sweep_path[2], PD_PATH_MAX, "%s/%s/config.csv", sw, fuzz_sweep_runs[2]) >= PD_PATH_MAX
-        || !fuzz_sweep_put(fuzz_sweep_path[0], fuzz_sweep_index, sizeof fuzz_sweep_index - 1))
+        || !fuzz_write_whole(fuzz_sweep_path[0], fuzz_sweep_index, sizeof fuzz_sweep_index - 1))
         return NULL;
     for (int i = 0; i < FUZZ_FILES; i++)
         if (!fuzz_read_whole(fuzz_sweep_path[i], &fuzz_sweep_valid[i], &fuzz_sweep_size[i]))
@@ -138,7 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int which = (data[0] & 3) == 3 ? 0 : data[0] & 3;
     pd_report_format fmt = (pd_report_format)((data[0] >> 2 & 3) % 3);
     int partial = (data[0] & 0x10) != 0;
-    if (!fuzz_sweep_put(fuzz_sweep_path[which], data + 1, size - 1))
+    if (!fuzz_write_whole(fuzz_sweep_path[which], data + 1, size - 1))
         return 0;
     pd_error err = {0};
     if (partial) {
@@ -147,6 +132,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         sweep_report(sw, fmt, fuzz_sweep_null, &err);
     }
-    fuzz_sweep_put(fuzz_sweep_path[which], fuzz_sweep_valid[which], fuzz_sweep_size[which]);
+    fuzz_write_whole(fuzz_sweep_path[which], fuzz_sweep_valid[which], fuzz_sweep_size[which]);
     return 0;
 }
