@@ -41,13 +41,15 @@
 
 /* ------------------------------------------------------------------------------------------------ helpers */
 
-/* The Sessions list is rescanned here, in the loop, when something marked it stale (nav.c, the run's end). */
+/* The Sessions list is rescanned here, in the loop, when something marked it stale (nav.c, the run's end, a
+ * session folder that came or went), and drawn again: nothing else may redraw a quiet list. */
 static void ui_tui_rescan(ui_app *a)
 {
     if (!a->sess_stale)
         return;
     a->sess_stale = 0;
     ui_sessions_scan(a);
+    a->dirty = 1;
 }
 
 static const char *ui_tui_base(const char *path)
