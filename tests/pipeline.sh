@@ -145,18 +145,21 @@ check "resumed models.csv equals the uninterrupted run's" cmp -s "$s/models.csv"
 # interrupt during DDPM training (Ctrl-C), then resume
 i="$work/interrupted"
 # shellcheck disable=SC2086
-"$PDIFF" run --session "$i" $tiny --set ddpm_steps=20000 > /dev/null 2> "$work/int.err" &
+"$PDIFF" run --session "$i" $tiny --set ddpm_steps=8000 > /dev/null 2> "$work/int.err" &
 pid=$!
 # until the progress shows a DDPM loss (a loss point is kept), not a fixed time: a loaded machine may not get there
 t=0; while [ $t -lt 600 ] && ! grep -q -E '^ddpm +[0-9]+%.*loss' "$work/int.err" 2>/dev/null; do sleep 0.1; t=$((t + 1)); done
 # report on the running session: where the writer is (its lock and progress.csv) in one line on stderr, then the
-# tables as far as it got (summary.csv has the task model's numbers)
-t=0; while [ $t -lt 100 ] && ! "$PDIFF" report "$i" 2>&1 | grep -q 'ddpm [0-9]*/20000'; do sleep 0.1; t=$((t + 1)); done
+# tables as far as it got (summary.csv has the task model's numbers). Once progress.csv tells an ETA (its second
+# row, a second after the first), the run is stopped (SIGSTOP), so that the report and the Ctrl-C below never race
+# the stage's end; the Ctrl-C is delivered when it continues.
+t=0; while [ $t -lt 100 ] && ! "$PDIFF" report "$i" 2>&1 | grep -q 'ddpm [0-9]*/8000, .* ETA [0-9]'; do sleep 0.1; t=$((t + 1)); done
+kill -STOP $pid
 "$PDIFF" report "$i" > "$work/rep_running.out" 2> "$work/rep_running.err"; rc=$?
 check "report on a running session: a line naming pid, host, stage, count and ETA, then the tables (got $rc: $(cat "$work/rep_running.err"))" sh -c "
   test $rc -eq 0 && grep -q '^Session ' '$work/rep_running.out' && test \$(wc -l < '$work/rep_running.err') -eq 1 &&
-  grep -q -E '^pdiff report: .*: being written by pid $pid on .* \\(pdiff run\\): stage ddpm, ddpm [0-9]+/20000, [0-9:]+ in the stage, ETA [0-9:]+; the tables below are as far as it got\$' '$work/rep_running.err'"
-kill -INT $pid; wait $pid; rc=$?
+  grep -q -E '^pdiff report: .*: being written by pid $pid on .* \\(pdiff run\\): stage ddpm, ddpm [0-9]+/8000, [0-9:]+ in the stage, ETA [0-9:]+; the tables below are as far as it got\$' '$work/rep_running.err'"
+kill -INT $pid; kill -CONT $pid; wait $pid; rc=$?
 ok $([ $rc -eq 130 ] && echo 0 || echo 1) "Ctrl-C during ddpm exits 130 (got $rc)"
 # ... and during train, before summary.csv exists: that line and exit 1, no tables
 # shellcheck disable=SC2086
@@ -171,12 +174,12 @@ check "report during train: exit 1, one line with the task count, no tables (got
 check "the interrupted run says it saved" grep -q 'saved' "$work/int.err"
 step=$(awk -F, '$1 == "\"ddpm\"" {s = $2} END {print s + 0}' "$i/losses.csv")
 check "losses.csv kept the ddpm points so far ($step steps)" test "$step" -gt 0
-"$PDIFF" resume "$i" --set ddpm_steps=20000 --quiet > /dev/null 2> "$work/resume.err" &
+"$PDIFF" resume "$i" --set ddpm_steps=8000 --quiet > /dev/null 2> "$work/resume.err" &
 pid=$!
 sleep 1; kill -INT $pid; wait $pid
-"$PDIFF" resume "$i" --set ddpm_steps=20000 --quiet 2> "$work/resume.err"; ok $? "resume after Ctrl-C finishes the run"
+"$PDIFF" resume "$i" --set ddpm_steps=8000 --quiet 2> "$work/resume.err"; ok $? "resume after Ctrl-C finishes the run"
 check "resumed run wrote the results" test -s "$i/models.csv"
-check "the ddpm loss curve reaches the last step" sh -c "grep -q '^\"ddpm\",20000,' '$i/losses.csv'"
+check "the ddpm loss curve reaches the last step" sh -c "grep -q '^\"ddpm\",8000,' '$i/losses.csv'"
 
 # Ctrl-C and kill -9 during every training stage, then resume: the same files as an uninterrupted run, loss
 # curve included (train and collect checkpoint like ae and ddpm; losses.csv is written with every checkpoint)
