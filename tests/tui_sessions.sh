@@ -164,7 +164,7 @@ quit cmp200 "the TUI exits 0 after the compare view at 200x60"
     echo "Bail out! gen_idx failed"
     exit 1
 }
-# The run is stopped (SIGSTOP) once its progress.csv shows the AE stage under way, and continued once the watchers
+# The run is stopped (SIGSTOP) once progress.csv shows the AE stage under way, and continued once the watchers
 # have checked it: so the checks never race the AE stage's end, on any machine, and its 800 steps are enough
 # (the sanitizer build runs them about 7 times slower than the normal one).
 live="$work/sessions/live"
@@ -177,9 +177,10 @@ wait_file "$live/config.csv" 30
 ok $? "a headless run started in the background writes its session"
 grep -q "^$bg pdiff run" "$live/.lock" 2> /dev/null && grep -q "^host $(uname -n)" "$live/.lock"
 ok $? "its .lock names pid, command and host"
-ae_going() { awk -F, 'NR == 2 && $1 == "\"ae\"" && $3 > $5 { f = 1 } END { exit !f }' "$live/progress.csv" 2> /dev/null; }
+# pdiff report reads the writer's progress.csv, as pipeline.sh's Ctrl-C check does: an ETA once the AE has moved on
+ae_going() { "$PDIFF" report "$live" 2>&1 | grep -q 'stage ae, ae [0-9]*/800, .* ETA [0-9]'; }
 poll 60 ae_going && kill -STOP "$bg"
-ok $? "its progress.csv shows the AE stage under way (the run is stopped there while the watchers look)"
+ok $? "pdiff report shows the AE stage under way with an ETA (the run is stopped there while the watchers look)"
 launch watch 100x30 env LANG=C.UTF-8 LC_ALL=C.UTF-8 "$PDIFF" tui "$live"
 check_screen watch "watching: running on $(uname -n) pid $bg" "the status line says who runs the session" 20
 check_screen watch "[2 Run]" "watching starts on the Run screen"
