@@ -675,6 +675,7 @@ static pd_status sweep_dry_runs(sweep_dry *d, const pd_config *base, const sweep
             sweep_dry_reuse(s, &plan, k, &cfg, r);
             sweep_dry_estimate(r);
             d->total_seconds += r->seconds;
+            d->separate_seconds += r->pl->total_seconds;
             d->peak_bytes = r->bytes > d->peak_bytes ? r->bytes : d->peak_bytes;
         }
     return PD_OK;

@@ -70,7 +70,8 @@ pd_status sweep_validate(const pd_config *base, const char *spec, int n_seeds, p
  * (the others of a seed take the stages before from the first value), the evaluations it takes from the first
  * value instead of redoing them, and its estimated time: its plan (plan.h, measured once per value when measure !=
  * 0) over the stages it runs, less the reused evaluations. The total adds the runs one after the other, an upper
- * bound when the values train side by side or run under mpirun. */
+ * bound when the values train side by side or run under mpirun; separate_seconds adds their whole plans, what the
+ * same runs would take as separate `pdiff run`s. */
 typedef struct {
     char session[PD_CONFIG_STR + 96]; /* the folder's name in the sweep's */
     pd_stage from;                    /* the first stage it runs itself */
@@ -90,6 +91,7 @@ typedef struct {
     pd_plan *plans;                   /* [values] */
     int plans_computed;               /* how many were computed (1 for a sweep over seed or gen_seed) */
     double total_seconds, measure_seconds;
+    double separate_seconds;          /* the same runs as separate `pdiff run`s: every stage, nothing reused */
     int64_t peak_bytes;
 } sweep_dry;
 

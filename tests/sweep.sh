@@ -224,6 +224,10 @@ check "... the first value of a seed starts at train, the other at ae" sh -c "
 check "... the other takes the originals', the ensemble's and the comparison models' evaluations" \
     grep -Eq '^latent_noise-0.1-seed-1 +ae +8 \([0-9]+ reused\)' "$work/dry.txt"
 check "... and a total" grep -q '^total, one run after the other' "$work/dry.txt"
+# the 4 runs as separate runs: 2 plans of each value; the sweep's share of it (< 100 %: 2 runs share train and collect)
+check "... against the same runs as separate runs, with the sweep's share" sh -c "
+  line=\$(grep '^as 4 separate runs (nothing shared): the sweep is [0-9]* % of it ' '$work/dry.txt') &&
+  pct=\$(echo \"\$line\" | sed 's/.* the sweep is \\([0-9]*\\) % .*/\\1/') && test \"\$pct\" -gt 0 && test \"\$pct\" -lt 100"
 # shellcheck disable=SC2086
 "$PDIFF" sweep seed=1,2 $tiny --dry-run > "$work/dry-seed.txt"
 ok $? "sweep seed=1,2 --dry-run exits 0"

@@ -124,6 +124,13 @@ static void cli_sweep_print_dry(const char *spec, const sweep_dry *d)
     plan_format_bytes(d->peak_bytes, mem, sizeof mem);
     plan_format_seconds(d->total_seconds, t, sizeof t);
     printf("%-73s %10s %10s\n", "total, one run after the other (memory: the largest stage's)", mem, t);
+    if (d->separate_seconds > 0.0) {
+        plan_format_seconds(d->separate_seconds, t, sizeof t);
+        char what[96];
+        snprintf(what, sizeof what, "as %d separate runs (nothing shared): the sweep is %.0f %% of it",
+                 d->n, 100.0 * d->total_seconds / d->separate_seconds);
+        printf("%-73s %10s %10s\n", what, "", t);
+    }
     printf("\nmeasured on %s with %d thread%s in %.1f s, as pdiff run --dry-run does, %s. The total is an upper "
            "bound: in one process on the CPU with 2 threads or more the values' own AE and DDPM train side by side, "
            "and under mpirun the runs spread over the ranks.\n",
