@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "stats.h"
 
 void metrics_prefix(const char *kind, char *out, size_t size)
 {
@@ -12,12 +13,6 @@ void metrics_prefix(const char *kind, char *out, size_t size)
     for (char *c = out; *c; c++)
         if (*c == ':')
             *c = '_';
-}
-
-static int metrics_cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 double metrics_best_of_n(const double *acc, int64_t count, int32_t n)
@@ -28,7 +23,7 @@ double metrics_best_of_n(const double *acc, int64_t count, int32_t n)
     if (!v)
         return NAN;
     memcpy(v, acc, (size_t)count * sizeof *v);
-    qsort(v, (size_t)count, sizeof *v, metrics_cmp_double);
+    qsort(v, (size_t)count, sizeof *v, stats_cmp_double);
     /* P(max of n draws = a_(i)) = (i/N)^n - ((i-1)/N)^n, the i-th smallest value */
     double s = 0.0, below = 0.0;
     for (int64_t i = 1; i <= count; i++) {

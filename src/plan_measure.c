@@ -310,17 +310,28 @@ static double plan_time_unit(plan_work *w)
     return t / reps;
 }
 
-/* Seconds of one unit of kind at batch `full` (and, for eval, of its set-up: *once), timed at `start` and at sizes
- * 8 times larger while one unit there (with its set-up) is predicted to take under PLAN_GROW_SECONDS, then scaled
- * linearly from the largest size timed. */
+double plan_scale(int32_t n0, double t0, int32_t n, double t, int32_t full)
+{
+    double linear = t * full / n;
+    if (n >= full || n0 <= 0 || n0 >= n)
+        return linear;
+    double fit = t + (t - t0) / (n - n0) * (full - n);
+    return fit < t ? t : fit > linear ? linear : fit;
+}
+
+/* Seconds of one unit of kind at batch `full` (and, for eval, of its set-up: *once). It is timed at `start`, then
+ * at the largest size up to full at which one unit (with its set-up) is predicted to take PLAN_GROW_SECONDS, as long
+ * as that at least doubles the size (or reaches full), and scaled to full from the two largest sizes (plan_scale).
+ * The size grows with the time measured, not in fixed steps, so a little noise in one timing moves the sizes a
+ * little instead of stopping the growth a step early (which made the estimates jump by several times). */
 static pd_status plan_measure(plan_env *e, int kind, int32_t start, int32_t full, double *unit, double *once,
                               pd_error *err)
 {
     plan_work w = {.e = e};
-    int32_t n = start < full ? start : full;
+    int32_t n = start < full ? start : full, n0 = 0;
     if (n < 1)
         n = 1;
-    double sec = 0.0, setup = 0.0;
+    double sec = 0.0, setup = 0.0, sec0 = 0.0, setup0 = 0.0;
     for (;;) {
         PD_TRY(plan_work_setup(&w, kind, n, err));
         sec = plan_time_unit(&w);
@@ -329,15 +340,17 @@ static pd_status plan_measure(plan_env *e, int kind, int32_t start, int32_t full
             plan_work_free(&w);
             return error_set(err, PD_ERR_CANCELLED, "plan: cancelled");
         }
-        int32_t next = (int64_t)n * 8 < full ? n * 8 : full;
-        if (n == full || (sec + setup) * next / n > PLAN_GROW_SECONDS)
+        double fits = sec + setup > 0.0 ? PLAN_GROW_SECONDS * n / (sec + setup) : full; /* the size that fits */
+        int64_t next = fits < full ? (int64_t)fits : full;
+        if (n >= full || next <= n || (next < 2 * (int64_t)n && next < full))
             break;
-        n = next;
+        n0 = n, sec0 = sec, setup0 = setup;
+        n = (int32_t)next;
     }
     plan_work_free(&w);
-    *unit = sec * full / n;
+    *unit = plan_scale(n0, sec0, n, sec, full);
     if (once)
-        *once = setup * full / n;
+        *once = plan_scale(n0, setup0, n, setup, full);
     return PD_OK;
 }
 

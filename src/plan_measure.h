@@ -1,6 +1,7 @@
-/* plan_measure.h — private to the plan (plan.c, plan_measure.c): what plan_compute knows while it works (the
- * configuration, the backend, the task model and its target, the AE and UNet geometries) and the timing of its units
- * (plan_measure.c: a few real units of every kind run on synthetic inputs of the run's shapes).
+/* plan_measure.h — private to the plan (plan.c, plan_measure.c; tests/test_plan.c checks plan_scale): what
+ * plan_compute knows while it works (the configuration, the backend, the task model and its target, the AE and UNet
+ * geometries) and the timing of its units (plan_measure.c: a few real units of every kind run on synthetic inputs of
+ * the run's shapes).
  */
 #ifndef PD_PLAN_MEASURE_H
 #define PD_PLAN_MEASURE_H
@@ -42,5 +43,9 @@ void plan_split_free(pd_split *s);
 /* Time one unit of every kind at the run's sizes (e->pl's counts) and fill each stage's unit, units and seconds
  * and the plan's total_seconds. PD_ERR_CANCELLED when e->cb's cancel hook fires. */
 pd_status plan_measure_times(plan_env *e, pd_error *err);
+/* A unit's seconds at size full from its seconds t at the largest size timed, n, and t0 at the size before, n0 (0:
+ * none). Scaling t linearly overestimates where a unit has fixed costs, so the line through both points is taken
+ * when there are two, kept between t (a unit does not get cheaper with size) and the linear scaling. */
+double plan_scale(int32_t n0, double t0, int32_t n, double t, int32_t full);
 
 #endif

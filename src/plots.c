@@ -11,6 +11,7 @@
 #include "pdiff_build.h"
 #include "plots_internal.h"
 #include "results.h"
+#include "stats.h"
 
 static const char *const plots_all_names[] = {"loss",         "similarity",    "memorization",        "tsne",
                                               "accuracy",     "sweep_metrics", "sweep_max_similarity"};
@@ -171,12 +172,6 @@ int plots_range(const double *v, int n, double pad, double *lo, double *hi)
     return 1;
 }
 
-static int plots_cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 int plots_quartiles(const double *v, int n, double *q1, double *med, double *q3)
 {
     double *s = malloc((size_t)(n > 0 ? n : 1) * sizeof *s);
@@ -185,7 +180,7 @@ int plots_quartiles(const double *v, int n, double *q1, double *med, double *q3)
         if (isfinite(v[i]))
             s[m++] = v[i];
     if (m > 0) {
-        qsort(s, (size_t)m, sizeof *s, plots_cmp_double);
+        qsort(s, (size_t)m, sizeof *s, stats_cmp_double);
         double p[3] = {0.25, 0.5, 0.75}, *q[3] = {q1, med, q3};
         for (int k = 0; k < 3; k++) {
             double r = p[k] * (m - 1);

@@ -73,3 +73,9 @@ void stats_summarize(const double *x, int n, pd_stats *out)
     out->sd = stats_sd(x, n);
     out->ci95 = stats_ci95_halfwidth(out->sd, out->n);
 }
+
+int stats_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}

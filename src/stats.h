@@ -29,5 +29,7 @@ double stats_t975(int64_t df);
 /* Half-width of the 95 % confidence interval of a mean of n values with sample standard deviation sd. */
 double stats_ci95_halfwidth(double sd, int64_t n);
 void stats_summarize(const double *x, int n, pd_stats *out);
+/* qsort's comparison of two doubles, ascending (not for NaNs). */
+int stats_cmp_double(const void *a, const void *b);
 
 #endif

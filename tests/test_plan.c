@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "plan.h"
+#include "plan_measure.h"
 #include "tap.h"
 
 static void put_be32(unsigned char *p, uint32_t v)
@@ -97,6 +98,19 @@ static void test_counts(const pd_config *cp)
         peak = p.stage[s].bytes > peak ? p.stage[s].bytes : peak;
     tap_ok(p.peak_bytes == peak && !p.measured && p.total_seconds == 0.0, "peak = the largest stage; nothing timed");
 
+}
+
+/* plan_scale: a unit timed at two sizes is extrapolated along their line, between the last time and its linear
+ * scaling; one size is scaled linearly. */
+static void test_scale(void)
+{
+    tap_ok(fabs(plan_scale(0, 0.0, 8, 0.01, 200) - 0.25) < 1e-12, "one size timed: scaled linearly");
+    tap_ok(plan_scale(8, 0.005, 200, 0.2, 200) == 0.2, "timed at the full size: that time");
+    /* 10 ms fixed + 1 ms an item: 18 ms at 8, 74 ms at 64, 210 ms at 200 (linear from 64 would say 231 ms) */
+    tap_ok(fabs(plan_scale(8, 0.018, 64, 0.074, 200) - 0.210) < 1e-12, "a fixed cost is not scaled (%.4f)",
+           plan_scale(8, 0.018, 64, 0.074, 200));
+    tap_ok(plan_scale(8, 0.05, 64, 0.04, 200) == 0.04, "a larger size timed faster (noise): no less than its time");
+    tap_ok(fabs(plan_scale(8, 0.0, 64, 0.064, 200) - 0.2) < 1e-12, "a line steeper than linear: linear at most");
 }
 
 static void test_measured(const pd_config *cp)
@@ -229,6 +243,7 @@ int main(void)
     pd_error err = {0};
     tap_ok(config_validate(&c, &err) == PD_OK, "the small configuration is valid (%s)", err.msg);
 
+    test_scale();
     test_counts(&c);
     test_measured(&c);
     test_missing(&c);

@@ -7,12 +7,7 @@
 #include <string.h>
 
 #include "rng.h"
-
-static int stage_cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y ? 1 : 0;
-}
+#include "stats.h"
 
 void stage_stats(const double *v, int64_t n, double *best, double *mean, double *median)
 {
@@ -23,7 +18,7 @@ void stage_stats(const double *v, int64_t n, double *best, double *mean, double 
     if (!s)
         return;
     memcpy(s, v, (size_t)n * sizeof *s);
-    qsort(s, (size_t)n, sizeof *s, stage_cmp_double);
+    qsort(s, (size_t)n, sizeof *s, stats_cmp_double);
     double sum = 0.0;
     for (int64_t i = 0; i < n; i++)
         sum += s[i];
