@@ -681,6 +681,19 @@ static pd_status sweep_dry_runs(sweep_dry *d, const pd_config *base, const sweep
     return PD_OK;
 }
 
+/* Keys whose values give the same plan: no size, count or unit of work depends on them, only numbers inside the
+ * work (seeds, rates, noise levels, how the vectors are scaled). */
+static int sweep_same_plan(const char *key)
+{
+    static const char *const keys[] = {"seed",   "gen_seed",     "latent_noise", "input_noise", "lr",
+                                       "momentum", "weight_decay", "collect_lr", "ae_lr",      "ae_weight_decay",
+                                       "ddpm_lr",  "ddpm_weight_decay", "normalize"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (strcmp(key, keys[i]) == 0)
+            return 1;
+    return 0;
+}
+
 pd_status sweep_dry_compute(sweep_dry *d, const pd_config *base, const char *spec, int n_seeds, int measure,
                             pd_error *err)
 {
@@ -699,9 +712,9 @@ pd_status sweep_dry_compute(sweep_dry *d, const pd_config *base, const char *spe
         if (!d->runs || !d->plans)
             st = error_set(err, PD_ERR_NOMEM, "sweep: out of memory");
     }
-    /* one plan per value (the seed changes no size); the values of a sweep over a seed have the same sizes, so
-     * they take the first one's plan instead of measuring the same work again */
-    int same = st == PD_OK && (strcmp(s->key, "seed") == 0 || strcmp(s->key, "gen_seed") == 0);
+    /* one plan per value (the seed changes no size); the values of a key that changes no size, count or unit of
+     * work take the first one's plan instead of measuring the same work again (and getting other noise) */
+    int same = st == PD_OK && sweep_same_plan(s->key);
     for (int i = 0; st == PD_OK && i < s->n; i++) {
         pd_config cfg;
         st = sweep_config(base, s, i, 0, &cfg, err);

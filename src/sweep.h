@@ -89,7 +89,7 @@ typedef struct {
     pd_stage shared_upto;             /* the stages before it are the first value's (PD_STAGE_TRAIN: none) */
     sweep_dry_run *runs;
     pd_plan *plans;                   /* [values] */
-    int plans_computed;               /* how many were computed (1 for a sweep over seed or gen_seed) */
+    int plans_computed;               /* how many were computed (1 for a key that changes no unit of work) */
     double total_seconds, measure_seconds;
     double separate_seconds;          /* the same runs as separate `pdiff run`s: every stage, nothing reused */
     int64_t peak_bytes;

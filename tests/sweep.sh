@@ -231,11 +231,17 @@ check "... against the same runs as separate runs, with the sweep's share" sh -c
 # shellcheck disable=SC2086
 "$PDIFF" sweep seed=1,2 $tiny --dry-run > "$work/dry-seed.txt"
 ok $? "sweep seed=1,2 --dry-run exits 0"
-check "... measured once for both values" grep -q 'once for all values (they differ only in a seed)' "$work/dry-seed.txt"
-check "... a latent_noise sweep once per value" grep -q ', once per value\.' "$work/dry.txt"
+check "... measured once for both values" grep -q 'once for all values (seed changes no size or unit of work)' \
+    "$work/dry-seed.txt"
+check "... a latent_noise sweep too" grep -q 'once for all values (latent_noise changes no size' "$work/dry.txt"
 check "... both runs start at train, with the same estimate" sh -c "
   a=\$(sed -n 's/^seed-1 .* //p' '$work/dry-seed.txt'); b=\$(sed -n 's/^seed-2 .* //p' '$work/dry-seed.txt')
   test -n \"\$a\" && test \"\$a\" = \"\$b\" && test \$(grep -Ec '^seed-[12] +train ' '$work/dry-seed.txt') -eq 2"
+# shellcheck disable=SC2086
+"$PDIFF" sweep ae_steps=50,100 $tiny --dry-run > "$work/dry-steps.txt"
+check "sweep ae_steps=50,100 --dry-run measures once per value" sh -c "
+  grep -q ', once per value\.' '$work/dry-steps.txt' && grep -Eq '^ae_steps-50 +train ' '$work/dry-steps.txt' &&
+  grep -Eq '^ae_steps-100 +ae ' '$work/dry-steps.txt'"
 # shellcheck disable=SC2086
 "$PDIFF" sweep target=fc3,nothing $tiny --dry-run > /dev/null 2> "$work/dry-bad.err"
 rc=$?

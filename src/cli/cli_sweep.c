@@ -131,11 +131,13 @@ static void cli_sweep_print_dry(const char *spec, const sweep_dry *d)
                  d->n, 100.0 * d->total_seconds / d->separate_seconds);
         printf("%-73s %10s %10s\n", what, "", t);
     }
+    char once[128] = "once per value";
+    if (d->plans_computed < d->values)
+        snprintf(once, sizeof once, "once for all values (%s changes no size or unit of work)", d->key);
     printf("\nmeasured on %s with %d thread%s in %.1f s, as pdiff run --dry-run does, %s. The total is an upper "
            "bound: in one process on the CPU with 2 threads or more the values' own AE and DDPM train side by side, "
            "and under mpirun the runs spread over the ranks.\n",
-           d->plans[0].backend, d->plans[0].threads, d->plans[0].threads == 1 ? "" : "s", d->measure_seconds,
-           d->plans_computed == d->values ? "once per value" : "once for all values (they differ only in a seed)");
+           d->plans[0].backend, d->plans[0].threads, d->plans[0].threads == 1 ? "" : "s", d->measure_seconds, once);
 }
 
 static int cli_sweep_dry_run(const pd_config *cfg, const cli_sweep_opts *o)
