@@ -53,6 +53,15 @@ count_results() {
     done
 }
 
+# list_failures DIR: the failed checks of the make check run in DIR, each with the diagnostic lines ("# ...") its
+# test printed right before it (at most 40 lines in all), so that the end of the output names what failed
+list_failures() {
+    for log in $(find "$1/tests" -name '*.log' 2>/dev/null | sort); do
+        awk '/^#/ { d[nd++] = $0; next } /^not ok/ { next }
+             /^(FAIL|ERROR|XPASS):/ { for (i = 0; i < nd; i++) print "  " d[i]; print } { nd = 0 }' "$log"
+    done | head -n 40 | sed 's/^/quickstart: /'
+}
+
 set +e
 pass=0; fail=0; skip=0
 make -j"$jobs" check
@@ -60,6 +69,7 @@ rc=$?
 count_results .
 [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ] && fail=1 # the harness failed before producing results (build or driver error)
 echo "quickstart: normal build: $pass passed, $fail failed, $skip skipped (see build/test-suite.log)"
+failures=$(list_failures .)
 
 # The same suite in a sanitizer build (AddressSanitizer, UBSan with float-cast-overflow; the first report stops the
 # test that made it, so it counts as failed). PDIFF_NO_ASAN=1 skips it.
@@ -73,8 +83,14 @@ if [ "${PDIFF_NO_ASAN:-0}" != 1 ]; then
     count_results .
     [ "$rc" -ne 0 ] && [ "$fail" -eq "$f0" ] && fail=$((fail + 1))
     echo "quickstart: sanitizer build: $((pass - p0)) passed, $((fail - f0)) failed (see build-asan/test-suite.log)"
+    asan_failures=$(list_failures .)
+    [ -n "$asan_failures" ] && failures="$failures
+quickstart: in the sanitizer build:
+$asan_failures"
 fi
 set -e
 echo "quickstart: $skip skipped"
+[ -n "$failures" ] && echo "quickstart: what failed (normal build first):
+$failures"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
