@@ -7,6 +7,7 @@
 # session reopens, NO_COLOR and LANG=C (ASCII only) render, and the headless fallback without a terminal. TAP.
 # Whole-screen checks (tig's style): the captured screen against tests/screens/NAME.txt, both through the same sed
 # mask (the work folder, times, time stamps); a unified diff on failure. PDIFF_UPDATE_SCREENS=1 rewrites the files.
+# shellcheck disable=SC2016 # wait_screen's conditions are single-quoted on purpose: it evaluates them
 . "${top_srcdir:-.}/tests/tui_lib.sh" # launch, keys, wait_for, check_screen, check_whole, ok, ...
 tui_need_tmux
 tui_work tui
@@ -158,8 +159,8 @@ check_re main "^ pdiff +1 Set +2 Run +\[3 Results\] +4 Sim +5 Lat" "resized to 6
 T resize-window -t main -x 30 -y 10
 check_screen main "too small: 30x10" "resized to 30x10: says the terminal is too small"
 T resize-window -t main -x 100 -y 30
-wait_re main "^ pdiff +1 Setup +2 Run +\[3 Results\] +4 Similarity" && grep -q -E "^ +p-diff +$pbest " "$work/screen.txt" &&
-    ! grep -q "too small" "$work/screen.txt"
+wait_screen main 'grep -q -E "^ pdiff +1 Setup +2 Run +\[3 Results\] +4 Similarity" "$work/screen.txt" &&
+    grep -q -E "^ +p-diff +$pbest " "$work/screen.txt" && ! grep -q "too small" "$work/screen.txt"'
 ok $? "resized back to 100x30: Results again, full tab names and the table"
 keys main q
 wait_file "$work/main.exit" 10
@@ -182,9 +183,7 @@ check_screen ascii "[3 Results]" "LANG=C: renders"
 keys ascii 2
 check_screen ascii "done in" "LANG=C: Run screen renders"
 keys ascii 4
-wait_for ascii "IoU scale"
-LC_ALL=C grep -q "$(printf '[\200-\377]')" "$work/screen.txt"
-[ $? -ne 0 ]
+wait_screen ascii 'grep -q -F "IoU scale" "$work/screen.txt" && ! LC_ALL=C grep -q "$(printf "[\200-\377]")" "$work/screen.txt"'
 ok $? "LANG=C: the screen is ASCII only"
 keys ascii q
 wait_file "$work/ascii.exit" 10

@@ -4,6 +4,7 @@
 # and the memorization scatter (similarity.pdf, memorization.pdf); the status line says where they went (the path
 # elided in the middle on a narrow screen); the PDF files open with pdftoppm (when installed); figures.tex lists all
 # three; the help overlay lists F. Built without cairo, the status line says what to install. TAP.
+# shellcheck disable=SC2016 # wait_screen's conditions are single-quoted on purpose: it evaluates them
 . "${top_srcdir:-.}/tests/tui_lib.sh" # launch_size, keys, wait_for, check_screen, wait_file, ok, ...
 tui_need_tmux
 tui_work tui_figures
@@ -70,9 +71,9 @@ launch small 80x24 $U "$PDIFF" tui fake
 wait_for small "[3 Results]"
 keys small F
 check_screen small "figure saved: " "F on Results at 80x24: the status line says the figure was saved"
-check "at 80x24 the path is elided in the middle: the file name stays, the line keeps its width" sh -c "
-  grep 'figure saved: ' '$work/screen.txt' | grep -q '…' &&
-  grep 'figure saved: ' '$work/screen.txt' | grep -q 'accuracy.pdf' && test -s '$figs/accuracy.pdf'"
+wait_screen small 'grep "figure saved: " "$work/screen.txt" | grep -q "…" &&
+    grep "figure saved: " "$work/screen.txt" | grep -q "accuracy.pdf" && test -s "$figs/accuracy.pdf"'
+ok $? "at 80x24 the path is elided in the middle: the file name stays, the line keeps its width"
 quit small
 ok $? "the TUI quits with q (exit 0)"
 

@@ -72,6 +72,16 @@ tui_shows() {
 }
 wait_for() { poll "${3:-10}" tui_shows "$1" -F "$2"; } # TARGET TEXT [SECONDS]: until the pane shows TEXT
 wait_re() { poll "${3:-10}" tui_shows "$1" -E "$2"; }  # TARGET ERE [SECONDS]: until a line matches ERE
+# screen_holds TARGET CONDITION: capture the pane into $work/screen.txt; true when the shell CONDITION (which reads
+# "$work/screen.txt") holds
+screen_holds() {
+    T capture-pane -p -t "$1" > "$work/screen.txt" 2> /dev/null
+    eval "$2"
+}
+# wait_screen TARGET CONDITION [SECONDS]: until one capture of the pane satisfies CONDITION. For checks of more than
+# one line: a redraw can reach tmux in pieces, so the capture that shows a new header may still hold old rows, and a
+# check made on that one capture fails now and then
+wait_screen() { poll "${3:-10}" screen_holds "$1" "$2"; }
 check_screen() { # TARGET TEXT DESCRIPTION [SECONDS]
     wait_for "$1" "$2" "${4:-10}"
     ok $? "$3"

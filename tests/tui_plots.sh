@@ -7,6 +7,7 @@
 # screen, Results' per-kind table, stage times, legend, filter by id and value, reverse sort, detail view, "-" for a
 # missing task accuracy, one format for nearest L2, and what Results/Similarity say while a run is active. TAP.
 # The helpers are tests/tui_lib.sh's (launch takes the size here).
+# shellcheck disable=SC2016 # wait_screen's conditions are single-quoted on purpose: it evaluates them
 . "${top_srcdir:-.}/tests/tui_lib.sh" # launch, keys, wait_for, check_screen, check_whole, ok, ...
 tui_need_tmux
 tui_work tui_plots screens
@@ -66,13 +67,13 @@ check_re big "~ noise .=0\.01 +93\.[0-9]{2}" "Results: the per-kind memorization
 check_screen big "max IoU: highest IoU of its wrong predictions" "Results: a legend for the columns"
 check_re big "^ +4 original .* 6\.600$" "nearest L2 in one format (3 decimals) for large values"
 check_re big "^ +1 original .* 0\.520$" "... and for small ones (bug 11)"
-grep -E "^ +[0-9]+ [a-z_:.0-9]+ +[0-9]" "$work/screen.txt" | grep -v -E " ([0-9]+\.[0-9]{3}|-)$" | grep .
-[ $? -ne 0 ]
+wait_screen big 'grep -q -E "^ +1 original" "$work/screen.txt" &&
+    ! grep -E "^ +[0-9]+ [a-z_:.0-9]+ +[0-9]" "$work/screen.txt" | grep -v -E " ([0-9]+\.[0-9]{3}|-)$" | grep -q .'
 ok $? "... every row of the list alike"
 keys big / a c c '>' 9 3 . 9 ' ' i d '<' 3 0 Enter
 check_re big "models: [0-9]+ of 44, sorted by id \(o\), filter: acc>93.9 id<30" "/ filters by value and id"
-wait_for big "models:"
-! grep -q -E "^ +(3[0-9]|4[0-9]) " "$work/screen.txt" && ! grep -q -E "^ +[0-9]+ [a-z_:.0-9]+ +93\.[0-8]" "$work/screen.txt"
+wait_screen big 'grep -q "models:" "$work/screen.txt" && ! grep -q -E "^ +(3[0-9]|4[0-9]) " "$work/screen.txt" &&
+    ! grep -q -E "^ +[0-9]+ [a-z_:.0-9]+ +93\.[0-8]" "$work/screen.txt"'
 ok $? "... the list shows only models with id < 30 and accuracy > 93.9 %"
 keys big Escape
 check_screen big "models: 44 of 44" "Esc clears the filter"

@@ -9,6 +9,7 @@
 # pid N" on the status line, the final numbers on Results when the run ends; a long train stage's count and ETA
 # from the writer's progress.csv, and a watched run that is stopped; a sweep's sessions listed as SWEEP/SESSION and
 # not deleted one by one.
+# shellcheck disable=SC2016 # wait_screen's conditions are single-quoted on purpose: it evaluates them
 . "${top_srcdir:-.}/tests/tui_lib.sh" # launch, keys, wait_for, check_screen, check_whole, ok, ...
 tui_need_tmux
 tui_work tui_sessions
@@ -84,20 +85,23 @@ check_re list "session +date +data set +arch +D +K +seed +p-diff best +novelty +
     "the columns: session, date, data set, arch, D, K, seed, p-diff best, novelty, wall time"
 check_re list "^ +gamma +2024-01-03 12:00 +idx:data +convnet +11,000 +50 +3 +91\.02 +0\.500 +1:43" \
     "a row: date of its files, data set, arch, D, K, seed, p-diff best in %, novelty, wall time (sum of seconds_)"
-grep -n -E "linked|gamma|beta|alpha|doomed" "$work/screen.txt" | cut -d: -f1 | tr '\n' ' ' > "$work/order.txt"
-awk '{ exit !($1 < $2 && $2 < $3 && $3 < $4 && $4 < $5) }' "$work/order.txt"
+newest_first() { # the five sessions' lines in $work/screen.txt come in the order linked, gamma, beta, alpha, doomed
+    for s in linked gamma beta alpha doomed; do grep -n -E "^ +$s " "$work/screen.txt" | head -n 1 | cut -d: -f1; done |
+        tr '\n' ' ' | awk '{ exit !(NF == 5 && $1 < $2 && $2 < $3 && $3 < $4 && $4 < $5) }'
+}
+wait_screen list newest_first
 ok $? "newest first: linked, gamma, beta, alpha, doomed"
 keys list o
 check_screen list "sorted by session" "o cycles the sort column (to the session name)"
-wait_re list "^ +alpha " && head -4 "$work/screen.txt" | grep -q -E "^ +alpha "
+wait_screen list 'head -4 "$work/screen.txt" | grep -q -E "^ +alpha "'
 ok $? "... and the list follows (alpha first)"
 keys list O
 check_re list "sorted by session (▲|\(reversed\))" "O reverses the order"
-wait_re list "^ +linked " && head -4 "$work/screen.txt" | grep -q -E "^ +linked "
+wait_screen list 'head -4 "$work/screen.txt" | grep -q -E "^ +linked "'
 ok $? "... (linked first)"
 keys list / c o n v Enter
 check_re list "sessions in sessions: 1 +filter: conv" "/ filters the list (by architecture)"
-wait_for list "gamma" && ! grep -q alpha "$work/screen.txt"
+wait_screen list 'grep -q gamma "$work/screen.txt" && ! grep -q alpha "$work/screen.txt"'
 ok $? "only the convnet session is listed"
 keys list Escape
 check_re list "sessions in sessions: 5" "Esc clears the filter"
