@@ -65,9 +65,10 @@ poll() {
     done
     return 1
 }
+tui_capture() { T capture-pane -p -t "$1" > "$work/screen.txt" 2> /dev/null; } # TARGET: the pane into screen.txt
 # tui_shows TARGET -F|-E PATTERN: capture the pane into $work/screen.txt; true when a line matches PATTERN
 tui_shows() {
-    T capture-pane -p -t "$1" > "$work/screen.txt" 2> /dev/null
+    tui_capture "$1"
     grep -q "$2" -- "$3" "$work/screen.txt"
 }
 wait_for() { poll "${3:-10}" tui_shows "$1" -F "$2"; } # TARGET TEXT [SECONDS]: until the pane shows TEXT
@@ -75,7 +76,7 @@ wait_re() { poll "${3:-10}" tui_shows "$1" -E "$2"; }  # TARGET ERE [SECONDS]: u
 # screen_holds TARGET CONDITION: capture the pane into $work/screen.txt; true when the shell CONDITION (which reads
 # "$work/screen.txt") holds
 screen_holds() {
-    T capture-pane -p -t "$1" > "$work/screen.txt" 2> /dev/null
+    tui_capture "$1"
     eval "$2"
 }
 # wait_screen TARGET CONDITION [SECONDS]: until one capture of the pane satisfies CONDITION. For checks of more than

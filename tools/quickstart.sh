@@ -84,8 +84,8 @@ if [ "${PDIFF_NO_ASAN:-0}" != 1 ]; then
     [ "$rc" -ne 0 ] && [ "$fail" -eq "$f0" ] && fail=$((fail + 1))
     echo "quickstart: sanitizer build: $((pass - p0)) passed, $((fail - f0)) failed (see build-asan/test-suite.log)"
     asan_failures=$(list_failures .)
-    [ -n "$asan_failures" ] && failures="$failures
-quickstart: in the sanitizer build:
+    [ -n "$asan_failures" ] && failures="${failures:+$failures
+}quickstart: in the sanitizer build:
 $asan_failures"
 fi
 set -e
