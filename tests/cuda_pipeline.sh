@@ -41,28 +41,32 @@ for dev in cpu cuda; do
 done
 check "the cuda session records device=cuda" grep -q '^"device","cuda"' "$work/cuda/config.csv"
 
-# value of a summary metric ("" when missing)
+# value of a summary metric of session $1 ("" when missing)
 metric() { awk -F, -v m="\"$2\"" '$1 == m {print $2}' "$work/$1/summary.csv"; }
-# agree METRIC TOLERANCE: |cpu - cuda| <= tolerance (accuracies are fractions)
+# agree METRIC TOLERANCE [CPU_SESSION CUDA_SESSION]: |cpu - cuda| <= tolerance (accuracies are fractions)
 agree() {
-    a=$(metric cpu "$1"); b=$(metric cuda "$1")
+    a=$(metric "${3:-cpu}" "$1"); b=$(metric "${4:-cuda}" "$1")
     if [ -n "$a" ] && [ -n "$b" ] && awk -v a="$a" -v b="$b" -v t="$2" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= t) }'; then
-        ok 0 "$1 agrees: cpu $a, cuda $b (tolerance $2)"
+        ok 0 "${3:-cpu}: $1 agrees: cpu $a, cuda $b (tolerance $2)"
     else
-        ok 1 "$1 agrees: cpu '$a', cuda '$b' (tolerance $2)"
+        ok 1 "${3:-cpu}: $1 agrees: cpu '$a', cuda '$b' (tolerance $2)"
     fi
 }
 for m in task_accuracy original_best original_mean original_median ensemble; do agree "$m" 0.02; done
 for m in pdiff_best pdiff_mean pdiff_median ae_recon_best; do agree "$m" 0.1; done
 check "the GPU's p-diff models are real models (best accuracy above chance)" \
     awk -v a="$(metric cuda pdiff_best)" 'BEGIN { exit !(a > 0.2) }'
-# the generator's options on the GPU: the EMA of the UNet's device weights, per-tensor scaling, raw DDPM latents
-# shellcheck disable=SC2086
-"$PDIFF" run --session "$work/cuda_ema" $tiny --set device=cuda --set ddpm_ema=0.9 --set normalize=tensor --quiet
-ok $? "device=cuda with ddpm_ema=0.9 and normalize=tensor exits 0"
-check "... its p-diff models are real models, and latents.csv has the 8 DDPM samples" sh -c "
-  awk -v a=\"\$(awk -F, '\$1 == \"\\\"pdiff_best\\\"\" {print \$2}' '$work/cuda_ema/summary.csv')\" 'BEGIN { exit !(a > 0.2) }' &&
-  test \$(grep -c ',\"pdiff_latent\",' '$work/cuda_ema/latents.csv') -eq 8"
+# the generator's options, on both devices: the EMA of the UNet's weights, per-tensor scaling, raw DDPM latents.
+# 80 AE and DDPM steps are too few to learn per-tensor-scaled vectors (p-diff's best is near chance, 0.14 against the
+# originals' 0.28, on the CPU too), so the GPU is held to the CPU's numbers here, not to an accuracy.
+for dev in cpu cuda; do
+    # shellcheck disable=SC2086
+    "$PDIFF" run --session "$work/${dev}_ema" $tiny --set device=$dev --set ddpm_ema=0.9 --set normalize=tensor --quiet
+    ok $? "device=$dev with ddpm_ema=0.9 and normalize=tensor exits 0"
+done
+for m in ae_recon_best pdiff_best pdiff_mean; do agree "$m" 0.1 cpu_ema cuda_ema; done
+check "... the GPU's latents.csv has the 8 DDPM samples" \
+    test "$(grep -c ',"pdiff_latent",' "$work/cuda_ema/latents.csv")" -eq 8
 
 echo "1..$n"
 [ "$failed" -eq 0 ]
