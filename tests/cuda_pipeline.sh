@@ -70,38 +70,26 @@ check "... the GPU's latents.csv has the 8 DDPM samples" \
 
 # On the GPU too a run repeats itself, and a run stopped (Ctrl-C in the AE, kill -9 in the DDPM) and resumed ends
 # with the files of the uninterrupted run (tests/pipeline.sh checks the same on the CPU)
-same_files() { # SESSION_A SESSION_B DESCRIPTION
-    bad=""
-    for f in config.csv losses.csv params.csv models.csv similarity.csv latents.csv state/task.bin \
-        state/collect.bin state/ae.bin state/ddpm.bin state/models.bin state/stages.bin; do
-        cmp -s "$1/$f" "$2/$f" || bad="$bad $f"
-    done
-    [ "$(grep -v '^"seconds_' "$1/summary.csv")" = "$(grep -v '^"seconds_' "$2/summary.csv")" ] || bad="$bad summary.csv"
-    ok "$([ -z "$bad" ] && echo 0 || echo 1)" "$3${bad:+ (differ:$bad)}"
-}
-wait_for() { # SHELL-CONDITION: up to 60 s
-    t=0; while [ $t -lt 1200 ] && ! eval "$1"; do sleep 0.05; t=$((t + 1)); done
-}
 long="$tiny --set ae_steps=400 --set ddpm_steps=500"
 u="$work/cuda_long"
 for s in "$u" "$work/cuda_again"; do
     # shellcheck disable=SC2086
     "$PDIFF" run --session "$s" $long --set device=cuda --quiet; ok $? "device=cuda, longer run ($(basename "$s")) exits 0"
 done
-same_files "$u" "$work/cuda_again" "device=cuda run twice: the same files"
+same_session "$u" "$work/cuda_again" "device=cuda run twice: the same files"
 k="$work/cuda_stopped"
 # shellcheck disable=SC2086
 "$PDIFF" run --session "$k" $long --set device=cuda 2> "$k.err" & pid=$!
-wait_for "grep -q -E '^ae +[1-9][0-9]*%' '$k.err'"; kill -INT $pid; wait $pid; rc=$?
+wait_until "grep -q -E '^ae +[1-9][0-9]*%' '$k.err'"; kill -INT $pid; wait $pid; rc=$?
 ok "$([ $rc -eq 130 ] && echo 0 || echo 1)" "Ctrl-C in the AE on the GPU exits 130 (exit $rc)"
 "$PDIFF" resume "$k" 2> "$k.err2" & pid=$!
-wait_for "test -e '$k/state/ddpm.bin'"; kill -9 $pid; wait $pid 2> /dev/null
+wait_until "test -e '$k/state/ddpm.bin'"; kill -9 $pid; wait $pid 2> /dev/null
 "$PDIFF" resume "$k" --quiet; ok $? "resumed after Ctrl-C in the AE and kill -9 in the DDPM, on the GPU"
-same_files "$u" "$k" "... every file equals the uninterrupted GPU run's"
+same_session "$u" "$k" "... every file equals the uninterrupted GPU run's"
 x="$work/cpu_to_cuda"
 # shellcheck disable=SC2086
 "$PDIFF" run --session "$x" $long --set device=cpu 2> "$x.err" & pid=$!
-wait_for "grep -q -E '^ae +[1-9][0-9]*%' '$x.err'"; kill -INT $pid; wait $pid
+wait_until "grep -q -E '^ae +[1-9][0-9]*%' '$x.err'"; kill -INT $pid; wait $pid
 "$PDIFF" resume "$x" --set device=cuda --quiet; ok $? "a CPU run stopped in the AE resumes on the GPU"
 check "... the session then records device=cuda" grep -q '^"device","cuda"' "$x/config.csv"
 for m in ae_recon_best pdiff_best; do agree "$m" 0.1 cpu_to_cuda cuda_long; done

@@ -15,9 +15,6 @@ expect_fail() { # STATUS PATTERN DESCRIPTION -- command
     if [ "$got" -eq "$want" ] && grep -q -- "$pat" "$work/err.txt" && [ "$(wc -l < "$work/err.txt")" -eq 1 ]; then ok 0 "$desc"
     else ok 1 "$desc (status $got: $(head -c 300 "$work/err.txt"))"; fi
 }
-wait_for() { # SHELL-CONDITION: up to 60 s
-    t=0; while [ $t -lt 1200 ] && ! eval "$1"; do sleep 0.05; t=$((t + 1)); done
-}
 summary() { grep "^\"$2\"," "$1/summary.csv" | cut -d, -f2; }
 mk="$top_builddir/tests/st_make"
 "$top_builddir/tests/gen_idx" "$work/data" 1500 400 10 || { echo "Bail out! gen_idx failed"; exit 1; }
@@ -95,11 +92,11 @@ r="$work/resumed"
 "$PDIFF" run --session "$r" $tiny --set epochs=300 --set "init=$work/init.safetensors" --stages train \
     > /dev/null 2> "$work/r1.err" &
 pid=$!
-wait_for "test -e '$r/state/train_ckpt.bin'"; kill -INT $pid; wait $pid; rc=$?
+wait_until "test -e '$r/state/train_ckpt.bin'"; kill -INT $pid; wait $pid; rc=$?
 check "Ctrl-C in train from init= saves its checkpoint (rc $rc)" sh -c "[ $rc -eq 130 ] && test -e '$r/state/train_ckpt.bin'"
 "$PDIFF" resume "$r" > /dev/null 2> "$work/r2.err" &
 pid=$!
-wait_for "grep -q 'train: resuming after step' '$work/r2.err'"; kill -INT $pid; wait $pid
+wait_until "grep -q 'train: resuming after step' '$work/r2.err'"; kill -INT $pid; wait $pid
 check "... resumed with the same file, it continues" grep -q 'train: resuming after step' "$work/r2.err"
 cp "$ck/ckpt_005.safetensors" "$work/init.safetensors" # same size, other bytes
 "$PDIFF" resume "$r" > /dev/null 2> "$work/r3.err"; ok $? "resume after the init file changed finishes"

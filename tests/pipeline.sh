@@ -187,52 +187,39 @@ long="$tiny --set epochs=60 --set save_every=40 --set ddpm_steps=500"
 u="$work/long"
 # shellcheck disable=SC2086
 "$PDIFF" run --session "$u" $long --quiet; ok $? "uninterrupted longer run"
-same_as_long() { # SESSION DESCRIPTION
-    bad=""
-    for f in config.csv losses.csv params.csv models.csv similarity.csv latents.csv state/task.bin \
-        state/collect.bin state/ae.bin state/ddpm.bin state/models.bin state/stages.bin; do
-        cmp -s "$u/$f" "$1/$f" || bad="$bad $f"
-    done
-    [ "$(grep -v '^"seconds_' "$u/summary.csv")" = "$(grep -v '^"seconds_' "$1/summary.csv")" ] || bad="$bad summary.csv"
-    ls "$1/state" | grep -q ckpt && bad="$bad $(ls "$1/state" | grep ckpt)"
-    ok "$([ -z "$bad" ] && echo 0 || echo 1)" "$2${bad:+ (differ:$bad)}"
-}
 # The Ctrl-C checks below stop a stage when its progress shows 10 % done, not after a fixed sleep: a fast machine
 # finishes the tiny training in under 0.3 s.
-wait_for() { # SHELL-CONDITION: up to 60 s
-    t=0; while [ $t -lt 1200 ] && ! eval "$1"; do sleep 0.05; t=$((t + 1)); done
-}
 c="$work/ctrlc"
 # shellcheck disable=SC2086
 "$PDIFF" run --session "$c" $long > /dev/null 2> "$work/c1.err" &
 pid=$!
-wait_for "grep -q -E '^task +10%' '$work/c1.err'"; kill -INT $pid; wait $pid; rc=$?
+wait_until "grep -q -E '^task +10%' '$work/c1.err'"; kill -INT $pid; wait $pid; rc=$?
 check "Ctrl-C during train exits 130 and saves (rc $rc)" sh -c "[ $rc -eq 130 ] && grep -q 'task training stopped after step [0-9]* of 720 (saved)' '$work/c1.err'"
 check "the train checkpoint is there" test -s "$c/state/train_ckpt.bin"
 "$PDIFF" resume "$c" > /dev/null 2> "$work/c2.err" &
 pid=$!
-wait_for "grep -q -E '^collect +10%' '$work/c2.err'"; kill -INT $pid; wait $pid; rc=$?
+wait_until "grep -q -E '^collect +10%' '$work/c2.err'"; kill -INT $pid; wait $pid; rc=$?
 check "resume continues train from its checkpoint" grep -q 'train: resuming after step' "$work/c2.err"
 check "Ctrl-C during collect exits 130 and saves (rc $rc)" sh -c "[ $rc -eq 130 ] && grep -q 'collect stopped after iteration [0-9]* of 800 (saved)' '$work/c2.err'"
 "$PDIFF" resume "$c" > /dev/null 2> "$work/c3.err"; ok $? "resume after Ctrl-C in collect finishes"
 check "resume continues collect from its checkpoint" grep -q 'collect: resuming after iteration' "$work/c3.err"
-same_as_long "$c" "Ctrl-C in train and in collect, resumed: every file equals the uninterrupted run's"
+same_session "$u" "$c" "Ctrl-C in train and in collect, resumed: every file equals the uninterrupted run's"
 k="$work/killed"
 # shellcheck disable=SC2086
 "$PDIFF" run --session "$k" $long --quiet 2> /dev/null &
 pid=$!
-wait_for "test -e '$k/state/train_ckpt.bin'"; kill -9 $pid; wait $pid 2> /dev/null
+wait_until "test -e '$k/state/train_ckpt.bin'"; kill -9 $pid; wait $pid 2> /dev/null
 check "kill -9 in train leaves its periodic checkpoint" test -e "$k/state/train_ckpt.bin"
 "$PDIFF" resume "$k" --quiet 2> /dev/null &
 pid=$!
-wait_for "test -e '$k/state/collect_ckpt.bin'"; kill -9 $pid; wait $pid 2> /dev/null
+wait_until "test -e '$k/state/collect_ckpt.bin'"; kill -9 $pid; wait $pid 2> /dev/null
 check "kill -9 in collect leaves its periodic checkpoint" test -e "$k/state/collect_ckpt.bin"
 "$PDIFF" resume "$k" --quiet 2> /dev/null &
 pid=$!
-wait_for "test -e '$k/state/ddpm.bin'"; kill -9 $pid; wait $pid 2> /dev/null
+wait_until "test -e '$k/state/ddpm.bin'"; kill -9 $pid; wait $pid 2> /dev/null
 check "losses.csv has the ddpm points up to the killed run's checkpoint" sh -c "grep -q '^\"ddpm\",50,' '$k/losses.csv'"
 "$PDIFF" resume "$k" --quiet; ok $? "resume after kill -9 in train, collect and ddpm finishes"
-same_as_long "$k" "killed three times, resumed: every file equals the uninterrupted run's, losses.csv included"
+same_session "$u" "$k" "killed three times, resumed: every file equals the uninterrupted run's, losses.csv included"
 
 # Ctrl-C in ae and in ddpm between two loss points (one every 10 steps): the checkpoint keeps the loss summed
 # since the last point, so the resumed run's losses.csv equals the uninterrupted run's, row for row
@@ -248,7 +235,7 @@ lw_stop() { # STAGE: start or resume $work/lw, Ctrl-C once STAGE shows progress;
         # shellcheck disable=SC2086
         else "$PDIFF" run --session "$work/lw" $lw > /dev/null 2> "$work/lw.err" & fi
         pid=$!
-        wait_for "grep -q -E '^$1 +[1-9][0-9]*%' '$work/lw.err'"; kill -INT $pid; wait $pid
+        wait_until "grep -q -E '^$1 +[1-9][0-9]*%' '$work/lw.err'"; kill -INT $pid; wait $pid
         lw_step=$(sed -n "s/.*$1 training stopped after step \([0-9]*\) of .*/\1/p" "$work/lw.err")
     done
 }
@@ -364,7 +351,7 @@ ek="$work/ema_killed"
 # shellcheck disable=SC2086
 "$PDIFF" run --session "$ek" $ema --quiet 2> /dev/null &
 pid=$!
-wait_for "test -e '$ek/state/ddpm.bin'"; kill -9 $pid; wait $pid 2> /dev/null
+wait_until "test -e '$ek/state/ddpm.bin'"; kill -9 $pid; wait $pid 2> /dev/null
 cp "$ek/state/ddpm.bin" "$work/ema_ddpm.bin"; edit "$ek/state/ddpm.bin" ema_decay 0 0.5
 expect_fail 1 "ddpm.bin: made with ddpm_ema=0.5, not 0.9" "a checkpoint whose EMA has another decay is not resumed" -- \
     "$PDIFF" resume "$ek" --quiet
@@ -412,10 +399,10 @@ ac="$work/aug_c"
 # shellcheck disable=SC2086
 "$PDIFF" run --session "$ac" $auglong > /dev/null 2> "$work/a1.err" &
 pid=$!
-wait_for "grep -q -E '^task +10%' '$work/a1.err'"; kill -INT $pid; wait $pid
+wait_until "grep -q -E '^task +10%' '$work/a1.err'"; kill -INT $pid; wait $pid
 "$PDIFF" resume "$ac" > /dev/null 2> "$work/a2.err" &
 pid=$!
-wait_for "grep -q -E '^collect +10%' '$work/a2.err'"; kill -INT $pid; wait $pid
+wait_until "grep -q -E '^collect +10%' '$work/a2.err'"; kill -INT $pid; wait $pid
 "$PDIFF" resume "$ac" > /dev/null 2> "$work/a3.err"; ok $? "resume of the augmented run finishes"
 check "... after resuming train and collect from their checkpoints" sh -c "
   grep -q 'train: resuming after step' '$work/a2.err' && grep -q 'collect: resuming after iteration' '$work/a3.err'"
@@ -454,7 +441,7 @@ ik="$work/indep_k"
 # shellcheck disable=SC2086
 "$PDIFF" run --session "$ik" $il --stages train,collect --quiet 2> /dev/null &
 pid=$!
-wait_for "test -e '$ik/state/collect_ckpt.bin'"; kill -9 $pid; wait $pid 2> /dev/null
+wait_until "test -e '$ik/state/collect_ckpt.bin'"; kill -9 $pid; wait $pid 2> /dev/null
 check "kill -9 in the independent collection leaves the checkpoint of the finished runs" test -e "$ik/state/collect_ckpt.bin"
 "$PDIFF" resume "$ik" > /dev/null 2> "$work/ik.err"; ok $? "resume after kill -9 in the independent collection finishes"
 check "... continuing after a finished run" grep -q 'collect: resuming after run [12] of 3' "$work/ik.err"

@@ -251,7 +251,6 @@ check "--dry-run of sweep is in --help" sh -c "'$PDIFF' --help | grep -A4 '^  sw
 
 # a stopped sweep continues: the same command again skips what finished, resumes the rest from its checkpoints,
 # does not redo the shared stages, and ends with the files of an uninterrupted sweep
-wait_for() { t=0; while [ $t -lt 1200 ] && ! eval "$1"; do sleep 0.05; t=$((t + 1)); done; } # up to 60 s
 ct="$tiny --set ae_steps=400 --set ddpm_steps=400"
 # shellcheck disable=SC2086
 "$PDIFF" sweep latent_noise=0,0.1 $ct --session "$work/cref" --quiet > /dev/null; ok $? "uninterrupted sweep (400 steps)"
@@ -262,8 +261,8 @@ for threads in 2 1; do
     # shellcheck disable=SC2086
     "$PDIFF" sweep latent_noise=0,0.1 $ct --set threads=$threads --session "$c" > /dev/null 2> "$work/c1.err" &
     pid=$!
-    if [ $threads -eq 2 ]; then wait_for "grep -q -E '^ae +[1-9][0-9]*%' '$work/c1.err'" # side by side: both in ae
-    else wait_for "test -e '$c/latent_noise-0.1/state/ae.bin'"; fi                     # the first value done
+    if [ $threads -eq 2 ]; then wait_until "grep -q -E '^ae +[1-9][0-9]*%' '$work/c1.err'" # side by side: both in ae
+    else wait_until "test -e '$c/latent_noise-0.1/state/ae.bin'"; fi                     # the first value done
     kill -INT $pid; wait $pid; rc=$?
     check "threads=$threads: Ctrl-C in the sweep exits 130 (got $rc) saying the same command continues it" sh -c "
       test $rc -eq 130 && grep -q 'the sweep keeps every run up to that point: the same command with --session .* continues it' '$work/c1.err'"

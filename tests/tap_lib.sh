@@ -2,7 +2,9 @@
 # DESCRIPTION (status 0 passes), check DESCRIPTION COMMAND... (passes when the command exits 0; its output is
 # dropped), skip REASON (a check that cannot run here), refused STATUS NEEDLE DESCRIPTION COMMAND... (the command
 # exits STATUS with one line on stderr containing NEEDLE; uses "$work"), same_results A B (the two sessions'
-# result files are identical, summary.csv without its seconds_ rows; uses "$work"). Each script ends with: echo "1..$n";
+# result files are identical, summary.csv without its seconds_ rows; uses "$work"), same_session A B DESCRIPTION (one
+# check: B, a finished session, has A's files, state included), wait_until CONDITION (poll a shell condition, at
+# most 60 s). Each script ends with: echo "1..$n";
 # [ "$failed" -eq 0 ]. Sourced once "$work" exists: when its path has blanks (a build under such a folder), $work
 # becomes a blank-free symbolic link to it, because the scripts pass paths inside option lists ($tiny) that the
 # shell splits at blanks; the link lives in a fresh folder under TMPDIR, removed when the script exits.
@@ -31,3 +33,18 @@ same_results() {
     grep -v '^"seconds_' "$1/summary.csv" > "$work/a.sum"; grep -v '^"seconds_' "$2/summary.csv" > "$work/b.sum"
     cmp -s "$work/a.sum" "$work/b.sum" || { echo "# summary.csv differs"; return 1; }
 }
+# same_session A B DESCRIPTION: one check that session B has session A's config.csv, result files and state files
+# byte for byte (summary.csv without its seconds_ rows) and no checkpoint left in its state; names what differs
+same_session() {
+    bad=""
+    for f in config.csv losses.csv params.csv models.csv similarity.csv latents.csv state/task.bin \
+        state/collect.bin state/ae.bin state/ddpm.bin state/models.bin state/stages.bin; do
+        cmp -s "$1/$f" "$2/$f" || bad="$bad $f"
+    done
+    [ "$(grep -v '^"seconds_' "$1/summary.csv")" = "$(grep -v '^"seconds_' "$2/summary.csv")" ] || bad="$bad summary.csv"
+    left=""
+    for f in "$2"/state/*ckpt*; do [ -e "$f" ] && left="$left ${f##*/}"; done
+    ok "$([ -z "$bad$left" ] && echo 0 || echo 1)" "$3${bad:+ (differ:$bad)}${left:+ (left:$left)}"
+}
+# wait_until CONDITION: poll every 0.05 s, at most 60 s, until the shell condition holds
+wait_until() { t=0; while [ $t -lt 1200 ] && ! eval "$1"; do sleep 0.05; t=$((t + 1)); done; }
