@@ -26,22 +26,23 @@ refused() {
         ok 1 "$desc (exit $rc, stderr: $(head -c 300 "$work/err"))"
     fi
 }
+tap_result_files="losses.csv params.csv models.csv similarity.csv latents.csv" # a session's results, summary apart
+tap_state_files="state/task.bin state/collect.bin state/ae.bin state/ddpm.bin state/models.bin state/stages.bin"
+same_summary() { [ "$(grep -v '^"seconds_' "$1/summary.csv")" = "$(grep -v '^"seconds_' "$2/summary.csv")" ]; }
 same_results() {
-    for f in losses.csv params.csv models.csv similarity.csv latents.csv; do
+    for f in $tap_result_files; do
         cmp -s "$1/$f" "$2/$f" || { echo "# $f differs"; return 1; }
     done
-    grep -v '^"seconds_' "$1/summary.csv" > "$work/a.sum"; grep -v '^"seconds_' "$2/summary.csv" > "$work/b.sum"
-    cmp -s "$work/a.sum" "$work/b.sum" || { echo "# summary.csv differs"; return 1; }
+    same_summary "$1" "$2" || { echo "# summary.csv differs"; return 1; }
 }
 # same_session A B DESCRIPTION: one check that session B has session A's config.csv, result files and state files
 # byte for byte (summary.csv without its seconds_ rows) and no checkpoint left in its state; names what differs
 same_session() {
     bad=""
-    for f in config.csv losses.csv params.csv models.csv similarity.csv latents.csv state/task.bin \
-        state/collect.bin state/ae.bin state/ddpm.bin state/models.bin state/stages.bin; do
+    for f in config.csv $tap_result_files $tap_state_files; do
         cmp -s "$1/$f" "$2/$f" || bad="$bad $f"
     done
-    [ "$(grep -v '^"seconds_' "$1/summary.csv")" = "$(grep -v '^"seconds_' "$2/summary.csv")" ] || bad="$bad summary.csv"
+    same_summary "$1" "$2" || bad="$bad summary.csv"
     left=""
     for f in "$2"/state/*ckpt*; do [ -e "$f" ] && left="$left ${f##*/}"; done
     ok "$([ -z "$bad$left" ] && echo 0 || echo 1)" "$3${bad:+ (differ:$bad)}${left:+ (left:$left)}"

@@ -75,14 +75,14 @@ if [ "$device" = cuda ]; then
     nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader 2>/dev/null | sed 's/^/GPU: /'
     echo "running the PyTorch reference on the GPU ($torch_script) ..." >&2
     OMP_NUM_THREADS=$threads THREADS=$threads "$python" "$top/tools/torch_on_cuda.py" "$torch_script" > "$tmp/torch.csv"
-    echo "running pdiff bench --set device=cuda ..." >&2
-    run_bench pdiff "$pdiff" bench --threads "$threads" --set device=cuda
 else
     echo "running the PyTorch reference ($torch_script) ..." >&2
     OMP_NUM_THREADS=$threads THREADS=$threads "$python" "$torch_script" > "$tmp/torch.csv"
 fi
 [ -s "$tmp/torch.csv" ] || { echo "bench_compare.sh: the PyTorch reference printed nothing" >&2; exit 1; }
 if [ "$device" = cuda ]; then
+    echo "running pdiff bench --set device=cuda ..." >&2
+    run_bench pdiff "$pdiff" bench --threads "$threads" --set device=cuda
     table "$tmp/pdiff.csv" "$tmp/pdiff.err" "pdiff on the GPU"
     exit 0
 fi

@@ -5,7 +5,7 @@ with DEVICE=cuda:  python3 tools/torch_on_cuda.py SCRIPT [WORKLOAD...]
 The script's tensors and modules are made on the GPU (torch.set_default_device), TF32 is off (pdiff's CUDA
 backend computes in true float32), cuDNN picks its algorithms at the warm-up steps, and every timing the script
 takes with its timeit() ends with a device synchronisation, so that queued kernels are counted."""
-import importlib.util, os, sys, time
+import importlib.util, sys, time
 import torch
 
 def main():
