@@ -25,6 +25,8 @@ int cli_tui(int argc, char **argv); /* cli_tui.c: the TUI, or a headless run wit
 void cli_memory_install(void);
 /* The session (sweep = 0) or sweep folder (sweep = 1) the command works on, for that line's advice; NULL: none. */
 void cli_memory_session(const char *dir, int sweep);
+/* main's status as it returns (passed through): from then on running out in OpenBLAS's exit prints nothing more */
+int cli_memory_leaving(int status);
 void cli_usage(FILE *out);
 void cli_version(FILE *out);
 

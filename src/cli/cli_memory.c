@@ -10,7 +10,10 @@
  *     among them, do not come here). It passes every call on unchanged; when one large size fails with ENOMEM
  *     GUARD_REPEATS times in a row, that is the endless retry (a passing shortage would have let one through).
  *     Sanitizer builds, which intercept mmap themselves, leave the wrapper out.
- * Either way the process ends the way a second Ctrl-C does: the terminal restored if the TUI had it, one line on
+ * Once main returns (cli_memory_leaving) the command has printed all it has to say: OpenBLAS's exit handler still
+ * joins its worker threads, and one of them may be in that retry (seen: a run refused for memory at its start, one
+ * line printed, then the guard's line as a second); the guard then ends the process with main's status and no line.
+ * Otherwise the process ends the way a second Ctrl-C does: the terminal restored if the TUI had it, one line on
  * stderr naming what and the limit, exit status 1. What the session has saved stays (files are only ever renamed
  * into place). The line says how to go on under a higher limit or with fewer threads, for the session the command
  * named (cli_memory_session): `pdiff resume DIR` once its config.csv is written, before that the same command
@@ -35,6 +38,7 @@
 #include "term.h"
 
 static atomic_int cli_memory_stopping;
+static atomic_int cli_memory_exit = -1; /* the status main returns with, once it has said all it has to say */
 static char cli_memory_dir[PD_PATH_MAX]; /* the command's session or sweep folder; "" when none */
 static int cli_memory_sweep;             /* cli_memory_dir is a sweep's folder */
 
@@ -67,6 +71,9 @@ __attribute__((noreturn)) static void cli_memory_stop(const char *what)
     if (atomic_exchange(&cli_memory_stopping, 1))
         for (;;)
             pause();
+    int leaving = atomic_load(&cli_memory_exit);
+    if (leaving >= 0) /* main has returned: its last line stands, with its status */
+        _exit(leaving);
     ui_term_emergency_restore();
     char limit[112] = "";
     struct rlimit rl;
@@ -94,6 +101,12 @@ static void cli_memory_engine(const char *what, size_t bytes)
 void cli_memory_install(void)
 {
     error_set_oom_hook(cli_memory_engine);
+}
+
+int cli_memory_leaving(int status)
+{
+    atomic_store(&cli_memory_exit, status);
+    return status;
 }
 
 #if defined(__has_feature)

@@ -45,12 +45,12 @@ int main(int argc, char **argv)
     int every = argc >= 2 && strcmp(argv[1], "sweep") == 0; /* a sweep spreads its runs over the ranks */
     int rc = cli_job_begin(&argc, &argv, interactive, every); /* under mpirun/srun: the other ranks serve rank 0 here */
     if (rc >= 0)
-        return rc;
+        return cli_memory_leaving(rc);
     if (tui)
         rc = cli_tui(argc - 1, argv + 1);
     else if (interactive)
         rc = cli_tui(argc, argv);
     else
         rc = cli_main(argc, argv);
-    return cli_job_end(rc);
+    return cli_memory_leaving(cli_job_end(rc));
 }
