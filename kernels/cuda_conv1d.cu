@@ -13,7 +13,8 @@
  *   wgrad:               dW += ft col^T (chunk after chunk)          weight gradient of both
  * col2im is a gather (each G element sums the columns that touch it, kk in order), so no atomics; the bias
  * gradient is a per-channel sum (cuda_channel_sums). dw may be NULL in the backward passes. The chunk size
- * depends only on the shape, so results repeat run to run. */
+ * depends only on the shape, so results repeat run to run. The index kernels run over a grid of rows (cuda_map2)
+ * with src/fastdiv.h's dividers, as in cuda_conv2d.cu. */
 #include "cuda_internal.cuh"
 
 #define CUDA_CONV1D_WORK_FLOATS ((int64_t)1 << 25) /* col + ft of one chunk: 128 MiB at most */
@@ -64,12 +65,12 @@ static void cuda_conv1d_im2col(pd_backend *be, const cuda_conv1d_plan *pl, const
     cuda_conv1d_geom g = pl->g;
     int64_t ncol = (int64_t)cnt * g.ls;
     float *col = pl->col;
-    cuda_map(be, pl->kd * ncol, [=] __device__(int64_t e) {
-        int64_t row = e / ncol, cj = e - row * ncol;
-        int64_t b = cj / g.ls;
-        int32_t j = (int32_t)(cj - b * g.ls), c = (int32_t)(row / g.k), kk = (int32_t)(row % g.k);
+    pd_fastdiv dls = pd_fastdiv_make((uint32_t)g.ls), dk = pd_fastdiv_make((uint32_t)g.k);
+    cuda_map2(be, ncol, pl->kd, [=] __device__(uint32_t cj, uint32_t row) { /* one grid row per row of col */
+        uint32_t b = pd_fastdiv_div(dls, cj), c = pd_fastdiv_div(dk, row);
+        int32_t j = (int32_t)(cj - b * (uint32_t)g.ls), kk = (int32_t)(row - c * (uint32_t)g.k);
         int32_t p = j * g.stride - g.pad + kk;
-        col[e] = p >= 0 && p < g.lg ? gin[(b * g.cg + c) * g.lg + p] : 0.0f;
+        col[(int64_t)row * ncol + cj] = p >= 0 && p < g.lg ? gin[((int64_t)b * g.cg + c) * g.lg + p] : 0.0f;
     });
 }
 
@@ -80,22 +81,23 @@ static void cuda_conv1d_col2im(pd_backend *be, const cuda_conv1d_plan *pl, float
     cuda_conv1d_geom g = pl->g;
     int64_t ncol = (int64_t)cnt * g.ls;
     const float *col = pl->col;
-    cuda_map(be, (int64_t)cnt * g.cg * g.lg, [=] __device__(int64_t e) {
-        int32_t p = (int32_t)(e % g.lg);
-        int64_t bc = e / g.lg;
-        int32_t c = (int32_t)(bc % g.cg);
-        int64_t b = bc / g.cg;
+    pd_fastdiv dlg = pd_fastdiv_make((uint32_t)g.lg), dst = pd_fastdiv_make((uint32_t)g.stride);
+    int64_t gs = (int64_t)g.cg * g.lg;
+    cuda_map2(be, gs, cnt, [=] __device__(uint32_t e, uint32_t b) { /* one grid row per sample */
+        uint32_t c = pd_fastdiv_div(dlg, e);
+        int32_t p = (int32_t)(e - c * (uint32_t)g.lg);
         float sum = 0.0f;
         for (int32_t kk = 0; kk < g.k; kk++) {
             int32_t q = p + g.pad - kk;
-            if (q < 0 || q % g.stride)
+            if (q < 0)
                 continue;
-            int32_t j = q / g.stride;
-            if (j < g.ls)
-                sum += col[((int64_t)c * g.k + kk) * ncol + b * g.ls + j];
+            int32_t j = (int32_t)pd_fastdiv_div(dst, (uint32_t)q);
+            if (j * g.stride == q && j < g.ls)
+                sum += col[((int64_t)c * g.k + kk) * ncol + (int64_t)b * g.ls + j];
         }
-        float base = acc ? gout[e] : (bias ? bias[c] : 0.0f);
-        gout[e] = base + sum;
+        int64_t at = (int64_t)b * gs + e;
+        float base = acc ? gout[at] : (bias ? bias[c] : 0.0f);
+        gout[at] = base + sum;
     });
 }
 
@@ -105,11 +107,11 @@ static void cuda_conv1d_fold(pd_backend *be, const cuda_conv1d_plan *pl, const f
     cuda_conv1d_geom g = pl->g;
     int64_t ncol = (int64_t)cnt * g.ls;
     float *ft = pl->ft;
-    cuda_map(be, (int64_t)cnt * g.cs * g.ls, [=] __device__(int64_t e) {
-        int32_t j = (int32_t)(e % g.ls);
-        int64_t ba = e / g.ls;
-        int64_t a = ba % g.cs, b = ba / g.cs;
-        ft[a * ncol + b * g.ls + j] = sin[e];
+    pd_fastdiv dls = pd_fastdiv_make((uint32_t)g.ls);
+    int64_t ss = (int64_t)g.cs * g.ls;
+    cuda_map2(be, ss, cnt, [=] __device__(uint32_t e, uint32_t b) { /* one grid row per sample */
+        uint32_t a = pd_fastdiv_div(dls, e), j = e - a * (uint32_t)g.ls;
+        ft[(int64_t)a * ncol + (int64_t)b * g.ls + j] = sin[(int64_t)b * ss + e];
     });
 }
 
@@ -120,12 +122,13 @@ static void cuda_conv1d_unfold(pd_backend *be, const cuda_conv1d_plan *pl, float
     cuda_conv1d_geom g = pl->g;
     int64_t ncol = (int64_t)cnt * g.ls;
     const float *ft = pl->ft;
-    cuda_map(be, (int64_t)cnt * g.cs * g.ls, [=] __device__(int64_t e) {
-        int32_t j = (int32_t)(e % g.ls);
-        int64_t ba = e / g.ls;
-        int64_t a = ba % g.cs, b = ba / g.cs;
-        float base = acc ? sout[e] : (bias ? bias[a] : 0.0f);
-        sout[e] = base + ft[a * ncol + b * g.ls + j];
+    pd_fastdiv dls = pd_fastdiv_make((uint32_t)g.ls);
+    int64_t ss = (int64_t)g.cs * g.ls;
+    cuda_map2(be, ss, cnt, [=] __device__(uint32_t e, uint32_t b) { /* one grid row per sample */
+        uint32_t a = pd_fastdiv_div(dls, e), j = e - a * (uint32_t)g.ls;
+        int64_t at = (int64_t)b * ss + e;
+        float base = acc ? sout[at] : (bias ? bias[a] : 0.0f);
+        sout[at] = base + ft[(int64_t)a * ncol + (int64_t)b * g.ls + j];
     });
 }
 

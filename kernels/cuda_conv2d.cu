@@ -7,7 +7,9 @@
  *   backward         dY [cout, nc P] gathered from dout; dW [cout, K] += dY col^T (one GEMM per chunk, added
  *                    chunk after chunk); dcol = W^T dY; din by col2im, each input element summing the
  *                    columns that read it (a gather in a fixed order, no atomics); db by per-channel sums.
- * The chunk size depends only on the geometry (col stays under CUDA_CONV2D_COL_FLOATS), so results repeat. */
+ * The chunk size depends only on the geometry (col stays under CUDA_CONV2D_COL_FLOATS), so results repeat.
+ * The index kernels run over a grid of rows (cuda_map2) and split indices with src/fastdiv.h's dividers: with
+ * 64-bit divisions the im2col kernel was a third of the task model's inference time on an H200. */
 #include "cuda_internal.cuh"
 
 #define CUDA_CONV2D_COL_FLOATS ((int64_t)1 << 25) /* 128 MiB of columns per chunk at most */
@@ -34,56 +36,79 @@ static cuda_conv2d_plan cuda_conv2d_plan_make(const pd_conv2d_shape *s)
     return pl;
 }
 
-/* col [K, cnt P] <- patches of in [cnt, cin, h, w] (the chunk's samples) */
+/* The dividers of a chunk's index arithmetic (src/fastdiv.h): positions by P and by wo, rows by k k and by k,
+ * columns of the output map by P; the stride for col2im. */
+typedef struct {
+    pd_fastdiv p, wo, kk, k, stride, w, h;
+} cuda_conv2d_div;
+
+static cuda_conv2d_div cuda_conv2d_div_make(const cuda_conv2d_plan *pl)
+{
+    const pd_conv2d_shape *s = &pl->s;
+    cuda_conv2d_div d;
+    d.p = pd_fastdiv_make((uint32_t)pl->p);
+    d.wo = pd_fastdiv_make((uint32_t)s->wo);
+    d.kk = pd_fastdiv_make((uint32_t)(s->k * s->k));
+    d.k = pd_fastdiv_make((uint32_t)s->k);
+    d.stride = pd_fastdiv_make((uint32_t)s->stride);
+    d.w = pd_fastdiv_make((uint32_t)s->w);
+    d.h = pd_fastdiv_make((uint32_t)s->h);
+    return d;
+}
+
+/* col [K, cnt P] <- patches of in [cnt, cin, h, w] (the chunk's samples): one grid row per row of col */
 static void cuda_conv2d_im2col(pd_backend *be, float *col, const float *in, const cuda_conv2d_plan *pl,
                                int32_t cnt)
 {
     pd_conv2d_shape s = pl->s;
-    int64_t p = pl->p, ldc = cnt * p;
-    cuda_map(be, pl->kd * ldc, [=] __device__(int64_t e) {
-        int64_t row = e / ldc, colj = e - row * ldc;
-        int64_t i = colj / p, pp = colj - i * p;
-        int32_t kx = (int32_t)(row % s.k), ky = (int32_t)((row / s.k) % s.k), ci = (int32_t)(row / (s.k * s.k));
-        int32_t oy = (int32_t)(pp / s.wo), ox = (int32_t)(pp % s.wo);
-        int32_t iy = oy * s.stride - s.pad + ky, ix = ox * s.stride - s.pad + kx;
+    cuda_conv2d_div dv = cuda_conv2d_div_make(pl);
+    uint32_t p = (uint32_t)pl->p;
+    int64_t ldc = cnt * pl->p;
+    cuda_map2(be, ldc, pl->kd, [=] __device__(uint32_t j, uint32_t row) {
+        uint32_t i = pd_fastdiv_div(dv.p, j), pp = j - i * p;
+        uint32_t oy = pd_fastdiv_div(dv.wo, pp), ox = pp - oy * (uint32_t)s.wo;
+        uint32_t ci = pd_fastdiv_div(dv.kk, row), r = row - ci * (uint32_t)(s.k * s.k);
+        uint32_t ky = pd_fastdiv_div(dv.k, r), kx = r - ky * (uint32_t)s.k;
+        int32_t iy = (int32_t)oy * s.stride - s.pad + (int32_t)ky, ix = (int32_t)ox * s.stride - s.pad + (int32_t)kx;
         float v = 0.0f;
         if (iy >= 0 && iy < s.h && ix >= 0 && ix < s.w)
-            v = in[((i * s.cin + ci) * s.h + iy) * s.w + ix];
-        col[e] = v;
+            v = in[(((int64_t)i * s.cin + ci) * s.h + iy) * s.w + ix];
+        col[(int64_t)row * ldc + j] = v;
     });
 }
 
-/* din [cnt, cin, h, w] (=, or += when acc) <- the columns of col [K, cnt P] that read each element */
+/* din [cnt, cin, h, w] (=, or += when acc) <- the columns of col [K, cnt P] that read each element: one grid row
+ * per sample */
 static void cuda_conv2d_col2im(pd_backend *be, float *din, const float *col, const cuda_conv2d_plan *pl,
                                int32_t cnt, int acc)
 {
     pd_conv2d_shape s = pl->s;
-    int64_t p = pl->p, ldc = cnt * p;
-    cuda_map(be, (int64_t)cnt * s.cin * s.h * s.w, [=] __device__(int64_t e) {
-        int32_t x = (int32_t)(e % s.w), y = (int32_t)((e / s.w) % s.h);
-        int64_t ic = e / ((int64_t)s.w * s.h);
-        int32_t ci = (int32_t)(ic % s.cin);
-        int64_t i = ic / s.cin;
+    cuda_conv2d_div dv = cuda_conv2d_div_make(pl);
+    int64_t p = pl->p, ldc = cnt * p, in_size = (int64_t)s.cin * s.h * s.w;
+    cuda_map2(be, in_size, cnt, [=] __device__(uint32_t e, uint32_t i) {
+        uint32_t q = pd_fastdiv_div(dv.w, e), ci = pd_fastdiv_div(dv.h, q);
+        int32_t x = (int32_t)(e - q * (uint32_t)s.w), y = (int32_t)(q - ci * (uint32_t)s.h);
+        const float *c = col + (int64_t)ci * s.k * s.k * ldc + (int64_t)i * p; /* row (ci, 0, 0), sample i */
         float sum = 0.0f;
         for (int32_t ky = 0; ky < s.k; ky++) {
             int32_t ny = y + s.pad - ky;
-            if (ny < 0 || ny % s.stride)
+            if (ny < 0)
                 continue;
-            int32_t oy = ny / s.stride;
-            if (oy >= s.ho)
+            uint32_t oy = pd_fastdiv_div(dv.stride, (uint32_t)ny);
+            if ((int32_t)oy * s.stride != ny || (int32_t)oy >= s.ho)
                 continue;
             for (int32_t kx = 0; kx < s.k; kx++) {
                 int32_t nx = x + s.pad - kx;
-                if (nx < 0 || nx % s.stride)
+                if (nx < 0)
                     continue;
-                int32_t ox = nx / s.stride;
-                if (ox >= s.wo)
+                uint32_t ox = pd_fastdiv_div(dv.stride, (uint32_t)nx);
+                if ((int32_t)ox * s.stride != nx || (int32_t)ox >= s.wo)
                     continue;
-                int64_t row = ((int64_t)ci * s.k + ky) * s.k + kx;
-                sum += col[row * ldc + i * p + (int64_t)oy * s.wo + ox];
+                sum += c[(int64_t)(ky * s.k + kx) * ldc + (int64_t)oy * s.wo + ox];
             }
         }
-        din[e] = acc ? din[e] + sum : sum;
+        int64_t at = (int64_t)i * in_size + e;
+        din[at] = acc ? din[at] + sum : sum;
     });
 }
 
@@ -105,11 +130,11 @@ static void cuda_conv2d_forward(pd_backend *be, float *out, const float *in, con
         cuda_sgemm(be, 0, 0, s->cout, (int32_t)ldc, (int32_t)pl.kd, 1.0f, w, (int32_t)pl.kd, col, (int32_t)ldc, 0.0f,
                    yb, (int32_t)ldc);
         float *o = out + n0 * cout * p;
-        cuda_map(be, (int64_t)cnt * cout * p, [=] __device__(int64_t e) { /* o [cnt, cout, P] */
-            int64_t pp = e % p, ic = e / p;
-            int64_t co = ic % cout, i = ic / cout;
-            float v = yb[co * ldc + i * p + pp];
-            o[e] = b ? v + b[co] : v;
+        pd_fastdiv dp = pd_fastdiv_make((uint32_t)p);
+        cuda_map2(be, cout * p, cnt, [=] __device__(uint32_t e, uint32_t i) { /* o [cnt, cout, P] */
+            uint32_t co = pd_fastdiv_div(dp, e), pp = e - co * (uint32_t)p;
+            float v = yb[co * ldc + (int64_t)i * p + pp];
+            o[(int64_t)i * cout * p + e] = b ? v + b[co] : v;
         });
     }
 }
@@ -142,10 +167,10 @@ static void cuda_conv2d_backward(pd_backend *be, float *din, float *dw, float *d
         const float *d = dout + n0 * cout * p; /* [cnt, cout, P] */
         const float *dyc = d;                  /* one sample: dout already is [cout, P] */
         if (cnt > 1) {
-            cuda_map(be, (int64_t)cnt * cout * p, [=] __device__(int64_t e) {
-                int64_t pp = e % p, ic = e / p;
-                int64_t co = ic % cout, i = ic / cout;
-                dy[co * ldc + i * p + pp] = d[e];
+            pd_fastdiv dp = pd_fastdiv_make((uint32_t)p);
+            cuda_map2(be, cout * p, cnt, [=] __device__(uint32_t e, uint32_t i) {
+                uint32_t co = pd_fastdiv_div(dp, e), pp = e - co * (uint32_t)p;
+                dy[co * ldc + (int64_t)i * p + pp] = d[(int64_t)i * cout * p + e];
             });
             dyc = dy;
         }

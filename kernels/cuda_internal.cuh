@@ -6,6 +6,8 @@
  *   - cuda_of(be): the backend's state (stream, cuBLAS handle, scratch);
  *   - CUDA_CHECK / CUBLAS_CHECK / CUDA_LAUNCHED: a failure is fatal (ops cannot return a status);
  *   - cuda_map(be, n, lambda): an element-wise kernel over [0, n) on the backend's stream;
+ *   - cuda_map2(be, nx, ny, lambda): the same over a grid of rows, with 32-bit indices, for kernels whose index
+ *     arithmetic (with src/fastdiv.h's dividers) would otherwise cost more than their memory traffic;
  *   - cuda_scratch(be, bytes): device scratch, grown (never shrunk) on demand, valid until the next call;
  *   - cuda_sgemm: row-major GEMM through cuBLAS;
  *   - rng_hash_normal (src/rng_hash.h): the same counter-based normals as rng_normal_at, from the one
@@ -25,6 +27,7 @@ extern "C" {
 #include "backend.h"
 #include "error.h"
 }
+#include "fastdiv.h"
 #include "rng_hash.h"
 
 typedef struct {
@@ -86,6 +89,36 @@ template <typename F> static inline void cuda_map(pd_backend *be, int64_t n, F f
     if (n <= 0)
         return;
     cuda_map_kernel<<<cuda_grid(be, n, CUDA_THREADS), CUDA_THREADS, 0, cuda_of(be)->stream>>>(n, f);
+    CUDA_LAUNCHED();
+}
+
+template <typename F> __global__ void cuda_map2_kernel(uint32_t nx, uint32_t ny, F f)
+{
+    for (uint32_t y = blockIdx.y; y < ny; y += gridDim.y)
+        for (uint32_t x = blockIdx.x * blockDim.x + threadIdx.x; x < nx; x += gridDim.x * blockDim.x)
+            f(x, y);
+}
+
+/* Run f(x, y) for x in [0, nx) and y in [0, ny) on the backend's stream, neighbouring threads on neighbouring x
+ * (f: a __device__ lambda taking two uint32_t). nx and ny must stay below 2^31 (a failure otherwise: callers
+ * split larger work); a kernel computes its flat offsets in 64 bits from them. */
+template <typename F> static inline void cuda_map2(pd_backend *be, int64_t nx, int64_t ny, F f)
+{
+    if (nx <= 0 || ny <= 0)
+        return;
+    if (nx > INT32_MAX || ny > INT32_MAX)
+        cuda_fail("cuda_map2", "a dimension of 2^31 items or more", __FILE__, __LINE__);
+    /* short rows get smaller blocks (whole warps), so that few threads idle; as many threads in all as cuda_grid */
+    int64_t threads = nx < CUDA_THREADS ? (nx + 31) / 32 * 32 : CUDA_THREADS;
+    int64_t cap = (int64_t)cuda_of(be)->sm_count * 32 * (CUDA_THREADS / threads); /* blocks in all */
+    int64_t by = ny < 65535 ? ny : 65535;
+    if (by > cap)
+        by = cap;
+    int64_t bx = (nx + threads - 1) / threads, bx_cap = cap / by > 0 ? cap / by : 1;
+    if (bx > bx_cap)
+        bx = bx_cap;
+    dim3 grid((unsigned)bx, (unsigned)by);
+    cuda_map2_kernel<<<grid, (unsigned)threads, 0, cuda_of(be)->stream>>>((uint32_t)nx, (uint32_t)ny, f);
     CUDA_LAUNCHED();
 }
 

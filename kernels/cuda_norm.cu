@@ -279,19 +279,22 @@ static void cuda_bn_relu_forward(pd_backend *be, float *out, const float *in, co
         k[ch] = gamma[ch] * rstd;
     });
     const float *mean = save_mean;
-    if (!pool) {
-        cuda_map(be, (int64_t)n * c * hw, [=] __device__(int64_t e) {
-            int64_t ch = (e / hw) % c;
+    pd_fastdiv dc = pd_fastdiv_make((uint32_t)c);
+    if (!pool) { /* one grid row per plane (sample, channel) */
+        cuda_map2(be, hw, (int64_t)n * c, [=] __device__(uint32_t j, uint32_t pl) {
+            uint32_t ch = pl - pd_fastdiv_div(dc, pl) * (uint32_t)c;
+            int64_t e = (int64_t)pl * hw + j;
             out[e] = cuda_bnr_r(in[e], mean[ch], k[ch], beta[ch]);
         });
         return;
     }
     int32_t ho = h / 2, wo = w / 2;
-    cuda_map(be, (int64_t)n * c * ho * wo, [=] __device__(int64_t e) {
-        int32_t ox = (int32_t)(e % wo), oy = (int32_t)((e / wo) % ho);
-        int64_t pl = e / ((int64_t)wo * ho);
-        int32_t ch = (int32_t)(pl % c);
-        const float *p = in + pl * hw + (int64_t)2 * oy * w + 2 * ox;
+    pd_fastdiv dwo = pd_fastdiv_make((uint32_t)wo);
+    cuda_map2(be, (int64_t)ho * wo, (int64_t)n * c, [=] __device__(uint32_t j, uint32_t pl) {
+        uint32_t oy = pd_fastdiv_div(dwo, j), ox = j - oy * (uint32_t)wo;
+        uint32_t ch = pl - pd_fastdiv_div(dc, pl) * (uint32_t)c;
+        int64_t e = (int64_t)pl * ho * wo + j;
+        const float *p = in + (int64_t)pl * hw + (int64_t)2 * oy * w + 2 * ox;
         float m = mean[ch], kk = k[ch], b = beta[ch];
         float v[4] = {cuda_bnr_r(p[0], m, kk, b), cuda_bnr_r(p[1], m, kk, b), cuda_bnr_r(p[w], m, kk, b),
                       cuda_bnr_r(p[w + 1], m, kk, b)};
@@ -328,8 +331,10 @@ static void cuda_batchnorm_relu_pool_eval(pd_backend *be, float *out, const floa
     cuda_map(be, c, [=] __device__(int64_t ch) {
         k[ch] = gamma[ch] * (float)(1.0 / sqrt((double)run_var[ch] + (double)eps));
     });
-    cuda_map(be, (int64_t)n * c * hw, [=] __device__(int64_t e) {
-        int64_t ch = (e / hw) % c;
+    pd_fastdiv dc = pd_fastdiv_make((uint32_t)c);
+    cuda_map2(be, hw, (int64_t)n * c, [=] __device__(uint32_t j, uint32_t pl) { /* one grid row per plane */
+        uint32_t ch = pl - pd_fastdiv_div(dc, pl) * (uint32_t)c;
+        int64_t e = (int64_t)pl * hw + j;
         float kc = k[ch];
         float x = kc >= 0.0f ? mx[e] : mn[e];
         float v = (x - run_mean[ch]) * kc + beta[ch];
