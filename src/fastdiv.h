@@ -22,7 +22,6 @@
 #endif
 
 typedef struct {
-    uint32_t d;      /* the divisor */
     uint32_t m;      /* the magic multiplier */
     uint32_t s1, s2; /* the two shifts */
 } pd_fastdiv;
@@ -36,7 +35,6 @@ static inline pd_fastdiv pd_fastdiv_make(uint32_t d)
         d = 1;
     while (l < 32 && ((uint64_t)1 << l) < d)
         l++;
-    f.d = d;
     f.m = (uint32_t)((((uint64_t)1 << 32) * (((uint64_t)1 << l) - d)) / d + 1);
     f.s1 = l ? 1u : 0u;
     f.s2 = l ? l - 1u : 0u;
