@@ -67,8 +67,9 @@ static void cuda_conv1d_im2col(pd_backend *be, const cuda_conv1d_plan *pl, const
     float *col = pl->col;
     pd_fastdiv dls = pd_fastdiv_make((uint32_t)g.ls), dk = pd_fastdiv_make((uint32_t)g.k);
     cuda_map2(be, ncol, pl->kd, [=] __device__(uint32_t cj, uint32_t row) { /* one grid row per row of col */
-        uint32_t b = pd_fastdiv_div(dls, cj), c = pd_fastdiv_div(dk, row);
-        int32_t j = (int32_t)(cj - b * (uint32_t)g.ls), kk = (int32_t)(row - c * (uint32_t)g.k);
+        uint32_t uj, ukk;
+        uint32_t b = pd_fastdiv_divmod(dls, cj, &uj), c = pd_fastdiv_divmod(dk, row, &ukk);
+        int32_t j = (int32_t)uj, kk = (int32_t)ukk;
         int32_t p = j * g.stride - g.pad + kk;
         col[(int64_t)row * ncol + cj] = p >= 0 && p < g.lg ? gin[((int64_t)b * g.cg + c) * g.lg + p] : 0.0f;
     });
@@ -84,17 +85,16 @@ static void cuda_conv1d_col2im(pd_backend *be, const cuda_conv1d_plan *pl, float
     pd_fastdiv dlg = pd_fastdiv_make((uint32_t)g.lg), dst = pd_fastdiv_make((uint32_t)g.stride);
     int64_t gs = (int64_t)g.cg * g.lg;
     cuda_map2(be, gs, cnt, [=] __device__(uint32_t e, uint32_t b) { /* one grid row per sample */
-        uint32_t c = pd_fastdiv_div(dlg, e);
-        int32_t p = (int32_t)(e - c * (uint32_t)g.lg);
+        uint32_t up, c = pd_fastdiv_divmod(dlg, e, &up);
+        /* position p meets short position j through offset kk = p + pad - j stride: the first offset is
+         * (p + pad) mod stride, then every stride-th, j going down by one each time */
+        uint32_t ukk;
+        int32_t j = (int32_t)pd_fastdiv_divmod(dst, up + (uint32_t)g.pad, &ukk);
+        const float *cb = col + (int64_t)c * g.k * ncol + (int64_t)b * g.ls;
         float sum = 0.0f;
-        for (int32_t kk = 0; kk < g.k; kk++) {
-            int32_t q = p + g.pad - kk;
-            if (q < 0)
-                continue;
-            int32_t j = (int32_t)pd_fastdiv_div(dst, (uint32_t)q);
-            if (j * g.stride == q && j < g.ls)
-                sum += col[((int64_t)c * g.k + kk) * ncol + (int64_t)b * g.ls + j];
-        }
+        for (int32_t kk = (int32_t)ukk; kk < g.k && j >= 0; kk += g.stride, j--)
+            if (j < g.ls)
+                sum += cb[(int64_t)kk * ncol + j];
         int64_t at = (int64_t)b * gs + e;
         float base = acc ? gout[at] : (bias ? bias[c] : 0.0f);
         gout[at] = base + sum;
@@ -110,7 +110,7 @@ static void cuda_conv1d_fold(pd_backend *be, const cuda_conv1d_plan *pl, const f
     pd_fastdiv dls = pd_fastdiv_make((uint32_t)g.ls);
     int64_t ss = (int64_t)g.cs * g.ls;
     cuda_map2(be, ss, cnt, [=] __device__(uint32_t e, uint32_t b) { /* one grid row per sample */
-        uint32_t a = pd_fastdiv_div(dls, e), j = e - a * (uint32_t)g.ls;
+        uint32_t j, a = pd_fastdiv_divmod(dls, e, &j);
         ft[(int64_t)a * ncol + (int64_t)b * g.ls + j] = sin[(int64_t)b * ss + e];
     });
 }
@@ -125,7 +125,7 @@ static void cuda_conv1d_unfold(pd_backend *be, const cuda_conv1d_plan *pl, float
     pd_fastdiv dls = pd_fastdiv_make((uint32_t)g.ls);
     int64_t ss = (int64_t)g.cs * g.ls;
     cuda_map2(be, ss, cnt, [=] __device__(uint32_t e, uint32_t b) { /* one grid row per sample */
-        uint32_t a = pd_fastdiv_div(dls, e), j = e - a * (uint32_t)g.ls;
+        uint32_t j, a = pd_fastdiv_divmod(dls, e, &j);
         int64_t at = (int64_t)b * ss + e;
         float base = acc ? sout[at] : (bias ? bias[a] : 0.0f);
         sout[at] = base + ft[(int64_t)a * ncol + (int64_t)b * g.ls + j];

@@ -36,39 +36,30 @@ static cuda_conv2d_plan cuda_conv2d_plan_make(const pd_conv2d_shape *s)
     return pl;
 }
 
-/* The dividers of a chunk's index arithmetic (src/fastdiv.h): positions by P and by wo, rows by k k and by k,
- * columns of the output map by P; the stride for col2im. */
+/* The dividers of im2col's index arithmetic (src/fastdiv.h): columns into sample and position by P, positions
+ * into output row and column by wo, rows into input channel and kernel offset by k k, offsets by k */
 typedef struct {
-    pd_fastdiv p, wo, kk, k, stride, w, h;
-} cuda_conv2d_div;
+    pd_fastdiv p, wo, kk, k;
+} cuda_conv2d_im2col_div;
 
-static cuda_conv2d_div cuda_conv2d_div_make(const cuda_conv2d_plan *pl)
-{
-    const pd_conv2d_shape *s = &pl->s;
-    cuda_conv2d_div d;
-    d.p = pd_fastdiv_make((uint32_t)pl->p);
-    d.wo = pd_fastdiv_make((uint32_t)s->wo);
-    d.kk = pd_fastdiv_make((uint32_t)(s->k * s->k));
-    d.k = pd_fastdiv_make((uint32_t)s->k);
-    d.stride = pd_fastdiv_make((uint32_t)s->stride);
-    d.w = pd_fastdiv_make((uint32_t)s->w);
-    d.h = pd_fastdiv_make((uint32_t)s->h);
-    return d;
-}
+/* col2im's: an input element's index into row and channel by w and h, offsets into output positions by the
+ * stride */
+typedef struct {
+    pd_fastdiv w, h, stride;
+} cuda_conv2d_col2im_div;
 
 /* col [K, cnt P] <- patches of in [cnt, cin, h, w] (the chunk's samples): one grid row per row of col */
 static void cuda_conv2d_im2col(pd_backend *be, float *col, const float *in, const cuda_conv2d_plan *pl,
                                int32_t cnt)
 {
     pd_conv2d_shape s = pl->s;
-    cuda_conv2d_div dv = cuda_conv2d_div_make(pl);
-    uint32_t p = (uint32_t)pl->p;
+    cuda_conv2d_im2col_div dv = {pd_fastdiv_make((uint32_t)pl->p), pd_fastdiv_make((uint32_t)s.wo),
+                                 pd_fastdiv_make((uint32_t)(s.k * s.k)), pd_fastdiv_make((uint32_t)s.k)};
     int64_t ldc = cnt * pl->p;
     cuda_map2(be, ldc, pl->kd, [=] __device__(uint32_t j, uint32_t row) {
-        uint32_t i = pd_fastdiv_div(dv.p, j), pp = j - i * p;
-        uint32_t oy = pd_fastdiv_div(dv.wo, pp), ox = pp - oy * (uint32_t)s.wo;
-        uint32_t ci = pd_fastdiv_div(dv.kk, row), r = row - ci * (uint32_t)(s.k * s.k);
-        uint32_t ky = pd_fastdiv_div(dv.k, r), kx = r - ky * (uint32_t)s.k;
+        uint32_t pp, ox, r, kx;
+        uint32_t i = pd_fastdiv_divmod(dv.p, j, &pp), oy = pd_fastdiv_divmod(dv.wo, pp, &ox);
+        uint32_t ci = pd_fastdiv_divmod(dv.kk, row, &r), ky = pd_fastdiv_divmod(dv.k, r, &kx);
         int32_t iy = (int32_t)oy * s.stride - s.pad + (int32_t)ky, ix = (int32_t)ox * s.stride - s.pad + (int32_t)kx;
         float v = 0.0f;
         if (iy >= 0 && iy < s.h && ix >= 0 && ix < s.w)
@@ -83,29 +74,25 @@ static void cuda_conv2d_col2im(pd_backend *be, float *din, const float *col, con
                                int32_t cnt, int acc)
 {
     pd_conv2d_shape s = pl->s;
-    cuda_conv2d_div dv = cuda_conv2d_div_make(pl);
+    cuda_conv2d_col2im_div dv = {pd_fastdiv_make((uint32_t)s.w), pd_fastdiv_make((uint32_t)s.h),
+                                 pd_fastdiv_make((uint32_t)s.stride)};
     int64_t p = pl->p, ldc = cnt * p, in_size = (int64_t)s.cin * s.h * s.w;
     cuda_map2(be, in_size, cnt, [=] __device__(uint32_t e, uint32_t i) {
-        uint32_t q = pd_fastdiv_div(dv.w, e), ci = pd_fastdiv_div(dv.h, q);
-        int32_t x = (int32_t)(e - q * (uint32_t)s.w), y = (int32_t)(q - ci * (uint32_t)s.h);
+        uint32_t ux, uy;
+        uint32_t ci = pd_fastdiv_divmod(dv.h, pd_fastdiv_divmod(dv.w, e, &ux), &uy);
         const float *c = col + (int64_t)ci * s.k * s.k * ldc + (int64_t)i * p; /* row (ci, 0, 0), sample i */
+        /* input row y meets output row oy through ky = y + pad - oy stride: the first ky is (y + pad) mod
+         * stride, then every stride-th, oy going down by one each time; columns likewise */
+        uint32_t ky0, kx0;
+        int32_t oy0 = (int32_t)pd_fastdiv_divmod(dv.stride, uy + (uint32_t)s.pad, &ky0);
+        int32_t ox0 = (int32_t)pd_fastdiv_divmod(dv.stride, ux + (uint32_t)s.pad, &kx0);
         float sum = 0.0f;
-        for (int32_t ky = 0; ky < s.k; ky++) {
-            int32_t ny = y + s.pad - ky;
-            if (ny < 0)
+        for (int32_t ky = (int32_t)ky0, oy = oy0; ky < s.k && oy >= 0; ky += s.stride, oy--) {
+            if (oy >= s.ho)
                 continue;
-            uint32_t oy = pd_fastdiv_div(dv.stride, (uint32_t)ny);
-            if ((int32_t)oy * s.stride != ny || (int32_t)oy >= s.ho)
-                continue;
-            for (int32_t kx = 0; kx < s.k; kx++) {
-                int32_t nx = x + s.pad - kx;
-                if (nx < 0)
-                    continue;
-                uint32_t ox = pd_fastdiv_div(dv.stride, (uint32_t)nx);
-                if ((int32_t)ox * s.stride != nx || (int32_t)ox >= s.wo)
-                    continue;
-                sum += c[(int64_t)(ky * s.k + kx) * ldc + (int64_t)oy * s.wo + ox];
-            }
+            for (int32_t kx = (int32_t)kx0, ox = ox0; kx < s.k && ox >= 0; kx += s.stride, ox--)
+                if (ox < s.wo)
+                    sum += c[(int64_t)(ky * s.k + kx) * ldc + (int64_t)oy * s.wo + ox];
         }
         int64_t at = (int64_t)i * in_size + e;
         din[at] = acc ? din[at] + sum : sum;
@@ -132,7 +119,7 @@ static void cuda_conv2d_forward(pd_backend *be, float *out, const float *in, con
         float *o = out + n0 * cout * p;
         pd_fastdiv dp = pd_fastdiv_make((uint32_t)p);
         cuda_map2(be, cout * p, cnt, [=] __device__(uint32_t e, uint32_t i) { /* o [cnt, cout, P] */
-            uint32_t co = pd_fastdiv_div(dp, e), pp = e - co * (uint32_t)p;
+            uint32_t pp, co = pd_fastdiv_divmod(dp, e, &pp);
             float v = yb[co * ldc + (int64_t)i * p + pp];
             o[(int64_t)i * cout * p + e] = b ? v + b[co] : v;
         });
@@ -169,7 +156,7 @@ static void cuda_conv2d_backward(pd_backend *be, float *din, float *dw, float *d
         if (cnt > 1) {
             pd_fastdiv dp = pd_fastdiv_make((uint32_t)p);
             cuda_map2(be, cout * p, cnt, [=] __device__(uint32_t e, uint32_t i) {
-                uint32_t co = pd_fastdiv_div(dp, e), pp = e - co * (uint32_t)p;
+                uint32_t pp, co = pd_fastdiv_divmod(dp, e, &pp);
                 dy[co * ldc + (int64_t)i * p + pp] = d[(int64_t)i * cout * p + e];
             });
             dyc = dy;

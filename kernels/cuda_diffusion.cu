@@ -4,8 +4,9 @@
  * temb adds row t[b] of a learned table to every channel of sample b (in place allowed). Its backward pass
  * first sums dout over channels per sample (channels in order), then adds those sums to the table, the
  * first sample with each timestep adding its own and those of the later samples with the same timestep in
- * sample order: repeated timesteps accumulate in the CPU's order, without atomics. diffusion_step draws element i's noise at counter offset + i (rng_hash_normal), the CPU's
- * numbers. Timesteps and the schedule tables live on the device: no host round trip per step. */
+ * sample order: repeated timesteps accumulate in the CPU's order, without atomics. diffusion_step draws element
+ * i's noise at counter offset + i (rng_hash_normal), the CPU's numbers. Timesteps and the schedule tables live
+ * on the device: no host round trip per step. */
 #include "cuda_internal.cuh"
 
 /* out [n, c, l] = in [n, c, l] + table [t[b], l] broadcast over c; t [n] (out may alias in) */
@@ -23,9 +24,12 @@ static void cuda_diffusion_temb_forward(pd_backend *be, float *out, const float 
 }
 
 void cuda_temb_table_grad(pd_backend *be, float *dtable, const float *g, const int32_t *t, int32_t n, int32_t c,
-                          int32_t l, float *sums)
+                          int32_t l, float *scratch)
 {
     int64_t plane = (int64_t)c * l;
+    float *sums = scratch;                                 /* [n, l] */
+    int32_t *next = (int32_t *)(scratch + (int64_t)n * l); /* the next sample with the same timestep, or -1 */
+    int32_t *first = next + n;                             /* 1 for the first sample with its timestep */
     cuda_map2(be, l, n, [=] __device__(uint32_t j, uint32_t b) {
         const float *gb = g + (int64_t)b * plane + j;
         float s = 0.0f;
@@ -33,19 +37,27 @@ void cuda_temb_table_grad(pd_backend *be, float *dtable, const float *g, const i
             s += gb[(int64_t)ch * l];
         sums[(int64_t)b * l + j] = s;
     });
+    cuda_map(be, n, [=] __device__(int64_t b) {
+        int32_t tb = t[b], nx = -1, fi = 1;
+        for (int32_t q = 0; q < (int32_t)b && fi; q++)
+            fi = t[q] != tb;
+        for (int32_t q = (int32_t)b + 1; q < n && nx < 0; q++)
+            if (t[q] == tb)
+                nx = q;
+        next[b] = nx;
+        first[b] = fi;
+    });
     /* Row t[b] gains the sums of the samples with that timestep in sample order, as a loop over b would add
      * them; one thread per (sample, position), where the first sample with each timestep adds for all of them
-     * (not one thread per position looping over the batch: that was a quarter of a DDPM step on an H200). */
+     * along the chain of next samples (not one thread per position looping over the batch: that was a quarter
+     * of a DDPM step on an H200). */
     cuda_map2(be, l, n, [=] __device__(uint32_t j, uint32_t b) {
-        int32_t tb = t[b];
-        for (uint32_t q = 0; q < b; q++)
-            if (t[q] == tb)
-                return; /* an earlier sample has this timestep */
-        float *row = dtable + (int64_t)tb * l + j;
+        if (!first[b])
+            return;
+        float *row = dtable + (int64_t)t[b] * l + j;
         float acc = *row;
-        for (uint32_t q = b; q < (uint32_t)n; q++)
-            if (t[q] == tb)
-                acc += sums[(int64_t)q * l + j];
+        for (int32_t q = (int32_t)b; q >= 0; q = next[q])
+            acc += sums[(int64_t)q * l + j];
         *row = acc;
     });
 }
@@ -60,7 +72,7 @@ static void cuda_diffusion_temb_backward(pd_backend *be, float *din, float *dtab
     int64_t plane = (int64_t)c * l;
     if (dtable)
         cuda_temb_table_grad(be, dtable, dout, t, n, c, l,
-                             (float *)cuda_scratch(be, (size_t)n * (size_t)l * sizeof(float)));
+                             (float *)cuda_scratch(be, (size_t)cuda_temb_scratch_floats(n, l) * sizeof(float)));
     if (!din || (din == dout && !acc))
         return;
     if (acc)

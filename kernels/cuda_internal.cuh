@@ -169,9 +169,14 @@ void cuda_loss_register(pd_backend *be);      /* cuda_loss.cu: softmax_xent, arg
 void cuda_conv1d_register(pd_backend *be);    /* cuda_conv1d.cu: conv1d, convt1d */
 void cuda_diffusion_register(pd_backend *be); /* cuda_diffusion.cu: temb, q_sample, diffusion_step */
 /* cuda_diffusion.cu: dtable [T, l] row t[b] += sum over c of g [b, c, :], channels in order, then samples in order
- * (repeated timesteps accumulate without atomics); sums [n, l] device scratch. */
+ * (repeated timesteps accumulate without atomics); scratch: cuda_temb_scratch_floats(n, l) floats of device
+ * scratch (the per-sample sums [n, l] and two int32 tables [n]). */
 void cuda_temb_table_grad(pd_backend *be, float *dtable, const float *g, const int32_t *t, int32_t n, int32_t c,
-                          int32_t l, float *sums);
+                          int32_t l, float *scratch);
+static inline int64_t cuda_temb_scratch_floats(int32_t n, int32_t l)
+{
+    return (int64_t)n * l + 2 * (int64_t)n;
+}
 void cuda_normact_register(pd_backend *be);   /* cuda_normact.cu: norm_act (temb, LeakyReLU, instnorm) */
 
 #endif

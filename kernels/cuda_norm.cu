@@ -25,16 +25,29 @@ static int32_t cuda_norm_slices(int64_t count)
 }
 
 /* part [c, slices, 2] = sums over slice blockIdx.x of channel blockIdx.y of the two values f adds up;
- * f(idx, ch, &a, &b) with idx the flat index into [n, c, len] */
-template <typename F>
-__global__ void cuda_norm_partials_kernel(double *part, int32_t c, int64_t len, int64_t count, int32_t slices, F f)
+ * f(idx, ch, &a, &b) with idx the flat index into [n, c, len]. Narrow: every index of a channel's n len values
+ * fits 32 bits, and the split into sample and position is a fastdiv (a 64-bit division per value made the
+ * small reductions of the AE's bias gradients latency-bound). The unrolled loop keeps each thread's additions in
+ * the same order; only the loads of several values may be in flight at once. */
+template <bool Narrow, typename F>
+__global__ void cuda_norm_partials_kernel(double *part, int32_t c, int64_t len, pd_fastdiv dlen, int64_t count,
+                                          int32_t slices, F f)
 {
     __shared__ double shared[32];
     int32_t sl = blockIdx.x, ch = blockIdx.y;
     int64_t e0 = count * sl / slices, e1 = count * (sl + 1) / slices;
     double a = 0.0, b = 0.0;
+#pragma unroll 4
     for (int64_t e = e0 + threadIdx.x; e < e1; e += blockDim.x) {
-        int64_t smp = e / len, j = e - smp * len;
+        int64_t smp, j;
+        if (Narrow) {
+            uint32_t r;
+            smp = pd_fastdiv_divmod(dlen, (uint32_t)e, &r);
+            j = r;
+        } else {
+            smp = e / len;
+            j = e - smp * len;
+        }
         f((smp * c + ch) * len + j, ch, a, b);
     }
     a = cuda_block_sum(a, shared);
@@ -49,8 +62,15 @@ template <typename F>
 static void cuda_norm_partials(pd_backend *be, double *part, int32_t n, int32_t c, int64_t len, int32_t slices, F f)
 {
     dim3 grid((unsigned)slices, (unsigned)c);
-    cuda_norm_partials_kernel<<<grid, CUDA_THREADS, 0, cuda_of(be)->stream>>>(part, c, len, (int64_t)n * len,
-                                                                               slices, f);
+    int64_t count = (int64_t)n * len;
+    cudaStream_t st = cuda_of(be)->stream;
+    if (count <= (int64_t)UINT32_MAX) {
+        pd_fastdiv dlen = pd_fastdiv_make((uint32_t)len);
+        cuda_norm_partials_kernel<true><<<grid, CUDA_THREADS, 0, st>>>(part, c, len, dlen, count, slices, f);
+    } else {
+        cuda_norm_partials_kernel<false><<<grid, CUDA_THREADS, 0, st>>>(part, c, len, pd_fastdiv_make(1), count,
+                                                                        slices, f);
+    }
     CUDA_LAUNCHED();
 }
 
@@ -282,7 +302,7 @@ static void cuda_bn_relu_forward(pd_backend *be, float *out, const float *in, co
     pd_fastdiv dc = pd_fastdiv_make((uint32_t)c);
     if (!pool) { /* one grid row per plane (sample, channel) */
         cuda_map2(be, hw, (int64_t)n * c, [=] __device__(uint32_t j, uint32_t pl) {
-            uint32_t ch = pl - pd_fastdiv_div(dc, pl) * (uint32_t)c;
+            uint32_t ch = pd_fastdiv_mod(dc, pl);
             int64_t e = (int64_t)pl * hw + j;
             out[e] = cuda_bnr_r(in[e], mean[ch], k[ch], beta[ch]);
         });
@@ -291,8 +311,8 @@ static void cuda_bn_relu_forward(pd_backend *be, float *out, const float *in, co
     int32_t ho = h / 2, wo = w / 2;
     pd_fastdiv dwo = pd_fastdiv_make((uint32_t)wo);
     cuda_map2(be, (int64_t)ho * wo, (int64_t)n * c, [=] __device__(uint32_t j, uint32_t pl) {
-        uint32_t oy = pd_fastdiv_div(dwo, j), ox = j - oy * (uint32_t)wo;
-        uint32_t ch = pl - pd_fastdiv_div(dc, pl) * (uint32_t)c;
+        uint32_t ox, oy = pd_fastdiv_divmod(dwo, j, &ox);
+        uint32_t ch = pd_fastdiv_mod(dc, pl);
         int64_t e = (int64_t)pl * ho * wo + j;
         const float *p = in + (int64_t)pl * hw + (int64_t)2 * oy * w + 2 * ox;
         float m = mean[ch], kk = k[ch], b = beta[ch];
@@ -333,7 +353,7 @@ static void cuda_batchnorm_relu_pool_eval(pd_backend *be, float *out, const floa
     });
     pd_fastdiv dc = pd_fastdiv_make((uint32_t)c);
     cuda_map2(be, hw, (int64_t)n * c, [=] __device__(uint32_t j, uint32_t pl) { /* one grid row per plane */
-        uint32_t ch = pl - pd_fastdiv_div(dc, pl) * (uint32_t)c;
+        uint32_t ch = pd_fastdiv_mod(dc, pl);
         int64_t e = (int64_t)pl * hw + j;
         float kc = k[ch];
         float x = kc >= 0.0f ? mx[e] : mn[e];

@@ -116,8 +116,8 @@ static void cuda_normact_backward(pd_backend *be, float *din, float *dtable, con
         CUDA_LAUNCHED();
         return;
     }
-    /* ds [n, c, l] and the per-sample sums [n, l] in one scratch block */
-    float *ds = (float *)cuda_scratch(be, (size_t)(rows * l + (int64_t)n * l) * sizeof(float));
+    /* ds [n, c, l] and the table gradient's scratch in one block */
+    float *ds = (float *)cuda_scratch(be, (size_t)(rows * l + cuda_temb_scratch_floats(n, l)) * sizeof(float));
     float *sums = ds + rows * l;
     cuda_normact_backward_kernel<<<blocks, 32 * CUDA_NORMACT_ROWS, 0, cuda_of(be)->stream>>>(
         ds, dout, in, tab, t, save_mean, save_rstd, rows, c, l, lead, slope, 0);

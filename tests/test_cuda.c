@@ -207,6 +207,7 @@ static void test_conv2d(void)
     test_conv2d_case(2, 4, 8, 9, 6, 3, 2, 1, 1);  /* strided, odd width */
     test_conv2d_case(4, 8, 7, 7, 16, 1, 2, 0, 0); /* ResNet shortcut: 1x1 stride 2, no bias */
     test_conv2d_case(2, 2, 6, 5, 3, 5, 1, 2, 1);  /* k 5 */
+    test_conv2d_case(2, 3, 11, 10, 4, 5, 2, 2, 1); /* k 5 stride 2: overlapping windows with padding */
     test_conv2d_case(80, 64, 28, 28, 8, 3, 1, 1, 0); /* several GPU chunks */
 }
 
@@ -413,6 +414,8 @@ static void test_conv1d(void)
     test_conv1d_case(1, 5, 4, 10, 4, 5, 5, 0);    /* AE up: ConvTranspose1d stride fold */
     test_conv1d_case(1, 4, 6, 11, 3, 3, 2, 1);    /* transposed with cropping padding */
     test_conv1d_case(1, 3, 16, 9, 8, 4, 1, 0);
+    test_conv1d_case(0, 3, 5, 23, 6, 5, 2, 2);    /* overlapping windows, stride below k, padding */
+    test_conv1d_case(1, 3, 5, 12, 6, 5, 3, 2);    /* transposed likewise */
 }
 
 static void test_instnorm(void)
