@@ -29,20 +29,23 @@ refused() {
 tap_result_files="losses.csv params.csv models.csv similarity.csv latents.csv" # a session's results, summary apart
 tap_state_files="state/task.bin state/collect.bin state/ae.bin state/ddpm.bin state/models.bin state/stages.bin"
 same_summary() { [ "$(grep -v '^"seconds_' "$1/summary.csv")" = "$(grep -v '^"seconds_' "$2/summary.csv")" ]; }
+# tap_differing A B FILE...: prints " NAME" for each FILE that B does not have byte for byte as A has it, and for
+# summary.csv when it differs apart from its seconds_ rows
+tap_differing() {
+    td_a=$1; td_b=$2; shift 2
+    for f in "$@"; do cmp -s "$td_a/$f" "$td_b/$f" || printf ' %s' "$f"; done
+    same_summary "$td_a" "$td_b" || printf ' summary.csv'
+}
 same_results() {
-    for f in $tap_result_files; do
-        cmp -s "$1/$f" "$2/$f" || { echo "# $f differs"; return 1; }
-    done
-    same_summary "$1" "$2" || { echo "# summary.csv differs"; return 1; }
+    # shellcheck disable=SC2086
+    bad=$(tap_differing "$1" "$2" $tap_result_files)
+    [ -z "$bad" ] || { echo "# differ:$bad"; return 1; }
 }
 # same_session A B DESCRIPTION: one check that session B has session A's config.csv, result files and state files
 # byte for byte (summary.csv without its seconds_ rows) and no checkpoint left in its state; names what differs
 same_session() {
-    bad=""
-    for f in config.csv $tap_result_files $tap_state_files; do
-        cmp -s "$1/$f" "$2/$f" || bad="$bad $f"
-    done
-    same_summary "$1" "$2" || bad="$bad summary.csv"
+    # shellcheck disable=SC2086
+    bad=$(tap_differing "$1" "$2" config.csv $tap_result_files $tap_state_files)
     left=""
     for f in "$2"/state/*ckpt*; do [ -e "$f" ] && left="$left ${f##*/}"; done
     ok "$([ -z "$bad$left" ] && echo 0 || echo 1)" "$3${bad:+ (differ:$bad)}${left:+ (left:$left)}"

@@ -1,4 +1,4 @@
-/* test_fastdiv.c — fastdiv.h's division by an invariant divisor against the `/` operator: every n for small
+/* test_fastdiv.c — fastdiv.h's division by an invariant divisor against the `/` and `%` operators: every n for small
  * divisors, and the numbers around each multiple, the powers of two and the top of the range for many more. The
  * CUDA kernels' index arithmetic relies on it (kernels/cuda_conv2d.cu); it is the same code on both compilers. */
 #include "fastdiv.h"
